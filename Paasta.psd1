@@ -1,0 +1,31 @@
+@{
+    RootModule             = 'Paasta.dll'
+    # Stamped by build.ps1 from Directory.Build.props; keep in step.
+    ModuleVersion          = '0.1.0'
+    GUID                   = '5d0f5a3e-6f5c-4f0e-9d53-2f3c9d7a41b2'
+    Author                 = 'Paasta contributors'
+    CompanyName            = 'Paasta contributors'
+    Copyright              = '(c) Paasta contributors. Apache-2.0.'
+    Description            = 'PaaSTA for PowerShell: soa-configs, git deploy tags, deployments.json, Kubernetes services with safe bounces and drain methods, Tron jobs and CronJobs, local runs in Docker, and replication monitoring — as typed objects.'
+    CompatiblePSEditions   = @('Core')
+    PowerShellVersion      = '7.4'
+    FormatsToProcess       = @('Paasta.format.ps1xml')
+    CmdletsToExport        = @(
+        'Get-PaastaService'
+        'Get-PaastaInstance'
+        'Test-PaastaConfig'
+        'Get-PaastaConfiguration'
+        'Set-PaastaConfiguration'
+    )
+    FunctionsToExport      = @()
+    AliasesToExport        = @()
+    VariablesToExport      = @()
+    PrivateData            = @{
+        PSData = @{
+            Tags         = @('PaaSTA', 'Kubernetes', 'Docker', 'Deployment', 'soa-configs', 'Tron', 'Sensu', 'PSEdition_Core', 'Linux')
+            ProjectUri   = 'https://github.com/paasta-powershell/paasta'
+            LicenseUri   = 'https://github.com/paasta-powershell/paasta/blob/main/LICENSE'
+            ReleaseNotes = 'Reads, merges and validates soa-configs (Get-PaastaService, Get-PaastaInstance, Test-PaastaConfig); per-user defaults (Get/Set-PaastaConfiguration).'
+        }
+    }
+}

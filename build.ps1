@@ -1,0 +1,190 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, packages and benchmarks the Paasta module; starts the local platform.
+.DESCRIPTION
+    -Task Build      assembles a ready module folder out/Paasta/<version>/ (default).
+    -Task Test       builds, brings the local platform up where it can, runs xunit and Pester against the
+                     built module, and ends with one line "N passed, N failed".
+    -Task Package    makes out/packages/Paasta.<version>.nupkg, as the PowerShell Gallery accepts it.
+    -Task Benchmark  prints performance figures next to a baseline measured in the same run.
+    -Task Demo       the README's main job: builds the module and shows what Paasta does.
+    -Task Platform   -Action Up|Down|Status: the local Docker engine, Kubernetes cluster and registry.
+    -Task Clean      removes build output (never the platform's state).
+    Every task is safe to run again.
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Package', 'Benchmark', 'Demo', 'Platform', 'Clean')]
+    [string] $Task = 'Build',
+    [ValidateSet('Up', 'Down', 'Status')]
+    [string] $Action = 'Status',
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+    # Pester tags to run (default: all). Example: -Tag Integration
+    [string[]] $Tag,
+    # Pester tags to leave out.
+    [string[]] $ExcludeTag,
+    # Test: do not start the local platform (integration tests then fail under CI=true, skip otherwise).
+    [switch] $NoPlatform
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$Root = $PSScriptRoot
+$Version = ([xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))).Project.PropertyGroup.Version
+$OutDir = Join-Path $Root 'out'
+$ModuleDir = Join-Path $OutDir "Paasta/$Version"
+$Dotnet = (Get-Command dotnet -CommandType Application | Select-Object -First 1).Source
+
+function Write-Step([string] $Message) { Write-Host "==> $Message" -ForegroundColor Cyan }
+
+function Invoke-Checked {
+    # Runs a native command and stops the build when it fails, naming the command.
+    param([string] $FilePath, [string[]] $Arguments)
+    & $FilePath @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "'$FilePath $($Arguments -join ' ')' failed with exit code $LASTEXITCODE." }
+}
+
+function Get-NuGetPackageRoot {
+    if ($env:NUGET_PACKAGES) { return $env:NUGET_PACKAGES }
+    $line = & $Dotnet nuget locals global-packages --list | Select-Object -First 1
+    return ($line -replace '^global-packages:\s*', '').Trim()
+}
+
+function Invoke-Build {
+    Write-Step "Building Paasta $Version ($Configuration)"
+    $stage = Join-Path $OutDir "stage"
+    Invoke-Checked $Dotnet @('publish', (Join-Path $Root 'src/Paasta.Core/Paasta.Core.csproj'), '-c', $Configuration, '-o', (Join-Path $stage 'core'), '--nologo', '-v', 'quiet')
+    Invoke-Checked $Dotnet @('build', (Join-Path $Root 'src/Paasta/Paasta.csproj'), '-c', $Configuration, '-o', (Join-Path $stage 'module'), '--nologo', '-v', 'quiet')
+
+    # Lay out the module folder from an allow-list: only Paasta.dll sits next to the manifest; every
+    # dependency goes to dependencies/, where the module's own load context finds it.
+    if (Test-Path $ModuleDir) { Remove-Item -Recurse -Force $ModuleDir }
+    $deps = New-Item -ItemType Directory -Force (Join-Path $ModuleDir 'dependencies')
+    Copy-Item (Join-Path $stage 'module/Paasta.dll') $ModuleDir
+    Copy-Item (Join-Path $Root 'Paasta.format.ps1xml') $ModuleDir
+    Copy-Item (Join-Path $Root 'LICENSE') $ModuleDir
+    Get-ChildItem (Join-Path $stage 'core') | Where-Object Name -notin @('Paasta.dll', 'Paasta.pdb') |
+        Copy-Item -Destination $deps -Recurse -Force
+    New-Item -ItemType Directory -Force (Join-Path $ModuleDir 'schemas') | Out-Null
+    Copy-Item (Join-Path $Root 'src/Paasta.Core/Schemas/*.json') (Join-Path $ModuleDir 'schemas')
+
+    $manifest = Get-Content -Raw (Join-Path $Root 'Paasta.psd1')
+    $manifest = $manifest -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion          = '$Version'"
+    Set-Content -Path (Join-Path $ModuleDir 'Paasta.psd1') -Value $manifest -NoNewline
+
+    $helpScript = Join-Path $Root 'tools/help/New-PaastaHelp.ps1'
+    if (Test-Path $helpScript) {
+        & $helpScript -ModuleDir $ModuleDir -DocXml (Join-Path $stage 'module/Paasta.xml')
+    }
+    foreach ($required in 'Paasta.psd1', 'Paasta.dll', 'Paasta.format.ps1xml', 'dependencies/Paasta.Core.dll', 'dependencies/YamlDotNet.dll') {
+        if (-not (Test-Path (Join-Path $ModuleDir $required))) { throw "Build output is missing $required." }
+    }
+    Write-Step "Module ready: $ModuleDir"
+}
+
+function Test-PlatformUsable {
+    return $IsLinux -and ((& id -u) -eq '0') -and (Get-Command apt-get -ErrorAction Ignore) -and
+        (Test-Path (Join-Path $Root 'tools/platform/platform.sh'))
+}
+
+function Invoke-Platform([string] $PlatformAction) {
+    $script = Join-Path $Root 'tools/platform/platform.sh'
+    if (-not (Test-Path $script)) { throw "tools/platform/platform.sh is missing." }
+    & bash $script $PlatformAction.ToLowerInvariant()
+    return $LASTEXITCODE
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $results = New-Item -ItemType Directory -Force (Join-Path $OutDir 'test-results')
+
+    $wantsIntegration = -not $Tag -or ($Tag -contains 'Integration')
+    if ($wantsIntegration -and -not $NoPlatform -and (Test-PlatformUsable)) {
+        Write-Step 'Bringing the local platform up for the integration tests'
+        if ((Invoke-Platform 'Up') -ne 0) { Write-Warning 'The local platform did not come up; integration tests will report it.' }
+    }
+    $kubeconfig = Join-Path $Root '.platform/kubeconfig'
+    if (-not $env:KUBECONFIG -and (Test-Path $kubeconfig)) { $env:KUBECONFIG = $kubeconfig }
+
+    Write-Step 'Running xunit (Paasta.Core.Tests)'
+    $trx = Join-Path $results 'core.trx'
+    if (Test-Path $trx) { Remove-Item $trx }
+    & $Dotnet test (Join-Path $Root 'tests/Paasta.Core.Tests/Paasta.Core.Tests.csproj') -c $Configuration --nologo `
+        --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+    $xunit = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    if (Test-Path $trx) {
+        $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+        $xunit = @{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout; Skipped = [int]$counters.notExecuted }
+    } else {
+        $xunit.Failed = 1
+        Write-Warning 'xunit produced no results file; counting it as one failure.'
+    }
+
+    Write-Step 'Running Pester against the built module (in a child pwsh)'
+    Invoke-Checked $Dotnet @('restore', (Join-Path $Root 'tools/restore/Tools.csproj'), '--nologo', '-v', 'quiet')
+    $summary = Join-Path $results 'pester-summary.json'
+    if (Test-Path $summary) { Remove-Item $summary }
+    $pwsh = [Environment]::ProcessPath
+    $runnerArgs = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tests/Invoke-PesterTests.ps1'),
+        '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'),
+        '-PesterManifest', (Join-Path (Get-NuGetPackageRoot) 'pester/5.7.1/tools/Pester.psd1'),
+        '-ResultDirectory', $results)
+    if ($Tag) { $runnerArgs += @('-Tag', ($Tag -join ',')) }
+    if ($ExcludeTag) { $runnerArgs += @('-ExcludeTag', ($ExcludeTag -join ',')) }
+    & $pwsh @runnerArgs
+    $pester = @{ Passed = 0; Failed = 1; Skipped = 0 }
+    if (Test-Path $summary) { $pester = Get-Content -Raw $summary | ConvertFrom-Json -AsHashtable }
+    else { Write-Warning 'Pester produced no summary; counting it as one failure.' }
+
+    $passed = $xunit.Passed + $pester.Passed
+    $failed = $xunit.Failed + $pester.Failed
+    $skipped = $xunit.Skipped + $pester.Skipped
+    Write-Host "xunit: $($xunit.Passed) passed, $($xunit.Failed) failed; Pester: $($pester.Passed) passed, $($pester.Failed) failed"
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Package {
+    Invoke-Build
+    $packages = New-Item -ItemType Directory -Force (Join-Path $OutDir 'packages')
+    Get-ChildItem $packages -Filter "Paasta.$Version.nupkg" | Remove-Item
+    Write-Step "Packing Paasta $Version"
+    Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+    Compress-PSResource -Path $ModuleDir -DestinationPath $packages
+    $nupkg = Join-Path $packages "Paasta.$Version.nupkg"
+    if (-not (Test-Path $nupkg)) { throw "Packing produced no $nupkg." }
+    Write-Step "Package ready: $nupkg"
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $demo = Join-Path $Root 'examples/Demo.ps1'
+    & ([Environment]::ProcessPath) -NoProfile -File $demo -ModuleManifest (Join-Path $ModuleDir 'Paasta.psd1')
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+function Invoke-Benchmark {
+    Invoke-Build
+    & ([Environment]::ProcessPath) -NoProfile -File (Join-Path $Root 'tools/benchmark/Invoke-Benchmark.ps1') -ModuleManifest (Join-Path $ModuleDir 'Paasta.psd1')
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test' { Invoke-Test }
+    'Package' { Invoke-Package }
+    'Demo' { Invoke-Demo }
+    'Benchmark' { Invoke-Benchmark }
+    'Platform' {
+        if (-not $IsLinux) { Write-Error 'The local platform runs on Linux only; point $env:KUBECONFIG at any existing cluster instead.'; exit 2 }
+        exit (Invoke-Platform $Action)
+    }
+    'Clean' {
+        Write-Step 'Removing build output'
+        foreach ($path in @($OutDir) + (Get-ChildItem $Root -Recurse -Directory -Include bin, obj | Where-Object FullName -notmatch '[\\/]\.platform[\\/]').FullName) {
+            if ($path -and (Test-Path $path)) { Remove-Item -Recurse -Force $path }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using Paasta.Yaml;
+
+namespace Paasta.Config;
+
+/// <summary>
+/// Typed reads from an effective config with code defaults; records, for every value, where it came
+/// from. A value of the wrong type is refused with its file, line and key.
+/// </summary>
+internal sealed class ValueReader
+{
+    private readonly YMapping _root;
+    private readonly string _instanceFile;
+    private readonly Dictionary<string, ValueSource> _overrides = new(StringComparer.Ordinal);
+
+    public ValueReader(YMapping root, string instanceFile)
+    {
+        _root = root;
+        _instanceFile = instanceFile;
+    }
+
+    private YNode? Get(string path)
+    {
+        YNode? node = _root;
+        foreach (var part in path.Split('.'))
+        {
+            if (node is not YMapping m || !m.TryGet(part, out var child)) return null;
+            node = child;
+        }
+        return node is YScalar { Value: null } ? null : node;
+    }
+
+    public void Defaulted(string path) => _overrides[path] = new ValueSource(path, ValueOrigin.Default, null, 0, 0);
+
+    public T DefaultedValue<T>(string path, T value)
+    {
+        Defaulted(path);
+        return value;
+    }
+
+    public void From(string path, YNode node, ValueOrigin origin) =>
+        _overrides[path] = new ValueSource(path, origin, node.File, node.Line, node.Column);
+
+    public double Number(string path, double fallback) => OptionalNumber(path) ?? DefaultedValue(path, fallback);
+
+    public double? OptionalNumber(string path) => Get(path) switch
+    {
+        null => null,
+        YScalar { Value: long l } => l,
+        YScalar { Value: double d } => d,
+        var n => throw WrongType(path, n, "a number"),
+    };
+
+    public long Integer(string path, long fallback) => OptionalInteger(path) ?? DefaultedValue(path, fallback);
+
+    public long? OptionalInteger(string path) => Get(path) switch
+    {
+        null => null,
+        YScalar { Value: long l } => l,
+        YScalar { Value: double d } when d == Math.Floor(d) && Math.Abs(d) < 1e15 => (long)d,
+        var n => throw WrongType(path, n, "a whole number"),
+    };
+
+    public bool Bool(string path, bool fallback) => Get(path) switch
+    {
+        null => DefaultedValue(path, fallback),
+        YScalar { Value: bool b } => b,
+        var n => throw WrongType(path, n, "true or false"),
+    };
+
+    public string? String(string path) => Get(path) switch
+    {
+        null => null,
+        YScalar { Value: string s } => s,
+        YScalar { Value: long or double } s => PythonText.Str(s.Value),
+        var n => throw WrongType(path, n, "a string"),
+    };
+
+    public IReadOnlyList<string>? StringList(string path) => Get(path) switch
+    {
+        null => null,
+        YSequence seq => seq.Items.Select(i => i is YScalar { Value: not null and not bool } s ? PythonText.Str(s.Value) : throw WrongType(path, i, "a string")).ToList(),
+        var n => throw WrongType(path, n, "a list of strings"),
+    };
+
+    public IReadOnlyDictionary<string, string> StringMap(string path)
+    {
+        var node = Get(path);
+        if (node is null) { Defaulted(path); return new Dictionary<string, string>(); }
+        if (node is not YMapping m) throw WrongType(path, node, "a mapping of names to strings");
+        var result = new Dictionary<string, string>(m.Count, StringComparer.Ordinal);
+        foreach (var (k, v) in m.Entries)
+            result[k] = v is YScalar s ? (s.Value as string ?? PythonText.Str(s.Value)) : throw WrongType($"{path}.{k}", v, "a string");
+        return result;
+    }
+
+    public IReadOnlyDictionary<string, object?>? Map(string path) => Get(path) switch
+    {
+        null => null,
+        YMapping m => (IReadOnlyDictionary<string, object?>)m.ToPlain()!,
+        var n => throw WrongType(path, n, "a mapping"),
+    };
+
+    public IReadOnlyList<ExtraVolume> Volumes(string path)
+    {
+        var node = Get(path);
+        if (node is null) { Defaulted(path); return Array.Empty<ExtraVolume>(); }
+        if (node is not YSequence seq) throw WrongType(path, node, "a list of volumes");
+        var result = new List<ExtraVolume>();
+        foreach (var item in seq.Items)
+        {
+            if (item is not YMapping m) throw WrongType(path, item, "a mapping with containerPath, hostPath and mode");
+            string Field(string key) => m[key] is YScalar { Value: string s } ? s
+                : throw new PaastaException("ConfigValueMissing", PaastaErrorKind.InvalidData,
+                    $"{item.File}:{item.Line}: each entry of {path} needs '{key}'.")
+                { File = item.File, Line = item.Line, Column = item.Column, Key = $"{path}.{key}" };
+            result.Add(new ExtraVolume(Field("containerPath"), Field("hostPath"), Field("mode")));
+        }
+        return result;
+    }
+
+    public PaastaException WrongType(string path, YNode node, string expected) =>
+        new("ConfigValueWrongType", PaastaErrorKind.InvalidData,
+            $"{node.File}:{node.Line}: '{path}' must be {expected}, not a {YamlLoader.Describe(node)} ('{Preview(node)}').")
+        { File = node.File, Line = node.Line, Column = node.Column, Key = path, Target = path };
+
+    private static string Preview(YNode node) => node is YScalar s ? (s.Text.Length > 40 ? s.Text[..40] + "…" : s.Text) : YamlLoader.Describe(node);
+
+    /// <summary>Every leaf value with its origin, plus the defaults applied, keyed by dotted path.</summary>
+    public IReadOnlyDictionary<string, ValueSource> Sources(ISet<string> skipTopLevel)
+    {
+        var result = new SortedDictionary<string, ValueSource>(StringComparer.Ordinal);
+        void Walk(string prefix, YNode node)
+        {
+            if (node is YMapping m && m.Count > 0)
+            {
+                foreach (var (k, v) in m.Entries) Walk(prefix.Length == 0 ? k : $"{prefix}.{k}", v);
+                return;
+            }
+            result[prefix] = new ValueSource(prefix, OriginOf(node), node.File, node.Line, node.Column);
+        }
+        foreach (var (k, v) in _root.Entries)
+        {
+            if (skipTopLevel.Contains(k) && OriginOf(v) != ValueOrigin.InstanceFile) continue;
+            Walk(k, v);
+        }
+        foreach (var (path, source) in _overrides)
+            result.TryAdd(path, source);
+        return result;
+    }
+
+    private ValueOrigin OriginOf(YNode node)
+    {
+        if (node.File == _instanceFile)
+            return node.TopLevelKey is { } top && top.StartsWith('_') ? ValueOrigin.Template : ValueOrigin.InstanceFile;
+        return Path.GetFileName(node.File) switch
+        {
+            "monitoring.yaml" => ValueOrigin.MonitoringYaml,
+            "smartstack.yaml" => ValueOrigin.SmartstackYaml,
+            "deploy.yaml" => ValueOrigin.DeployYaml,
+            _ => ValueOrigin.ServiceYaml,
+        };
+    }
+}

@@ -1,0 +1,342 @@
+using System.Text;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace Paasta.Yaml;
+
+/// <summary>
+/// Reads one YAML file into <see cref="YNode"/>s with positions. Refuses, with a <see cref="PaastaException"/>
+/// naming file and line, what would crash or hang a session: syntax errors, tabs in indentation, duplicate
+/// keys, unknown tags, huge files, deep nesting and alias bombs (billion laughs).
+/// </summary>
+public static class YamlLoader
+{
+    /// <summary>Largest soa-configs file read; real ones are kilobytes.</summary>
+    public const long MaxFileBytes = 10L * 1024 * 1024;
+    /// <summary>Most nodes a document may stand for once aliases are expanded.</summary>
+    public const long MaxExpandedNodes = 2_000_000;
+    public const int MaxDepth = 100;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Loads a file; a missing file gives null, an empty one an empty mapping.</summary>
+    public static YNode? LoadFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) return null;
+        if (info.Length > MaxFileBytes)
+            throw new PaastaException("ConfigFileTooLarge", PaastaErrorKind.LimitsExceeded,
+                $"{path} is {info.Length / (1024 * 1024)} MiB; soa-configs files are limited to {MaxFileBytes / (1024 * 1024)} MiB.")
+            { File = path, Target = path };
+        string text;
+        try
+        {
+            text = File.ReadAllText(path, StrictUtf8);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new PaastaException("ConfigFileNotUtf8", PaastaErrorKind.InvalidData,
+                $"{path} is not valid UTF-8 text.", e) { File = path, Target = path };
+        }
+        catch (IOException e)
+        {
+            throw new PaastaException("ConfigFileUnreadable", PaastaErrorKind.ReadError, $"Cannot read {path}: {e.Message}", e) { File = path, Target = path };
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new PaastaException("ConfigFileUnreadable", PaastaErrorKind.ReadError, $"Cannot read {path}: {e.Message}", e) { File = path, Target = path };
+        }
+        return Parse(text, path);
+    }
+
+    /// <summary>Loads a file that must hold a mapping at the top (every soa-configs YAML file does).</summary>
+    public static YMapping? LoadMappingFile(string path)
+    {
+        var root = LoadFile(path);
+        return root switch
+        {
+            null => null,
+            YMapping m => m,
+            YScalar { Value: null } s => new YMapping(path, s.Line, s.Column, null),
+            _ => throw new PaastaException("ConfigRootNotMapping", PaastaErrorKind.InvalidData,
+                $"{path}:{root.Line}: the top level must be a mapping of keys to values, not a {Describe(root)}.")
+            { File = path, Line = root.Line, Column = root.Column, Target = path },
+        };
+    }
+
+    public static YNode? Parse(string text, string file)
+    {
+        var builder = new Builder(file);
+        try
+        {
+            var parser = new Parser(new StringReader(text));
+            return builder.Build(parser);
+        }
+        catch (YamlException e)
+        {
+            var line = (int)e.Start.Line;
+            var column = (int)e.Start.Column;
+            if (TabInIndentation(text, line))
+                throw new PaastaException("YamlTabIndentation", PaastaErrorKind.ParserError,
+                    $"{file}:{line}: a tab is used for indentation; YAML allows only spaces there.", e)
+                { File = file, Line = line, Column = column, Target = file };
+            throw new PaastaException("YamlSyntaxError", PaastaErrorKind.ParserError,
+                $"{file}:{line}:{column}: YAML syntax error: {Clean(e.Message)}", e)
+            { File = file, Line = line, Column = column, Target = file };
+        }
+    }
+
+    public static string Describe(YNode node) => node switch
+    {
+        YMapping => "mapping",
+        YSequence => "list",
+        YScalar { Value: null } => "null",
+        YScalar { Value: bool } => "boolean",
+        YScalar { Value: long } => "integer",
+        YScalar { Value: double } => "number",
+        _ => "string",
+    };
+
+    private static string Clean(string message)
+    {
+        // YamlDotNet prefixes "(Line: 3, Col: 1, Idx: 20) - (Line: ...): "; the location is reported separately.
+        var i = message.LastIndexOf("): ", StringComparison.Ordinal);
+        return i >= 0 && message.StartsWith('(') ? message[(i + 3)..] : message;
+    }
+
+    private static bool TabInIndentation(string text, int errorLine)
+    {
+        // The scanner reports a tab a line or so after it; look at the lines around the error.
+        var lines = text.Split('\n');
+        for (var l = Math.Max(1, errorLine - 1); l <= Math.Min(lines.Length, errorLine + 1); l++)
+        {
+            foreach (var c in lines[l - 1])
+            {
+                if (c == '\t') return true;
+                if (c != ' ') break;
+            }
+        }
+        return false;
+    }
+
+    private sealed class Frame
+    {
+        public required YNode Node;
+        public string? Anchor;
+        public string? PendingKey;
+        public YScalar? PendingKeyNode;
+        public bool PendingIsMerge;
+        public List<YNode>? MergeSources;
+    }
+
+    private sealed class Builder
+    {
+        private readonly string _file;
+        private readonly Dictionary<string, YNode> _anchors = new(StringComparer.Ordinal);
+        private readonly Stack<Frame> _stack = new();
+        private bool _usedAliases;
+        private string? _topLevelKey;
+
+        public Builder(string file) => _file = file;
+
+        public YNode? Build(IParser parser)
+        {
+            YNode? document = null;
+            var documents = 0;
+            while (parser.MoveNext())
+            {
+                var ev = parser.Current!;
+                switch (ev)
+                {
+                    case StreamStart or StreamEnd or DocumentEnd or Comment:
+                        break;
+                    case DocumentStart ds:
+                        if (!ds.IsImplicit || documents > 0)
+                        {
+                            // An explicit "---" on the first document is fine; a second document is not.
+                        }
+                        break;
+                    case MappingStart ms:
+                        Push(new YMapping(_file, (int)ms.Start.Line, (int)ms.Start.Column, _topLevelKey), ms.Anchor, ms.Tag, ms.Start);
+                        break;
+                    case SequenceStart ss:
+                        Push(new YSequence(_file, (int)ss.Start.Line, (int)ss.Start.Column, _topLevelKey), ss.Anchor, ss.Tag, ss.Start);
+                        break;
+                    case MappingEnd or SequenceEnd:
+                    {
+                        var frame = _stack.Pop();
+                        if (frame.MergeSources is { } sources) ApplyMerges((YMapping)frame.Node, sources);
+                        if (frame.Anchor is not null) _anchors[frame.Anchor] = frame.Node;
+                        if (Complete(frame.Node, ev.Start)) { documents++; document = documents == 1 ? frame.Node : document; CheckSingle(documents, ev.Start); }
+                        break;
+                    }
+                    case Scalar sc:
+                    {
+                        var node = MakeScalar(sc);
+                        if (!sc.Anchor.IsEmpty) _anchors[sc.Anchor.Value] = node;
+                        if (Complete(node, sc.Start)) { documents++; document = documents == 1 ? node : document; CheckSingle(documents, sc.Start); }
+                        break;
+                    }
+                    case AnchorAlias alias:
+                    {
+                        if (!_anchors.TryGetValue(alias.Value.Value, out var target))
+                            throw Error("YamlUnknownAlias", alias.Start, $"the alias *{alias.Value.Value} refers to no anchor defined before it.");
+                        _usedAliases = true;
+                        if (Complete(target, alias.Start)) { documents++; document = documents == 1 ? target : document; CheckSingle(documents, alias.Start); }
+                        break;
+                    }
+                }
+            }
+            if (document is not null && _usedAliases) CheckExpandedSize(document);
+            return document;
+        }
+
+        private void CheckSingle(int documents, Mark at)
+        {
+            if (documents > 1)
+                throw Error("YamlMultipleDocuments", at, "the file holds more than one YAML document; soa-configs files hold exactly one.");
+        }
+
+        private void Push(YNode node, AnchorName anchor, TagName tag, Mark start)
+        {
+            if (_stack.Count >= MaxDepth)
+                throw Error("YamlNestingTooDeep", start, $"values are nested more than {MaxDepth} levels deep.");
+            if (!tag.IsEmpty && !tag.IsNonSpecific && tag.Value is not ("tag:yaml.org,2002:map" or "tag:yaml.org,2002:seq" or "tag:yaml.org,2002:omap"))
+                throw Error("YamlUnknownTag", start, $"the tag {tag.Value} is not allowed (soa-configs are read with a safe loader).");
+            if (_stack.TryPeek(out var parent) && parent.Node is YMapping && parent.PendingKey is null)
+                throw Error("YamlComplexKey", start, "a mapping key must be a plain value, not a list or mapping.");
+            _stack.Push(new Frame { Node = node, Anchor = anchor.IsEmpty ? null : anchor.Value });
+        }
+
+        private YScalar MakeScalar(Scalar sc)
+        {
+            var quoted = sc.Style is not ScalarStyle.Plain;
+            object? value;
+            if (!sc.Tag.IsEmpty && !sc.Tag.IsNonSpecific)
+            {
+                value = ScalarResolver.ResolveTagged(sc.Tag.Value, sc.Value, out var known);
+                if (!known)
+                    throw Error("YamlUnknownTag", sc.Start, $"the tag {sc.Tag.Value} is not allowed here (soa-configs are read with a safe loader).");
+            }
+            else
+            {
+                value = quoted ? sc.Value : ScalarResolver.ResolvePlain(sc.Value);
+            }
+            return new YScalar(_file, (int)sc.Start.Line, (int)sc.Start.Column, _topLevelKey, sc.Value, value, quoted);
+        }
+
+        /// <summary>Attaches a finished node to its parent; returns true when it is a whole document.</summary>
+        private bool Complete(YNode node, Mark at)
+        {
+            if (_stack.Count == 0) return true;
+            var parent = _stack.Peek();
+            switch (parent.Node)
+            {
+                case YSequence seq:
+                    seq.Items.Add(node);
+                    return false;
+                case YMapping map when parent.PendingKey is null:
+                {
+                    if (node is not YScalar keyScalar)
+                        throw Error("YamlComplexKey", at, "a mapping key must be a plain value, not a list or mapping.");
+                    var key = keyScalar.Text;
+                    if (!keyScalar.Quoted && key == "<<")
+                    {
+                        parent.PendingIsMerge = true;
+                        parent.PendingKey = key;
+                        return false;
+                    }
+                    if (map.ContainsKey(key))
+                    {
+                        var first = map.KeyNode(key);
+                        throw Error("YamlDuplicateKey", at,
+                            $"the key '{key}' appears twice in the same mapping (first at line {first?.Line}).", key);
+                    }
+                    parent.PendingKey = key;
+                    parent.PendingKeyNode = keyScalar;
+                    if (_stack.Count == 1) _topLevelKey = key;
+                    return false;
+                }
+                case YMapping map:
+                {
+                    if (parent.PendingIsMerge)
+                    {
+                        parent.MergeSources ??= new List<YNode>();
+                        parent.MergeSources.Add(node);
+                        parent.PendingIsMerge = false;
+                    }
+                    else
+                    {
+                        map.Add(parent.PendingKey!, node, parent.PendingKeyNode);
+                    }
+                    parent.PendingKey = null;
+                    parent.PendingKeyNode = null;
+                    if (_stack.Count == 1) _topLevelKey = null;
+                    return false;
+                }
+            }
+            return false;
+        }
+
+        private void ApplyMerges(YMapping target, List<YNode> sources)
+        {
+            // YAML merge keys: keys written in the mapping win; among merged mappings the earlier one wins.
+            foreach (var source in sources)
+            {
+                var list = source is YSequence seq ? seq.Items : new List<YNode> { source };
+                foreach (var item in list)
+                {
+                    if (item is not YMapping m)
+                        throw new PaastaException("YamlInvalidMerge", PaastaErrorKind.ParserError,
+                            $"{_file}:{item.Line}: a merge key (<<) must refer to a mapping or a list of mappings.")
+                        { File = _file, Line = item.Line, Column = item.Column, Target = _file };
+                    foreach (var (k, v) in m.Entries)
+                        if (!target.ContainsKey(k)) target.Add(k, v, m.KeyNode(k));
+                }
+            }
+        }
+
+        private void CheckExpandedSize(YNode root)
+        {
+            // Walks the alias graph once (memoised), so a bomb is measured without being expanded.
+            var memo = new Dictionary<YNode, (long Size, int Height)>(ReferenceEqualityComparer.Instance);
+            (long Size, int Height) Measure(YNode n, int depth)
+            {
+                if (depth > MaxDepth)
+                    throw new PaastaException("YamlNestingTooDeep", PaastaErrorKind.LimitsExceeded,
+                        $"{_file}:{n.Line}: aliases here nest values more than {MaxDepth} levels deep.")
+                    { File = _file, Line = n.Line, Column = n.Column, Target = _file };
+                if (!memo.TryGetValue(n, out var m))
+                {
+                    m = (1, 1);
+                    var children = n switch
+                    {
+                        YMapping map => map.Entries.Select(e => e.Value),
+                        YSequence seq => seq.Items,
+                        _ => Enumerable.Empty<YNode>(),
+                    };
+                    foreach (var child in children)
+                    {
+                        var c = Measure(child, depth + 1);
+                        m = (Math.Min(long.MaxValue / 2, m.Size + c.Size), Math.Max(m.Height, c.Height + 1));
+                    }
+                    memo[n] = m;
+                }
+                if (m.Size > MaxExpandedNodes)
+                    throw new PaastaException("YamlAliasExpansionLimit", PaastaErrorKind.LimitsExceeded,
+                        $"{_file}:{n.Line}: aliases here expand to more than {MaxExpandedNodes:N0} values (an alias bomb?); refusing to load it.")
+                    { File = _file, Line = n.Line, Column = n.Column, Target = _file };
+                if (depth + m.Height > MaxDepth)
+                    throw new PaastaException("YamlNestingTooDeep", PaastaErrorKind.LimitsExceeded,
+                        $"{_file}:{n.Line}: aliases here nest values more than {MaxDepth} levels deep.")
+                    { File = _file, Line = n.Line, Column = n.Column, Target = _file };
+                return m;
+            }
+            Measure(root, 0);
+        }
+
+        private PaastaException Error(string id, Mark at, string message, string? key = null) =>
+            new(id, PaastaErrorKind.ParserError, $"{_file}:{at.Line}:{at.Column}: {message}")
+            { File = _file, Line = (int)at.Line, Column = (int)at.Column, Key = key, Target = _file };
+    }
+}

@@ -1,0 +1,96 @@
+using System.Management.Automation;
+
+namespace Paasta.Commands;
+
+/// <summary>
+/// <para type="synopsis">Shows the per-user Paasta defaults and the values in effect.</para>
+/// <para type="description">Paasta reads each default from the cmdlet's parameter first, then an environment variable (PAASTA_SOA_DIR, PAASTA_CLUSTER, KUBECONFIG, PAASTA_KUBE_CONTEXT, PAASTA_DOCKER_REGISTRY, PAASTA_SENSU_SOCKET, PAASTA_TRON_URL), then the settings file written by Set-PaastaConfiguration ($env:PAASTA_CONFIG, else ~/.config/paasta/settings.json). This cmdlet returns the saved settings; -Effective returns what applies now, environment included.</para>
+/// </summary>
+/// <example>
+///   <code>Get-PaastaConfiguration</code>
+///   <para>Shows the saved per-user settings.</para>
+/// </example>
+/// <example>
+///   <code>(Get-PaastaConfiguration -Effective).SoaDir</code>
+///   <para>Shows the soa-configs folder that cmdlets use when -SoaDir is not given.</para>
+/// </example>
+[Cmdlet(VerbsCommon.Get, "PaastaConfiguration")]
+[OutputType(typeof(PaastaSettings))]
+public sealed class GetPaastaConfiguration : PaastaCmdlet
+{
+    /// <summary>Resolve environment variables and built-in defaults too.</summary>
+    [Parameter]
+    public SwitchParameter Effective { get; set; }
+
+    protected override void EndProcessing()
+    {
+        try
+        {
+            var saved = PaastaSettingsStore.Current;
+            WriteObject(Effective ? PaastaSettingsResolver.Effective(saved) : saved);
+        }
+        catch (PaastaException e) { ThrowTerminatingError(e); }
+        base.EndProcessing();
+    }
+}
+
+/// <summary>
+/// <para type="synopsis">Saves per-user Paasta defaults so you need not repeat parameters.</para>
+/// <para type="description">Writes the given values to the settings file atomically; values not given are kept. Pass an empty string to clear a value. Environment variables still take precedence over the file.</para>
+/// </summary>
+/// <example>
+///   <code>Set-PaastaConfiguration -SoaDir ~/src/soa-configs -Cluster pnw-prod</code>
+///   <para>Makes ~/src/soa-configs and pnw-prod the defaults for every Paasta cmdlet.</para>
+/// </example>
+/// <example>
+///   <code>Set-PaastaConfiguration -SensuSocket 127.0.0.1:3030 -TronUrl http://tron.example:8089 -PassThru</code>
+///   <para>Sets where Sensu events and Tron configs go, and shows the saved settings.</para>
+/// </example>
+[Cmdlet(VerbsCommon.Set, "PaastaConfiguration", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(PaastaSettings))]
+public sealed class SetPaastaConfiguration : PaastaCmdlet
+{
+    /// <summary>Default soa-configs folder.</summary>
+    [Parameter] public string? SoaDir { get; set; }
+    /// <summary>Default cluster.</summary>
+    [Parameter] public string? Cluster { get; set; }
+    /// <summary>Default kubeconfig file.</summary>
+    [Parameter] public string? KubeConfig { get; set; }
+    /// <summary>Default kubeconfig context.</summary>
+    [Parameter] public string? KubeContext { get; set; }
+    /// <summary>Default docker registry (host:port) for services whose service.yaml names none.</summary>
+    [Parameter] public string? DockerRegistry { get; set; }
+    /// <summary>host:port of the Sensu client socket.</summary>
+    [Parameter] public string? SensuSocket { get; set; }
+    /// <summary>Base URL of the Tron master's API.</summary>
+    [Parameter] public string? TronUrl { get; set; }
+    /// <summary>Return the saved settings.</summary>
+    [Parameter] public SwitchParameter PassThru { get; set; }
+
+    protected override void EndProcessing()
+    {
+        try
+        {
+            var s = PaastaSettingsStore.Current;
+            static string? Pick(string? given, string? old) => given is null ? old : given.Length == 0 ? null : given;
+            string? PathPick(string? given, string? old) => given is { Length: > 0 } ? GetUnresolvedProviderPathFromPSPath(given) : Pick(given, old);
+            var updated = s with
+            {
+                SoaDir = PathPick(SoaDir, s.SoaDir),
+                Cluster = Pick(Cluster, s.Cluster),
+                KubeConfig = PathPick(KubeConfig, s.KubeConfig),
+                KubeContext = Pick(KubeContext, s.KubeContext),
+                DockerRegistry = Pick(DockerRegistry, s.DockerRegistry),
+                SensuSocket = Pick(SensuSocket, s.SensuSocket),
+                TronUrl = Pick(TronUrl, s.TronUrl),
+            };
+            if (ShouldProcess(PaastaSettingsStore.FilePath, "Save Paasta settings"))
+            {
+                PaastaSettingsStore.Save(updated);
+                if (PassThru) WriteObject(updated);
+            }
+        }
+        catch (PaastaException e) { ThrowTerminatingError(e); }
+        base.EndProcessing();
+    }
+}

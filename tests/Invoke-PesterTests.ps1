@@ -1,0 +1,29 @@
+#Requires -Version 7.4
+# Runs the Pester suites against a built module in this (fresh) process and writes a JSON summary.
+param(
+    [Parameter(Mandatory)] [string] $ModuleManifest,
+    [Parameter(Mandatory)] [string] $PesterManifest,
+    [Parameter(Mandatory)] [string] $ResultDirectory,
+    [string] $Tag,
+    [string] $ExcludeTag
+)
+$ErrorActionPreference = 'Stop'
+Import-Module $PesterManifest -Force
+$env:PAASTA_TEST_MODULE = (Resolve-Path $ModuleManifest).Path
+$env:PAASTA_REPO_ROOT = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
+
+$config = New-PesterConfiguration
+$config.Run.Path = $PSScriptRoot
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Normal'
+$config.TestResult.Enabled = $true
+$config.TestResult.OutputFormat = 'NUnitXml'
+$config.TestResult.OutputPath = Join-Path $ResultDirectory 'pester.xml'
+if ($Tag) { $config.Filter.Tag = $Tag -split ',' }
+if ($ExcludeTag) { $config.Filter.ExcludeTag = $ExcludeTag -split ',' }
+
+$result = Invoke-Pester -Configuration $config
+# A container that failed to run (syntax error, BeforeAll throwing) counts as a failure too.
+$failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount } |
+    ConvertTo-Json | Set-Content (Join-Path $ResultDirectory 'pester-summary.json')
