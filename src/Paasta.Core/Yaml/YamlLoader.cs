@@ -46,7 +46,7 @@ public static class YamlLoader
         {
             throw new PaastaException("ConfigFileUnreadable", PaastaErrorKind.ReadError, $"Cannot read {path}: {e.Message}", e) { File = path, Target = path };
         }
-        return Parse(text, path);
+        return Parse(text, path) ?? new YMapping(path, 0, 0, null);
     }
 
     /// <summary>Loads a file that must hold a mapping at the top (every soa-configs YAML file does).</summary>
@@ -76,10 +76,10 @@ public static class YamlLoader
         {
             var line = (int)e.Start.Line;
             var column = (int)e.Start.Column;
-            if (TabInIndentation(text, line))
+            if (TabInIndentation(text, line) is int tabLine)
                 throw new PaastaException("YamlTabIndentation", PaastaErrorKind.ParserError,
-                    $"{file}:{line}: a tab is used for indentation; YAML allows only spaces there.", e)
-                { File = file, Line = line, Column = column, Target = file };
+                    $"{file}:{tabLine}: a tab is used for indentation; YAML allows only spaces there.", e)
+                { File = file, Line = tabLine, Column = 1, Target = file };
             throw new PaastaException("YamlSyntaxError", PaastaErrorKind.ParserError,
                 $"{file}:{line}:{column}: YAML syntax error: {Clean(e.Message)}", e)
             { File = file, Line = line, Column = column, Target = file };
@@ -104,7 +104,7 @@ public static class YamlLoader
         return i >= 0 && message.StartsWith('(') ? message[(i + 3)..] : message;
     }
 
-    private static bool TabInIndentation(string text, int errorLine)
+    private static int? TabInIndentation(string text, int errorLine)
     {
         // The scanner reports a tab a line or so after it; look at the lines around the error.
         var lines = text.Split('\n');
@@ -112,11 +112,11 @@ public static class YamlLoader
         {
             foreach (var c in lines[l - 1])
             {
-                if (c == '\t') return true;
+                if (c == '\t') return l;
                 if (c != ' ') break;
             }
         }
-        return false;
+        return null;
     }
 
     private sealed class Frame

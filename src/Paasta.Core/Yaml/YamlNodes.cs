@@ -119,13 +119,15 @@ public static class PythonText
         var abs = Math.Abs(d);
         if (abs != 0 && (abs >= 1e16 || abs < 1e-4))
         {
-            // Python switches to exponent form here: 1e+16, 1.5e-05.
-            var s = d.ToString("R", CultureInfo.InvariantCulture).ToLowerInvariant();
-            var e = s.IndexOf('e');
-            if (e < 0) return s;
-            var mantissa = s[..e];
-            var exp = int.Parse(s[(e + 1)..], CultureInfo.InvariantCulture);
-            return $"{mantissa}e{(exp < 0 ? "-" : "+")}{Math.Abs(exp):00}";
+            // Python switches to exponent form here (1e+16, 1.5e-05), with the shortest digits that round-trip.
+            for (var digits = 0; digits <= 16; digits++)
+            {
+                var e = d.ToString("E" + digits, CultureInfo.InvariantCulture);
+                if (double.Parse(e, CultureInfo.InvariantCulture) != d) continue;
+                var mantissa = e[..e.IndexOf('E')];
+                var exp = int.Parse(e[(e.IndexOf('E') + 1)..], CultureInfo.InvariantCulture);
+                return $"{mantissa}e{(exp < 0 ? "-" : "+")}{Math.Abs(exp):00}";
+            }
         }
         var r = d.ToString("R", CultureInfo.InvariantCulture);
         if (r.Contains('E')) r = ((decimal)d).ToString(CultureInfo.InvariantCulture);

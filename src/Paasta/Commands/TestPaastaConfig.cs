@@ -1,0 +1,72 @@
+using System.Management.Automation;
+using Paasta.Validation;
+
+namespace Paasta.Commands;
+
+/// <summary>
+/// <para type="synopsis">Validates soa-configs (paasta validate): schemas and the rules that span files.</para>
+/// <para type="description">Checks every YAML file of each service against the JSON Schemas shipped in the module's schemas folder (unknown keys, wrong types, values out of range), then the rules that span files: cmd and args together, healthcheck_mode cmd without healthcheck_cmd, each instance's deploy group present in deploy.yaml's pipeline, monitoring.yaml with a team, instance-name pattern and sanitised length, duplicate instances, Tron requires naming real actions without cycles. Malformed YAML (syntax errors, tabs, duplicate keys, alias bombs, huge files) is reported, never thrown. Each finding is a Paasta.ConfigFinding with File, Line, Column, Path (e.g. main.cpus), Message, Severity and RuleId. With -Quiet, returns only $true (no errors) or $false.</para>
+/// </summary>
+/// <example>
+///   <code>Test-PaastaConfig -SoaDir ./examples/soa-configs</code>
+///   <para>Validates every service and lists the findings.</para>
+/// </example>
+/// <example>
+///   <code>if (-not (Test-PaastaConfig -Service hello -Quiet)) { throw 'soa-configs are invalid' }</code>
+///   <para>Stops a script when the hello service's configuration has errors.</para>
+/// </example>
+/// <example>
+///   <code>Test-PaastaConfig | Where-Object Severity -eq Error | Group-Object RuleId</code>
+///   <para>Counts the errors of every service by rule.</para>
+/// </example>
+[Cmdlet(VerbsDiagnostic.Test, "PaastaConfig")]
+[OutputType(typeof(ConfigFinding))]
+[OutputType(typeof(bool))]
+public sealed class TestPaastaConfig : SoaConfigCmdlet
+{
+    private bool _anyError;
+
+    /// <summary>Service names; wildcards allowed. All services when omitted.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ServiceCompleter))]
+    public string[]? Service { get; set; }
+
+    /// <summary>Return only $true when no errors were found (warnings allowed), else $false.</summary>
+    [Parameter]
+    public SwitchParameter Quiet { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        List<string> services;
+        Paasta.Config.SoaConfigReader reader;
+        try
+        {
+            reader = Reader(ResolveSoaDir(SoaDir));
+            services = SelectServices(reader, Service).ToList();
+        }
+        catch (PaastaException e)
+        {
+            _anyError = true;
+            if (!Quiet) WriteError(e);
+            return;
+        }
+        var validator = new ConfigValidator(reader);
+        var results = services.AsParallel().AsOrdered().WithCancellation(CancellationToken)
+            .Select(s => (Service: s, Findings: validator.ValidateService(s)));
+        foreach (var (service, findings) in results)
+        {
+            var errors = findings.Count(f => f.Severity == FindingSeverity.Error);
+            if (errors > 0) _anyError = true;
+            WriteVerbose($"{service}: {errors} error(s), {findings.Count - errors} warning(s)");
+            if (!Quiet) WriteObject(findings, enumerateCollection: true);
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (Quiet) WriteObject(!_anyError);
+        base.EndProcessing();
+    }
+}
