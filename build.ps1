@@ -37,6 +37,19 @@ $OutDir = Join-Path $Root 'out'
 $ModuleDir = Join-Path $OutDir "Paasta/$Version"
 $Dotnet = (Get-Command dotnet -CommandType Application | Select-Object -First 1).Source
 
+function Get-PwshCommand {
+    # A fresh pwsh like this one: the apphost, or 'dotnet pwsh.dll' when PowerShell runs as a .NET tool.
+    $process = [Environment]::ProcessPath
+    if ((Split-Path -Leaf $process) -match '^dotnet(\.exe)?$') { return @($process, (Join-Path $PSHOME 'pwsh.dll')) }
+    return @($process)
+}
+
+function Invoke-ChildPwsh([string[]] $Arguments) {
+    $cmd = @(Get-PwshCommand)
+    $prefix = @($cmd | Select-Object -Skip 1)
+    & $cmd[0] @prefix @Arguments
+}
+
 function Write-Step([string] $Message) { Write-Host "==> $Message" -ForegroundColor Cyan }
 
 function Invoke-Checked {
@@ -126,14 +139,13 @@ function Invoke-Test {
     Invoke-Checked $Dotnet @('restore', (Join-Path $Root 'tools/restore/Tools.csproj'), '--nologo', '-v', 'quiet')
     $summary = Join-Path $results 'pester-summary.json'
     if (Test-Path $summary) { Remove-Item $summary }
-    $pwsh = [Environment]::ProcessPath
     $runnerArgs = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tests/Invoke-PesterTests.ps1'),
         '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'),
         '-PesterManifest', (Join-Path (Get-NuGetPackageRoot) 'pester/5.7.1/tools/Pester.psd1'),
         '-ResultDirectory', $results)
     if ($Tag) { $runnerArgs += @('-Tag', ($Tag -join ',')) }
     if ($ExcludeTag) { $runnerArgs += @('-ExcludeTag', ($ExcludeTag -join ',')) }
-    & $pwsh @runnerArgs
+    Invoke-ChildPwsh $runnerArgs
     $pester = @{ Passed = 0; Failed = 1; Skipped = 0 }
     if (Test-Path $summary) { $pester = Get-Content -Raw $summary | ConvertFrom-Json -AsHashtable }
     else { Write-Warning 'Pester produced no summary; counting it as one failure.' }
@@ -161,13 +173,13 @@ function Invoke-Package {
 function Invoke-Demo {
     Invoke-Build
     $demo = Join-Path $Root 'examples/Demo.ps1'
-    & ([Environment]::ProcessPath) -NoProfile -File $demo -ModuleManifest (Join-Path $ModuleDir 'Paasta.psd1')
+    Invoke-ChildPwsh @('-NoProfile', '-File', $demo, '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'))
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 
 function Invoke-Benchmark {
     Invoke-Build
-    & ([Environment]::ProcessPath) -NoProfile -File (Join-Path $Root 'tools/benchmark/Invoke-Benchmark.ps1') -ModuleManifest (Join-Path $ModuleDir 'Paasta.psd1')
+    Invoke-ChildPwsh @('-NoProfile', '-File', (Join-Path $Root 'tools/benchmark/Invoke-Benchmark.ps1'), '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'))
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 

@@ -1,0 +1,151 @@
+#Requires -Version 7.4
+# The module as users get it: manifest, exported commands, formatting, completion, settings, isolation.
+BeforeAll {
+    Import-Module $env:PAASTA_TEST_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
+    $script:Examples = Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs'
+    $script:ModuleDir = Split-Path $env:PAASTA_TEST_MODULE
+}
+
+Describe 'Module manifest' {
+    It 'passes Test-ModuleManifest' {
+        $m = Test-ModuleManifest -Path $env:PAASTA_TEST_MODULE
+        $m.Name | Should -Be 'Paasta'
+        $m.PowerShellVersion | Should -Be ([version]'7.4')
+        $m.CompatiblePSEditions | Should -Be @('Core')
+        $m.PrivateData.PSData.Tags | Should -Contain 'PaaSTA'
+        $m.PrivateData.PSData.ProjectUri | Should -Not -BeNullOrEmpty
+        $m.PrivateData.PSData.LicenseUri | Should -Not -BeNullOrEmpty
+    }
+
+    It 'lists every cmdlet of the assembly explicitly, without wildcards' {
+        $data = Import-PowerShellDataFile $env:PAASTA_TEST_MODULE
+        $data.CmdletsToExport | Should -Not -Contain '*'
+        $inAssembly = (Get-Module Paasta).ImplementingAssembly.GetExportedTypes() |
+            Where-Object { $_.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false) } |
+            ForEach-Object { $a = $_.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]; "$($a.VerbName)-$($a.NounName)" }
+        ($data.CmdletsToExport | Sort-Object) | Should -Be ($inAssembly | Sort-Object)
+        (Get-Command -Module Paasta -CommandType Cmdlet).Name | Sort-Object | Should -Be ($inAssembly | Sort-Object)
+    }
+
+    It 'keeps dependencies out of the module root (they load in their own context)' {
+        Get-ChildItem $ModuleDir -Filter *.dll | Select-Object -ExpandProperty Name | Should -Be @('Paasta.dll')
+        Test-Path (Join-Path $ModuleDir 'dependencies/YamlDotNet.dll') | Should -BeTrue
+    }
+}
+
+Describe 'Output types and formatting' {
+    It 'every exported cmdlet declares OutputType and every Paasta output type has a view' {
+        $views = (Get-FormatData -TypeName 'Paasta.*').TypeNames
+        foreach ($cmd in Get-Command -Module Paasta -CommandType Cmdlet) {
+            $cmd.OutputType | Should -Not -BeNullOrEmpty -Because "$($cmd.Name) must declare [OutputType]"
+            foreach ($t in $cmd.OutputType.Name | Where-Object { $_ -like 'Paasta.*' }) {
+                $views | Should -Contain $t -Because "$($cmd.Name) emits $t"
+            }
+        }
+    }
+
+    It 'renders instances as a grouped table that fits one screen' {
+        $text = Get-PaastaInstance -SoaDir $Examples -Service hello -InstanceType kubernetes | Out-String -Width 120
+        $text | Should -Match 'Service: hello'
+        $text | Should -Match 'main\s+kubernetes\s+local\.everything\s+3'
+    }
+}
+
+Describe 'Get-PaastaService and Get-PaastaInstance' {
+    It 'shows merged values with their sources' {
+        $main = Get-PaastaInstance -SoaDir $Examples -Service hello -Cluster local -Instance main
+        $main.Instances | Should -Be 3
+        $main.Cpus | Should -Be 0.1
+        $main.Mem | Should -Be 64
+        $main.Env['GREETING'] | Should -Be 'hello from main'
+        $main.Monitoring.Team | Should -Be 'platform'
+        $main.SourceOf('cpus').Origin | Should -Be 'Template'
+        $main.SourceOf('instances').Origin | Should -Be 'InstanceFile'
+        $main.SourceOf('monitoring.team').Origin | Should -Be 'MonitoringYaml'
+        $main.SourceOf('bounce_method').Origin | Should -Be 'Default'
+    }
+
+    It 'filters with wildcards and binds services from the pipeline' {
+        $names = Get-PaastaService -SoaDir $Examples -Name 'hel*' | Get-PaastaInstance -InstanceType tron | ForEach-Object Instance
+        $names | Should -Be @('nightly_report.collect', 'nightly_report.publish')
+        (Get-PaastaInstance -SoaDir $Examples -Instance 'ca*').Count | Should -Be 2
+    }
+
+    It 'reports an unknown service as ServiceNotFound and a path as InvalidServiceName' {
+        Get-PaastaInstance -SoaDir $Examples -Service nope -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'ServiceNotFound,Paasta.Commands.GetPaastaInstance'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        Get-PaastaInstance -SoaDir $Examples -Service '../etc' -ErrorVariable err2 -ErrorAction SilentlyContinue
+        $err2[0].FullyQualifiedErrorId | Should -Be 'InvalidServiceName,Paasta.Commands.GetPaastaInstance'
+        $err2[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'reports a missing soa dir clearly' {
+        Get-PaastaService -SoaDir (Join-Path $TestDrive 'nowhere') -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'SoaDirNotFound,Paasta.Commands.GetPaastaService'
+    }
+
+    It 'validates the examples without errors' {
+        Test-PaastaConfig -SoaDir $Examples -Quiet | Should -BeTrue
+        Test-PaastaConfig -SoaDir $Examples | Where-Object Severity -eq Error | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Tab completion from soa-configs' {
+    BeforeAll {
+        function Complete([string] $line) { (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText }
+    }
+    It 'completes services' { Complete "Get-PaastaInstance -SoaDir $Examples -Service he" | Should -Be @('hello') }
+    It 'completes clusters of the named service' { Complete "Get-PaastaInstance -SoaDir $Examples -Service example_service -Cluster " | Should -Be @('pnw-prod') }
+    It 'completes instances of the named service' { Complete "Get-PaastaInstance -SoaDir $Examples -Service hello -Instance ca" | Should -Be @('canary') }
+    It 'completes instance types' { Complete "Get-PaastaInstance -InstanceType a" | Should -Be @('adhoc') }
+}
+
+Describe 'Per-user configuration' {
+    BeforeEach {
+        $script:savedConfig = $env:PAASTA_CONFIG
+        $script:savedSoa = $env:PAASTA_SOA_DIR
+        $env:PAASTA_CONFIG = Join-Path $TestDrive "settings-$(New-Guid).json"
+        $env:PAASTA_SOA_DIR = $null
+    }
+    AfterEach { $env:PAASTA_CONFIG = $savedConfig; $env:PAASTA_SOA_DIR = $savedSoa }
+
+    It 'saves defaults that cmdlets then use' {
+        Set-PaastaConfiguration -SoaDir $Examples -Cluster local -Confirm:$false
+        (Get-PaastaConfiguration).SoaDir | Should -Be $Examples
+        (Get-PaastaService).Name | Should -Contain 'hello'
+        Test-Path $env:PAASTA_CONFIG | Should -BeTrue
+    }
+
+    It 'lets the environment override the file' {
+        Set-PaastaConfiguration -SoaDir '/does/not/exist' -Confirm:$false
+        $env:PAASTA_SOA_DIR = $Examples
+        (Get-PaastaConfiguration -Effective).SoaDir | Should -Be $Examples
+        (Get-PaastaService).Name | Should -Contain 'hello'
+    }
+
+    It 'changes nothing under -WhatIf' {
+        Set-PaastaConfiguration -SoaDir $Examples -WhatIf
+        Test-Path $env:PAASTA_CONFIG | Should -BeFalse
+    }
+}
+
+Describe 'Dependency isolation' {
+    It 'works in a session where another YamlDotNet version is already loaded' {
+        $nuget = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
+        $otherYaml = Join-Path $nuget 'yamldotnet/13.7.1/lib/net7.0/YamlDotNet.dll'
+        Test-Path $otherYaml | Should -BeTrue -Because 'tools/restore/Tools.csproj restores YamlDotNet 13.7.1 for this test'
+        $script = @"
+`$ErrorActionPreference = 'Stop'
+Add-Type -Path '$otherYaml'
+Import-Module '$env:PAASTA_TEST_MODULE'
+`$i = Get-PaastaInstance -SoaDir '$Examples' -Service hello -Instance main
+`$versions = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'YamlDotNet' } | ForEach-Object { `$_.GetName().Version.Major }
+"`$(`$i.Instances);`$((`$versions | Sort-Object) -join ',')"
+"@
+        $out = Invoke-ChildPwsh -Command $script
+        $LASTEXITCODE | Should -Be 0
+        $out | Select-Object -Last 1 | Should -Be '3;13,18'
+    }
+}
