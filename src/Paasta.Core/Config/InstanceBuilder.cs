@@ -119,8 +119,8 @@ internal static class InstanceBuilder
             UsesBulkdata = r.Bool("uses_bulkdata", false),
             DockerUrl = isAdhoc ? r.String("docker_url") : null,
             CostOwner = r.String("cost_owner"),
-            Config = (IReadOnlyDictionary<string, object?>)effective.ToPlain()!,
-            Sources = r.Sources(FileKeys),
+            ConfigFactory = () => (IReadOnlyDictionary<string, object?>)effective.ToPlain()!,
+            SourcesFactory = () => r.Sources(FileKeys),
         };
     }
 
@@ -166,8 +166,8 @@ internal static class InstanceBuilder
             CostOwner = r.String("cost_owner") ?? service.CostOwner,
             TronJob = job,
             TronAction = action,
-            Config = (IReadOnlyDictionary<string, object?>)effective.ToPlain()!,
-            Sources = r.Sources(FileKeys),
+            ConfigFactory = () => (IReadOnlyDictionary<string, object?>)effective.ToPlain()!,
+            SourcesFactory = () => r.Sources(FileKeys),
         };
     }
 

@@ -83,10 +83,17 @@ public sealed class InstanceConfig
     public string? TronJob { get; init; }
     public string? TronAction { get; init; }
 
+    // Built on first use: most callers (listing, syncing) never look at them, and they cost more than the rest.
+    private Lazy<IReadOnlyDictionary<string, object?>> _config = new(() => new Dictionary<string, object?>());
+    private Lazy<IReadOnlyDictionary<string, ValueSource>> _sources = new(() => new Dictionary<string, ValueSource>());
+
     /// <summary>The effective merged configuration as plain values (what PaaSTA's config_dict holds).</summary>
-    public IReadOnlyDictionary<string, object?> Config { get; init; } = new Dictionary<string, object?>();
+    public IReadOnlyDictionary<string, object?> Config => _config.Value;
     /// <summary>For each effective value (dotted path), the file and line it came from, or "default".</summary>
-    public IReadOnlyDictionary<string, ValueSource> Sources { get; init; } = new Dictionary<string, ValueSource>();
+    public IReadOnlyDictionary<string, ValueSource> Sources => _sources.Value;
+
+    internal Func<IReadOnlyDictionary<string, object?>> ConfigFactory { init => _config = new(value); }
+    internal Func<IReadOnlyDictionary<string, ValueSource>> SourcesFactory { init => _sources = new(value); }
 
     /// <summary>Where a value (dotted path, e.g. <c>env.FOO</c>) came from; null when it is not set at all.</summary>
     public ValueSource? SourceOf(string path) => Sources.TryGetValue(path, out var s) ? s : null;

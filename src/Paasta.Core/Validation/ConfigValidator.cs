@@ -14,6 +14,9 @@ public sealed class ConfigValidator
     private static readonly HashSet<string> OtherKnownFiles = new(StringComparer.Ordinal)
         { "deployments.json", "data.yaml", "dependencies.yaml", "port" };
 
+    private static readonly EvaluationOptions FlagOnly = new() { OutputFormat = OutputFormat.Flag };
+    private static readonly EvaluationOptions ListAll = new() { OutputFormat = OutputFormat.List };
+
     private readonly SoaConfigReader _reader;
 
     public ConfigValidator(SoaConfigReader reader) => _reader = reader;
@@ -75,8 +78,10 @@ public sealed class ConfigValidator
         if (root.Count == 0 && schemaName is not ("kubernetes" or "adhoc")) return;
 
         var (schema, knownKeys) = SchemaCatalog.Get(schemaName);
-        var results = schema.Evaluate(ToJson(root), new EvaluationOptions { OutputFormat = OutputFormat.List });
-        if (results.IsValid) return;
+        var json = ToJson(root);
+        // The pass/fail answer is much cheaper than the list of failures; most files pass.
+        if (schema.Evaluate(json, FlagOnly).IsValid) return;
+        var results = schema.Evaluate(json, ListAll);
         foreach (var detail in results.Details)
         {
             if (detail.IsValid || detail.Errors is null || detail.Errors.Count == 0) continue;
@@ -179,7 +184,7 @@ public sealed class ConfigValidator
                 if (Names.Sanitise(i.Instance).Length > 63)
                     findings.Add(new(svc.Name, "InstanceNameTooLong", FindingSeverity.Error, i.File, i.Line, 1, i.Instance,
                         $"The instance name '{i.Instance}' is {Names.Sanitise(i.Instance).Length} characters once sanitised ('_' becomes '--'); the limit is 63."));
-                if (i.Cmd is not null && i.Config.ContainsKey("args") && i.Config["args"] is not null)
+                if (i.Cmd is not null && i.Args is not null)
                     findings.Add(At("CmdAndArgs", "args", $"'{i.Instance}' sets both cmd and args; give only one (args is for images whose entrypoint takes arguments)."));
                 if (i.HealthcheckMode == "cmd" && i.HealthcheckCmd is null)
                     findings.Add(At("HealthcheckCmdMissing", "healthcheck_mode", $"'{i.Instance}' uses healthcheck_mode cmd but sets no healthcheck_cmd."));

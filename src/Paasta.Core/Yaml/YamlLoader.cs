@@ -19,11 +19,35 @@ public static class YamlLoader
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    // Parsed files by path, reused while the file's size and write time are unchanged (PaaSTA caches per
+    // path within a process too). Nodes are never changed after parsing, so sharing them is safe.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Length, DateTime Written, YNode? Node, PaastaException? Error)> Cache = new();
+    private const int MaxCachedFiles = 100_000;
+
     /// <summary>Loads a file; a missing file gives null, an empty one an empty mapping.</summary>
     public static YNode? LoadFile(string path)
     {
         var info = new FileInfo(path);
         if (!info.Exists) return null;
+        var key = info.FullName;
+        if (Cache.TryGetValue(key, out var hit) && hit.Length == info.Length && hit.Written == info.LastWriteTimeUtc)
+            return hit.Error is null ? hit.Node : throw hit.Error;
+        if (Cache.Count > MaxCachedFiles) Cache.Clear();
+        try
+        {
+            var node = LoadUncached(path, info);
+            Cache[key] = (info.Length, info.LastWriteTimeUtc, node, null);
+            return node;
+        }
+        catch (PaastaException e)
+        {
+            Cache[key] = (info.Length, info.LastWriteTimeUtc, null, e);
+            throw;
+        }
+    }
+
+    private static YNode? LoadUncached(string path, FileInfo info)
+    {
         if (info.Length > MaxFileBytes)
             throw new PaastaException("ConfigFileTooLarge", PaastaErrorKind.LimitsExceeded,
                 $"{path} is {info.Length / (1024 * 1024)} MiB; soa-configs files are limited to {MaxFileBytes / (1024 * 1024)} MiB.")

@@ -1,0 +1,65 @@
+#Requires -Version 7.4
+# soa-configs at scale: 1,000 services × (service.yaml + 2 instance files), loaded and validated in a warm
+# session. Target (issue 2): load + validate under 1 s warm on a 2-core machine. Baseline: reading the same
+# files' bytes, to show how much of the time is the filesystem.
+param([Parameter(Mandatory)] [string] $ModuleManifest)
+$ErrorActionPreference = 'Stop'
+Import-Module $ModuleManifest -Force
+
+$root = Join-Path ([IO.Path]::GetTempPath()) "paasta-bench-soa-$PID"
+if (Test-Path $root) { Remove-Item -Recurse -Force $root }
+$instance = @'
+_base: &base
+  cpus: 0.5
+  mem: 1024
+  env: {LOG_LEVEL: info, REGION: east}
+  healthcheck_mode: http
+main:
+  <<: *base
+  instances: 3
+  deploy_group: prod.main
+worker:
+  <<: *base
+  cmd: python -m worker
+  instances: 2
+  deploy_group: prod.main
+canary:
+  <<: *base
+  deploy_group: prod.canary
+'@
+foreach ($n in 1..1000) {
+    $dir = New-Item -ItemType Directory -Force (Join-Path $root ('service_{0:d4}' -f $n))
+    Set-Content (Join-Path $dir 'service.yaml') "description: Service $n`nexternal_link: http://example/$n`ncpus: 1`n"
+    Set-Content (Join-Path $dir 'monitoring.yaml') "team: team$($n % 17)`n"
+    Set-Content (Join-Path $dir 'deploy.yaml') "pipeline:`n- step: itest`n- step: prod.canary`n- step: prod.main`n"
+    Set-Content (Join-Path $dir 'kubernetes-east.yaml') $instance
+    Set-Content (Join-Path $dir 'kubernetes-west.yaml') $instance
+}
+$files = (Get-ChildItem $root -Recurse -File).Count
+
+function Measure-Median([scriptblock] $Block, [int] $Runs = 5) {
+    $times = foreach ($i in 1..$Runs) { (Measure-Command $Block).TotalSeconds }
+    ($times | Sort-Object)[[int][math]::Floor($Runs / 2)]
+}
+
+# Warm up: JIT, schema compilation, file cache.
+$null = Get-PaastaInstance -SoaDir $root
+$null = Test-PaastaConfig -SoaDir $root -Quiet
+
+[GC]::Collect()
+$before = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64
+$load = Measure-Median { $script:instances = Get-PaastaInstance -SoaDir $root }
+$validate = Measure-Median { $script:valid = Test-PaastaConfig -SoaDir $root -Quiet }
+$both = Measure-Median { $null = Get-PaastaInstance -SoaDir $root; $null = Test-PaastaConfig -SoaDir $root -Quiet }
+$peak = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64
+$readBytes = Measure-Median { foreach ($f in [IO.Directory]::EnumerateFiles($root, '*', 'AllDirectories')) { $null = [IO.File]::ReadAllBytes($f) } }
+
+if ($instances.Count -ne 6000) { throw "expected 6000 instances, got $($instances.Count)" }
+if (-not $valid) { throw 'the generated soa-configs should be valid' }
+'soa-configs: 1,000 services, {0:N0} files, {1:N0} instances (warm session, median of 5, {2} cores)' -f $files, $instances.Count, [Environment]::ProcessorCount
+'  Get-PaastaInstance (load + merge)   {0,7:N3} s' -f $load
+'  Test-PaastaConfig  (validate)       {0,7:N3} s' -f $validate
+'  load + validate                     {0,7:N3} s   target < 1 s: {1}' -f $both, $(if ($both -lt 1) { 'met' } else { 'NOT met' })
+'  baseline: read the bytes only       {0,7:N3} s   ratio {1:N1}x' -f $readBytes, ($both / [math]::Max($readBytes, 0.001))
+'  peak working set                    {0,7:N0} MiB (before timing: {1:N0} MiB)' -f ($peak / 1MB), ($before / 1MB)
+Remove-Item -Recurse -Force $root
