@@ -118,10 +118,23 @@ internal sealed class ValueReader
         return result;
     }
 
-    public PaastaException WrongType(string path, YNode node, string expected) =>
-        new("ConfigValueWrongType", PaastaErrorKind.InvalidData,
-            $"{node.File}:{node.Line}: '{path}' must be {expected}, not a {YamlLoader.Describe(node)} ('{Preview(node)}').")
-        { File = node.File, Line = node.Line, Column = node.Column, Key = path, Target = path };
+    public PaastaException WrongType(string path, YNode node, string expected)
+    {
+        // Point at the key, as validation findings do: for a mapping or list value that is the line naming it.
+        var at = (YNode?)KeyNode(path) ?? node;
+        return new("ConfigValueWrongType", PaastaErrorKind.InvalidData,
+            $"{at.File}:{at.Line}: '{path}' must be {expected}, not a {YamlLoader.Describe(node)} ('{Preview(node)}').")
+        { File = at.File, Line = at.Line, Column = at.Column, Key = path, Target = path };
+    }
+
+    private YScalar? KeyNode(string path)
+    {
+        var parts = path.Split('.');
+        YNode? node = _root;
+        for (var i = 0; i < parts.Length - 1; i++)
+            node = node is YMapping m ? m[parts[i]] : null;
+        return (node as YMapping)?.KeyNode(parts[^1]);
+    }
 
     private static string Preview(YNode node) => node is YScalar s ? (s.Text.Length > 40 ? s.Text[..40] + "…" : s.Text) : YamlLoader.Describe(node);
 

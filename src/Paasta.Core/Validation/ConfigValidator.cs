@@ -32,6 +32,8 @@ public sealed class ConfigValidator
         catch (PaastaException e)
         {
             findings.Add(ConfigFinding.FromException(service, e));
+            // A name that is no service folder: nothing else to read (and nothing outside the soa dir is read).
+            if (e.ErrorId is "InvalidServiceName" or "ServiceNotFound") return findings;
             // A service-wide file failed to load; still check each file on its own so every problem shows.
             foreach (var file in Directory.EnumerateFiles(Path.Combine(_reader.SoaDir, service), "*.yaml").Order(StringComparer.Ordinal))
                 if (file != e.File) ValidateFile(service, file, findings);
@@ -102,7 +104,10 @@ public sealed class ConfigValidator
         var at = keyNode ?? node ?? (YNode)root;
         var last = segments.Length > 0 ? segments[^1] : "";
 
-        if (evaluationPath.EndsWith("/additionalProperties", StringComparison.Ordinal) || (keyword == "false" && evaluationPath.EndsWith("additionalProperties")))
+        // JsonSchema.Net reports a failed "false" schema with an empty keyword: under additionalProperties
+        // that is a key the schema does not know; elsewhere (then/properties/x: false) a forbidden combination.
+        var falseSchema = keyword.Length == 0 || keyword == "false";
+        if (falseSchema && evaluationPath.EndsWith("/additionalProperties", StringComparison.Ordinal))
         {
             if (segments.Length == 1 && instanceType is not null && !last.StartsWith('_'))
                 return new(service, "InvalidInstanceName", FindingSeverity.Error, file, at.Line, at.Column, path,
@@ -111,6 +116,7 @@ public sealed class ConfigValidator
             return new(service, "UnknownKey", FindingSeverity.Error, file, at.Line, at.Column, path,
                 $"Unknown key '{last}'{(suggestion is null ? "" : $"; did you mean '{suggestion}'?")}");
         }
+        if (falseSchema) keyword = "false";
         var rule = keyword switch
         {
             "type" => "WrongType",
@@ -297,8 +303,11 @@ public sealed class ConfigValidator
     {
         // The schema and the typed reader can both object to one value; keep the schema's finding.
         var schemaLines = findings.Where(f => f.RuleId is "WrongType" or "InvalidValue" or "MissingKey").Select(f => (f.File, f.Line)).ToHashSet();
+        // ...except that "not a mapping" says more than the schema's "should be object".
+        var notMapping = findings.Where(f => f.RuleId == "InstanceConfigNotMapping").Select(f => (f.File, f.Line)).ToHashSet();
         return findings
             .Where(f => !(f.RuleId is "ConfigValueWrongType" or "ConfigValueMissing" && schemaLines.Contains((f.File, f.Line))))
+            .Where(f => !(f.RuleId == "WrongType" && notMapping.Contains((f.File, f.Line))))
             .DistinctBy(f => (f.RuleId, f.File, f.Line, f.Path)).ToList();
     }
 }

@@ -59,8 +59,9 @@ public static class YamlLoader
         }
         catch (DecoderFallbackException e)
         {
+            var line = FirstInvalidUtf8Line(File.ReadAllBytes(path));
             throw new PaastaException("ConfigFileNotUtf8", PaastaErrorKind.InvalidData,
-                $"{path} is not valid UTF-8 text.", e) { File = path, Target = path };
+                $"{path}:{line}: the file is not valid UTF-8 text (first bad byte on line {line}).", e) { File = path, Line = line, Column = 1, Target = path };
         }
         catch (IOException e)
         {
@@ -96,18 +97,47 @@ public static class YamlLoader
             var parser = new Parser(new StringReader(text));
             return builder.Build(parser);
         }
+        catch (PaastaException)
+        {
+            throw;
+        }
         catch (YamlException e)
         {
-            var line = (int)e.Start.Line;
-            var column = (int)e.Start.Column;
-            if (TabInIndentation(text, line) is int tabLine)
+            if (TabInIndentation(text, (int)e.Start.Line) is int tabLine)
                 throw new PaastaException("YamlTabIndentation", PaastaErrorKind.ParserError,
                     $"{file}:{tabLine}: a tab is used for indentation; YAML allows only spaces there.", e)
                 { File = file, Line = tabLine, Column = 1, Target = file };
+            var (line, column) = ((int)e.Start.Line, (int)e.Start.Column);
+            // At the end of the input the scanner only knows something was left open: point at what was.
+            if (line > LineCount(text) && builder.InnermostFlow is { } open) (line, column) = open;
             throw new PaastaException("YamlSyntaxError", PaastaErrorKind.ParserError,
                 $"{file}:{line}:{column}: YAML syntax error: {Clean(e.Message)}", e)
             { File = file, Line = line, Column = column, Target = file };
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException)
+        {
+            // The scanner can fail outside its own exception type on some unterminated input.
+            var (line, column) = builder.InnermostFlow ?? builder.LastPosition;
+            throw new PaastaException("YamlSyntaxError", PaastaErrorKind.ParserError,
+                $"{file}:{line}:{column}: YAML syntax error: something opened here is not closed properly.", e)
+            { File = file, Line = line, Column = column, Target = file };
+        }
+    }
+
+    private static int FirstInvalidUtf8Line(byte[] bytes)
+    {
+        var chars = new char[bytes.Length];
+        System.Text.Unicode.Utf8.ToUtf16(bytes, chars, out var valid, out _, replaceInvalidSequences: false);
+        var line = 1;
+        for (var i = 0; i < valid && i < bytes.Length; i++) if (bytes[i] == (byte)'\n') line++;
+        return line;
+    }
+
+    private static int LineCount(string text)
+    {
+        var count = 1;
+        foreach (var c in text) if (c == '\n') count++;
+        return text.EndsWith('\n') ? count - 1 : count;
     }
 
     public static string Describe(YNode node) => node switch
@@ -130,16 +160,21 @@ public static class YamlLoader
 
     private static int? TabInIndentation(string text, int errorLine)
     {
-        // The scanner reports a tab a line or so after it; look at the lines around the error.
+        // The scanner reports a tab near it, or at the start of the enclosing block: look near first, then anywhere.
         var lines = text.Split('\n');
-        for (var l = Math.Max(1, errorLine - 1); l <= Math.Min(lines.Length, errorLine + 1); l++)
+        static bool TabIndented(string line)
         {
-            foreach (var c in lines[l - 1])
+            foreach (var c in line)
             {
-                if (c == '\t') return l;
-                if (c != ' ') break;
+                if (c == '\t') return true;
+                if (c != ' ') return false;
             }
+            return false;
         }
+        for (var l = Math.Max(1, errorLine - 1); l <= Math.Min(lines.Length, errorLine + 1); l++)
+            if (TabIndented(lines[l - 1])) return l;
+        for (var l = 1; l <= lines.Length; l++)
+            if (TabIndented(lines[l - 1])) return l;
         return null;
     }
 
@@ -150,7 +185,8 @@ public static class YamlLoader
         public string? PendingKey;
         public YScalar? PendingKeyNode;
         public bool PendingIsMerge;
-        public List<YNode>? MergeSources;
+        public bool IsFlow;
+        public List<(YNode Node, Mark At)>? MergeSources;
     }
 
     private sealed class Builder
@@ -160,6 +196,13 @@ public static class YamlLoader
         private readonly Stack<Frame> _stack = new();
         private bool _usedAliases;
         private string? _topLevelKey;
+        private Mark _last = Mark.Empty;
+
+        /// <summary>Where the innermost still-open flow collection ([ or {) starts, if any.</summary>
+        public (int Line, int Column)? InnermostFlow =>
+            _stack.FirstOrDefault(f => f.IsFlow) is { } f ? (f.Node.Line, f.Node.Column) : null;
+
+        public (int Line, int Column) LastPosition => ((int)Math.Max(1, _last.Line), (int)Math.Max(1, _last.Column));
 
         public Builder(string file) => _file = file;
 
@@ -170,21 +213,21 @@ public static class YamlLoader
             while (parser.MoveNext())
             {
                 var ev = parser.Current!;
+                _last = ev.Start;
                 switch (ev)
                 {
                     case StreamStart or StreamEnd or DocumentEnd or Comment:
                         break;
                     case DocumentStart ds:
-                        if (!ds.IsImplicit || documents > 0)
-                        {
-                            // An explicit "---" on the first document is fine; a second document is not.
-                        }
+                        // An explicit "---" on the first document is fine; a second document is not.
+                        if (documents > 0)
+                            throw Error("YamlMultipleDocuments", ds.Start, "the file holds more than one YAML document; soa-configs files hold exactly one.");
                         break;
                     case MappingStart ms:
-                        Push(new YMapping(_file, (int)ms.Start.Line, (int)ms.Start.Column, _topLevelKey), ms.Anchor, ms.Tag, ms.Start);
+                        Push(new YMapping(_file, (int)ms.Start.Line, (int)ms.Start.Column, _topLevelKey), ms.Anchor, ms.Tag, ms.Start, ms.Style == MappingStyle.Flow);
                         break;
                     case SequenceStart ss:
-                        Push(new YSequence(_file, (int)ss.Start.Line, (int)ss.Start.Column, _topLevelKey), ss.Anchor, ss.Tag, ss.Start);
+                        Push(new YSequence(_file, (int)ss.Start.Line, (int)ss.Start.Column, _topLevelKey), ss.Anchor, ss.Tag, ss.Start, ss.Style == SequenceStyle.Flow);
                         break;
                     case MappingEnd or SequenceEnd:
                     {
@@ -221,7 +264,7 @@ public static class YamlLoader
                 throw Error("YamlMultipleDocuments", at, "the file holds more than one YAML document; soa-configs files hold exactly one.");
         }
 
-        private void Push(YNode node, AnchorName anchor, TagName tag, Mark start)
+        private void Push(YNode node, AnchorName anchor, TagName tag, Mark start, bool isFlow)
         {
             if (_stack.Count >= MaxDepth)
                 throw Error("YamlNestingTooDeep", start, $"values are nested more than {MaxDepth} levels deep.");
@@ -229,7 +272,7 @@ public static class YamlLoader
                 throw Error("YamlUnknownTag", start, $"the tag {tag.Value} is not allowed (soa-configs are read with a safe loader).");
             if (_stack.TryPeek(out var parent) && parent.Node is YMapping && parent.PendingKey is null)
                 throw Error("YamlComplexKey", start, "a mapping key must be a plain value, not a list or mapping.");
-            _stack.Push(new Frame { Node = node, Anchor = anchor.IsEmpty ? null : anchor.Value });
+            _stack.Push(new Frame { Node = node, Anchor = anchor.IsEmpty ? null : anchor.Value, IsFlow = isFlow });
         }
 
         private YScalar MakeScalar(Scalar sc)
@@ -285,8 +328,8 @@ public static class YamlLoader
                 {
                     if (parent.PendingIsMerge)
                     {
-                        parent.MergeSources ??= new List<YNode>();
-                        parent.MergeSources.Add(node);
+                        parent.MergeSources ??= new List<(YNode, Mark)>();
+                        parent.MergeSources.Add((node, at));
                         parent.PendingIsMerge = false;
                     }
                     else
@@ -302,18 +345,16 @@ public static class YamlLoader
             return false;
         }
 
-        private void ApplyMerges(YMapping target, List<YNode> sources)
+        private void ApplyMerges(YMapping target, List<(YNode Node, Mark At)> sources)
         {
             // YAML merge keys: keys written in the mapping win; among merged mappings the earlier one wins.
-            foreach (var source in sources)
+            foreach (var (source, at) in sources)
             {
                 var list = source is YSequence seq ? seq.Items : new List<YNode> { source };
                 foreach (var item in list)
                 {
                     if (item is not YMapping m)
-                        throw new PaastaException("YamlInvalidMerge", PaastaErrorKind.ParserError,
-                            $"{_file}:{item.Line}: a merge key (<<) must refer to a mapping or a list of mappings.")
-                        { File = _file, Line = item.Line, Column = item.Column, Target = _file };
+                        throw Error("YamlInvalidMerge", at, "a merge key (<<) must refer to a mapping or a list of mappings.");
                     foreach (var (k, v) in m.Entries)
                         if (!target.ContainsKey(k)) target.Add(k, v, m.KeyNode(k));
                 }
