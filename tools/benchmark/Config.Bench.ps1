@@ -42,9 +42,13 @@ function Measure-Median([scriptblock] $Block, [int] $Runs = 5) {
     ($times | Sort-Object)[[int][math]::Floor($Runs / 2)]
 }
 
-# Warm up: JIT, schema compilation, file cache.
-$null = Get-PaastaInstance -SoaDir $root
-$null = Test-PaastaConfig -SoaDir $root -Quiet
+# First pass in this session: nothing parsed or validated yet (the JIT and schemas are cold too).
+$coldLoad = (Measure-Command { $null = Get-PaastaInstance -SoaDir $root }).TotalSeconds
+$coldValidate = (Measure-Command { $null = Test-PaastaConfig -SoaDir $root -Quiet }).TotalSeconds
+# Touch every file: a new write time makes the parse and validation caches read them again, while the
+# JIT stays warm. This pass is the cost of validating 5,000 changed files in a warm session.
+foreach ($f in Get-ChildItem $root -Recurse -File) { $f.LastWriteTimeUtc = $f.LastWriteTimeUtc.AddSeconds(1) }
+$changed = (Measure-Command { $null = Get-PaastaInstance -SoaDir $root; $null = Test-PaastaConfig -SoaDir $root -Quiet }).TotalSeconds
 
 [GC]::Collect()
 $before = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64
@@ -56,7 +60,10 @@ $readBytes = Measure-Median { foreach ($f in [IO.Directory]::EnumerateFiles($roo
 
 if ($instances.Count -ne 6000) { throw "expected 6000 instances, got $($instances.Count)" }
 if (-not $valid) { throw 'the generated soa-configs should be valid' }
-'soa-configs: 1,000 services, {0:N0} files, {1:N0} instances (warm session, median of 5, {2} cores)' -f $files, $instances.Count, [Environment]::ProcessorCount
+'soa-configs: 1,000 services, {0:N0} files, {1:N0} instances ({2} cores)' -f $files, $instances.Count, [Environment]::ProcessorCount
+'  first pass in a new session:  load {0:N3} s, validate {1:N3} s (JIT and schemas cold)' -f $coldLoad, $coldValidate
+'  warm session, every file changed:   load + validate {0:N3} s' -f $changed
+'  warm session, files unchanged (median of 5; parse and schema results reused):'
 '  Get-PaastaInstance (load + merge)   {0,7:N3} s' -f $load
 '  Test-PaastaConfig  (validate)       {0,7:N3} s' -f $validate
 '  load + validate                     {0,7:N3} s   target < 1 s: {1}' -f $both, $(if ($both -lt 1) { 'met' } else { 'NOT met' })

@@ -58,7 +58,26 @@ public sealed class ConfigValidator
         return Deduplicate(findings);
     }
 
+    // Schema findings per file, reused while the file's size and write time are unchanged: a runbook that
+    // validates every minute re-checks only what changed.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Length, DateTime Written, string Service, ConfigFinding[] Findings)> FileResults = new();
+
     private void ValidateFile(string service, string path, List<ConfigFinding> findings)
+    {
+        var info = new FileInfo(path);
+        if (FileResults.TryGetValue(info.FullName, out var hit) && hit.Length == info.Length && hit.Written == info.LastWriteTimeUtc && hit.Service == service)
+        {
+            findings.AddRange(hit.Findings);
+            return;
+        }
+        var fresh = new List<ConfigFinding>();
+        ValidateFileUncached(service, path, fresh);
+        if (FileResults.Count > 100_000) FileResults.Clear();
+        FileResults[info.FullName] = (info.Length, info.LastWriteTimeUtc, service, fresh.ToArray());
+        findings.AddRange(fresh);
+    }
+
+    private void ValidateFileUncached(string service, string path, List<ConfigFinding> findings)
     {
         var name = Path.GetFileName(path);
         string? instanceType = InstanceTypes.TryParseFileName(name, out var t, out _) ? t : null;
