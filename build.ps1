@@ -89,9 +89,10 @@ function Invoke-Build {
 
     $helpScript = Join-Path $Root 'tools/help/New-PaastaHelp.ps1'
     if (Test-Path $helpScript) {
-        & $helpScript -ModuleDir $ModuleDir -DocXml (Join-Path $stage 'module/Paasta.xml')
+        Invoke-ChildPwsh @('-NoProfile', '-NonInteractive', '-File', $helpScript, '-ModuleDir', $ModuleDir, '-DocXml', (Join-Path $stage 'module/Paasta.xml'))
+        if ($LASTEXITCODE -ne 0) { throw 'Help generation failed.' }
     }
-    foreach ($required in 'Paasta.psd1', 'Paasta.dll', 'Paasta.format.ps1xml', 'dependencies/Paasta.Core.dll', 'dependencies/YamlDotNet.dll') {
+    foreach ($required in 'Paasta.psd1', 'Paasta.dll', 'Paasta.format.ps1xml', 'en-US/Paasta.dll-Help.xml', 'en-US/about_Paasta.help.txt', 'dependencies/Paasta.Core.dll', 'dependencies/YamlDotNet.dll') {
         if (-not (Test-Path (Join-Path $ModuleDir $required))) { throw "Build output is missing $required." }
     }
     Write-Step "Module ready: $ModuleDir"
