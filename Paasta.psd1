@@ -16,9 +16,16 @@
         'Test-PaastaConfig'
         'Get-PaastaConfiguration'
         'Set-PaastaConfiguration'
+        'Publish-PaastaDeployment'
+        'Start-PaastaInstance'
+        'Stop-PaastaInstance'
+        'Restart-PaastaInstance'
+        'New-PaastaDeployments'
+        'Get-PaastaDeployment'
+        'Undo-PaastaDeployment'
     )
     FunctionsToExport      = @()
-    AliasesToExport        = @()
+    AliasesToExport        = @('New-PaastaDeployment')
     VariablesToExport      = @()
     PrivateData            = @{
         PSData = @{
