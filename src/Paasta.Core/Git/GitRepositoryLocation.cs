@@ -22,7 +22,7 @@ public sealed class GitRepositoryLocation
     public bool IsLocal => LocalPath is not null;
 
     /// <summary>What libgit2 is given: the path for local repositories, the URL otherwise.</summary>
-    internal string TransportUrl => LocalPath ?? Url;
+    public string TransportUrl => LocalPath ?? Url;
 
     public override string ToString() => Url;
 
@@ -49,6 +49,10 @@ public sealed class GitRepositoryLocation
         var path = Path.IsPathRooted(text) ? text : Path.Combine(baseDirectory ?? Directory.GetCurrentDirectory(), text);
         return new GitRepositoryLocation(text, Path.GetFullPath(path));
     }
+
+    /// <summary>True when <paramref name="urlOrPath"/> names a path on this machine (not a URL, not scp-like; file:// URLs are not paths).</summary>
+    public static bool IsPath(string urlOrPath) =>
+        !urlOrPath.Contains("://", StringComparison.Ordinal) && !IsScpLike(urlOrPath.Trim());
 
     /// <summary>scp-like syntax: a ':' before the first '/', that is not a Windows drive letter.</summary>
     private static bool IsScpLike(string text)

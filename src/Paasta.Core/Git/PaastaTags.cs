@@ -147,11 +147,13 @@ public sealed class PaastaTagIndex
 {
     private readonly Dictionary<string, DeployTag> _latest;
     private readonly Dictionary<(string Branch, string Sha), ControlTag> _controls;
+    private readonly Dictionary<string, string> _branchLatest;
 
-    private PaastaTagIndex(Dictionary<string, DeployTag> latest, Dictionary<(string, string), ControlTag> controls)
+    private PaastaTagIndex(Dictionary<string, DeployTag> latest, Dictionary<(string, string), ControlTag> controls, Dictionary<string, string> branchLatest)
     {
         _latest = latest;
         _controls = controls;
+        _branchLatest = branchLatest;
     }
 
     /// <param name="refs">The listing.</param>
@@ -160,6 +162,7 @@ public sealed class PaastaTagIndex
     {
         var latest = new Dictionary<string, DeployTag>(StringComparer.Ordinal);
         var controls = new Dictionary<(string, string), ControlTag>();
+        var branchLatest = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var r in refs.Refs)
         {
             if (PaastaTags.TrySplit(r.Name, PaastaTags.DeploySuffix, out var rest, out var ts))
@@ -173,12 +176,15 @@ public sealed class PaastaTagIndex
             }
             else if (PaastaTags.TryParseControl(r, out var control))
             {
+                if (GitTimestamp.IsTimestamp(control.ForceBounce)
+                    && (!branchLatest.TryGetValue(control.Branch, out var newest) || string.CompareOrdinal(control.ForceBounce, newest) > 0))
+                    branchLatest[control.Branch] = control.ForceBounce;
                 var key = (control.Branch, control.Sha);
                 if (controls.TryGetValue(key, out var current) && !PaastaTags.IsNewer(control.ForceBounce, control.RefName, current.ForceBounce, current.RefName)) continue;
                 controls[key] = control;
             }
         }
-        return new PaastaTagIndex(latest, controls);
+        return new PaastaTagIndex(latest, controls, branchLatest);
     }
 
     /// <summary>The deploy tag with the greatest timestamp for the group; null when the group was never marked.</summary>
@@ -187,5 +193,11 @@ public sealed class PaastaTagIndex
     /// <summary>The start/stop tag in force for a control branch at <paramref name="sha"/>; tags on other shas never apply.</summary>
     public ControlTag? Control(string controlBranch, string sha) => _controls.TryGetValue((controlBranch, sha), out var t) ? t : null;
 
+    /// <summary>The newest timestamp of any start/stop tag of a control branch, whatever its commit; null when it has none.</summary>
+    public string? LatestControlTimestamp(string controlBranch) => _branchLatest.TryGetValue(controlBranch, out var ts) ? ts : null;
+
     public IReadOnlyCollection<string> DeployGroups => _latest.Keys;
+
+    /// <summary>An index with no tags: a service without a repository.</summary>
+    public static PaastaTagIndex Empty { get; } = new(new Dictionary<string, DeployTag>(StringComparer.Ordinal), new Dictionary<(string, string), ControlTag>(), new Dictionary<string, string>(StringComparer.Ordinal));
 }
