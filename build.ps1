@@ -106,7 +106,7 @@ function Test-PlatformUsable {
 function Invoke-Platform([string] $PlatformAction) {
     $script = Join-Path $Root 'tools/platform/platform.sh'
     if (-not (Test-Path $script)) { throw "tools/platform/platform.sh is missing." }
-    & bash $script $PlatformAction.ToLowerInvariant()
+    & bash $script $PlatformAction.ToLowerInvariant() | Out-Host
     return $LASTEXITCODE
 }
 
@@ -115,9 +115,14 @@ function Invoke-Test {
     $results = New-Item -ItemType Directory -Force (Join-Path $OutDir 'test-results')
 
     $wantsIntegration = -not $Tag -or ($Tag -contains 'Integration')
+    $startedPlatform = $false
     if ($wantsIntegration -and -not $NoPlatform -and (Test-PlatformUsable)) {
-        Write-Step 'Bringing the local platform up for the integration tests'
-        if ((Invoke-Platform 'Up') -ne 0) { Write-Warning 'The local platform did not come up; integration tests will report it.' }
+        $null = & bash (Join-Path $Root 'tools/platform/platform.sh') status *>&1
+        if ($LASTEXITCODE -ne 0) {
+            Write-Step 'Bringing the local platform up for the integration tests'
+            if ((Invoke-Platform 'Up') -ne 0) { Write-Warning 'The local platform did not come up; integration tests will report it.' }
+            $startedPlatform = $true
+        }
     }
     $kubeconfig = Join-Path $Root '.platform/kubeconfig'
     if (-not $env:KUBECONFIG -and (Test-Path $kubeconfig)) { $env:KUBECONFIG = $kubeconfig }
@@ -138,18 +143,15 @@ function Invoke-Test {
 
     Write-Step 'Running Pester against the built module (in a child pwsh)'
     Invoke-Checked $Dotnet @('restore', (Join-Path $Root 'tools/restore/Tools.csproj'), '--nologo', '-v', 'quiet')
-    $summary = Join-Path $results 'pester-summary.json'
-    if (Test-Path $summary) { Remove-Item $summary }
-    $runnerArgs = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tests/Invoke-PesterTests.ps1'),
-        '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'),
-        '-PesterManifest', (Join-Path (Get-NuGetPackageRoot) 'pester/5.7.1/tools/Pester.psd1'),
-        '-ResultDirectory', $results)
-    if ($Tag) { $runnerArgs += @('-Tag', ($Tag -join ',')) }
-    if ($ExcludeTag) { $runnerArgs += @('-ExcludeTag', ($ExcludeTag -join ',')) }
-    Invoke-ChildPwsh $runnerArgs
-    $pester = @{ Passed = 0; Failed = 1; Skipped = 0 }
-    if (Test-Path $summary) { $pester = Get-Content -Raw $summary | ConvertFrom-Json -AsHashtable }
-    else { Write-Warning 'Pester produced no summary; counting it as one failure.' }
+    # PlatformDown stops the platform, so it runs last, on its own, and only when this run started it.
+    $pester = Invoke-PesterRun -Name 'pester' -Include $Tag -Exclude (@($ExcludeTag) + 'PlatformDown' | Where-Object { $_ })
+    if ($startedPlatform) {
+        Write-Step 'Taking the platform down again, and checking it leaves nothing behind'
+        $env:PAASTA_PLATFORM_DOWN_TEST = 'true'
+        try { $down = Invoke-PesterRun -Name 'pester-down' -Include @('PlatformDown') -Exclude @() }
+        finally { Remove-Item Env:PAASTA_PLATFORM_DOWN_TEST }
+        foreach ($k in 'Passed', 'Failed', 'Skipped') { $pester[$k] += $down[$k] }
+    }
 
     $passed = $xunit.Passed + $pester.Passed
     $failed = $xunit.Failed + $pester.Failed
@@ -157,6 +159,22 @@ function Invoke-Test {
     Write-Host "xunit: $($xunit.Passed) passed, $($xunit.Failed) failed; Pester: $($pester.Passed) passed, $($pester.Failed) failed"
     Write-Host "$passed passed, $failed failed, $skipped skipped"
     if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-PesterRun([string] $Name, [string[]] $Include, [string[]] $Exclude) {
+    $results = Join-Path $OutDir 'test-results'
+    $summary = Join-Path $results "$Name-summary.json"
+    if (Test-Path $summary) { Remove-Item $summary }
+    $runnerArgs = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tests/Invoke-PesterTests.ps1'),
+        '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'),
+        '-PesterManifest', (Join-Path (Get-NuGetPackageRoot) 'pester/5.7.1/tools/Pester.psd1'),
+        '-ResultDirectory', $results, '-Name', $Name)
+    if ($Include) { $runnerArgs += @('-Tag', ($Include -join ',')) }
+    if ($Exclude) { $runnerArgs += @('-ExcludeTag', ($Exclude -join ',')) }
+    Invoke-ChildPwsh $runnerArgs | Out-Host
+    if (Test-Path $summary) { return (Get-Content -Raw $summary | ConvertFrom-Json -AsHashtable) }
+    Write-Warning "Pester ($Name) produced no summary; counting it as one failure."
+    return @{ Passed = 0; Failed = 1; Skipped = 0 }
 }
 
 function Invoke-Package {

@@ -4,6 +4,7 @@ param(
     [Parameter(Mandatory)] [string] $ModuleManifest,
     [Parameter(Mandatory)] [string] $PesterManifest,
     [Parameter(Mandatory)] [string] $ResultDirectory,
+    [string] $Name = 'pester',
     [string] $Tag,
     [string] $ExcludeTag
 )
@@ -18,7 +19,7 @@ $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Normal'
 $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'NUnitXml'
-$config.TestResult.OutputPath = Join-Path $ResultDirectory 'pester.xml'
+$config.TestResult.OutputPath = Join-Path $ResultDirectory "$Name.xml"
 if ($Tag) { $config.Filter.Tag = $Tag -split ',' }
 if ($ExcludeTag) { $config.Filter.ExcludeTag = $ExcludeTag -split ',' }
 
@@ -26,4 +27,4 @@ $result = Invoke-Pester -Configuration $config
 # A container that failed to run (syntax error, BeforeAll throwing) counts as a failure too.
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
 @{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount } |
-    ConvertTo-Json | Set-Content (Join-Path $ResultDirectory 'pester-summary.json')
+    ConvertTo-Json | Set-Content (Join-Path $ResultDirectory "$Name-summary.json")
