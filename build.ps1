@@ -191,8 +191,13 @@ function Invoke-Package {
 
 function Invoke-Demo {
     Invoke-Build
-    $demo = Join-Path $Root 'examples/Demo.ps1'
-    Invoke-ChildPwsh @('-NoProfile', '-File', $demo, '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'))
+    $demoArgs = @('-NoProfile', '-File', (Join-Path $Root 'examples/Demo.ps1'), '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'))
+    if (Test-PlatformUsable) {
+        Write-Step 'Bringing the local platform up (the first time builds Kubernetes: minutes; later: seconds)'
+        if ((Invoke-Platform 'Up') -ne 0) { throw 'The local platform did not come up; see the messages above.' }
+        $demoArgs += '-Platform'
+    }
+    Invoke-ChildPwsh $demoArgs
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 
