@@ -218,9 +218,20 @@ internal static class LocalRefStore
         try { Directory.CreateDirectory(folder); }
         catch (IOException) { return CreateOutcome.NameTaken; } // a ref is in the way of a folder the name needs
         var lockPath = path + ".lock";
-        FileStream lockStream;
-        try { lockStream = new FileStream(lockPath, FileMode.CreateNew, FileAccess.Write, FileShare.None); }
-        catch (IOException) when (File.Exists(lockPath)) { return CreateOutcome.NameTaken; } // someone is writing this very name
+        FileStream? lockStream = null;
+        for (var attempt = 0; lockStream is null; attempt++)
+        {
+            try { lockStream = new FileStream(lockPath, FileMode.CreateNew, FileAccess.Write, FileShare.None); }
+            catch (IOException) when (File.Exists(lockPath) || File.Exists(path))
+            {
+                // Someone is writing this very name, or has just renamed their lock into place.
+                return CreateOutcome.NameTaken;
+            }
+            catch (IOException) when (attempt < 3)
+            {
+                // The other writer's lock came and went between our attempt and the check: look again.
+            }
+        }
         var committed = false;
         try
         {
