@@ -1,0 +1,159 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace Paasta.Kubernetes;
+
+/// <summary>Where Paasta's Kubernetes client points, resolved the way kubectl does, plus Paasta's settings.</summary>
+public sealed record KubeTarget(string KubeConfigPath, string? Context)
+{
+    /// <summary>
+    /// -KubeConfig, else the first file of $KUBECONFIG, else the saved setting, else ~/.kube/config;
+    /// -Context, else $PAASTA_KUBE_CONTEXT, else the saved setting, else the kubeconfig's current context.
+    /// </summary>
+    public static KubeTarget Resolve(string? kubeConfig, string? context, PaastaSettings settings)
+    {
+        var path = !string.IsNullOrEmpty(kubeConfig) ? kubeConfig
+            : Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } env ? env.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)[0]
+            : !string.IsNullOrEmpty(settings.KubeConfig) ? settings.KubeConfig
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
+        var ctx = !string.IsNullOrEmpty(context) ? context
+            : Environment.GetEnvironmentVariable("PAASTA_KUBE_CONTEXT") is { Length: > 0 } c ? c
+            : settings.KubeContext;
+        return new KubeTarget(path, ctx);
+    }
+}
+
+/// <summary>Counts the API requests a client makes, and how many of them write, for -Verbose and the benchmarks.</summary>
+public sealed class RequestCounter : DelegatingHandler
+{
+    private int _requests;
+    private int _writes;
+
+    public int Requests => _requests;
+    public int Writes => _writes;
+
+    public void Reset()
+    {
+        Interlocked.Exchange(ref _requests, 0);
+        Interlocked.Exchange(ref _writes, 0);
+    }
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _requests);
+        if (request.Method != HttpMethod.Get && request.Method != HttpMethod.Head) Interlocked.Increment(ref _writes);
+        return base.SendAsync(request, cancellationToken);
+    }
+}
+
+/// <summary>A Kubernetes client for one kubeconfig context, with request counting and API discovery.</summary>
+public sealed class KubeConnection : IDisposable
+{
+    private readonly Dictionary<string, bool> _served = new(StringComparer.Ordinal);
+    private HashSet<string>? _groupVersions;
+
+    private KubeConnection(IKubernetes client, KubeTarget target, RequestCounter counter)
+    {
+        Client = client;
+        Target = target;
+        Counter = counter;
+    }
+
+    public IKubernetes Client { get; }
+    public KubeTarget Target { get; }
+    public RequestCounter Counter { get; }
+
+    public static KubeConnection Open(KubeTarget target)
+    {
+        if (!File.Exists(target.KubeConfigPath))
+            throw new PaastaException("KubeConfigNotFound", PaastaErrorKind.ObjectNotFound,
+                $"No kubeconfig at {target.KubeConfigPath}. Pass -KubeConfig, set $env:KUBECONFIG, or Set-PaastaConfiguration -KubeConfig." +
+                " The local platform writes one to .platform/kubeconfig (./build.ps1 -Task Platform -Action Up).")
+            { Target = target.KubeConfigPath };
+        KubernetesClientConfiguration config;
+        try
+        {
+            config = KubernetesClientConfiguration.BuildConfigFromConfigFile(target.KubeConfigPath, target.Context);
+        }
+        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or InvalidOperationException or ArgumentException)
+        {
+            throw new PaastaException("KubeConfigInvalid", PaastaErrorKind.InvalidData,
+                $"Cannot use {target.KubeConfigPath}{(target.Context is null ? "" : $" (context {target.Context})")}: {e.Message}", e)
+            { File = target.KubeConfigPath, Target = target.KubeConfigPath };
+        }
+        var counter = new RequestCounter();
+        return new KubeConnection(new k8s.Kubernetes(config, counter), target, counter);
+    }
+
+    /// <summary>
+    /// True when the server serves <paramref name="groupVersion"/> (e.g. <c>batch/v1</c>, <c>policy/v1beta1</c>).
+    /// One discovery request per connection: Paasta asks rather than assumes (v1.20 lacks batch/v1 CronJob,
+    /// policy/v1 and autoscaling/v2).
+    /// </summary>
+    public async Task<bool> ServesAsync(string groupVersion, CancellationToken cancellation = default)
+    {
+        if (_served.TryGetValue(groupVersion, out var known)) return known;
+        if (_groupVersions is null)
+        {
+            var groups = await Call(() => Client.Apis.GetAPIVersionsAsync(cancellationToken: cancellation), "discover the API groups of").ConfigureAwait(false);
+            _groupVersions = new HashSet<string>(groups.Groups.SelectMany(g => g.Versions.Select(v => v.GroupVersion)), StringComparer.Ordinal) { "v1" };
+        }
+        if (!_groupVersions.Contains(groupVersion))
+        {
+            _served[groupVersion] = false;
+            return false;
+        }
+        return _served[groupVersion] = true;
+    }
+
+    /// <summary>The first of <paramref name="candidates"/> (newest first) that the server serves.</summary>
+    public async Task<string> PickVersionAsync(string what, IEnumerable<string> candidates, CancellationToken cancellation = default)
+    {
+        var list = candidates.ToList();
+        foreach (var gv in list)
+            if (await ServesAsync(gv, cancellation).ConfigureAwait(false)) return gv;
+        throw new PaastaException("KubeApiNotServed", PaastaErrorKind.ResourceUnavailable,
+            $"The cluster serves none of {string.Join(", ", list)} for {what}.") { Target = what };
+    }
+
+    /// <summary>Runs an API call, turning transport and HTTP failures into PaastaExceptions with stable ids.</summary>
+    public async Task<T> Call<T>(Func<Task<T>> call, string what)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (HttpOperationException e)
+        {
+            throw Translate(e, what);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new PaastaException("KubeApiUnreachable", PaastaErrorKind.ConnectionError,
+                $"Cannot reach the Kubernetes API at {ServerUrl} to {what}: {e.Message}", e) { Target = ServerUrl };
+        }
+    }
+
+    public string ServerUrl => (Client as k8s.Kubernetes)?.BaseUri?.ToString() ?? Target.KubeConfigPath;
+
+    public static PaastaException Translate(HttpOperationException e, string what)
+    {
+        var status = e.Response?.StatusCode;
+        var body = e.Response?.Content;
+        var (id, kind) = status switch
+        {
+            HttpStatusCode.NotFound => ("KubeObjectNotFound", PaastaErrorKind.ObjectNotFound),
+            HttpStatusCode.Conflict => ("KubeConflict", PaastaErrorKind.InvalidOperation),
+            HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => ("KubeAccessDenied", PaastaErrorKind.SecurityError),
+            HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest => ("KubeObjectInvalid", PaastaErrorKind.InvalidData),
+            _ => ("KubeApiError", PaastaErrorKind.NotSpecified),
+        };
+        return new PaastaException(id, kind, $"Kubernetes refused to {what}: {(int?)status} {status} {Short(body)}", e) { Target = what };
+    }
+
+    private static string Short(string? body) => body is null ? "" : body.Length > 400 ? body[..400] + "…" : body;
+
+    public void Dispose() => (Client as IDisposable)?.Dispose();
+}
