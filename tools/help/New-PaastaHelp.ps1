@@ -143,5 +143,5 @@ $writer.WriteEndElement()
 $writer.WriteEndDocument()
 $writer.Dispose()
 
-Copy-Item (Join-Path $PSScriptRoot '../../docs/en-US/about_Paasta.help.txt') $outDir
+Copy-Item (Join-Path $PSScriptRoot '../../docs/en-US/about_*.help.txt') $outDir
 Write-Host "==> Help written: $(Join-Path $outDir 'Paasta.dll-Help.xml')"

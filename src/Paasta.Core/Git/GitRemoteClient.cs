@@ -57,7 +57,7 @@ public sealed class GitRemoteClient
                 try { return LocalRefStore.Read(location, dirs, cancellation); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
-                    throw new PaastaException("GitRemoteUnreachable", PaastaErrorKind.ReadError,
+                    throw new PaastaException("GitRemoteUnreachable", PaastaErrorKind.ConnectionError,
                         $"Unable to fetch remote refs from {location.Url}: {e.Message}", e) { Target = location.Url };
                 }
             }

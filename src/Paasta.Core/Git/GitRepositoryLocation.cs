@@ -75,7 +75,7 @@ public sealed class GitRepositoryLocation
         if (!string.IsNullOrWhiteSpace(repositoryOverride)) return Parse(repositoryOverride, baseDirectory);
         if (service.GitUrlExplicitlyNull) return null;
         if (string.IsNullOrWhiteSpace(service.GitUrl))
-            throw new PaastaException("GitRepositoryNotConfigured", PaastaErrorKind.ObjectNotFound,
+            throw new PaastaException("GitRepositoryNotConfigured", PaastaErrorKind.InvalidOperation,
                 $"Service '{service.Name}' has no git_url in {Path.Combine(service.Directory, "service.yaml")}, and Paasta has no default. " +
                 "Set git_url to the service's repository (URL or path) or pass -Repository.")
             {

@@ -267,7 +267,7 @@ public static class YamlLoader
         private void Push(YNode node, AnchorName anchor, TagName tag, Mark start, bool isFlow)
         {
             if (_stack.Count >= MaxDepth)
-                throw Error("YamlNestingTooDeep", start, $"values are nested more than {MaxDepth} levels deep.");
+                throw Error("YamlNestingTooDeep", start, $"values are nested more than {MaxDepth} levels deep.", kind: PaastaErrorKind.LimitsExceeded);
             if (!tag.IsEmpty && !tag.IsNonSpecific && tag.Value is not ("tag:yaml.org,2002:map" or "tag:yaml.org,2002:seq" or "tag:yaml.org,2002:omap"))
                 throw Error("YamlUnknownTag", start, $"the tag {tag.Value} is not allowed (soa-configs are read with a safe loader).");
             if (_stack.TryPeek(out var parent) && parent.Node is YMapping && parent.PendingKey is null)
@@ -400,8 +400,8 @@ public static class YamlLoader
             Measure(root, 0);
         }
 
-        private PaastaException Error(string id, Mark at, string message, string? key = null) =>
-            new(id, PaastaErrorKind.ParserError, $"{_file}:{at.Line}:{at.Column}: {message}")
+        private PaastaException Error(string id, Mark at, string message, string? key = null, PaastaErrorKind kind = PaastaErrorKind.ParserError) =>
+            new(id, kind, $"{_file}:{at.Line}:{at.Column}: {message}")
             { File = _file, Line = (int)at.Line, Column = (int)at.Column, Key = key, Target = _file };
     }
 }
