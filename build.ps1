@@ -36,6 +36,8 @@ $Version = ([xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))).P
 $OutDir = Join-Path $Root 'out'
 $ModuleDir = Join-Path $OutDir "Paasta/$Version"
 $Dotnet = (Get-Command dotnet -CommandType Application | Select-Object -First 1).Source
+# The local platform's state (kubeconfig, logs, pids): .platform/, or $env:PAASTA_PLATFORM_STATE to share one.
+$PlatformState = if ($env:PAASTA_PLATFORM_STATE) { $env:PAASTA_PLATFORM_STATE } else { Join-Path $Root '.platform' }
 
 function Get-PwshCommand {
     # A fresh pwsh like this one: the apphost, or 'dotnet pwsh.dll' when PowerShell runs as a .NET tool.
@@ -124,7 +126,7 @@ function Invoke-Test {
             $startedPlatform = $true
         }
     }
-    $kubeconfig = Join-Path $Root '.platform/kubeconfig'
+    $kubeconfig = Join-Path $PlatformState 'kubeconfig'
     if (-not $env:KUBECONFIG -and (Test-Path $kubeconfig)) { $env:KUBECONFIG = $kubeconfig }
 
     Write-Step 'Running xunit (Paasta.Core.Tests)'

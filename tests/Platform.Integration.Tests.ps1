@@ -5,7 +5,7 @@
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
     $script:Repo = if ($env:PAASTA_REPO_ROOT) { $env:PAASTA_REPO_ROOT } else { (Resolve-Path (Join-Path $PSScriptRoot '..')).Path }
-    $script:State = Join-Path $Repo '.platform'
+    $script:State = if ($env:PAASTA_PLATFORM_STATE) { $env:PAASTA_PLATFORM_STATE } else { Join-Path $Repo '.platform' }
     $script:Kubeconfig = Join-Path $State 'kubeconfig'
     $script:PlatformScript = Join-Path $Repo 'tools/platform/platform.sh'
     # The kubectl built with the cluster (v1.20) matches the server; any other is a fallback.
