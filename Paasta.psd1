@@ -16,6 +16,7 @@
         'Test-PaastaConfig'
         'Get-PaastaConfiguration'
         'Set-PaastaConfiguration'
+        'Sync-PaastaInstance'
         'Publish-PaastaDeployment'
         'Start-PaastaInstance'
         'Stop-PaastaInstance'

@@ -707,6 +707,9 @@ cmd_up() {
     done
     wait_until 60 default_service_account_ready ||
         fail_component kube-controller-manager "no token for ServiceAccount default/default after 60 s"
+    # PaaSTA pods select their pool (nodeSelector yelp.com/pool); this node serves the default pool.
+    kubectl_admin label node "$NODE_NAME" yelp.com/pool=default --overwrite >/dev/null ||
+        fail_component kubelet "could not label node $NODE_NAME with its pool"
     cat <<EOF
 
 Local platform is up ($SECONDS s).
