@@ -17,6 +17,7 @@
         'Get-PaastaConfiguration'
         'Set-PaastaConfiguration'
         'Sync-PaastaInstance'
+        'Get-PaastaInstanceStatus'
         'Publish-PaastaDeployment'
         'Start-PaastaInstance'
         'Stop-PaastaInstance'

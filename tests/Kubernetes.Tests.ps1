@@ -93,6 +93,23 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         (Get-Live).metadata.resourceVersion | Should -Be $before
     }
 
+    It 'shows status: versions, ready and up-to-date copies, and the pods' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        $status = Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance main
+        $status.DesiredState | Should -Be 'start'
+        $status.GitSha | Should -Be $Sha
+        $status.RunningGitSha | Should -Be $Sha
+        $status.DesiredReplicas | Should -Be 3
+        $status.ReadyReplicas | Should -Be 3
+        $status.UpToDateReplicas | Should -Be 3
+        $status.BounceInProgress | Should -BeFalse
+        $kubectlPods = (Invoke-Kubectl -n $Namespace get pods -l 'paasta.yelp.com/instance=main' -o json | ConvertFrom-Json).items
+        ($status.Pods.Name | Sort-Object) | Should -Be ($kubectlPods.metadata.name | Sort-Object)
+        ($status.Pods.IP | Sort-Object) | Should -Be ($kubectlPods.status.podIP | Sort-Object)
+        $status.Pods | ForEach-Object { $_.Version | Should -Be $Sha.Substring(0, 8) }
+        ($status | Out-String) | Should -Match '3/3'
+    }
+
     It 'scales without a rollout when only instances changes' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $podsBefore = (Get-ReadyPods).metadata.name

@@ -7,23 +7,13 @@ using Paasta.Kubernetes;
 namespace Paasta.Commands;
 
 /// <summary>
-/// <para type="synopsis">Makes Kubernetes run what soa-configs and deployments.json ask for (setup_kubernetes_job).</para>
-/// <para type="description">For each long-running (kubernetes or eks) instance, builds the Deployment PaaSTA would run — names, labels, environment, resources, probes, bounce strategy and config_sha — and makes the cluster match: creates the namespace and the Deployment when missing, scales when only the replica count changed (no pods are replaced), replaces the Deployment when the version or the config_sha changed (a rollout), and writes nothing when it already matches. The cluster is read with two LISTs whatever the number of instances. A stopped instance gets 0 replicas; an instance whose deploy group has no deployment yet is reported, not an error. -WhatIf lists what would change and changes nothing. Uses the kubeconfig conventions (-KubeConfig, $env:KUBECONFIG, ~/.kube/config, -Context).</para>
+/// Base of cmdlets over long-running instances: selects them by -Service/-Cluster/-Instance or from the
+/// pipeline, and pairs each with what deployments.json says it should run.
 /// </summary>
-/// <example>
-///   <code>Sync-PaastaInstance -Service hello -Cluster local</code>
-///   <para>Brings every long-running instance of hello on cluster local in line with soa-configs and deployments.json.</para>
-/// </example>
-/// <example>
-///   <code>Get-PaastaInstance -Service hello -Cluster local | Sync-PaastaInstance -WhatIf</code>
-///   <para>Shows, instance by instance, what a sync would create, scale or replace, without changing the cluster.</para>
-/// </example>
-[Cmdlet(VerbsData.Sync, "PaastaInstance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByNameSet)]
-[OutputType(typeof(SyncResult))]
-public sealed class SyncPaastaInstance : KubeCmdlet
+public abstract class LongRunningInstanceCmdlet : KubeCmdlet
 {
-    private const string ByNameSet = "ByName";
-    private const string InputObjectSet = "InputObject";
+    protected const string ByNameSet = "ByName";
+    protected const string InputObjectSet = "InputObject";
     private readonly List<InstanceConfig> _instances = new();
 
     /// <summary>Services to sync; wildcards allowed.</summary>
@@ -48,11 +38,6 @@ public sealed class SyncPaastaInstance : KubeCmdlet
     [Parameter(ParameterSetName = InputObjectSet, Mandatory = true, ValueFromPipeline = true)]
     public InstanceConfig[] InputObject { get; set; } = Array.Empty<InstanceConfig>();
 
-    /// <summary>The image registry; defaults to service.yaml docker_registry, then $env:PAASTA_DOCKER_REGISTRY, then Set-PaastaConfiguration -DockerRegistry.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Registry { get; set; }
-
     protected override void ProcessRecord()
     {
         try
@@ -63,7 +48,7 @@ public sealed class SyncPaastaInstance : KubeCmdlet
                 {
                     if (InstanceTypes.IsLongRunning(i.InstanceType)) _instances.Add(i);
                     else WriteError(new PaastaException("InstanceNotLongRunning", PaastaErrorKind.InvalidArgument,
-                        $"{i} is a {i.InstanceType} instance; Sync-PaastaInstance runs long-running (kubernetes, eks) instances.") { Target = i.ToString() });
+                        $"{i} is a {i.InstanceType} instance; {MyInvocation.MyCommand.Name} works on long-running (kubernetes, eks) instances.") { Target = i.ToString() });
                 }
                 return;
             }
@@ -79,25 +64,54 @@ public sealed class SyncPaastaInstance : KubeCmdlet
         catch (PaastaException e) { WriteError(e); }
     }
 
+    /// <summary>The selected instances with their deployment (null: nothing deployed yet); services without deployments.json are reported.</summary>
+    protected IEnumerable<(InstanceConfig Instance, DeploymentBranch? Branch)> InstancesWithBranches()
+    {
+        var documents = new Dictionary<string, DeploymentsDocument?>();
+        foreach (var i in _instances)
+        {
+            var key = Path.Combine(i.SoaDir, i.Service);
+            if (!documents.TryGetValue(key, out var doc))
+            {
+                try { doc = DeploymentsFileStore.Load(DeploymentsFileStore.PathFor(key), i.Service); }
+                catch (PaastaException e) { WriteError(e); doc = null; }
+                documents[key] = doc;
+            }
+            if (doc is not null) yield return (i, DeploymentBranch.For(i, doc));
+        }
+    }
+}
+
+/// <summary>
+/// <para type="synopsis">Makes Kubernetes run what soa-configs and deployments.json ask for (setup_kubernetes_job).</para>
+/// <para type="description">For each long-running (kubernetes or eks) instance, builds the Deployment PaaSTA would run — names, labels, environment, resources, probes, bounce strategy and config_sha — and makes the cluster match: creates the namespace and the Deployment when missing, scales when only the replica count changed (no pods are replaced), replaces the Deployment when the version or the config_sha changed (a rollout), and writes nothing when it already matches. The cluster is read with two LISTs whatever the number of instances. A stopped instance gets 0 replicas; an instance whose deploy group has no deployment yet is reported, not an error. -WhatIf lists what would change and changes nothing. Uses the kubeconfig conventions (-KubeConfig, $env:KUBECONFIG, ~/.kube/config, -Context).</para>
+/// </summary>
+/// <example>
+///   <code>Sync-PaastaInstance -Service hello -Cluster local</code>
+///   <para>Brings every long-running instance of hello on cluster local in line with soa-configs and deployments.json.</para>
+/// </example>
+/// <example>
+///   <code>Get-PaastaInstance -Service hello -Cluster local | Sync-PaastaInstance -WhatIf</code>
+///   <para>Shows, instance by instance, what a sync would create, scale or replace, without changing the cluster.</para>
+/// </example>
+[Cmdlet(VerbsData.Sync, "PaastaInstance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByNameSet)]
+[OutputType(typeof(SyncResult))]
+public sealed class SyncPaastaInstance : LongRunningInstanceCmdlet
+{
+    /// <summary>The image registry; defaults to service.yaml docker_registry, then $env:PAASTA_DOCKER_REGISTRY, then Set-PaastaConfiguration -DockerRegistry.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Registry { get; set; }
+
     protected override void EndProcessing()
     {
         try
         {
             var requests = new List<SyncRequest>();
-            var deploymentsByService = new Dictionary<string, DeploymentsDocument?>();
-            foreach (var i in _instances)
+            foreach (var (i, branch) in InstancesWithBranches())
             {
-                var key = Path.Combine(i.SoaDir, i.Service);
-                if (!deploymentsByService.TryGetValue(key, out var doc))
-                {
-                    try { doc = DeploymentsFileStore.Load(DeploymentsFileStore.PathFor(key), i.Service); }
-                    catch (PaastaException e) { WriteError(e); doc = null; }
-                    deploymentsByService[key] = doc;
-                }
-                if (doc is null) continue;
                 var context = BuildContext(i);
-                if (context is null) continue;
-                requests.Add(new SyncRequest(i, DeploymentBranch.For(i, doc), context));
+                if (context is not null) requests.Add(new SyncRequest(i, branch, context));
             }
             if (requests.Count == 0) return;
 
@@ -171,5 +185,34 @@ public sealed class SyncPaastaInstance : KubeCmdlet
             return doc.RootElement.TryGetProperty("git_sha", out var sha) ? sha.GetString() ?? "" : "";
         }
         catch (JsonException) { return ""; }
+    }
+}
+
+/// <summary>
+/// <para type="synopsis">Shows what long-running instances run on Kubernetes (paasta status).</para>
+/// <para type="description">For each instance: the desired state and the version deployments.json asks for, the version and config_sha the cluster runs, replicas desired, ready and up to date, whether a bounce is in progress, and its pods (name, node, IP, ready, restarts, age, version). Reads the cluster with one LIST of Deployments and one of pods per namespace. The default view is a compact table; Format-List shows everything, and the Pods property holds the pods.</para>
+/// </summary>
+/// <example>
+///   <code>Get-PaastaInstanceStatus -Service hello -Cluster local</code>
+///   <para>Shows ready and desired copies of every hello instance on cluster local.</para>
+/// </example>
+/// <example>
+///   <code>Get-PaastaInstanceStatus -Service hello -Cluster local -Instance main | Select-Object -ExpandProperty Pods</code>
+///   <para>Lists the pods of hello.main with their node, IP, readiness, restarts and version.</para>
+/// </example>
+[Cmdlet(VerbsCommon.Get, "PaastaInstanceStatus", DefaultParameterSetName = ByNameSet)]
+[OutputType(typeof(InstanceStatus))]
+public sealed class GetPaastaInstanceStatus : LongRunningInstanceCmdlet
+{
+    protected override void EndProcessing()
+    {
+        try
+        {
+            var selected = InstancesWithBranches().ToList();
+            if (selected.Count > 0)
+                WriteObject(Await(new InstanceStatusReader(Kube).ReadAsync(selected, CancellationToken)), enumerateCollection: true);
+        }
+        catch (PaastaException e) { WriteError(e); }
+        base.EndProcessing();
     }
 }
