@@ -89,7 +89,7 @@ public sealed class DockerEngine
         }
         if (IsUnreachable(e))
             return new PaastaException("DockerUnavailable", PaastaErrorKind.ConnectionError,
-                $"Cannot reach the Docker engine at {Endpoint} to {what}: {Innermost(e).Message}. Is dockerd running? " +
+                $"Cannot reach the Docker engine at {Endpoint} to {what}: {Reason(e)}. Is dockerd running? " +
                 $"Point -DockerHost or $env:{HostVariable} at a running engine (the local platform: ./build.ps1 -Task Platform -Action Up).", e)
             { Target = Endpoint };
         return null;
@@ -101,6 +101,12 @@ public sealed class DockerEngine
             if (x is SocketException or HttpRequestException or IOException or TimeoutException) return true;
         return e is AggregateException a && a.InnerExceptions.Any(IsUnreachable);
     }
+
+    /// <summary>"there is no socket at PATH" says more than the socket error a missing unix socket gives.</summary>
+    private string Reason(Exception e) =>
+        Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) && uri.Scheme == "unix" && !File.Exists(uri.LocalPath)
+            ? $"there is no socket at {uri.LocalPath}"
+            : Innermost(e).Message;
 
     private static Exception Innermost(Exception e)
     {

@@ -130,7 +130,7 @@ namespace Paasta.Docker
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new PaastaException("ImagePullFailed", PaastaErrorKind.OperationTimeout, $"Pulling {image} took more than 30 minutes.") { Target = image };
+                throw new PaastaException("ImagePullTimeout", PaastaErrorKind.OperationTimeout, $"Pulling {image} took more than 30 minutes.") { Target = image };
             }
             catch (PaastaException e) when (e.ErrorId is "DockerImageNotFound" or "DockerApiError")
             {

@@ -20,7 +20,6 @@ public abstract class ImageCmdlet : DockerCmdlet
 
     /// <summary>Extra version of the image built from the commit: the tag becomes paasta-SHA-VERSION.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidatePattern("^[A-Za-z0-9_.-]+$")]
     public string? ImageVersion { get; set; }
 
     /// <summary>The registry. Defaults to service.yaml docker_registry, then Set-PaastaConfiguration -DockerRegistry ($env:PAASTA_DOCKER_REGISTRY).</summary>
@@ -32,6 +31,10 @@ public abstract class ImageCmdlet : DockerCmdlet
 
     protected ServiceConfig LoadService(out SoaConfigReader reader)
     {
+        if (string.IsNullOrEmpty(ImageVersion)) ImageVersion = null;
+        else if (!System.Text.RegularExpressions.Regex.IsMatch(ImageVersion, "^[A-Za-z0-9_.-]+$"))
+            throw new PaastaException("InvalidImageVersion", PaastaErrorKind.InvalidArgument,
+                $"'{ImageVersion}' cannot be part of a docker tag: use letters, digits, '_', '.' and '-'.") { Target = ImageVersion };
         reader = Reader(ResolveSoaDir(SoaDir));
         var name = Service.TrimEnd('/');
         if (name.StartsWith("services-", StringComparison.Ordinal) && !Directory.Exists(System.IO.Path.Combine(reader.SoaDir, name)))
