@@ -82,6 +82,15 @@ Describe 'Invoke-PaastaLocalRun without a Docker engine' {
         ($plan | Out-String) | Should -Match 'CommandLine\s+: docker run'
     }
 
+    It 'changes nothing with -WhatIf (it would need the engine otherwise)' {
+        $noEngine = "unix://$TestDrive/no-docker.sock"
+        $out = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image busybox -DockerHost $noEngine -WhatIf -ErrorVariable e1
+        $out | Should -BeNullOrEmpty
+        $e1 | Should -BeNullOrEmpty
+        Build-PaastaImage -SoaDir $Soa -Service $Service -Path $Checkout -Tag lr-whatif -DockerHost $noEngine -WhatIf -ErrorVariable e2 | Should -BeNullOrEmpty
+        $e2 | Should -BeNullOrEmpty
+    }
+
     It 'refuses conflicting image sources and modes' {
         Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Pull -Image x -DryRun -ErrorVariable e1 -ErrorAction SilentlyContinue
         $e1[0].FullyQualifiedErrorId | Should -Be 'ImageSourceConflict,Paasta.Commands.InvokePaastaLocalRun'
@@ -219,12 +228,15 @@ Describe 'Build-PaastaImage, Publish-PaastaImage and Invoke-PaastaLocalRun -Pull
         $built.Method | Should -Be 'make cook-image'
         (& docker image inspect $image --format '{{.Id}}') | Should -Be $built.ImageId
 
+        $manifestUrl = "http://$Registry/v2/services-$Service/manifests/paasta-$Sha"
+        $accept = @{ Accept = 'application/vnd.docker.distribution.manifest.v2+json' }
+        $built | Publish-PaastaImage -SoaDir $Soa -WhatIf | Should -BeNullOrEmpty
+        (Invoke-WebRequest -Method Head $manifestUrl -Headers $accept -SkipHttpErrorCheck).StatusCode | Should -Be 404
+
         $pushed = $built | Publish-PaastaImage -SoaDir $Soa -Confirm:$false
         $pushed.Pushed | Should -BeTrue
         $pushed.Digest | Should -Match '^sha256:[0-9a-f]{64}$'
-        $manifest = Invoke-WebRequest -Method Head "http://$Registry/v2/services-$Service/manifests/paasta-$Sha" `
-            -Headers @{ Accept = 'application/vnd.docker.distribution.manifest.v2+json' } -SkipHttpErrorCheck
-        $manifest.StatusCode | Should -Be 200
+        (Invoke-WebRequest -Method Head $manifestUrl -Headers $accept -SkipHttpErrorCheck).StatusCode | Should -Be 200
         (Publish-PaastaImage -SoaDir $Soa -Service $Service -Commit $Sha).Pushed | Should -BeFalse
         (Publish-PaastaImage -SoaDir $Soa -Service $Service -Commit $Sha -Force -Confirm:$false).Pushed | Should -BeTrue
 

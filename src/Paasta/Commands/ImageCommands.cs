@@ -132,34 +132,31 @@ public sealed class PublishPaastaImage : ImageCmdlet
 
             foreach (var image in names)
             {
-                var result = RunEngine(async (reporter, ct) =>
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                // Reading first: does the registry have the tag already?
+                var existed = RunEngine((reporter, ct) => new ImageRegistry(Docker, reporter).ManifestExistsAsync(image, ct));
+                if (existed == true && !Force)
                 {
-                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    WriteVerbose($"{image} is already in the registry; skipped (-Force pushes it again).");
+                    WriteObject(new ImagePushResult { Service = service.Name, Image = image, Registry = registry, Pushed = false, ExistedBefore = true, Duration = clock.Elapsed });
+                    continue;
+                }
+                if (existed is null) WriteVerbose($"The registry would not say whether it has {image}; pushing.");
+                if (!ShouldProcess(image, $"Push to {registry}")) continue;
+                var digest = RunEngine(async (reporter, ct) =>
+                {
                     var images = new ImageRegistry(Docker, reporter);
-                    var existed = await images.ManifestExistsAsync(image, ct).ConfigureAwait(false);
-                    if (existed == true && !Force)
-                    {
-                        reporter.Verbose($"{image} is already in the registry; skipped (-Force pushes it again).");
-                        return new ImagePushResult { Service = service.Name, Image = image, Registry = registry, Pushed = false, ExistedBefore = true, Duration = clock.Elapsed };
-                    }
-                    if (existed is null) reporter.Verbose($"The registry would not say whether it has {image}; pushing.");
                     if (!await images.EnsureLocalAsync(image, names, ct).ConfigureAwait(false))
                         throw new PaastaException("ImageNotBuilt", PaastaErrorKind.ObjectNotFound,
                             $"The local engine has no image {image}. Build it first: Build-PaastaImage -Service {service.Name} -Commit {sha}{(ImageVersion is null ? "" : $" -ImageVersion {ImageVersion}")}.")
                         { Target = image };
-                    return new ImagePushResult { Service = service.Name, Image = image, Registry = registry, Pushed = true, ExistedBefore = existed };
+                    return await images.PushAsync(image, ct).ConfigureAwait(false);
                 });
-                if (result.Pushed)
+                WriteVerbose($"Pushed {image}{(digest is null ? "" : $" ({digest})")}.");
+                WriteObject(new ImagePushResult
                 {
-                    if (!ShouldProcess(image, $"Push to {registry}")) continue;
-                    var digest = RunEngine((reporter, ct) => new ImageRegistry(Docker, reporter).PushAsync(image, ct));
-                    result = new ImagePushResult
-                    {
-                        Service = result.Service, Image = image, Registry = registry, Pushed = true, ExistedBefore = result.ExistedBefore, Digest = digest,
-                    };
-                    WriteVerbose($"Pushed {image}{(digest is null ? "" : $" ({digest})")}.");
-                }
-                WriteObject(result);
+                    Service = service.Name, Image = image, Registry = registry, Pushed = true, ExistedBefore = existed, Digest = digest, Duration = clock.Elapsed,
+                });
             }
         }
         catch (PaastaException e) { WriteError(e); }
