@@ -32,6 +32,14 @@ broken:
   healthcheck_max_consecutive_failures: 2
 '@
 
+    Add-Content (Join-Path $Soa "$Service/adhoc-local.yaml") @'
+
+hog:
+  deploy_group: local.everything
+  mem: 33
+  cmd: x=$(head -c 150000000 /dev/zero | tr '\0' a); echo survived
+'@
+
     # The service's checkout: the hello example in a git repository of its own.
     $script:Checkout = Join-Path $TestDrive 'checkout'
     $null = New-Item -ItemType Directory $Checkout
@@ -168,6 +176,15 @@ Describe 'Invoke-PaastaLocalRun in the local Docker engine' -Tag Integration {
         $err[0].FullyQualifiedErrorId | Should -Be 'HealthcheckFailed,Paasta.Commands.InvokePaastaLocalRun'
         $err[0].TargetObject.ContainerId | Should -Be $r.ContainerId
         (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
+    }
+
+    It 'says when the container was killed for running out of memory' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance hog -Image $BuiltImage -WarningVariable warn -WarningAction SilentlyContinue -Confirm:$false 6>$null
+        $r.ExitCode | Should -Be 137
+        $r.OomKilled | Should -BeTrue
+        $r.Removed | Should -BeTrue
+        "$warn" | Should -Match 'out of memory \(mem: 33 MiB\)'
     }
 
     It 'passes piped stdin to an interactive run and returns its exit code' {
