@@ -178,6 +178,20 @@ Describe 'Invoke-PaastaLocalRun in the local Docker engine' -Tag Integration {
         (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
     }
 
+    It 'checks health only, then removes the container (-HealthcheckOnly)' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $r = Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance canary |
+            Invoke-PaastaLocalRun -Image $BuiltImage -HealthcheckOnly -Confirm:$false 6>$null
+        $r.Instance | Should -Be 'canary'
+        $r.Healthy | Should -BeTrue
+        $r.Running | Should -BeFalse
+        $r.Removed | Should -BeTrue
+        (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
+        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage -HealthcheckOnly `
+            -ErrorVariable err -ErrorAction SilentlyContinue -Confirm:$false | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'HealthcheckNotDefined,Paasta.Commands.InvokePaastaLocalRun'
+    }
+
     It 'says when the container was killed for running out of memory' {
         if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
         $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance hog -Image $BuiltImage -WarningVariable warn -WarningAction SilentlyContinue -Confirm:$false 6>$null

@@ -59,6 +59,10 @@ namespace Paasta.Docker
         {
             if (plan.Interactive && terminal is null)
                 throw new ArgumentException("An interactive run needs a terminal.", nameof(terminal));
+            if (plan.HealthcheckOnly && plan.Healthcheck is null)
+                throw new PaastaException("HealthcheckNotDefined", PaastaErrorKind.InvalidOperation,
+                    $"{plan.Service}.{plan.Instance} on {plan.Cluster} has no healthcheck (no healthcheck_mode, and no mesh registration that implies one); nothing to check.")
+                { Target = $"{plan.Service}.{plan.Instance}" };
             var clock = Stopwatch.StartNew();
             var attach = !plan.Detach;
             string? id = null;
@@ -129,12 +133,6 @@ namespace Paasta.Docker
                         id = null;
                         return Result(plan, exit, false, removed, health, hostPort, url, clock, checkedId);
                     }
-                }
-                else if (plan.HealthcheckOnly)
-                {
-                    throw new PaastaException("HealthcheckNotDefined", PaastaErrorKind.InvalidOperation,
-                        $"{plan.Service}.{plan.Instance} on {plan.Cluster} has no healthcheck (no healthcheck_mode, and no mesh registration that implies one); nothing to check.")
-                    { Target = $"{plan.Service}.{plan.Instance}" };
                 }
 
                 if (plan.Detach)
