@@ -25,6 +25,10 @@
         'New-PaastaDeployments'
         'Get-PaastaDeployment'
         'Undo-PaastaDeployment'
+        'Invoke-PaastaLocalRun'
+        'Build-PaastaImage'
+        'Publish-PaastaImage'
+        'Test-PaastaService'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @('New-PaastaDeployment')
