@@ -23,6 +23,8 @@
         'New-PaastaDeployments'
         'Get-PaastaDeployment'
         'Undo-PaastaDeployment'
+        'Test-PaastaReplication'
+        'Send-PaastaSensuEvent'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @('New-PaastaDeployment')
