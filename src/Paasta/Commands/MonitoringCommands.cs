@@ -86,24 +86,28 @@ public sealed class TestPaastaReplication : KubeCmdlet
 
     protected override void BeginProcessing()
     {
-        if (ParameterSetName == ByNameSet)
-        {
-            _cluster = Cluster;
-            if (_cluster is null)
-            {
-                try { _cluster = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster; }
-                catch (PaastaException e) { ThrowTerminatingError(e); }
-            }
-            if (string.IsNullOrEmpty(_cluster))
-                ThrowTerminatingError(new PaastaException("ClusterNotSpecified", PaastaErrorKind.InvalidArgument,
-                    "Which cluster? Pass -Cluster, set $env:PAASTA_CLUSTER, or save one with Set-PaastaConfiguration -Cluster.") { Target = "Cluster" });
-        }
+        // Refuse a bad -HaproxyStats before reading anything; the default location's name is known only later.
         if (HaproxyStats is { Length: > 0 })
         {
-            try { _locations = HaproxyLocation.FromArguments(HaproxyStats, Cluster ?? _cluster ?? "default"); }
+            try { HaproxyLocation.FromArguments(HaproxyStats, "default"); }
             catch (PaastaException e) { ThrowTerminatingError(e); }
-            foreach (var l in _locations) WriteVerbose($"Mesh location {l}");
         }
+    }
+
+    /// <summary>-Cluster, else PAASTA_CLUSTER or the saved setting (resolved at the first record: the parameter set is known only then).</summary>
+    private string ResolveCluster()
+    {
+        if (_cluster is not null) return _cluster;
+        var cluster = Cluster;
+        if (cluster is null)
+        {
+            try { cluster = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster; }
+            catch (PaastaException e) { ThrowTerminatingError(e); }
+        }
+        if (string.IsNullOrEmpty(cluster))
+            ThrowTerminatingError(new PaastaException("ClusterNotSpecified", PaastaErrorKind.InvalidArgument,
+                "Which cluster? Pass -Cluster, set $env:PAASTA_CLUSTER, or save one with Set-PaastaConfiguration -Cluster.") { Target = "Cluster" });
+        return _cluster = cluster!;
     }
 
     protected override void ProcessRecord()
@@ -131,7 +135,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
         }
         catch (PaastaException e) { WriteError(e); return; }
 
-        var cluster = _cluster!;
+        var cluster = ResolveCluster();
         var filter = new InstanceFilter(c => c == cluster, Matcher(Instance), t => t is InstanceTypes.Kubernetes or InstanceTypes.Eks);
         var loaded = services.AsParallel().AsOrdered().WithCancellation(CancellationToken).Select(name =>
         {
@@ -166,11 +170,17 @@ public sealed class TestPaastaReplication : KubeCmdlet
         var selection = ReplicationSelection.Of(_instances);
         foreach (var e in selection.Errors) WriteError(e);
         foreach (var (_, reason) in selection.NotDeployed) WriteVerbose($"Not deployed, skipped: {reason}");
+
+        var clusterName = _cluster ?? string.Join(",", _instances.Select(i => i.Cluster).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+        if (HaproxyStats is { Length: > 0 })
+        {
+            // Entries without LOCATION= belong to a location named after the cluster, as the spec's output names locations.
+            _locations = HaproxyLocation.FromArguments(HaproxyStats, clusterName.Length > 0 ? clusterName : "default");
+            foreach (var l in _locations) WriteVerbose($"Mesh location {l}");
+        }
         var meshEligible = selection.Targets.Count(t => ReplicationChecker.IsMeshChecked(t.Instance));
         if (meshEligible > 0 && _locations.Count == 0)
             WriteVerbose($"{meshEligible} instance(s) are registered in the mesh; without -HaproxyStats they are counted by their Ready pods.");
-
-        var clusterName = _cluster ?? string.Join(",", _instances.Select(i => i.Cluster).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
         var run = new ReplicationRun();
         if (selection.Targets.Count > 0)
         {
@@ -194,7 +204,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
             {
                 Cluster = clusterName,
                 Results = run.Results,
-                NotDeployed = selection.NotDeployed.Select(n => ReplicationMath.JobId(n.Instance.Service, n.Instance.Instance)).ToList(),
+                NotDeployed = selection.NotDeployed.Select(n => ReplicationMath.JobId(n.Instance.Service, n.Instance.Instance)).Order(StringComparer.Ordinal).ToList(),
                 Unchecked = run.Unchecked,
                 CriticalPercent = CriticalPercent,
                 MinCountCritical = MinCountCritical,
