@@ -484,20 +484,27 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
         if (!ShouldProcess($"{Name} ({Status})", $"Send a Sensu check result to {_endpoint}")) return;
 
         var activity = $"Sending Sensu events to {_endpoint}";
-        WriteProgress(new ProgressRecord(ActivityId, activity, $"{Name} ({_sent} sent so far)"));
+        var progressShown = false;
         try
         {
-            var delivery = SensuClient.SendAsync(sensuEvent, _endpoint, TimeSpan.FromSeconds(TimeoutSec), CancellationToken)
-                .WaitAsync(CancellationToken).GetAwaiter().GetResult();
+            var task = SensuClient.SendAsync(sensuEvent, _endpoint, TimeSpan.FromSeconds(TimeoutSec), CancellationToken);
+            // A healthy socket answers in a millisecond; progress appears only when one keeps us waiting.
+            if (!task.Wait(250, CancellationToken))
+            {
+                progressShown = true;
+                WriteProgress(new ProgressRecord(ActivityId, activity, $"Waiting for the Sensu client to take {Name} ({_sent} sent so far; gives up after {TimeoutSec} s)"));
+            }
+            var delivery = task.WaitAsync(CancellationToken).GetAwaiter().GetResult();
             _sent++;
-            WriteVerbose(delivery.Acknowledged ? $"{Name}: the Sensu client answered ok." : $"{Name}: sent; the peer closed without an answer ({delivery.Reply ?? "none"}).");
+            WriteVerbose(delivery.Acknowledged ? $"{Name}: the Sensu client answered ok." : $"{Name}: sent; the peer closed without an answer.");
             if (PassThru) WriteObject(delivery);
         }
+        catch (AggregateException e) when (e.InnerException is PaastaException p) { WriteError(p); }
         catch (PaastaException e) { WriteError(e); }
         catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
         finally
         {
-            WriteProgress(new ProgressRecord(ActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+            if (progressShown) WriteProgress(new ProgressRecord(ActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
         }
     }
 }
