@@ -232,6 +232,9 @@ Describe 'Test-PaastaReplication arguments' {
         $summary.Checked | Should -Be 0
         $summary.NotDeployed | Should -Be @('hello.canary', 'hello.main')
         $summary.ExitCode | Should -Be 0
+        # Services from Get-PaastaService bind by Name and SoaDir.
+        $piped = Get-PaastaService -SoaDir (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') -Name hello | Test-PaastaReplication -Cluster local -KubeConfig $kube -Summary
+        $piped.NotDeployed | Should -Be @('hello.canary', 'hello.main')
     }
 }
 

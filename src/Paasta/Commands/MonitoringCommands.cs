@@ -35,6 +35,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
 
     /// <summary>Services to check; wildcards allowed. All services when omitted.</summary>
     [Parameter(Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ServiceCompleter))]
     public string[]? Service { get; set; }
@@ -82,7 +83,8 @@ public sealed class TestPaastaReplication : KubeCmdlet
     private readonly List<InstanceConfig> _instances = new();
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private IReadOnlyList<HaproxyLocation> _locations = Array.Empty<HaproxyLocation>();
-    private string? _cluster;
+    private string? _defaultCluster;
+    private readonly SortedSet<string> _clusters = new(StringComparer.Ordinal);
 
     protected override void BeginProcessing()
     {
@@ -94,20 +96,18 @@ public sealed class TestPaastaReplication : KubeCmdlet
         }
     }
 
-    /// <summary>-Cluster, else PAASTA_CLUSTER or the saved setting (resolved at the first record: the parameter set is known only then).</summary>
+    /// <summary>-Cluster, else PAASTA_CLUSTER or the saved setting (resolved per record: the parameter set, and a -Cluster bound from the pipeline, are known only then).</summary>
     private string ResolveCluster()
     {
-        if (_cluster is not null) return _cluster;
-        var cluster = Cluster;
-        if (cluster is null)
-        {
-            try { cluster = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster; }
-            catch (PaastaException e) { ThrowTerminatingError(e); }
-        }
+        if (!string.IsNullOrEmpty(Cluster)) return Cluster;
+        if (_defaultCluster is not null) return _defaultCluster;
+        string? cluster = null;
+        try { cluster = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster; }
+        catch (PaastaException e) { ThrowTerminatingError(e); }
         if (string.IsNullOrEmpty(cluster))
             ThrowTerminatingError(new PaastaException("ClusterNotSpecified", PaastaErrorKind.InvalidArgument,
                 "Which cluster? Pass -Cluster, set $env:PAASTA_CLUSTER, or save one with Set-PaastaConfiguration -Cluster.") { Target = "Cluster" });
-        return _cluster = cluster!;
+        return _defaultCluster = cluster!;
     }
 
     protected override void ProcessRecord()
@@ -136,6 +136,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
         catch (PaastaException e) { WriteError(e); return; }
 
         var cluster = ResolveCluster();
+        _clusters.Add(cluster);
         var filter = new InstanceFilter(c => c == cluster, Matcher(Instance), t => t is InstanceTypes.Kubernetes or InstanceTypes.Eks);
         var loaded = services.AsParallel().AsOrdered().WithCancellation(CancellationToken).Select(name =>
         {
@@ -171,7 +172,8 @@ public sealed class TestPaastaReplication : KubeCmdlet
         foreach (var e in selection.Errors) WriteError(e);
         foreach (var (_, reason) in selection.NotDeployed) WriteVerbose($"Not deployed, skipped: {reason}");
 
-        var clusterName = _cluster ?? string.Join(",", _instances.Select(i => i.Cluster).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+        foreach (var i in _instances) _clusters.Add(i.Cluster);
+        var clusterName = string.Join(",", _clusters);
         if (HaproxyStats is { Length: > 0 })
         {
             // Entries without LOCATION= belong to a location named after the cluster, as the spec's output names locations.
