@@ -29,6 +29,8 @@
         'Build-PaastaImage'
         'Publish-PaastaImage'
         'Test-PaastaService'
+        'Test-PaastaReplication'
+        'Send-PaastaSensuEvent'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @('New-PaastaDeployment')
