@@ -17,6 +17,8 @@
         'Get-PaastaConfiguration'
         'Set-PaastaConfiguration'
         'Sync-PaastaInstance'
+        'Get-PaastaInstanceStatus'
+        'Wait-PaastaDeployment'
         'Publish-PaastaDeployment'
         'Start-PaastaInstance'
         'Stop-PaastaInstance'
