@@ -70,7 +70,8 @@ public static class ObjectDiff
                     var childPath = Join(path, key);
                     if (!l.TryGetPropertyValue(key, out var liveValue) || liveValue is null)
                     {
-                        if (value is not null) lines.Add($"{childPath}: + {Show(value)}");
+                        // The API server leaves zero values out (Go's omitempty): 0, "", false, [] and {} are "not set" too.
+                        if (value is not null && !IsZero(value)) lines.Add($"{childPath}: + {Show(value)}");
                         continue;
                     }
                     Walk(childPath, liveValue, value, lines, skip);
@@ -113,6 +114,20 @@ public static class ObjectDiff
                 return;
         }
     }
+
+    private static bool IsZero(JsonNode value) => value switch
+    {
+        JsonArray a => a.Count == 0,
+        JsonObject o => o.Count == 0,
+        JsonValue v => v.GetValueKind() switch
+        {
+            JsonValueKind.String => v.GetValue<string>().Length == 0,
+            JsonValueKind.Number => decimal.Parse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture) == 0,
+            JsonValueKind.False => true,
+            _ => false,
+        },
+        _ => false,
+    };
 
     private static bool IsNamedList(JsonArray a) => a.Count > 0 && a.All(i => Name(i) is not null);
 

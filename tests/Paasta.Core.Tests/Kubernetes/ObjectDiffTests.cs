@@ -54,6 +54,15 @@ public class ObjectDiffTests
     }
 
     [Fact]
+    public void ZeroValuesTheServerOmitsAreNotDifferences()
+    {
+        var desired = J("""{"spec": {"minReadySeconds": 0, "paused": false, "env": [{"name": "E", "value": ""}], "volumes": [], "x": {}}}""");
+        var live = J("""{"spec": {"env": [{"name": "E"}]}}""");
+        Assert.Empty(ObjectDiff.Describe(live, desired));
+        Assert.Equal(new[] { "spec.minReadySeconds: + 5" }, ObjectDiff.Describe(live, J("""{"spec": {"minReadySeconds": 5}}""")));
+    }
+
+    [Fact]
     public void LongDiffsAreCut()
     {
         var desired = new JsonObject();
