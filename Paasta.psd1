@@ -18,6 +18,7 @@
         'Set-PaastaConfiguration'
         'Sync-PaastaInstance'
         'Get-PaastaInstanceStatus'
+        'Wait-PaastaDeployment'
         'Publish-PaastaDeployment'
         'Start-PaastaInstance'
         'Stop-PaastaInstance'
