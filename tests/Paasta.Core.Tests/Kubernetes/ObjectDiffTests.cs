@@ -66,7 +66,7 @@ public class ObjectDiffTests
     public void LongDiffsAreCut()
     {
         var desired = new JsonObject();
-        for (var i = 0; i < 40; i++) desired[$"k{i}"] = i;
+        for (var i = 1; i <= 40; i++) desired[$"k{i}"] = i;
         var lines = ObjectDiff.Describe(new JsonObject(), desired, max: 10);
         Assert.Equal(11, lines.Count);
         Assert.Equal("… and 30 more", lines[^1]);
