@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Paasta.Bounce;
 
 namespace Paasta.Kubernetes;
 
@@ -81,12 +82,15 @@ public sealed class KubernetesReconciler
 {
     private readonly KubeConnection _kube;
     private readonly IControllerUpdater _updater;
+    private readonly BounceEngine? _bounce;
     private readonly ConcurrentDictionary<string, bool> _ensuredNamespaces = new(StringComparer.Ordinal);
 
-    public KubernetesReconciler(KubeConnection kube, IControllerUpdater? updater = null)
+    /// <param name="bounce">Bounces Deployments by bounce method and drain method; null leaves rollouts to the Deployment strategy.</param>
+    public KubernetesReconciler(KubeConnection kube, IControllerUpdater? updater = null, BounceEngine? bounce = null)
     {
         _kube = kube;
         _updater = updater ?? new ReplaceControllerUpdater();
+        _bounce = bounce;
     }
 
     public KubeConnection Connection => _kube;
@@ -96,7 +100,68 @@ public sealed class KubernetesReconciler
     {
         if (requests.Count == 0) return new List<SyncPlanItem>();
         var state = await ObserveAsync(requests, cancellation).ConfigureAwait(false);
-        return Plan(requests, state);
+        var plan = Plan(requests, state);
+        return _bounce is null ? plan : await PlanBouncesAsync(plan, cancellation).ConfigureAwait(false);
+    }
+
+    // ------------------------------------------------------------------------------------------ bounce
+
+    private static bool NeedsBounceEngine(SyncPlanItem item) =>
+        item.Error is null && item.Desired?.Deployment is not null && (
+            item.Result.Action is SyncAction.Created or SyncAction.Updated
+            || (item.Live?.Metadata?.Annotations?.ContainsKey(BounceEngine.BouncingAnnotation) ?? false)
+            || (item.Result.Action == SyncAction.Scaled && item.Result.NewReplicas == 0 && item.Result.OldReplicas > 0));
+
+    /// <summary>
+    /// Hands Deployments that are bouncing, about to bounce or stopping to the bounce engine. Pods and ReplicaSets
+    /// are read (one LIST each) only when some instance needs them, so a pass with nothing to do stays cheap.
+    /// </summary>
+    private async Task<List<SyncPlanItem>> PlanBouncesAsync(List<SyncPlanItem> plan, CancellationToken cancellation)
+    {
+        if (!plan.Any(NeedsBounceEngine)) return plan;
+        var selector = $"{KubernetesObjectBuilder.ManagedLabel}=true";
+        var podsTask = _kube.Call(() => _kube.Client.CoreV1.ListPodForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation), "list Paasta-managed pods");
+        var setsTask = _kube.Call(() => _kube.Client.AppsV1.ListReplicaSetForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation), "list Paasta-managed ReplicaSets");
+        var pods = (await podsTask.ConfigureAwait(false)).Items.ToLookup(p => OwnerKey(p.Metadata));
+        var sets = (await setsTask.ConfigureAwait(false)).Items.ToLookup(r => OwnerKey(r.Metadata));
+        return plan.Select(item => NeedsBounceEngine(item) ? Rebounce(item, pods, sets) : item).ToList();
+    }
+
+    private static (string, string, string) OwnerKey(V1ObjectMeta m) =>
+        (m.NamespaceProperty, LabelOf(m, KubernetesObjectBuilder.ServiceLabel) ?? "", LabelOf(m, KubernetesObjectBuilder.InstanceLabel) ?? "");
+
+    private SyncPlanItem Rebounce(SyncPlanItem item, ILookup<(string, string, string), V1Pod> pods, ILookup<(string, string, string), V1ReplicaSet> sets)
+    {
+        var desired = item.Desired!;
+        var key = (desired.Namespace, desired.Instance.Service, desired.Instance.Instance);
+        var stopping = item.Result.Action == SyncAction.Scaled && item.Result.NewReplicas == 0;
+        var (bounceOps, progress) = stopping
+            ? _bounce!.PlanStop(desired, pods[key].ToList(), this)
+            : _bounce!.PlanBounce(desired, item.Live as V1Deployment, sets[key].ToList(), pods[key].ToList(), this);
+        // The engine's writes replace the controller writes; namespace creation stays first, PDB and HPA last.
+        var ops = item.Operations.Where(o => o.Kind == "Namespace").Concat(bounceOps)
+            .Concat(item.Operations.Where(o => o.Kind is not ("Namespace" or "Deployment"))).ToList();
+        var fieldDiff = item.Operations.FirstOrDefault(o => o.Kind == "Deployment" && o.Verb == "replace")?.Details ?? Array.Empty<string>();
+        var action = item.Result.Action switch
+        {
+            SyncAction.Unchanged or SyncAction.Reconciled when progress.InProgress => SyncAction.Bouncing,
+            SyncAction.Unchanged when ops.Count > 0 => SyncAction.Reconciled,
+            var a => a,
+        };
+        var diff = string.Join("\n", fieldDiff.Select(d => "  " + d).Prepend(fieldDiff.Count > 0 ? $"{desired.Kind} {desired.Namespace}/{desired.Name} changes ({progress.Method} bounce, {progress.DrainMethod} drain):" : null)
+            .Concat(ops.Select(o => o.Describe())).Where(l => l is not null));
+        return item with
+        {
+            Operations = ops,
+            Result = item.Result with
+            {
+                Action = action,
+                Changes = ops.Select(o => o.Summary).ToList(),
+                Diff = diff,
+                Bounce = progress,
+                Message = string.Join("; ", new[] { item.Result.Message, progress.Reason }.Where(m => !string.IsNullOrEmpty(m))),
+            },
+        };
     }
 
     // ------------------------------------------------------------------------------------------ observe
@@ -277,6 +342,7 @@ public sealed class KubernetesReconciler
                 OldGitSha = LabelOf(live.Metadata, KubernetesObjectBuilder.GitShaLabel),
                 OldImageVersion = LabelOf(live.Metadata, KubernetesObjectBuilder.ImageVersionLabel),
                 OldReplicas = liveReplicas,
+                ReadyReplicas = live switch { V1Deployment d => d.Status?.ReadyReplicas ?? 0, V1StatefulSet s => s.Status?.ReadyReplicas ?? 0, _ => 0 },
             };
             var versionChanged = result.OldGitSha != result.NewGitSha || result.OldImageVersion != result.NewImageVersion;
             var configChanged = result.OldConfigSha != result.NewConfigSha;

@@ -13,6 +13,8 @@ public enum SyncAction
     Scaled,
     /// <summary>The controller matched; its PodDisruptionBudget or HorizontalPodAutoscaler was brought in line.</summary>
     Reconciled,
+    /// <summary>A bounce is under way: this pass drained or removed old copies, or waits for new ones to be ready.</summary>
+    Bouncing,
     /// <summary>The deploy group has no deployment in deployments.json yet: nothing to run.</summary>
     NoDeployment,
     /// <summary>The instance could not be built or written; Message says why.</summary>
@@ -41,12 +43,21 @@ public sealed record SyncResult
     public string? NewImageVersion { get; init; }
     public int? OldReplicas { get; init; }
     public int? NewReplicas { get; init; }
+    /// <summary>Ready pods of the live controller when the pass read it.</summary>
+    public int? ReadyReplicas { get; init; }
     public string? DesiredState { get; init; }
     /// <summary>One line per object written (or to be written): verb, kind, namespace/name.</summary>
     public IReadOnlyList<string> Changes { get; init; } = Array.Empty<string>();
     /// <summary>The readable diff: each change followed by its field-level differences, indented.</summary>
     public string Diff { get; init; } = "";
     public string? Message { get; init; }
+    /// <summary>What the bounce engine saw and did this pass (Deployments that bounce or stop); null otherwise.</summary>
+    public Paasta.Bounce.BounceProgress? Bounce { get; init; }
+    /// <summary>True while old copies remain to be drained and removed.</summary>
+    public bool BounceInProgress => Bounce?.InProgress ?? false;
+    /// <summary>Not there yet: a bounce is under way, or fewer copies are ready than wanted.</summary>
+    public bool Converging => Action is not (SyncAction.Failed or SyncAction.NoDeployment) && !WhatIf
+        && (BounceInProgress || (NewReplicas ?? 0) > (ReadyReplicas ?? 0));
 
     /// <summary>The action, marked with '?' when it was only shown (-WhatIf).</summary>
     public string Outcome => WhatIf ? $"{Action}?" : Action.ToString();

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Paasta.Config;
 using Paasta.Deployments;
 using Paasta.Kubernetes;
+using Paasta.Bounce;
 
 namespace Paasta.Commands;
 
@@ -178,6 +179,20 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
 {
     private const int ProgressId = 0x5A5A;
 
+    /// <summary>Keep making passes until every instance has converged — no old copy left, and as many copies ready as wanted — showing progress (old ready, new ready, draining); without it, one pass.</summary>
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
+    /// <summary>With -Wait: seconds before giving up (default 3600). The bounce stays where it is; a later Sync continues it.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int Timeout { get; set; } = 3600;
+
+    /// <summary>With -Wait: seconds between passes (default 1).</summary>
+    [Parameter]
+    [ValidateRange(0.1, 600)]
+    public double PollInterval { get; set; } = 1;
+
     protected override void EndProcessing()
     {
         var progress = new ProgressRecord(ProgressId, "Sync-PaastaInstance", "Reading soa-configs and deployments.json");
@@ -193,21 +208,53 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
             }
             if (requests.Count == 0) return;
 
-            progress.StatusDescription = $"Reading the cluster for {requests.Count} instance(s)";
-            WriteProgress(progress);
-            var reconciler = new KubernetesReconciler(Kube);
+            var reconciler = new KubernetesReconciler(Kube, bounce: new BounceEngine(Kube, DrainerFor));
             var watch = Stopwatch.StartNew();
-            var plan = Await(reconciler.PlanAsync(requests, CancellationToken));
-            WriteVerbose($"Planned {plan.Count} instance(s) from {Kube.Counter.Requests} API request(s) in {watch.ElapsedMilliseconds} ms: " +
-                string.Join(", ", plan.GroupBy(p => p.Result.Action).Select(g => $"{g.Count()} {g.Key}")) + ".");
-
-            var done = 0;
-            foreach (var item in plan)
+            var pass = 0;
+            var declined = new HashSet<string>(StringComparer.Ordinal);
+            while (true)
             {
-                progress.PercentComplete = (int)(100.0 * done++ / plan.Count);
-                progress.StatusDescription = $"{item.Result.Service}.{item.Result.Instance}: {item.Result.Action}";
+                pass++;
+                progress.StatusDescription = pass == 1 ? $"Reading the cluster for {requests.Count} instance(s)" : $"Pass {pass} ({(int)watch.Elapsed.TotalSeconds} s)";
                 WriteProgress(progress);
-                Report(reconciler, item);
+                var requestsBefore = Kube.Counter.Requests;
+                var passWatch = Stopwatch.StartNew();
+                var plan = Await(reconciler.PlanAsync(requests, CancellationToken));
+                WriteVerbose($"Pass {pass}: planned {plan.Count} instance(s) from {Kube.Counter.Requests - requestsBefore} API request(s) in {passWatch.ElapsedMilliseconds} ms: " +
+                    string.Join(", ", plan.GroupBy(p => p.Result.Action).Select(g => $"{g.Count()} {g.Key}")) + ".");
+
+                var results = new List<SyncResult>();
+                var done = 0;
+                foreach (var item in plan)
+                {
+                    if (!Wait) progress.PercentComplete = (int)(100.0 * done++ / plan.Count);
+                    progress.CurrentOperation = $"{item.Result.Service}.{item.Result.Instance}: {item.Result.Action}";
+                    WriteProgress(progress);
+                    var key = $"{item.Result.Service}.{item.Result.Instance}";
+                    if (declined.Contains(key)) continue;
+                    var result = Apply(reconciler, item, emit: !Wait);
+                    if (result.WhatIf) declined.Add(key);
+                    results.Add(result);
+                }
+                if (!Wait) return;
+
+                var pending = results.Where(r => r.Converging).ToList();
+                if (pending.Count == 0 || watch.Elapsed.TotalSeconds >= Timeout)
+                {
+                    foreach (var r in results) WriteObject(r);
+                    if (pending.Count > 0)
+                        WriteError(new PaastaException("SyncWaitTimedOut", PaastaErrorKind.OperationTimeout,
+                            $"After {Timeout} s these instances have not converged: " + string.Join("; ", pending.Select(Describe)) +
+                            ". Nothing was rolled back: old copies that remain keep serving, and the next Sync continues from here.")
+                        { Target = string.Join(",", pending.Select(r => $"{r.Service}.{r.Instance}")) });
+                    return;
+                }
+                var bouncing = pending.Where(r => r.Bounce is not null).ToList();
+                progress.StatusDescription = $"{pending.Count} instance(s) converging: new ready {pending.Sum(r => r.Bounce?.NewReady ?? r.ReadyReplicas ?? 0)}/{pending.Sum(r => r.NewReplicas ?? 0)}, " +
+                    $"old ready {bouncing.Sum(r => r.Bounce!.OldReady)}, draining {bouncing.Sum(r => r.Bounce!.Draining)} ({(int)watch.Elapsed.TotalSeconds} s)";
+                progress.PercentComplete = -1;
+                WriteProgress(progress);
+                Await(Task.Delay(TimeSpan.FromSeconds(PollInterval), CancellationToken));
             }
         }
         catch (PaastaException e) { WriteError(e); }
@@ -219,41 +266,58 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
         }
     }
 
-    private void Report(KubernetesReconciler reconciler, SyncPlanItem item)
+    private static string Describe(SyncResult r) => r.Bounce is { } b
+        ? $"{r.Service}.{r.Instance}: {b.NewReady} of {b.Wanted} new copies ready, {b.OldCopies} old left ({b.Draining} draining) — {b.Reason}"
+        : $"{r.Service}.{r.Instance}: {r.ReadyReplicas ?? 0} of {r.NewReplicas} copies ready (Get-PaastaInstanceStatus says why)";
+
+    /// <summary>The drainer for an instance's drain_method and drain_method_params.</summary>
+    private static IPodDrainer DrainerFor(InstanceConfig instance) => DrainMethodBridge.For(instance);
+
+    /// <summary>Applies one instance's plan after ShouldProcess; returns what happened and, unless -Wait collects them, writes it.</summary>
+    private SyncResult Apply(KubernetesReconciler reconciler, SyncPlanItem item, bool emit)
     {
         var result = item.Result;
         var target = $"{result.Service}.{result.Instance} on {result.Cluster}";
         if (result.Message is not null && result.Action is not (SyncAction.NoDeployment or SyncAction.Failed)) WriteVerbose($"{target}: {result.Message}.");
+        SyncResult Emit(SyncResult r)
+        {
+            if (emit) WriteObject(r);
+            return r;
+        }
         switch (result.Action)
         {
             case SyncAction.NoDeployment:
                 WriteWarning($"{target}: {result.Message}.");
-                WriteObject(result);
-                return;
+                return Emit(result);
             case SyncAction.Failed:
                 WriteError(item.Error ?? new PaastaException("InstanceConfigInvalid", PaastaErrorKind.InvalidData, result.Message ?? "cannot be synced") { Target = target });
-                WriteObject(result);
-                return;
-            case SyncAction.Unchanged:
-                WriteVerbose($"{target}: {result.Kind} {result.Namespace}/{result.Name} already runs {Short(result.NewGitSha)} with {result.NewConfigSha} and {result.NewReplicas} replica(s).");
-                WriteObject(result);
-                return;
+                return Emit(result);
+        }
+        if (item.Operations.Count == 0)
+        {
+            WriteVerbose(result.Action == SyncAction.Unchanged
+                ? $"{target}: {result.Kind} {result.Namespace}/{result.Name} already runs {Short(result.NewGitSha)} with {result.NewConfigSha} and {result.NewReplicas} replica(s)."
+                : $"{target}: {result.Action}, nothing to write this pass.");
+            return Emit(result);
         }
         var description = $"{target}: {result.Action}\n{Indent(result.Diff)}";
         if (!ShouldProcess(description, $"{description}\nMake these changes?", "Sync-PaastaInstance"))
-        {
-            WriteObject(result with { WhatIf = true });
-            return;
-        }
+            return Emit(result with { WhatIf = true });
         WriteVerbose(description);
         try
         {
-            WriteObject(Await(reconciler.ApplyAsync(item, CancellationToken)));
+            var applied = Await(reconciler.ApplyAsync(item, CancellationToken));
+            if (applied.Bounce is { } bounce)
+            {
+                while (bounce.Errors.TryDequeue(out var error)) WriteError(error);
+                if (bounce.Killed > 0) WriteVerbose($"{target}: {bounce.Killed} old pod(s) drained with {bounce.DrainMethod} and deleted.");
+            }
+            return Emit(applied);
         }
         catch (PaastaException e)
         {
             WriteError(e);
-            WriteObject(result with { Action = SyncAction.Failed, Message = e.Message });
+            return Emit(result with { Action = SyncAction.Failed, Message = e.Message });
         }
     }
 

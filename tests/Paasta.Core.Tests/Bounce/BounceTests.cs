@@ -1,0 +1,264 @@
+using k8s;
+using k8s.Models;
+using Paasta.Bounce;
+using Paasta.Kubernetes;
+using Paasta.Tests.Kubernetes;
+
+namespace Paasta.Tests.Bounce;
+
+/// <summary>The bounce methods' decisions (spec §6.2) and the engine's pass plans, from pods built in memory.</summary>
+public sealed class BounceTests : IDisposable
+{
+    private static readonly string[] Old4 = { "o1", "o2", "o3", "o4" };
+
+    [Theory]
+    // instances, margin, happy new → old copies kept (the rest drained)
+    [InlineData(4, 1.0, 0, 4)]
+    [InlineData(4, 1.0, 1, 3)]
+    [InlineData(4, 1.0, 4, 0)]
+    [InlineData(4, 0.95, 0, 4)] // ceil(3.8) = 4
+    [InlineData(4, 0.75, 0, 3)]
+    [InlineData(4, 0.5, 1, 1)]
+    [InlineData(10, 0.5, 0, 5)] // the docs' example: 5 of 10 may go at once
+    [InlineData(4, 1.0, 6, 0)]
+    public void CrossoverKeepsTheMarginOfReadyCopies(int instances, double margin, int happyNew, int kept)
+    {
+        var old = Enumerable.Range(1, Math.Max(instances, 4)).Select(i => $"o{i}").ToList();
+        var decision = BounceMethods.Decide("crossover", instances, margin, happyNew, old.Count, old);
+        Assert.True(decision.CreateNew);
+        Assert.Equal(old.Skip(Math.Min(kept, old.Count)), decision.Drain); // the worst (last) go first
+        Assert.Contains("crossover", decision.Reason);
+    }
+
+    [Fact]
+    public void BrutalDrainsEverythingAtOnce()
+    {
+        var d = BounceMethods.Decide("brutal", 4, 1.0, 0, 4, Old4);
+        Assert.True(d.CreateNew);
+        Assert.Equal(Old4, d.Drain);
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(3, 0)]
+    [InlineData(4, 4)]
+    public void UpthendownWaitsForAllNewCopies(int happyNew, int drained)
+    {
+        var d = BounceMethods.Decide("upthendown", 4, 1.0, happyNew, 4, Old4);
+        Assert.True(d.CreateNew);
+        Assert.Equal(drained, d.Drain.Count);
+    }
+
+    [Theory]
+    [InlineData(4, false)]
+    [InlineData(1, false)] // one old copy still terminating
+    [InlineData(0, true)]
+    public void DownthenupStartsNothingWhileOldCopiesExist(int oldLive, bool create)
+    {
+        var notDraining = Old4.Take(Math.Min(oldLive, 4)).ToList();
+        var d = BounceMethods.Decide("downthenup", 4, 1.0, 0, oldLive, notDraining);
+        Assert.Equal(create, d.CreateNew);
+        Assert.Equal(notDraining, d.Drain);
+    }
+
+    [Fact]
+    public void AnUnknownMethodIsRefused()
+    {
+        var e = Assert.Throws<PaastaException>(() => BounceMethods.Decide("sideways", 4, 1.0, 0, 4, Old4));
+        Assert.Equal("BounceMethodUnknown", e.ErrorId);
+    }
+
+    // ------------------------------------------------------------------ engine plans
+
+    private const string ShaA = "4ef01b5a574b519ab546309e89f72972a33b6b75";
+    private const string ShaB = "9085fd67ed1bb5fadafa7f2afaf8dedee7342711";
+    private static readonly KubernetesBuildContext Context = new("registry.example:443");
+    private readonly string _kubeconfig;
+    private readonly KubeConnection _kube;
+    private readonly KubernetesReconciler _reconciler;
+
+    public BounceTests()
+    {
+        // Planning reads only what it is given; the connection is never used.
+        _kubeconfig = Path.Combine(Path.GetTempPath(), $"paasta-kubeconfig-{Guid.NewGuid():N}");
+        File.WriteAllText(_kubeconfig, """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+            users: [{name: u, user: {token: t}}]
+            contexts: [{name: x, context: {cluster: c, user: u}}]
+            current-context: x
+            """);
+        _kube = KubeConnection.Open(new KubeTarget(_kubeconfig, null));
+        _reconciler = new KubernetesReconciler(_kube);
+    }
+
+    public void Dispose()
+    {
+        _kube.Dispose();
+        File.Delete(_kubeconfig);
+    }
+
+    private static DesiredApp App(string sha, string extra = "") => KubernetesObjectBuilder.Build(
+        KubernetesObjectsTests.Load($"main:\n  instances: 4\n{extra}"),
+        new DeploymentBranch($"services-example_service:paasta-{sha}", sha, null, "start", null), Context);
+
+    private static V1Deployment Live(DesiredApp app, bool bouncing = false)
+    {
+        var live = KubernetesJson.Deserialize<V1Deployment>(KubernetesJson.Serialize(app.Deployment));
+        if (bouncing) live.Metadata.Annotations = new Dictionary<string, string> { [BounceEngine.BouncingAnnotation] = "true" };
+        return live;
+    }
+
+    private static V1Pod Pod(DesiredApp app, string name, bool ready, bool draining = false, bool terminating = false, int ageSeconds = 100) => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = name,
+            NamespaceProperty = app.Namespace,
+            Labels = new Dictionary<string, string>(app.Template.Metadata.Labels),
+            Annotations = draining ? new Dictionary<string, string> { [BounceEngine.DrainingAnnotation] = "2026-11-25T00:00:00Z" } : null,
+            CreationTimestamp = DateTime.UtcNow.AddSeconds(-ageSeconds),
+            DeletionTimestamp = terminating ? DateTime.UtcNow : null,
+        },
+        Status = new V1PodStatus { Conditions = new List<V1PodCondition> { new() { Type = "Ready", Status = ready ? "True" : "False" } } },
+    };
+
+    private static V1ReplicaSet ReplicaSet(DesiredApp app, string name) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = app.Namespace, Labels = new Dictionary<string, string>(app.Template.Metadata.Labels) },
+    };
+
+    private static string[] Summaries(IReadOnlyList<KubeOperation> ops) => ops.Select(o => $"{o.Verb} {o.Kind} {o.Name}").ToArray();
+
+    [Fact]
+    public void TheFirstPassOrphansTheOldVersionThenCreatesTheNewOne()
+    {
+        var oldApp = App(ShaA);
+        var newApp = App(ShaB);
+        var pods = Enumerable.Range(1, 4).Select(i => Pod(oldApp, $"old-{i}", ready: true)).ToList();
+        var (ops, progress) = new BounceEngine(_kube).PlanBounce(newApp, Live(oldApp), new[] { ReplicaSet(oldApp, "rs-old") }, pods, _reconciler);
+        Assert.Equal(new[]
+        {
+            $"orphan Deployment {oldApp.Name}",
+            "orphan ReplicaSet rs-old",
+            $"create Deployment {newApp.Name}",
+        }, Summaries(ops));
+        Assert.True(progress.InProgress);
+        Assert.Equal(4, progress.OldReady);
+        Assert.Equal("true", newApp.Metadata.Annotations[BounceEngine.BouncingAnnotation]);
+    }
+
+    [Fact]
+    public void ALaterPassDrainsAsManyOldPodsAsNewOnesAreReady_WorstFirst()
+    {
+        var oldApp = App(ShaA);
+        var newApp = App(ShaB, "  bounce_margin_factor: 1.0\n");
+        var pods = new List<V1Pod>
+        {
+            Pod(oldApp, "old-young", ready: true, ageSeconds: 10),
+            Pod(oldApp, "old-unready", ready: false),
+            Pod(oldApp, "old-a", ready: true, ageSeconds: 300),
+            Pod(oldApp, "old-b", ready: true, ageSeconds: 200),
+            Pod(newApp, "new-1", ready: true),
+            Pod(newApp, "new-2", ready: true),
+            Pod(newApp, "new-3", ready: false),
+        };
+        var (ops, progress) = new BounceEngine(_kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        // 2 new ready of 4 wanted: 2 old stay (the oldest ready ones), the unready and the youngest go.
+        Assert.Equal(new[] { "drain Pod old-young", "drain Pod old-unready" }, Summaries(ops));
+        Assert.Equal(2, progress.NewReady);
+        Assert.Equal(2, progress.Draining);
+    }
+
+    [Fact]
+    public void PodsAlreadyDrainingAreCheckedAndTheBounceEndsWhenNoOldPodIsLeft()
+    {
+        var oldApp = App(ShaA);
+        var newApp = App(ShaB);
+        var newPods = Enumerable.Range(1, 4).Select(i => Pod(newApp, $"new-{i}", ready: true)).ToList();
+        var draining = newPods.Append(Pod(oldApp, "old-1", ready: true, draining: true)).ToList();
+        var (ops, progress) = new BounceEngine(_kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), draining, _reconciler);
+        Assert.Equal(new[] { "check Pod old-1" }, Summaries(ops));
+        Assert.True(progress.InProgress);
+
+        (ops, progress) = new BounceEngine(_kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), newPods, _reconciler);
+        Assert.Equal(new[] { $"finish Deployment {newApp.Name}" }, Summaries(ops));
+        Assert.False(progress.InProgress);
+    }
+
+    [Fact]
+    public void DownthenupCreatesTheNewDeploymentOnlyAfterTheLastOldPodIsGone()
+    {
+        var oldApp = App(ShaA, "  bounce_method: downthenup\n");
+        var newApp = App(ShaB, "  bounce_method: downthenup\n");
+        var terminating = new[] { Pod(oldApp, "old-1", ready: false, draining: true, terminating: true) };
+        var (ops, _) = new BounceEngine(_kube).PlanBounce(newApp, null, Array.Empty<V1ReplicaSet>(), terminating, _reconciler);
+        Assert.Empty(ops);
+        (ops, _) = new BounceEngine(_kube).PlanBounce(newApp, null, Array.Empty<V1ReplicaSet>(), Array.Empty<V1Pod>(), _reconciler);
+        Assert.Equal(new[] { $"create Deployment {newApp.Name}" }, Summaries(ops));
+        Assert.False(newApp.Metadata.Annotations?.ContainsKey(BounceEngine.BouncingAnnotation) ?? false);
+    }
+
+    [Fact]
+    public void StoppingDrainsEveryPodInOneStepThatScalesToZero()
+    {
+        var app = App(ShaA);
+        var pods = Enumerable.Range(1, 3).Select(i => Pod(app, $"p{i}", ready: true)).Append(Pod(app, "gone", ready: false, terminating: true)).ToList();
+        var (ops, progress) = new BounceEngine(_kube).PlanStop(app, pods, _reconciler);
+        Assert.Equal(new[] { $"drain Deployment {app.Name}" }, Summaries(ops));
+        Assert.Contains("drain all 3 pod(s)", ops[0].Details[0]);
+        Assert.Equal(3, progress.Draining);
+    }
+
+    private sealed class FailingDrainer : IPodDrainer
+    {
+        public int SafeChecks;
+        public string Name => "failing";
+        public Task DrainAsync(V1Pod pod, CancellationToken cancellation) => throw new InvalidOperationException("hacheck said no");
+        public Task<bool> IsSafeToKillAsync(V1Pod pod, CancellationToken cancellation) { SafeChecks++; return Task.FromResult(true); }
+    }
+
+    [Fact]
+    public async Task ADrainMethodThatThrowsLeavesThePodServingAndIsReported()
+    {
+        var oldApp = App(ShaA, "  bounce_method: brutal\n");
+        var newApp = App(ShaB, "  bounce_method: brutal\n");
+        var drainer = new FailingDrainer();
+        var engine = new BounceEngine(_kube, _ => drainer);
+        var (ops, progress) = engine.PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), new[] { Pod(oldApp, "old-1", ready: true) }, _reconciler);
+        Assert.Equal(new[] { "drain Pod old-1" }, Summaries(ops));
+        await ops[0].Run(CancellationToken.None); // no API call happens: the drain fails first
+        Assert.Equal(0, progress.Killed);
+        Assert.Equal(0, drainer.SafeChecks); // never asked, never killed
+        Assert.True(progress.Errors.TryDequeue(out var error));
+        Assert.Equal("DrainMethodFailed", error!.ErrorId);
+        Assert.Contains("left serving", error.Message);
+    }
+
+    private sealed class HangingDrainer : IPodDrainer
+    {
+        public string Name => "hanging";
+        public Task DrainAsync(V1Pod pod, CancellationToken cancellation) => Task.Delay(Timeout.Infinite, CancellationToken.None);
+        public Task<bool> IsSafeToKillAsync(V1Pod pod, CancellationToken cancellation) => Task.FromResult(true);
+    }
+
+    [Fact]
+    public async Task ADrainMethodThatHangsTimesOutAndThePodStays()
+    {
+        var saved = BounceEngine.DrainCallTimeout;
+        BounceEngine.DrainCallTimeout = TimeSpan.FromMilliseconds(200);
+        try
+        {
+            var oldApp = App(ShaA, "  bounce_method: brutal\n");
+            var newApp = App(ShaB, "  bounce_method: brutal\n");
+            var engine = new BounceEngine(_kube, _ => new HangingDrainer());
+            var (ops, progress) = engine.PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), new[] { Pod(oldApp, "old-1", ready: true) }, _reconciler);
+            await ops[0].Run(CancellationToken.None);
+            Assert.Equal(0, progress.Killed);
+            Assert.True(progress.Errors.TryDequeue(out var error));
+            Assert.Equal("DrainMethodTimedOut", error!.ErrorId);
+        }
+        finally { BounceEngine.DrainCallTimeout = saved; }
+    }
+}
