@@ -17,6 +17,8 @@
         'Get-PaastaConfiguration'
         'Set-PaastaConfiguration'
         'Sync-PaastaInstance'
+        'Get-PaastaInstanceStatus'
+        'Wait-PaastaDeployment'
         'Publish-PaastaDeployment'
         'Start-PaastaInstance'
         'Stop-PaastaInstance'
@@ -24,6 +26,12 @@
         'New-PaastaDeployments'
         'Get-PaastaDeployment'
         'Undo-PaastaDeployment'
+        'Invoke-PaastaLocalRun'
+        'Build-PaastaImage'
+        'Publish-PaastaImage'
+        'Test-PaastaService'
+        'Test-PaastaReplication'
+        'Send-PaastaSensuEvent'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @('New-PaastaDeployment')

@@ -1,9 +1,10 @@
 #Requires -Version 7.4
-# Sync-PaastaInstance against the real local cluster (tools/platform): kubectl is the oracle.
+# Sync-PaastaInstance, Get-PaastaInstanceStatus and Wait-PaastaDeployment against the real local cluster
+# (tools/platform): kubectl, docker and HTTP are the oracles. Objects live in namespaces paastasvc-sync*.
 BeforeAll {
     Import-Module $env:PAASTA_TEST_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
-    $script:Repo = $env:PAASTA_REPO_ROOT
+    $script:Repo = if ($env:PAASTA_REPO_ROOT) { $env:PAASTA_REPO_ROOT } else { (Resolve-Path (Join-Path $PSScriptRoot '..')).Path }
     $script:Kubectl = if ($env:KUBECONFIG -and (Test-Path (Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl'))) { Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl' } else { (Get-Command kubectl -ErrorAction Ignore).Source }
     $script:Up = $false
     if ($env:KUBECONFIG -and (Test-Path $env:KUBECONFIG) -and $Kubectl) {
@@ -12,44 +13,74 @@ BeforeAll {
     }
     function Invoke-Kubectl { $out = & $script:Kubectl @args 2>&1; if ($LASTEXITCODE) { throw "kubectl $args failed: $out" }; $out }
     function Invoke-Git { $out = & git @args 2>&1; if ($LASTEXITCODE) { throw "git $args failed: $out" }; $out }
+    function Wait-Until([scriptblock] $Condition, [int] $Seconds, [string] $What) {
+        $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+        while (-not (& $Condition)) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "Timed out after $Seconds s waiting for $What" }
+            Start-Sleep -Milliseconds 500
+        }
+    }
 
     $script:Service = 'synchello'
     $script:Namespace = "paastasvc-$Service"
     $script:Deployment = "$Service-main"
     if (-not $Up) { return }
 
-    # soa-configs: the hello example under another service name, and a bare repo for its deploy tags.
+    # soa-configs: the hello example under another service name (main only, to keep the cluster light),
+    # and a bare repository for its deploy tags.
     $script:Soa = Join-Path $TestDrive 'soa'
     New-Item -ItemType Directory $Soa | Out-Null
     Copy-Item -Recurse (Join-Path $Repo 'examples/soa-configs/hello') (Join-Path $Soa $Service)
     Remove-Item (Join-Path $Soa "$Service/adhoc-local.yaml"), (Join-Path $Soa "$Service/tron-local.yaml")
     $script:InstanceFile = Join-Path $Soa "$Service/kubernetes-local.yaml"
+    (Get-Content -Raw $InstanceFile) -replace '(?s)\ncanary:.*$', "`n" | Set-Content $InstanceFile
+    Add-Content (Join-Path $Soa "$Service/deploy.yaml") '- step: local.broken'
+
+    # Three commits, each with its image in the local registry: A (good), B (no /status: fails readiness), C (good).
     $script:Bare = Join-Path $TestDrive 'synchello.git'
-    $work = Join-Path $TestDrive 'work'
+    $script:Work = Join-Path $TestDrive 'work'
     Invoke-Git init -q --bare $Bare | Out-Null
-    Invoke-Git clone -q $Bare $work | Out-Null
-    Copy-Item -Recurse (Join-Path $Repo 'examples/services/hello/*') $work
-    Invoke-Git -C $work add -A | Out-Null
-    Invoke-Git -C $work -c user.name=t -c user.email=t@example.com commit -q -m hello | Out-Null
-    Invoke-Git -C $work push -q origin HEAD:refs/heads/main | Out-Null
-    $script:Sha = (Invoke-Git -C $work rev-parse HEAD).Trim()
+    Invoke-Git clone -q $Bare $Work | Out-Null
+    Copy-Item -Recurse (Join-Path $Repo 'examples/services/hello/*') $Work
+    function New-Commit([string] $Message) {
+        Invoke-Git -C $Work add -A | Out-Null
+        Invoke-Git -C $Work -c user.name=t -c user.email=t@example.com commit -q -m $Message | Out-Null
+        Invoke-Git -C $Work push -q origin HEAD:refs/heads/main | Out-Null
+        $sha = (Invoke-Git -C $Work rev-parse HEAD).Trim()
+        $image = "127.0.0.1:5000/services-${Service}:paasta-$sha"
+        $out = & make -C $Work cook-image "DOCKER_TAG=$image" 2>&1
+        if ($LASTEXITCODE) { throw "make cook-image failed: $out" }
+        $out = & docker push $image 2>&1
+        if ($LASTEXITCODE) { throw "docker push failed: $out" }
+        $sha
+    }
+    $script:ShaA = New-Commit 'hello'
+    Remove-Item (Join-Path $Work 'www/status')
+    $script:ShaB = New-Commit 'lose /status'
+    'ok' | Set-Content -NoNewline (Join-Path $Work 'www/status')
+    '<p>hello, again</p>' | Set-Content (Join-Path $Work 'www/index.html')
+    $script:ShaC = New-Commit 'hello again'
 
-    $image = "127.0.0.1:5000/services-${Service}:paasta-$Sha"
-    $out = & make -C $work cook-image "DOCKER_TAG=$image" 2>&1
-    if ($LASTEXITCODE) { throw "make cook-image failed: $out" }
-    $out = & docker push $image 2>&1
-    if ($LASTEXITCODE) { throw "docker push failed: $out" }
-
-    $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $Sha -Repository $Bare -Confirm:$false
+    $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $ShaA -Repository $Bare -Confirm:$false
     $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
     $null = & $Kubectl delete namespace $Namespace --ignore-not-found --wait=true --timeout=120s 2>&1
 
     function Sync { Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main -Confirm:$false @args }
-    function Get-Live { Invoke-Kubectl -n $Namespace get deployment $Deployment -o json | ConvertFrom-Json }
-    function Wait-Rollout { Invoke-Kubectl -n $Namespace rollout status "deployment/$Deployment" --timeout=180s | Out-Null }
-    function Get-ReadyPods {
-        (Invoke-Kubectl -n $Namespace get pods -l "paasta.yelp.com/instance=main" -o json | ConvertFrom-Json).items |
-            Where-Object { -not $_.metadata.deletionTimestamp -and ($_.status.conditions | Where-Object { $_.type -eq 'Ready' -and $_.status -eq 'True' }) }
+    function Update-Deployments { New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false | Out-Null }
+    function Get-Live([string] $Name = $Deployment) { Invoke-Kubectl -n $Namespace get deployment $Name -o json | ConvertFrom-Json }
+    function Wait-Rollout([string] $Name = $Deployment) { Invoke-Kubectl -n $Namespace rollout status "deployment/$Name" --timeout=180s | Out-Null }
+    function Get-Pods([string] $Instance = 'main') {
+        (Invoke-Kubectl -n $Namespace get pods -l "paasta.yelp.com/instance=$Instance" -o json | ConvertFrom-Json).items | Where-Object { -not $_.metadata.deletionTimestamp }
+    }
+    function Get-ReadyPods([string] $Instance = 'main') {
+        Get-Pods $Instance | Where-Object { $_.status.conditions | Where-Object { $_.type -eq 'Ready' -and $_.status -eq 'True' } }
+    }
+    # The last "Kubernetes API: N request(s), M write(s)." line of a -Verbose run.
+    function Get-ApiCounts($Stream) {
+        $line = $Stream | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match '^Kubernetes API: (\d+) request\(s\), (\d+) write\(s\)' } | Select-Object -Last 1
+        if (-not $line) { throw 'no API count in the verbose stream' }
+        $null = $line.Message -match '^Kubernetes API: (\d+) request\(s\), (\d+) write\(s\)'
+        [pscustomobject]@{ Requests = [int]$Matches[1]; Writes = [int]$Matches[2] }
     }
 }
 
@@ -58,94 +89,320 @@ AfterAll {
 }
 
 Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
-    It 'changes nothing under -WhatIf' {
+    It 'changes nothing under -WhatIf and says what it would create' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $r = Sync -WhatIf
         $r.Action | Should -Be 'Created'
         $r.WhatIf | Should -BeTrue
+        $r.Changes | Should -Contain "create Namespace $Namespace"
+        $r.Changes | Should -Contain "create Deployment $Namespace/$Deployment"
+        $r.Diff | Should -Match '3 replica\(s\) of 127\.0\.0\.1:5000/services-synchello:paasta-'
         & $Kubectl get namespace $Namespace 2>$null | Out-Null
         $LASTEXITCODE | Should -Not -Be 0
     }
 
-    It 'creates the namespace and a Deployment whose 3 pods become Ready and answer /status' {
+    It 'creates the namespace, a Deployment whose 3 pods become Ready and answer /status, and its PDB' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $r = Sync
         $r.Action | Should -Be 'Created'
         $r.NewReplicas | Should -Be 3
+        $r.NewGitSha | Should -Be $ShaA
         Wait-Rollout
         $live = Get-Live
-        $live.metadata.labels.'paasta.yelp.com/git_sha' | Should -Be $Sha
+        $live.metadata.labels.'paasta.yelp.com/git_sha' | Should -Be $ShaA
         $live.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $r.NewConfigSha
-        $live.spec.template.spec.containers[0].image | Should -Be "127.0.0.1:5000/services-${Service}:paasta-$Sha"
+        $live.metadata.labels.'paasta.yelp.com/managed' | Should -Be 'true'
+        $live.spec.template.spec.containers[0].image | Should -Be "127.0.0.1:5000/services-${Service}:paasta-$ShaA"
+        $live.spec.template.spec.containers[0].readinessProbe.httpGet.path | Should -Be '/status'
+        ($live.spec.template.spec.containers[0].env | Where-Object name -eq 'PAASTA_CLUSTER').valueFrom.fieldRef.fieldPath | Should -Be "metadata.labels['paasta.yelp.com/cluster']"
         $pods = @(Get-ReadyPods)
         $pods.Count | Should -Be 3
-        (Invoke-WebRequest -Uri "http://$($pods[0].status.podIP):8888/status" -TimeoutSec 10).StatusCode | Should -Be 200
+        foreach ($pod in $pods) {
+            $response = Invoke-WebRequest -Uri "http://$($pod.status.podIP):8888/status" -TimeoutSec 10
+            $response.StatusCode | Should -Be 200
+        }
         $ns = Invoke-Kubectl get namespace $Namespace -o json | ConvertFrom-Json
         $ns.metadata.labels.'paasta.yelp.com/managed' | Should -Be 'true'
+        $ns.metadata.labels.'paasta.yelp.com/owner' | Should -Be 'compute_infra_platform_experience'
+        Invoke-Kubectl -n $Namespace get limitrange limit-mem-cpu-disk-per-container -o name | Should -Be 'limitrange/limit-mem-cpu-disk-per-container'
+        # v1.20 serves policy/v1beta1 only: Sync found that out rather than assuming policy/v1.
+        $pdb = Invoke-Kubectl -n $Namespace get poddisruptionbudgets.v1beta1.policy $Deployment -o json | ConvertFrom-Json
+        $pdb.spec.maxUnavailable | Should -Be 0
+        $pdb.spec.selector.matchLabels.'paasta.yelp.com/instance' | Should -Be 'main'
     }
 
-    It 'writes nothing on a second pass' {
+    It 'reports Running in Get-PaastaInstanceStatus, with the pods kubectl sees' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        $s = Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance main
+        $s.State | Should -Be 'Running'
+        $s.DesiredState | Should -Be 'start'
+        $s.GitSha | Should -Be $ShaA
+        $s.DesiredGitSha | Should -Be $ShaA
+        $s.ConfigSha | Should -Be $s.DesiredConfigSha
+        $s.Replicas | Should -Be 3
+        $s.ReadyReplicas | Should -Be 3
+        $s.UpToDateReplicas | Should -Be 3
+        $s.BounceInProgress | Should -BeFalse
+        $s.Image | Should -Be "127.0.0.1:5000/services-${Service}:paasta-$ShaA"
+        $kubectlPods = Get-Pods
+        @($s.Pods).Count | Should -Be 3
+        ($s.Pods.Name | Sort-Object) | Should -Be ($kubectlPods.metadata.name | Sort-Object)
+        foreach ($pod in $s.Pods) {
+            $pod.Ready | Should -BeTrue
+            $pod.Node | Should -Be 'paasta-local'
+            $pod.IP | Should -Be ($kubectlPods | Where-Object { $_.metadata.name -eq $pod.Name }).status.podIP
+            $pod.Version | Should -Be "$($ShaA.Substring(0, 8)),$($s.ConfigSha)"
+        }
+        ($s | Format-Table | Out-String) | Should -Match 'Running'
+        ($s | Format-List | Out-String) | Should -Match ([regex]::Escape($s.Pods[0].Name))
+    }
+
+    It 'Wait-PaastaDeployment returns at once when the version is already ready' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Cluster local -Timeout 60
+        $w.Converged | Should -BeTrue
+        $w.GitSha | Should -Be $ShaA
+        $w.ReadyReplicas | Should -Be 3
+        $w.Elapsed.TotalSeconds | Should -BeLessThan 10
+    }
+
+    It 'writes nothing on a second pass, with at most 3 API requests' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $before = (Get-Live).metadata.resourceVersion
-        $verbose = Sync -Verbose 4>&1
-        ($verbose | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.SyncResult' }).Action | Should -Be 'Unchanged'
-        ($verbose | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | Out-String) | Should -Match '2 request\(s\), 0 write\(s\)'
+        $stream = Sync -Verbose 4>&1
+        ($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.SyncResult' }).Action | Should -Be 'Unchanged'
+        $counts = Get-ApiCounts $stream
+        $counts.Writes | Should -Be 0
+        $counts.Requests | Should -BeLessOrEqual 3
         (Get-Live).metadata.resourceVersion | Should -Be $before
+    }
+
+    It 'shows the changed env field under -WhatIf without changing anything, then rolls out a new config_sha' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        $live = Get-Live
+        $oldPods = @(Get-Pods).metadata.name
+        (Get-Content -Raw $InstanceFile) -replace 'hello from main', 'hello again' | Set-Content $InstanceFile
+        $preview = Sync -WhatIf
+        $preview.Action | Should -Be 'Updated'
+        $preview.WhatIf | Should -BeTrue
+        $preview.Diff | Should -Match "spec\.template\.spec\.containers\[main\]\.env\[GREETING\]\.value: 'hello from main' -> 'hello again'"
+        $preview.Diff | Should -Match "config_sha $($preview.OldConfigSha) -> $($preview.NewConfigSha)"
+        (Get-Live).metadata.resourceVersion | Should -Be $live.metadata.resourceVersion
+
+        $r = Sync
+        $r.Action | Should -Be 'Updated'
+        $r.OldConfigSha | Should -Be $live.metadata.labels.'paasta.yelp.com/config_sha'
+        $r.NewConfigSha | Should -Not -Be $r.OldConfigSha
+        Wait-Rollout
+        $pods = @(Get-ReadyPods)
+        $pods.Count | Should -Be 3
+        $pods | ForEach-Object { $_.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $r.NewConfigSha }
+        $pods | ForEach-Object { $_.metadata.name | Should -Not -BeIn $oldPods }
+        (($pods[0].spec.containers[0].env | Where-Object name -eq 'GREETING').value) | Should -Be 'hello again'
     }
 
     It 'scales without a rollout when only instances changes' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        $podsBefore = (Get-ReadyPods).metadata.name
-        $shaBefore = (Get-Live).metadata.labels.'paasta.yelp.com/config_sha'
+        $podsBefore = @(Get-ReadyPods).metadata.name
+        $live = Get-Live
         (Get-Content -Raw $InstanceFile) -replace 'instances: 3', 'instances: 2' | Set-Content $InstanceFile
         $r = Sync
         $r.Action | Should -Be 'Scaled'
-        $r.NewConfigSha | Should -Be $shaBefore
-        Wait-Rollout
-        $live = Get-Live
-        $live.spec.replicas | Should -Be 2
-        $live.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $shaBefore
-        (Get-ReadyPods).metadata.name | ForEach-Object { $podsBefore | Should -Contain $_ }
-    }
-
-    It 'rolls out a new config_sha when env changes' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        $shaBefore = (Get-Live).metadata.labels.'paasta.yelp.com/config_sha'
-        (Get-Content -Raw $InstanceFile) -replace 'hello from main', 'hello again' | Set-Content $InstanceFile
-        $r = Sync
-        $r.Action | Should -Be 'Updated'
-        $r.NewConfigSha | Should -Not -Be $shaBefore
-        Wait-Rollout
-        $pods = @(Get-ReadyPods)
-        $pods.Count | Should -Be 2
-        $pods | ForEach-Object { $_.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $r.NewConfigSha }
-        (($pods[0].spec.containers[0].env | Where-Object name -eq 'GREETING').value) | Should -Be 'hello again'
+        $r.NewConfigSha | Should -Be $live.metadata.labels.'paasta.yelp.com/config_sha'
+        ($r.OldReplicas, $r.NewReplicas) | Should -Be @(3, 2)
+        Wait-Until { @(Get-Pods).Count -eq 2 } 60 'two pods'
+        $after = Get-Live
+        $after.spec.replicas | Should -Be 2
+        $after.metadata.generation | Should -Be ($live.metadata.generation + 1)
+        $after.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $r.NewConfigSha
+        @(Get-ReadyPods).metadata.name | ForEach-Object { $podsBefore | Should -Contain $_ }
     }
 
     It 'scales a stopped instance to 0 and brings it back on start' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main | Stop-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
-        New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false | Out-Null
+        Update-Deployments
         $r = Sync
+        $r.DesiredState | Should -Be 'stop'
         $r.NewReplicas | Should -Be 0
         (Get-Live).spec.replicas | Should -Be 0
+        (Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance main).State | Should -BeIn 'Stopping', 'Stopped'
+        Wait-Until { (Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance main).State -eq 'Stopped' } 90 'the instance to be Stopped'
+        @(& $Kubectl -n $Namespace get pods -l paasta.yelp.com/instance=main -o name) | Where-Object { $_ } | Should -BeNullOrEmpty
 
         Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main | Start-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
-        New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false | Out-Null
+        Update-Deployments
         $r = Sync
+        $r.DesiredState | Should -Be 'start'
         $r.NewReplicas | Should -Be 2
         Wait-Rollout
         @(Get-ReadyPods).Count | Should -Be 2
     }
 
+    It 'lets a deploy of another sha reset a stop, and waits for it' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main | Stop-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
+        Update-Deployments
+        (Sync).NewReplicas | Should -Be 0
+
+        $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $ShaC -Repository $Bare -Confirm:$false
+        Update-Deployments
+        $r = Sync
+        $r.Action | Should -Be 'Updated'
+        $r.DesiredState | Should -Be 'start'
+        ($r.OldGitSha, $r.NewGitSha) | Should -Be @($ShaA, $ShaC)
+        $r.NewReplicas | Should -Be 2
+        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $ShaC.Substring(0, 10) -Cluster local -Timeout 150
+        $w.Converged | Should -BeTrue
+        $w.ReadyReplicas | Should -Be 2
+        @(Get-ReadyPods) | ForEach-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' | Should -Be $ShaC }
+        $body = (Invoke-WebRequest -Uri "http://$(@(Get-ReadyPods)[0].status.podIP):8888/" -TimeoutSec 10).Content
+        $body | Should -Match 'hello, again'
+    }
+
     It 'reports an instance whose deploy group has no deployment, without failing the others' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        Add-Content $InstanceFile "`nlonely:`n  deploy_group: local.nothing`n"
-        $deploy = Join-Path $Soa "$Service/deploy.yaml"
-        Add-Content $deploy "- step: local.nothing"
+        Add-Content $InstanceFile "`nbroken:`n  deploy_group: local.broken`n  cpus: 0.1`n  mem: 64`n  healthcheck_mode: http`n  healthcheck_grace_period_seconds: 1`n  healthcheck_interval_seconds: 1`n"
         $results = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Confirm:$false -WarningVariable warnings -WarningAction SilentlyContinue
-        ($results | Where-Object Instance -eq lonely).Action | Should -Be 'NoDeployment'
+        ($results | Where-Object Instance -eq broken).Action | Should -Be 'NoDeployment'
         ($results | Where-Object Instance -eq main).Action | Should -Be 'Unchanged'
-        $warnings | Should -Not -BeNullOrEmpty
+        "$warnings" | Should -Match 'local\.broken'
+        (Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance broken).State | Should -Be 'NotDeployed'
+    }
+
+    It 'says why an image that fails readiness does not converge, in status and in Wait' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.broken -Commit $ShaB -Repository $Bare -Confirm:$false
+        Update-Deployments
+        (Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance broken -Confirm:$false).Action | Should -Be 'Created'
+        Wait-Until { (Invoke-Kubectl -n $Namespace get events --field-selector 'reason=Unhealthy' -o name) -match 'synchello-broken' } 90 'a failed probe'
+
+        $s = Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance broken
+        $s.State | Should -Be 'Starting'
+        $s.ReadyReplicas | Should -Be 0
+        $pod = @($s.Pods)[0]
+        $pod.Ready | Should -BeFalse
+        $pod.Reason | Should -Be 'ReadinessProbeFailing'
+        $pod.Message | Should -Match 'probe failed: HTTP probe failed with statuscode: 404'
+        $s.Message | Should -Match 'not ready: ReadinessProbeFailing'
+
+        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.broken -Cluster local -Timeout 6 -ErrorVariable err -ErrorAction SilentlyContinue
+        $w.Converged | Should -BeFalse
+        $w.Reason | Should -Match 'fail their readiness check'
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -Be 'DeploymentWaitTimedOut,Paasta.Commands.WaitPaastaDeployment'
+        $err[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        $err[0].Exception.Message | Should -Match 'broken on local: .*fail their readiness check \(.*statuscode: 404'
+    }
+
+    It 'refuses instances of several clusters for one context' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Copy-Item $InstanceFile (Join-Path $Soa "$Service/kubernetes-elsewhere.yaml")
+        try {
+            $r = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $r | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -Be 'MultipleClusters,Paasta.Commands.SyncPaastaInstance'
+        }
+        finally { Remove-Item (Join-Path $Soa "$Service/kubernetes-elsewhere.yaml") }
+    }
+}
+
+Describe 'Sync-PaastaInstance through an API server outage' -Tag Integration {
+    # The client's view of a kube-apiserver restart: every connection drops mid-sync and new ones are refused,
+    # then the server is back. A TCP relay in front of the API server (a process this test starts and kills)
+    # plays the restart, so the shared cluster itself is never disturbed.
+    BeforeAll {
+        $script:OutageService = 'syncoutage'
+        $script:OutageNamespace = "paastasvc-$OutageService"
+        $script:Count = 60
+        if (-not $Up) { return }
+        $null = & $Kubectl delete namespace $OutageNamespace --ignore-not-found --wait=true --timeout=120s 2>&1
+
+        $script:OutageSoa = Join-Path $TestDrive 'outage-soa'
+        $dir = New-Item -ItemType Directory -Force (Join-Path $OutageSoa $OutageService)
+        Set-Content (Join-Path $dir 'service.yaml') "description: outage test`nexternal_link: http://example`ngit_url: null`ndocker_registry: 127.0.0.1:5000`n"
+        Set-Content (Join-Path $dir 'monitoring.yaml') 'team: platform'
+        Set-Content (Join-Path $dir 'deploy.yaml') "pipeline:`n- step: local.everything`n"
+        # Instances with 0 replicas: real objects, no pods.
+        $yaml = foreach ($n in 1..$Count) { "i$n`: {instances: 0, cpus: 0.1, mem: 64, deploy_group: local.everything, env: {N: '$n'}}" }
+        Set-Content (Join-Path $dir 'kubernetes-local.yaml') ($yaml -join "`n")
+        $sha = 'f' * 40
+        $controls = (1..$Count | ForEach-Object { "`"${OutageService}:local.i$_`": {`"desired_state`": `"start`", `"force_bounce`": null}" }) -join ', '
+        [IO.File]::WriteAllText((Join-Path $dir 'deployments.json'), "{`"v1`": {}, `"v2`": {`"deployments`": {`"local.everything`": {`"docker_image`": `"services-${OutageService}:paasta-$sha`", `"git_sha`": `"$sha`", `"image_version`": null}}, `"controls`": {$controls}}}")
+
+        # The relay: 127.0.0.1:<port> -> the API server, in a child pwsh.
+        $server = [uri](Invoke-Kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}')
+        $probe = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $probe.Start(); $script:RelayPort = $probe.LocalEndpoint.Port; $probe.Stop()
+        $script:RelayScript = Join-Path $TestDrive 'relay.ps1'
+        Set-Content $RelayScript @"
+`$listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, $RelayPort)
+`$listener.Start()
+while (`$true) {
+    `$client = `$listener.AcceptTcpClient()
+    `$upstream = [Net.Sockets.TcpClient]::new('$($server.Host)', $($server.Port))
+    `$a = `$client.GetStream(); `$b = `$upstream.GetStream()
+    `$null = `$a.CopyToAsync(`$b); `$null = `$b.CopyToAsync(`$a)
+}
+"@
+        $script:RelayKubeconfig = Join-Path $TestDrive 'relay-kubeconfig'
+        (Get-Content -Raw $env:KUBECONFIG) -replace [regex]::Escape($server.AbsoluteUri.TrimEnd('/')), "https://127.0.0.1:$RelayPort" | Set-Content $RelayKubeconfig
+
+        function Start-Relay {
+            $cmd = @(Get-PwshCommand)
+            $script:Relay = Start-Process -FilePath $cmd[0] -ArgumentList (@($cmd | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $RelayScript)) -PassThru
+            Wait-Until { try { $c = [Net.Sockets.TcpClient]::new('127.0.0.1', $RelayPort); $c.Dispose(); $true } catch { $false } } 30 'the relay to listen'
+        }
+        function Stop-Relay { if ($script:Relay -and -not $script:Relay.HasExited) { Stop-Process -Id $script:Relay.Id -Force; $script:Relay.WaitForExit() } }
+        function Get-OutageDeployments { @(& $Kubectl -n $OutageNamespace get deployments -o name 2>$null) | Where-Object { $_ } }
+    }
+
+    AfterAll {
+        if ($Up) {
+            Stop-Relay
+            $null = & $Kubectl delete namespace $OutageNamespace --ignore-not-found --wait=false 2>&1
+        }
+    }
+
+    It 'converges on the next pass after the API server went away mid-sync, then writes nothing' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Start-Relay
+        $module = $env:PAASTA_TEST_MODULE
+        $job = Start-ThreadJob -ScriptBlock {
+            param($module, $soa, $kubeconfig)
+            Import-Module $module
+            $results = Sync-PaastaInstance -SoaDir $soa -Service syncoutage -Cluster local -KubeConfig $kubeconfig -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+            [pscustomobject]@{ Results = $results; Errors = @($errs) }
+        } -ArgumentList $module, $OutageSoa, $RelayKubeconfig
+        try {
+            Wait-Until { @(Get-OutageDeployments).Count -ge 3 -or $job.State -ne 'Running' } 60 'the sync to start writing'
+            Stop-Relay   # the "API server" goes away with requests in flight
+            $first = Receive-Job $job -Wait -AutoRemoveJob
+        }
+        finally { Stop-Relay }
+
+        $createdFirst = @(Get-OutageDeployments).Count
+        $createdFirst | Should -BeLessThan $Count -Because 'the outage must interrupt the first pass (otherwise the test proves nothing)'
+        $first.Errors.Count | Should -BeGreaterThan 0
+        ($first.Errors | ForEach-Object { $_.FullyQualifiedErrorId.Split(',')[0] } | Sort-Object -Unique) | Should -Contain 'KubeApiUnreachable'
+
+        Start-Relay     # the "API server" is back
+        try {
+            $second = Sync-PaastaInstance -SoaDir $OutageSoa -Service $OutageService -Cluster local -KubeConfig $RelayKubeconfig -Confirm:$false -ErrorVariable errs
+            $errs.Count | Should -Be 0
+            @($second | Where-Object Action -eq 'Failed').Count | Should -Be 0
+            @(Get-OutageDeployments).Count | Should -Be $Count
+            $live = (Invoke-Kubectl -n $OutageNamespace get deployments -o json | ConvertFrom-Json).items
+            foreach ($r in $second) {
+                ($live | Where-Object { $_.metadata.name -eq $r.Name }).metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $r.NewConfigSha
+            }
+            @((Invoke-Kubectl -n $OutageNamespace get poddisruptionbudgets.v1beta1.policy -o json | ConvertFrom-Json).items).Count | Should -Be $Count
+
+            $stream = Sync-PaastaInstance -SoaDir $OutageSoa -Service $OutageService -Cluster local -KubeConfig $RelayKubeconfig -Confirm:$false -Verbose 4>&1
+            @($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.SyncResult' -and $_.Action -ne 'Unchanged' }).Count | Should -Be 0
+            (Get-ApiCounts $stream).Writes | Should -Be 0
+            (Get-ApiCounts $stream).Requests | Should -BeLessOrEqual 3
+        }
+        finally { Stop-Relay }
     }
 }

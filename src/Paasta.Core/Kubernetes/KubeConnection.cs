@@ -51,6 +51,11 @@ public sealed class RequestCounter : DelegatingHandler
 /// <summary>A Kubernetes client for one kubeconfig context, with request counting and API discovery.</summary>
 public sealed class KubeConnection : IDisposable
 {
+    // What each API server serves, remembered for the process (like kubectl's discovery cache): a warm session
+    // asks once per server and ten minutes, not once per cmdlet call.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (HashSet<string> GroupVersions, DateTime At)> DiscoveryCache = new(StringComparer.Ordinal);
+    private static readonly TimeSpan DiscoveryTtl = TimeSpan.FromMinutes(10);
+
     private readonly Dictionary<string, bool> _served = new(StringComparer.Ordinal);
     private HashSet<string>? _groupVersions;
 
@@ -89,16 +94,19 @@ public sealed class KubeConnection : IDisposable
 
     /// <summary>
     /// True when the server serves <paramref name="groupVersion"/> (e.g. <c>batch/v1</c>, <c>policy/v1beta1</c>).
-    /// One discovery request per connection: Paasta asks rather than assumes (v1.20 lacks batch/v1 CronJob,
-    /// policy/v1 and autoscaling/v2).
+    /// One discovery request per server per ten minutes in a process: Paasta asks rather than assumes (v1.20
+    /// lacks batch/v1 CronJob, policy/v1 and autoscaling/v2).
     /// </summary>
     public async Task<bool> ServesAsync(string groupVersion, CancellationToken cancellation = default)
     {
         if (_served.TryGetValue(groupVersion, out var known)) return known;
+        if (_groupVersions is null && DiscoveryCache.TryGetValue(ServerUrl, out var cached) && DateTime.UtcNow - cached.At < DiscoveryTtl)
+            _groupVersions = cached.GroupVersions;
         if (_groupVersions is null)
         {
             var groups = await Call(() => Client.Apis.GetAPIVersionsAsync(cancellationToken: cancellation), "discover the API groups of").ConfigureAwait(false);
             _groupVersions = new HashSet<string>(groups.Groups.SelectMany(g => g.Versions.Select(v => v.GroupVersion)), StringComparer.Ordinal) { "v1" };
+            DiscoveryCache[ServerUrl] = (_groupVersions, DateTime.UtcNow);
         }
         if (!_groupVersions.Contains(groupVersion))
         {

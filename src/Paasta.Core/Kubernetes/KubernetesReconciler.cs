@@ -1,123 +1,408 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
 
 namespace Paasta.Kubernetes;
 
-/// <summary>A decided change: the result to report, and the objects needed to carry it out.</summary>
-public sealed record SyncPlanItem(SyncResult Result, V1Deployment? Desired, V1Deployment? Current, bool NeedsNamespace);
-
 /// <summary>One instance to sync: its config and what deployments.json says it should run (null: nothing yet).</summary>
 public sealed record SyncRequest(InstanceConfig Instance, DeploymentBranch? Branch, KubernetesBuildContext Context);
 
+/// <summary>One write the reconciler will make: what it does (for -WhatIf and -Verbose) and how.</summary>
+public sealed record KubeOperation(string Verb, string Kind, string Namespace, string Name, IReadOnlyList<string> Details, Func<CancellationToken, Task> Run)
+{
+    public string Summary => Namespace.Length == 0 ? $"{Verb} {Kind} {Name}" : $"{Verb} {Kind} {Namespace}/{Name}";
+
+    public string Describe() => Details.Count == 0 ? Summary : Summary + string.Concat(Details.Select(d => "\n    " + d));
+}
+
+/// <summary>A decided change for one instance: the result to report, the objects involved, and the writes to make, in order.</summary>
+public sealed record SyncPlanItem(SyncResult Result, DesiredApp? Desired, IKubernetesObject<V1ObjectMeta>? Live, IReadOnlyList<KubeOperation> Operations)
+{
+    /// <summary>Why the instance cannot be synced (Action Failed).</summary>
+    public PaastaException? Error { get; init; }
+
+    /// <summary>Work order: new code first, then config-only changes, then scaling and side objects (spec §5.1 step 7).</summary>
+    public int Priority => Result.Action switch
+    {
+        SyncAction.Created => 0,
+        SyncAction.Updated when Result.OldGitSha != Result.NewGitSha || Result.OldImageVersion != Result.NewImageVersion => 0,
+        SyncAction.Updated => 1,
+        SyncAction.Scaled or SyncAction.Reconciled => 2,
+        _ => 3,
+    };
+}
+
 /// <summary>
-/// setup_kubernetes_job: makes the cluster run what soa-configs and deployments.json ask for. Level-triggered
-/// and idempotent: it reads the cluster with two LISTs (namespaces; Paasta-managed Deployments by label), then
-/// writes only what differs — a replica-only change is a scale, anything that changes the config_sha or the
-/// version is a full replace. A pass interrupted anywhere converges on the next one.
+/// What the cluster holds that a sync compares with: Paasta-managed controllers, PDBs and HPAs (each read with one
+/// LIST by label across all namespaces), the API versions in use, and which namespaces exist.
+/// </summary>
+public sealed class ClusterState
+{
+    public Dictionary<(string Namespace, string Name), V1Deployment> Deployments { get; } = new();
+    public Dictionary<(string Namespace, string Name), V1StatefulSet> StatefulSets { get; } = new();
+    public Dictionary<(string Namespace, string Name), JsonObject> PodDisruptionBudgets { get; } = new();
+    public Dictionary<(string Namespace, string Name), JsonObject> HorizontalPodAutoscalers { get; } = new();
+    public bool StatefulSetsListed { get; set; }
+    public bool HorizontalPodAutoscalersListed { get; set; }
+    public string PdbApiVersion { get; set; } = "policy/v1";
+    public string? HpaApiVersion { get; set; }
+    public HashSet<string> Namespaces { get; } = new(StringComparer.Ordinal);
+    public HashSet<string> MissingNamespaces { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// How a controller that exists but is out of date gets updated. The default replaces it and lets the
+/// Deployment strategy (spec §6.3) roll the pods; the bounce engine (bounce methods with drain methods) plugs
+/// in here with its own plan for the same inputs.
+/// </summary>
+public interface IControllerUpdater
+{
+    IReadOnlyList<KubeOperation> PlanUpdate(DesiredApp desired, IKubernetesObject<V1ObjectMeta> live, IReadOnlyList<string> details, KubernetesReconciler reconciler);
+}
+
+/// <summary>Full replace (PUT) of the controller, as PaaSTA's setup_kubernetes_job does.</summary>
+public sealed class ReplaceControllerUpdater : IControllerUpdater
+{
+    public IReadOnlyList<KubeOperation> PlanUpdate(DesiredApp desired, IKubernetesObject<V1ObjectMeta> live, IReadOnlyList<string> details, KubernetesReconciler reconciler) =>
+        new[] { new KubeOperation("replace", desired.Kind, desired.Namespace, desired.Name, details, ct => reconciler.ReplaceControllerAsync(desired, live, ct)) };
+}
+
+/// <summary>
+/// setup_kubernetes_job: makes the cluster run what soa-configs and deployments.json ask for. Level-triggered and
+/// idempotent: it observes the cluster with a few LISTs by label (never one GET per instance), plans per instance
+/// without touching the cluster, then writes only what differs — a replica-only change is a scale (no rollout),
+/// a new version or config_sha replaces the controller, PDB and HPA are patched only when a field they set
+/// differs. A pass interrupted anywhere converges on the next one.
 /// </summary>
 public sealed class KubernetesReconciler
 {
     private readonly KubeConnection _kube;
+    private readonly IControllerUpdater _updater;
+    private readonly ConcurrentDictionary<string, bool> _ensuredNamespaces = new(StringComparer.Ordinal);
 
-    public KubernetesReconciler(KubeConnection kube) => _kube = kube;
-
-    /// <summary>Reads the cluster (two LISTs) and decides, per instance, what must change. Writes nothing.</summary>
-    public async Task<List<SyncPlanItem>> PlanAsync(IReadOnlyList<SyncRequest> requests, CancellationToken cancellation)
+    public KubernetesReconciler(KubeConnection kube, IControllerUpdater? updater = null)
     {
-        var plan = new List<SyncPlanItem>();
-        if (requests.Count == 0) return plan;
-        var namespaces = await _kube.Call(() => _kube.Client.CoreV1.ListNamespaceAsync(cancellationToken: cancellation), "list namespaces").ConfigureAwait(false);
-        var existingNamespaces = namespaces.Items.Select(n => n.Metadata.Name).ToHashSet(StringComparer.Ordinal);
-        var deployments = await _kube.Call(() => _kube.Client.AppsV1.ListDeploymentForAllNamespacesAsync(
-            labelSelector: "paasta.yelp.com/managed=true", cancellationToken: cancellation), "list Paasta-managed Deployments").ConfigureAwait(false);
-        var live = deployments.Items.ToDictionary(d => (d.Metadata.NamespaceProperty, d.Metadata.Name));
-        foreach (var request in requests)
-            plan.Add(PlanOne(request, existingNamespaces, live));
-        return plan;
+        _kube = kube;
+        _updater = updater ?? new ReplaceControllerUpdater();
     }
 
-    private static SyncPlanItem PlanOne(SyncRequest request, HashSet<string> namespaces, Dictionary<(string, string), V1Deployment> live)
+    public KubeConnection Connection => _kube;
+
+    /// <summary>Observes, then plans. Writes nothing.</summary>
+    public async Task<List<SyncPlanItem>> PlanAsync(IReadOnlyList<SyncRequest> requests, CancellationToken cancellation)
+    {
+        if (requests.Count == 0) return new List<SyncPlanItem>();
+        var state = await ObserveAsync(requests, cancellation).ConfigureAwait(false);
+        return Plan(requests, state);
+    }
+
+    // ------------------------------------------------------------------------------------------ observe
+
+    /// <summary>
+    /// Reads what the requests need: managed Deployments and PDBs (one LIST each), StatefulSets only when an
+    /// instance uses one, HPAs only when an instance is or was autoscaled, API discovery once per server (cached
+    /// for the process), and a GET per namespace only for namespaces where something must be created and no
+    /// Paasta object lives yet.
+    /// </summary>
+    public async Task<ClusterState> ObserveAsync(IReadOnlyList<SyncRequest> requests, CancellationToken cancellation)
+    {
+        var state = new ClusterState();
+        var running = requests.Where(r => r.Branch is not null).ToList();
+        var selector = $"{KubernetesObjectBuilder.ManagedLabel}=true";
+
+        var deploymentsTask = _kube.Call(() => _kube.Client.AppsV1.ListDeploymentForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation),
+            "list Paasta-managed Deployments");
+        var needStatefulSets = running.Any(r => KubernetesObjectBuilder.UsesStatefulSet(r.Instance));
+        async Task<V1StatefulSetList?> ListStatefulSets() => needStatefulSets
+            ? await _kube.Call(() => _kube.Client.AppsV1.ListStatefulSetForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation), "list Paasta-managed StatefulSets").ConfigureAwait(false)
+            : null;
+        var statefulSetsTask = ListStatefulSets();
+        var pdbVersionTask = _kube.PickVersionAsync("PodDisruptionBudget", new[] { "policy/v1", "policy/v1beta1" }, cancellation);
+
+        var deployments = await deploymentsTask.ConfigureAwait(false);
+        foreach (var d in deployments.Items) state.Deployments[(d.Metadata.NamespaceProperty, d.Metadata.Name)] = d;
+        if (await statefulSetsTask.ConfigureAwait(false) is { } sets)
+        {
+            state.StatefulSetsListed = true;
+            foreach (var s in sets.Items) state.StatefulSets[(s.Metadata.NamespaceProperty, s.Metadata.Name)] = s;
+        }
+
+        state.PdbApiVersion = await pdbVersionTask.ConfigureAwait(false);
+        var pdbTask = ListCustomAsync(state.PdbApiVersion, "poddisruptionbudgets", selector, cancellation);
+
+        // HPAs matter for instances that are autoscaled now, or whose live Deployment says it was (its HPA must go).
+        var names = running.Select(r => (r.Instance.Namespace, KubernetesObjectBuilder.AppName(r.Instance.Service, r.Instance.Instance))).ToList();
+        var needHpas = running.Any(r => r.Instance.IsAutoscaled)
+            || names.Any(n => state.Deployments.TryGetValue(n, out var d) && LabelOf(d.Metadata, KubernetesObjectBuilder.AutoscaledLabel) == "true");
+        Task<List<JsonObject>>? hpaTask = null;
+        if (needHpas)
+        {
+            state.HpaApiVersion = await _kube.PickVersionAsync("HorizontalPodAutoscaler", new[] { "autoscaling/v2", "autoscaling/v2beta2" }, cancellation).ConfigureAwait(false);
+            hpaTask = ListCustomAsync(state.HpaApiVersion, "horizontalpodautoscalers", selector, cancellation);
+        }
+        foreach (var p in await pdbTask.ConfigureAwait(false)) state.PodDisruptionBudgets[Key(p)] = p;
+        if (hpaTask is not null)
+        {
+            state.HorizontalPodAutoscalersListed = true;
+            foreach (var h in await hpaTask.ConfigureAwait(false)) state.HorizontalPodAutoscalers[Key(h)] = h;
+        }
+
+        foreach (var (ns, _) in state.Deployments.Keys.Concat(state.StatefulSets.Keys).Concat(state.PodDisruptionBudgets.Keys)) state.Namespaces.Add(ns);
+        var unknown = running.Select(r => r.Instance.Namespace).Distinct(StringComparer.Ordinal).Where(ns => !state.Namespaces.Contains(ns)).ToList();
+        var checks = unknown.Select(async ns => (ns, exists: await NamespaceExistsAsync(ns, cancellation).ConfigureAwait(false))).ToList();
+        foreach (var (ns, exists) in await Task.WhenAll(checks).ConfigureAwait(false))
+            (exists ? state.Namespaces : state.MissingNamespaces).Add(ns);
+        return state;
+    }
+
+    private static (string, string) Key(JsonObject o) =>
+        (o["metadata"]?["namespace"]?.GetValue<string>() ?? "", o["metadata"]?["name"]?.GetValue<string>() ?? "");
+
+    private async Task<List<JsonObject>> ListCustomAsync(string groupVersion, string plural, string selector, CancellationToken cancellation)
+    {
+        var (group, version) = Split(groupVersion);
+        var result = await _kube.Call(() => _kube.Client.CustomObjects.ListClusterCustomObjectAsync(group, version, plural, labelSelector: selector, cancellationToken: cancellation),
+            $"list Paasta-managed {plural}").ConfigureAwait(false);
+        var list = ObjectDiff.ToJson(result) as JsonObject;
+        return (list?["items"] as JsonArray)?.OfType<JsonObject>().ToList() ?? new List<JsonObject>();
+    }
+
+    private async Task<bool> NamespaceExistsAsync(string name, CancellationToken cancellation)
+    {
+        try
+        {
+            await _kube.Call(() => _kube.Client.CoreV1.ReadNamespaceAsync(name, cancellationToken: cancellation), $"read namespace {name}").ConfigureAwait(false);
+            return true;
+        }
+        catch (PaastaException e) when (e.ErrorId == "KubeObjectNotFound")
+        {
+            return false;
+        }
+    }
+
+    private static (string Group, string Version) Split(string groupVersion)
+    {
+        var slash = groupVersion.IndexOf('/');
+        return slash < 0 ? ("", groupVersion) : (groupVersion[..slash], groupVersion[(slash + 1)..]);
+    }
+
+    // ------------------------------------------------------------------------------------------ plan
+
+    /// <summary>Decides, per instance, what must change. Pure: reads only <paramref name="state"/>.</summary>
+    public List<SyncPlanItem> Plan(IReadOnlyList<SyncRequest> requests, ClusterState state)
+    {
+        var plan = new List<SyncPlanItem>(requests.Count);
+        var namespacesPlanned = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var request in requests) plan.Add(PlanOne(request, state, namespacesPlanned));
+        return plan.OrderBy(p => p.Priority).ToList(); // stable: requests keep their order within a priority
+    }
+
+    private SyncPlanItem PlanOne(SyncRequest request, ClusterState state, HashSet<string> namespacesPlanned)
     {
         var (instance, branch, context) = request;
-        var baseResult = new SyncResult { Service = instance.Service, Cluster = instance.Cluster, Instance = instance.Instance, Namespace = instance.Namespace };
+        var result = new SyncResult
+        {
+            Service = instance.Service,
+            Cluster = instance.Cluster,
+            Instance = instance.Instance,
+            Namespace = instance.Namespace,
+            Name = KubernetesObjectBuilder.AppName(instance.Service, instance.Instance),
+            DesiredState = branch?.DesiredState,
+        };
         if (branch is null)
-            return new SyncPlanItem(baseResult with
+            return new SyncPlanItem(result with
             {
                 Action = SyncAction.NoDeployment,
                 Message = $"deploy group '{instance.DeployGroup}' has no deployment in deployments.json yet (mark a version for deployment, then run New-PaastaDeployments)",
-            }, null, null, false);
-        live.TryGetValue((instance.Namespace, KubernetesObjectBuilder.AppName(instance.Service, instance.Instance)), out var current);
-        V1Deployment desired;
+            }, null, null, Array.Empty<KubeOperation>());
+
+        var key = (instance.Namespace, result.Name!);
+        var wantsStatefulSet = KubernetesObjectBuilder.UsesStatefulSet(instance);
+        IKubernetesObject<V1ObjectMeta>? live = wantsStatefulSet
+            ? state.StatefulSets.GetValueOrDefault(key)
+            : state.Deployments.GetValueOrDefault(key);
+        int? liveReplicas = live switch { V1Deployment d => d.Spec?.Replicas, V1StatefulSet s => s.Spec?.Replicas, _ => null };
+
+        DesiredApp desired;
         try
         {
-            desired = KubernetesObjectBuilder.BuildDeployment(instance, branch, context, current?.Spec?.Replicas);
+            desired = KubernetesObjectBuilder.Build(instance, branch, context, liveReplicas);
         }
         catch (PaastaException e)
         {
-            return new SyncPlanItem(baseResult with { Action = SyncAction.Failed, Message = e.Message }, null, null, false);
+            return new SyncPlanItem(result with { Action = SyncAction.Failed, Message = e.Message }, null, live, Array.Empty<KubeOperation>()) { Error = e };
         }
-        var result = baseResult with
-        {
-            Name = desired.Metadata.Name,
-            NewConfigSha = desired.Metadata.Labels[KubernetesObjectBuilder.ConfigShaLabel],
-            NewGitSha = branch.GitSha,
-            NewReplicas = desired.Spec.Replicas,
-        };
-        if (current is null)
-            return new SyncPlanItem(result with
-            {
-                Action = SyncAction.Created,
-                Changes = new[] { $"create Deployment {instance.Namespace}/{desired.Metadata.Name} with {desired.Spec.Replicas} replica(s)" },
-            }, desired, null, !namespaces.Contains(instance.Namespace));
-
-        var currentLabels = current.Metadata.Labels ?? new Dictionary<string, string>();
         result = result with
         {
-            OldConfigSha = currentLabels.TryGetValue(KubernetesObjectBuilder.ConfigShaLabel, out var oc) ? oc : null,
-            OldGitSha = currentLabels.TryGetValue("paasta.yelp.com/git_sha", out var og) ? og : null,
-            OldReplicas = current.Spec?.Replicas,
+            Kind = desired.Kind,
+            NewConfigSha = desired.ConfigSha,
+            NewGitSha = branch.GitSha,
+            NewImageVersion = branch.ImageVersion,
+            NewReplicas = desired.Replicas,
         };
-        var changes = new List<string>();
-        if (result.OldGitSha != result.NewGitSha) changes.Add($"version {Short(result.OldGitSha)} -> {Short(result.NewGitSha)}");
-        if (result.OldConfigSha != result.NewConfigSha) changes.Add($"config_sha {result.OldConfigSha} -> {result.NewConfigSha}");
-        if (result.OldReplicas != result.NewReplicas) changes.Add($"replicas {result.OldReplicas} -> {result.NewReplicas}");
-        if (changes.Count == 0) return new SyncPlanItem(result with { Action = SyncAction.Unchanged }, desired, current, false);
-        var replace = result.OldGitSha != result.NewGitSha || result.OldConfigSha != result.NewConfigSha;
-        return new SyncPlanItem(result with { Action = replace ? SyncAction.Updated : SyncAction.Scaled, Changes = changes }, desired, current, false);
+        var liveLabels = live?.Metadata?.Labels ?? new Dictionary<string, string>();
+        if (live is not null && liveLabels.TryGetValue(KubernetesObjectBuilder.ClusterLabel, out var liveCluster) && liveCluster != instance.Cluster)
+        {
+            var error = new PaastaException("ClusterMismatch", PaastaErrorKind.InvalidOperation,
+                $"{desired.Kind} {key.Item1}/{key.Item2} on this Kubernetes cluster belongs to PaaSTA cluster '{liveCluster}', not '{instance.Cluster}'; check -Cluster and -Context. Nothing was changed.")
+            { Target = $"{key.Item1}/{key.Item2}" };
+            return new SyncPlanItem(result with { Action = SyncAction.Failed, Message = error.Message }, desired, live, Array.Empty<KubeOperation>()) { Error = error };
+        }
+
+        var ops = new List<KubeOperation>();
+        var notes = new List<string>(desired.Notes);
+        var otherKind = wantsStatefulSet ? state.Deployments.ContainsKey(key) : state.StatefulSetsListed && state.StatefulSets.ContainsKey(key);
+        if (otherKind) notes.Add($"a {(wantsStatefulSet ? "Deployment" : "StatefulSet")} of the same name also exists; it is left for cleanup");
+
+        SyncAction action;
+        if (live is null)
+        {
+            if (state.MissingNamespaces.Contains(instance.Namespace) && namespacesPlanned.Add(instance.Namespace))
+                ops.Add(new KubeOperation("create", "Namespace", "", instance.Namespace, Array.Empty<string>(), ct => EnsureNamespaceAsync(instance.Namespace, ct)));
+            ops.Add(new KubeOperation("create", desired.Kind, desired.Namespace, desired.Name, new[]
+            {
+                $"{desired.Replicas} replica(s) of {desired.Template.Spec.Containers[0].Image}",
+                $"config_sha {desired.ConfigSha}",
+            }, ct => CreateControllerAsync(desired, ct)));
+            action = SyncAction.Created;
+        }
+        else
+        {
+            result = result with
+            {
+                OldConfigSha = LabelOf(live.Metadata, ConfigSha.Label),
+                OldGitSha = LabelOf(live.Metadata, KubernetesObjectBuilder.GitShaLabel),
+                OldImageVersion = LabelOf(live.Metadata, KubernetesObjectBuilder.ImageVersionLabel),
+                OldReplicas = liveReplicas,
+            };
+            var versionChanged = result.OldGitSha != result.NewGitSha || result.OldImageVersion != result.NewImageVersion;
+            var configChanged = result.OldConfigSha != result.NewConfigSha;
+            var replicasChanged = result.OldReplicas != result.NewReplicas;
+            if (versionChanged || configChanged)
+            {
+                var details = new List<string>();
+                if (versionChanged)
+                    details.Add($"version {Short(result.OldGitSha)}{Iv(result.OldImageVersion)} -> {Short(result.NewGitSha)}{Iv(result.NewImageVersion)}");
+                if (configChanged) details.Add($"config_sha {result.OldConfigSha ?? "(none)"} -> {result.NewConfigSha}");
+                if (replicasChanged) details.Add($"replicas {result.OldReplicas} -> {result.NewReplicas}");
+                var skip = new HashSet<string>(ObjectDiff.VersionLabels) { "replicas", "apiVersion", "kind" };
+                details.AddRange(ObjectDiff.Describe(ObjectDiff.ToJson(live), ObjectDiff.ToJson(desired.Controller), skipKeys: skip)
+                    .Where(l => !l.StartsWith("spec.template.spec.containers[", StringComparison.Ordinal) || !l.Contains("].image:", StringComparison.Ordinal) || !versionChanged));
+                ops.AddRange(_updater.PlanUpdate(desired, live, details, this));
+                action = SyncAction.Updated;
+            }
+            else if (replicasChanged)
+            {
+                ops.Add(new KubeOperation("scale", desired.Kind, desired.Namespace, desired.Name,
+                    new[] { $"replicas {result.OldReplicas} -> {result.NewReplicas} (same config_sha {desired.ConfigSha}: no rollout)" },
+                    ct => ScaleControllerAsync(desired, ct)));
+                action = SyncAction.Scaled;
+            }
+            else action = SyncAction.Unchanged;
+        }
+
+        ops.AddRange(PlanPodDisruptionBudget(desired, state));
+        if (desired.StatefulSet is null) ops.AddRange(PlanHorizontalPodAutoscaler(desired, state));
+        if (action == SyncAction.Unchanged && ops.Count > 0) action = SyncAction.Reconciled;
+
+        var diff = string.Join("\n", ops.Select(o => o.Describe()));
+        return new SyncPlanItem(result with
+        {
+            Action = action,
+            Changes = ops.Select(o => o.Summary).ToList(),
+            Diff = diff,
+            Message = notes.Count == 0 ? null : string.Join("; ", notes),
+        }, desired, live, ops);
     }
 
-    /// <summary>Carries out one planned change (nothing for Unchanged, NoDeployment and Failed items).</summary>
-    public async Task ApplyAsync(SyncPlanItem item, CancellationToken cancellation)
+    private IEnumerable<KubeOperation> PlanPodDisruptionBudget(DesiredApp desired, ClusterState state)
     {
-        var (result, desired, current, needsNamespace) = item;
-        if (desired is null) return;
-        var ns = result.Namespace!;
-        switch (result.Action)
+        if (desired.PodDisruptionBudget is not { } pdb) yield break;
+        var version = state.PdbApiVersion;
+        if (!state.PodDisruptionBudgets.TryGetValue((desired.Namespace, desired.Name), out var live))
         {
-            case SyncAction.Created:
-                if (needsNamespace) await EnsureNamespaceAsync(ns, cancellation).ConfigureAwait(false);
-                await _kube.Call(() => _kube.Client.AppsV1.CreateNamespacedDeploymentAsync(desired, ns, cancellationToken: cancellation),
-                    $"create Deployment {ns}/{desired.Metadata.Name}").ConfigureAwait(false);
-                break;
-            case SyncAction.Updated:
-                // A full replace, as PaaSTA does: the new template rolls out under the Deployment's strategy.
-                desired.Metadata.ResourceVersion = current!.Metadata.ResourceVersion;
-                await _kube.Call(() => _kube.Client.AppsV1.ReplaceNamespacedDeploymentAsync(desired, desired.Metadata.Name, ns, cancellationToken: cancellation),
-                    $"replace Deployment {ns}/{desired.Metadata.Name}").ConfigureAwait(false);
-                break;
-            case SyncAction.Scaled:
-                // Replicas only: scale without touching the template, so no pod is replaced.
-                var patch = new V1Patch($"{{\"spec\":{{\"replicas\":{result.NewReplicas}}}}}", V1Patch.PatchType.MergePatch);
-                await _kube.Call(() => _kube.Client.AppsV1.PatchNamespacedDeploymentAsync(patch, desired.Metadata.Name, ns, cancellationToken: cancellation),
-                    $"scale Deployment {ns}/{desired.Metadata.Name}").ConfigureAwait(false);
-                break;
+            yield return new KubeOperation("create", "PodDisruptionBudget", desired.Namespace, desired.Name,
+                new[] { $"maxUnavailable {pdb["spec"]!["maxUnavailable"]!.ToJsonString()} ({version})" },
+                ct => CreateCustomAsync(version, "poddisruptionbudgets", pdb, ct));
+            yield break;
+        }
+        // PaaSTA never touches a budget that uses minAvailable.
+        if (live["spec"]?["minAvailable"] is not null) yield break;
+        var diff = ObjectDiff.Describe(live["spec"], pdb["spec"], "spec");
+        if (diff.Count == 0) yield break;
+        var patch = new JsonObject { ["spec"] = pdb["spec"]!.DeepClone() };
+        yield return new KubeOperation("patch", "PodDisruptionBudget", desired.Namespace, desired.Name, diff,
+            ct => PatchCustomAsync(version, "poddisruptionbudgets", desired.Namespace, desired.Name, patch, ct));
+    }
+
+    private IEnumerable<KubeOperation> PlanHorizontalPodAutoscaler(DesiredApp desired, ClusterState state)
+    {
+        if (!state.HorizontalPodAutoscalersListed || state.HpaApiVersion is not { } version) yield break;
+        state.HorizontalPodAutoscalers.TryGetValue((desired.Namespace, desired.Name), out var live);
+        var wanted = desired.HorizontalPodAutoscaler;
+        if (wanted is null)
+        {
+            if (live is not null)
+                yield return new KubeOperation("delete", "HorizontalPodAutoscaler", desired.Namespace, desired.Name,
+                    new[] { desired.Branch.IsStopped ? "the instance is stopped" : "the instance is not autoscaled" },
+                    ct => DeleteCustomAsync(version, "horizontalpodautoscalers", desired.Namespace, desired.Name, ct));
+            yield break;
+        }
+        if (live is null)
+        {
+            yield return new KubeOperation("create", "HorizontalPodAutoscaler", desired.Namespace, desired.Name,
+                new[] { $"{wanted["spec"]!["minReplicas"]}..{wanted["spec"]!["maxReplicas"]} replicas ({version})" },
+                ct => CreateCustomAsync(version, "horizontalpodautoscalers", wanted, ct));
+            yield break;
+        }
+        var diff = ObjectDiff.Describe(live["spec"], wanted["spec"], "spec");
+        if (diff.Count == 0) yield break;
+        var patch = new JsonObject { ["spec"] = wanted["spec"]!.DeepClone() };
+        yield return new KubeOperation("patch", "HorizontalPodAutoscaler", desired.Namespace, desired.Name, diff,
+            ct => PatchCustomAsync(version, "horizontalpodautoscalers", desired.Namespace, desired.Name, patch, ct));
+    }
+
+    internal static string? LabelOf(V1ObjectMeta? metadata, string key) =>
+        metadata?.Labels is { } labels && labels.TryGetValue(key, out var value) ? value : null;
+
+    private static string? Short(string? sha) => sha is { Length: > 8 } ? sha[..8] : sha ?? "(none)";
+    private static string Iv(string? imageVersion) => imageVersion is null ? "" : $" (image_version {imageVersion})";
+
+    // ------------------------------------------------------------------------------------------ apply
+
+    /// <summary>
+    /// Makes the planned writes in order. A failed write stops this instance (the result says which and why);
+    /// the next pass picks up from whatever state the cluster is in.
+    /// </summary>
+    public async Task<SyncResult> ApplyAsync(SyncPlanItem item, CancellationToken cancellation)
+    {
+        var done = 0;
+        try
+        {
+            foreach (var op in item.Operations)
+            {
+                await op.Run(cancellation).ConfigureAwait(false);
+                done++;
+            }
+            return item.Result;
+        }
+        catch (PaastaException e)
+        {
+            var failed = item.Operations[done];
+            throw new PaastaException(e.ErrorId, e.Kind,
+                $"{item.Result.Service}.{item.Result.Instance} on {item.Result.Cluster}: could not {failed.Summary}" +
+                (done > 0 ? $" (after {done} of {item.Operations.Count} change(s) were made)" : "") + $": {e.Message}", e)
+            { Target = e.Target };
         }
     }
 
-    /// <summary>Creates a Paasta namespace with PaaSTA's labels (spec §5.3); one that appeared meanwhile is fine.</summary>
-    private async Task EnsureNamespaceAsync(string name, CancellationToken cancellation)
+    /// <summary>Creates a namespace with PaaSTA's labels, plus the default LimitRange for paastasvc- namespaces (spec §5.3).</summary>
+    public async Task EnsureNamespaceAsync(string name, CancellationToken cancellation)
     {
+        if (_ensuredNamespaces.ContainsKey(name)) return;
         var ns = new V1Namespace
         {
             Metadata = new V1ObjectMeta
@@ -127,22 +412,139 @@ public sealed class KubernetesReconciler
                 {
                     ["name"] = name,
                     ["paasta.yelp.com/owner"] = KubernetesObjectBuilder.Owner,
-                    ["paasta.yelp.com/managed"] = "true",
+                    [KubernetesObjectBuilder.ManagedLabel] = "true",
                 },
             },
         };
+        await TolerateExisting(() => _kube.Client.CoreV1.CreateNamespaceAsync(ns, cancellationToken: cancellation), $"create namespace {name}").ConfigureAwait(false);
+        if (name.StartsWith("paastasvc-", StringComparison.Ordinal))
+        {
+            var defaults = new Dictionary<string, ResourceQuantity>
+            {
+                ["cpu"] = new("1"),
+                ["memory"] = new("1024Mi"),
+                ["ephemeral-storage"] = new("1Gi"),
+            };
+            var limitRange = new V1LimitRange
+            {
+                Metadata = new V1ObjectMeta { Name = "limit-mem-cpu-disk-per-container", NamespaceProperty = name },
+                Spec = new V1LimitRangeSpec
+                {
+                    Limits = new List<V1LimitRangeItem> { new() { Type = "Container", DefaultProperty = defaults, DefaultRequest = defaults } },
+                },
+            };
+            await TolerateExisting(() => _kube.Client.CoreV1.CreateNamespacedLimitRangeAsync(limitRange, name, cancellationToken: cancellation),
+                $"create LimitRange in {name}").ConfigureAwait(false);
+        }
+        _ensuredNamespaces[name] = true;
+    }
+
+    private async Task TolerateExisting<T>(Func<Task<T>> create, string what)
+    {
+        try { await _kube.Call(create, what).ConfigureAwait(false); }
+        catch (PaastaException e) when (e.ErrorId == "KubeConflict") { }
+    }
+
+    /// <summary>Creates the controller; if one appeared meanwhile (or was not labelled as ours), replaces it instead.</summary>
+    public async Task CreateControllerAsync(DesiredApp desired, CancellationToken cancellation)
+    {
+        var what = $"create {desired.Kind} {desired.Namespace}/{desired.Name}";
         try
         {
-            await _kube.Client.CoreV1.CreateNamespaceAsync(ns, cancellationToken: cancellation).ConfigureAwait(false);
+            if (desired.Deployment is { } d)
+                await _kube.Call(() => _kube.Client.AppsV1.CreateNamespacedDeploymentAsync(d, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
+            else
+                await _kube.Call(() => _kube.Client.AppsV1.CreateNamespacedStatefulSetAsync(desired.StatefulSet!, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
         }
-        catch (HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.Conflict)
+        catch (PaastaException e) when (e.ErrorId == "KubeConflict")
         {
-        }
-        catch (HttpOperationException e)
-        {
-            throw KubeConnection.Translate(e, $"create namespace {name}");
+            await ReplaceControllerAsync(desired, null, cancellation).ConfigureAwait(false);
         }
     }
 
-    private static string? Short(string? sha) => sha is { Length: > 8 } ? sha[..8] : sha;
+    /// <summary>
+    /// PUTs the desired controller over the live one (whose resourceVersion it carries). When the object changed
+    /// since it was read, reads it again and retries once.
+    /// </summary>
+    public async Task ReplaceControllerAsync(DesiredApp desired, IKubernetesObject<V1ObjectMeta>? live, CancellationToken cancellation)
+    {
+        var what = $"replace {desired.Kind} {desired.Namespace}/{desired.Name}";
+        for (var attempt = 0; ; attempt++)
+        {
+            live ??= await ReadControllerAsync(desired, cancellation).ConfigureAwait(false);
+            desired.Metadata.ResourceVersion = live.Metadata.ResourceVersion;
+            try
+            {
+                if (desired.Deployment is { } d)
+                    await _kube.Call(() => _kube.Client.AppsV1.ReplaceNamespacedDeploymentAsync(d, d.Metadata.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
+                else
+                    await _kube.Call(() => _kube.Client.AppsV1.ReplaceNamespacedStatefulSetAsync(desired.StatefulSet!, desired.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
+                return;
+            }
+            catch (PaastaException e) when (e.ErrorId == "KubeConflict" && attempt == 0)
+            {
+                live = null;
+            }
+            finally
+            {
+                desired.Metadata.ResourceVersion = null;
+            }
+        }
+    }
+
+    private async Task<IKubernetesObject<V1ObjectMeta>> ReadControllerAsync(DesiredApp desired, CancellationToken cancellation)
+    {
+        var what = $"read {desired.Kind} {desired.Namespace}/{desired.Name}";
+        return desired.Deployment is not null
+            ? await _kube.Call(() => _kube.Client.AppsV1.ReadNamespacedDeploymentAsync(desired.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false)
+            : await _kube.Call(() => _kube.Client.AppsV1.ReadNamespacedStatefulSetAsync(desired.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
+    }
+
+    /// <summary>Sets spec.replicas alone (a merge patch): the pod template is untouched, so no pod is replaced.</summary>
+    public async Task ScaleControllerAsync(DesiredApp desired, CancellationToken cancellation)
+    {
+        var patch = new V1Patch($"{{\"spec\":{{\"replicas\":{desired.Replicas}}}}}", V1Patch.PatchType.MergePatch);
+        var what = $"scale {desired.Kind} {desired.Namespace}/{desired.Name}";
+        if (desired.Deployment is not null)
+            await _kube.Call(() => _kube.Client.AppsV1.PatchNamespacedDeploymentAsync(patch, desired.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
+        else
+            await _kube.Call(() => _kube.Client.AppsV1.PatchNamespacedStatefulSetAsync(patch, desired.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
+    }
+
+    private async Task CreateCustomAsync(string groupVersion, string plural, JsonObject body, CancellationToken cancellation)
+    {
+        var (group, version) = Split(groupVersion);
+        var obj = new JsonObject { ["apiVersion"] = groupVersion };
+        foreach (var (k, v) in body) obj[k] = v?.DeepClone();
+        var ns = obj["metadata"]!["namespace"]!.GetValue<string>();
+        var name = obj["metadata"]!["name"]!.GetValue<string>();
+        try
+        {
+            await _kube.Call(() => _kube.Client.CustomObjects.CreateNamespacedCustomObjectAsync(obj, group, version, ns, plural, cancellationToken: cancellation),
+                $"create {plural} {ns}/{name}").ConfigureAwait(false);
+        }
+        catch (PaastaException e) when (e.ErrorId == "KubeConflict")
+        {
+            await PatchCustomAsync(groupVersion, plural, ns, name, new JsonObject { ["metadata"] = new JsonObject { ["labels"] = obj["metadata"]!["labels"]!.DeepClone() }, ["spec"] = obj["spec"]!.DeepClone() }, cancellation).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PatchCustomAsync(string groupVersion, string plural, string ns, string name, JsonObject patch, CancellationToken cancellation)
+    {
+        var (group, version) = Split(groupVersion);
+        var body = new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch);
+        await _kube.Call(() => _kube.Client.CustomObjects.PatchNamespacedCustomObjectAsync(body, group, version, ns, plural, name, cancellationToken: cancellation),
+            $"patch {plural} {ns}/{name}").ConfigureAwait(false);
+    }
+
+    private async Task DeleteCustomAsync(string groupVersion, string plural, string ns, string name, CancellationToken cancellation)
+    {
+        var (group, version) = Split(groupVersion);
+        try
+        {
+            await _kube.Call(() => _kube.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(group, version, ns, plural, name, cancellationToken: cancellation),
+                $"delete {plural} {ns}/{name}").ConfigureAwait(false);
+        }
+        catch (PaastaException e) when (e.ErrorId == "KubeObjectNotFound") { }
+    }
 }

@@ -1,12 +1,21 @@
 namespace Paasta;
 
+/// <summary>What a sync did (or, under -WhatIf, would do) to an instance's controller.</summary>
 public enum SyncAction
 {
+    /// <summary>Everything already matched; nothing was written.</summary>
     Unchanged,
+    /// <summary>The Deployment/StatefulSet did not exist and was created (with its namespace when missing).</summary>
     Created,
+    /// <summary>The version or config_sha changed: the controller was replaced, which rolls out new pods.</summary>
     Updated,
+    /// <summary>Only the replica count changed: scaled without replacing any pod.</summary>
     Scaled,
+    /// <summary>The controller matched; its PodDisruptionBudget or HorizontalPodAutoscaler was brought in line.</summary>
+    Reconciled,
+    /// <summary>The deploy group has no deployment in deployments.json yet: nothing to run.</summary>
     NoDeployment,
+    /// <summary>The instance could not be built or written; Message says why.</summary>
     Failed,
 }
 
@@ -17,19 +26,32 @@ public sealed record SyncResult
     public required string Cluster { get; init; }
     public required string Instance { get; init; }
     public string? Namespace { get; init; }
+    /// <summary>The controller's name (sanitised service-instance).</summary>
     public string? Name { get; init; }
+    /// <summary>Deployment or StatefulSet.</summary>
+    public string? Kind { get; init; }
     public SyncAction Action { get; init; }
+    /// <summary>True when -WhatIf (or a "no" to -Confirm) kept the change from being made.</summary>
     public bool WhatIf { get; init; }
     public string? OldConfigSha { get; init; }
     public string? NewConfigSha { get; init; }
     public string? OldGitSha { get; init; }
     public string? NewGitSha { get; init; }
+    public string? OldImageVersion { get; init; }
+    public string? NewImageVersion { get; init; }
     public int? OldReplicas { get; init; }
     public int? NewReplicas { get; init; }
-    /// <summary>Readable differences between the running object and the desired one.</summary>
+    public string? DesiredState { get; init; }
+    /// <summary>One line per object written (or to be written): verb, kind, namespace/name.</summary>
     public IReadOnlyList<string> Changes { get; init; } = Array.Empty<string>();
+    /// <summary>The readable diff: each change followed by its field-level differences, indented.</summary>
+    public string Diff { get; init; } = "";
     public string? Message { get; init; }
+
+    /// <summary>The action, marked with '?' when it was only shown (-WhatIf).</summary>
+    public string Outcome => WhatIf ? $"{Action}?" : Action.ToString();
+    /// <summary>The changes on one line, or the message when there are none.</summary>
+    public string Summary => Changes.Count > 0 ? string.Join("; ", Changes) : Message ?? "";
 
     public override string ToString() => $"{Service}.{Instance} on {Cluster}: {Action}{(Changes.Count > 0 ? " (" + string.Join("; ", Changes) + ")" : "")}";
 }
-

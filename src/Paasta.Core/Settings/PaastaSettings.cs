@@ -18,6 +18,8 @@ public sealed record PaastaSettings
     /// <summary>host:port of the Sensu client socket.</summary>
     public string? SensuSocket { get; init; }
     public string? TronUrl { get; init; }
+    /// <summary>The hacheck sidecar image for mesh instances (PaaSTA's hacheck_sidecar_image_url); none: no sidecar.</summary>
+    public string? HacheckSidecarImage { get; init; }
 }
 
 /// <summary>Reads and writes the settings file (<c>$PAASTA_CONFIG</c>, else <c>~/.config/paasta/settings.json</c>).</summary>
@@ -89,6 +91,7 @@ public static class PaastaSettingsResolver
             DockerRegistry = Env("PAASTA_DOCKER_REGISTRY") ?? saved.DockerRegistry,
             SensuSocket = Env("PAASTA_SENSU_SOCKET") ?? saved.SensuSocket ?? "127.0.0.1:3030",
             TronUrl = Env("PAASTA_TRON_URL") ?? saved.TronUrl,
+            HacheckSidecarImage = Env("PAASTA_HACHECK_SIDECAR_IMAGE") ?? saved.HacheckSidecarImage,
         };
     }
 }

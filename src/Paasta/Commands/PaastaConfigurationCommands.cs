@@ -4,7 +4,7 @@ namespace Paasta.Commands;
 
 /// <summary>
 /// <para type="synopsis">Shows the per-user Paasta defaults and the values in effect.</para>
-/// <para type="description">Paasta reads each default from the cmdlet's parameter first, then an environment variable (PAASTA_SOA_DIR, PAASTA_CLUSTER, KUBECONFIG, PAASTA_KUBE_CONTEXT, PAASTA_DOCKER_REGISTRY, PAASTA_SENSU_SOCKET, PAASTA_TRON_URL), then the settings file written by Set-PaastaConfiguration ($env:PAASTA_CONFIG, else ~/.config/paasta/settings.json). This cmdlet returns the saved settings; -Effective returns what applies now, environment included.</para>
+/// <para type="description">Paasta reads each default from the cmdlet's parameter first, then an environment variable (PAASTA_SOA_DIR, PAASTA_CLUSTER, KUBECONFIG, PAASTA_KUBE_CONTEXT, PAASTA_DOCKER_REGISTRY, PAASTA_SENSU_SOCKET, PAASTA_TRON_URL, PAASTA_HACHECK_SIDECAR_IMAGE), then the settings file written by Set-PaastaConfiguration ($env:PAASTA_CONFIG, else ~/.config/paasta/settings.json). This cmdlet returns the saved settings; -Effective returns what applies now, environment included.</para>
 /// </summary>
 /// <example>
 ///   <code>Get-PaastaConfiguration</code>
@@ -64,6 +64,8 @@ public sealed class SetPaastaConfiguration : PaastaCmdlet
     [Parameter] public string? SensuSocket { get; set; }
     /// <summary>Base URL of the Tron master's API.</summary>
     [Parameter] public string? TronUrl { get; set; }
+    /// <summary>The hacheck sidecar image that mesh-registered instances get (none: no sidecar; readiness stays on the main container).</summary>
+    [Parameter] public string? HacheckSidecarImage { get; set; }
     /// <summary>Return the saved settings.</summary>
     [Parameter] public SwitchParameter PassThru { get; set; }
 
@@ -83,6 +85,7 @@ public sealed class SetPaastaConfiguration : PaastaCmdlet
                 DockerRegistry = Pick(DockerRegistry, s.DockerRegistry),
                 SensuSocket = Pick(SensuSocket, s.SensuSocket),
                 TronUrl = Pick(TronUrl, s.TronUrl),
+                HacheckSidecarImage = Pick(HacheckSidecarImage, s.HacheckSidecarImage),
             };
             if (ShouldProcess(PaastaSettingsStore.FilePath, "Save Paasta settings"))
             {

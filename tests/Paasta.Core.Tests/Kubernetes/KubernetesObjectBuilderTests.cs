@@ -141,7 +141,10 @@ public class KubernetesObjectBuilderTests
         Assert.NotEqual(baseline, Hash(AppendixA.Replace("cpus: 0.5", "cpus: 0.6")));                    // resources: bounce
         Assert.NotEqual(baseline, Hash(AppendixA, Branch with { ForceBounce = "20240316T090000" }));     // restart: bounce
         Assert.NotEqual(baseline, Hash(AppendixA, Branch with { GitSha = new string('a', 40), DockerImage = "services-example_service:paasta-" + new string('a', 40) }));
-        Assert.NotEqual(baseline, Hash(AppendixA, ctx: Context with { SecretSignatures = new Dictionary<string, string> { ["SECRET(x)"] = "sig2" } }));
+        var withSecret = AppendixA.Replace("FOO: bar", "FOO: SECRET(x)");
+        var signed = Hash(withSecret, ctx: Context with { SecretSignatures = new Dictionary<string, string> { ["SECRET(x)"] = "sig1" } });
+        Assert.NotEqual(signed, Hash(withSecret, ctx: Context with { SecretSignatures = new Dictionary<string, string> { ["SECRET(x)"] = "sig2" } })); // rotated secret: bounce
+        Assert.Equal(baseline, Hash(AppendixA, ctx: Context with { SecretSignatures = new Dictionary<string, string> { ["SECRET(y)"] = "sig" } })); // unused secret: no bounce
     }
 
     [Fact]

@@ -1,0 +1,512 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using Paasta.Config;
+using Paasta.Monitoring;
+
+namespace Paasta.Commands;
+
+/// <summary>
+/// <para type="synopsis">Checks that PaaSTA instances on a cluster run enough healthy copies (check_kubernetes_services_replication).</para>
+/// <para type="description">For each deployed kubernetes/eks instance of the cluster (instances whose deploy group has no image, or which have no control entry, in deployments.json are skipped as PaaSTA skips them), compares the copies it should have with the copies available. Expected copies: instances, 0 when deployments.json says desired_state stop, and for an autoscaled instance the live Deployment's replicas clamped to [min_instances, max_instances] (max_instances when it does not exist yet). Available copies: the instance's pods whose Ready condition is True, read with one LIST per namespace by the labels paasta.yelp.com/service and paasta.yelp.com/instance; or, for an instance registered in smartstack.yaml (a non-null proxy_port, first registration SERVICE.INSTANCE) when -HaproxyStats is given, the servers of its backend SERVICE.INSTANCE whose status starts with UP in HAProxy's stats, per location, as SmartStack counts them. The instance is CRITICAL when available / expected x 100 is below replication_threshold (default 50; nothing expected counts as 100%), else OK. Each Paasta.ReplicationCheckResult carries the output text and description PaaSTA writes and every field of the Sensu event (team, page, runbook, tip, notification_email, alert_after, realert_every ...) resolved from soa-configs, ready for Send-PaastaSensuEvent. With -Summary the cmdlet returns one Paasta.ReplicationSummary instead: the results, and whether the run as a whole is critical (at least -CriticalPercent of the mesh-checked instances under-replicated and at least -MinCountCritical of them), with a Status and ExitCode for use as a Sensu check command (0 OK, 1 WARNING when some instance is critical but the cluster-wide rule is not met, 2 CRITICAL, 3 UNKNOWN when instances could not be checked). Instances that cannot be checked (the cluster or HAProxy does not answer) are reported as non-terminating errors.</para>
+/// </summary>
+/// <example>
+///   <code>Test-PaastaReplication -Cluster local | Where-Object Status -ne OK | Format-List Service, Instance, Output, Description</code>
+///   <para>From a runbook: lists the under-replicated instances of the local cluster and what to do about each.</para>
+/// </example>
+/// <example>
+///   <code>Test-PaastaReplication -Cluster prod -Service web -HaproxyStats 'uswest=http://10.0.0.5:3212/;csv', 'useast=/run/synapse/haproxy.sock' | Send-PaastaSensuEvent</code>
+///   <para>Counts web's mesh-registered instances from the HAProxy of two locations and sends one Sensu event per instance to the local Sensu client.</para>
+/// </example>
+/// <example>
+///   <code>pwsh -NoProfile -Command '$s = Test-PaastaReplication -Cluster prod -Summary; $s.Results | Send-PaastaSensuEvent; $s.Output; exit $s.ExitCode'</code>
+///   <para>The one-liner to use as a Sensu check command: sends each instance's event, prints one line, and exits 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN).</para>
+/// </example>
+/// <example>
+///   <code>Get-PaastaInstance -Service hello -Cluster local | Test-PaastaReplication -Verbose</code>
+///   <para>Checks the instances piped in; -Verbose says which were skipped as not deployed and how many API requests were made.</para>
+/// </example>
+[Cmdlet(VerbsDiagnostic.Test, "PaastaReplication", DefaultParameterSetName = ByNameSet)]
+[OutputType(typeof(ReplicationCheckResult))]
+[OutputType(typeof(ReplicationSummary))]
+public sealed class TestPaastaReplication : KubeCmdlet
+{
+    private const string ByNameSet = "ByName";
+    private const string InputObjectSet = "InputObject";
+
+    /// <summary>Services to check; wildcards allowed. All services when omitted.</summary>
+    [Parameter(Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ServiceCompleter))]
+    public string[]? Service { get; set; }
+
+    /// <summary>The cluster whose instances are checked (soa-configs' kubernetes-CLUSTER.yaml and eks-CLUSTER.yaml). Defaults to $env:PAASTA_CLUSTER, then Set-PaastaConfiguration -Cluster.</summary>
+    [Parameter(Position = 1, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ClusterCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Cluster { get; set; }
+
+    /// <summary>Instances to check; wildcards allowed. All instances of the cluster when omitted.</summary>
+    [Parameter(Position = 2, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(InstanceCompleter))]
+    public string[]? Instance { get; set; }
+
+    /// <summary>Instances from Get-PaastaInstance; those that are not kubernetes or eks instances are skipped.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    public InstanceConfig[] InputObject { get; set; } = Array.Empty<InstanceConfig>();
+
+    /// <summary>HAProxy stats to count mesh-registered instances from, as SmartStack does: a stats socket path (/run/haproxy.sock, unix:/path) or a stats page URL (http://host:3212/;csv). Prefix LOCATION= to name the location (several locations are each checked against expected/locations copies; several sources of one location are tried in order). Without a prefix the location is the cluster's name. Without -HaproxyStats every instance is counted by its Ready pods.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? HaproxyStats { get; set; }
+
+    /// <summary>The run is critical when at least this percentage of the mesh-checked instances is under-replicated (and -MinCountCritical is reached). Default 10.</summary>
+    [Parameter]
+    [ValidateRange(0.0, 100.0)]
+    public double CriticalPercent { get; set; } = 10;
+
+    /// <summary>The run is critical only when at least this many mesh-checked instances are under-replicated. Default 5.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int MinCountCritical { get; set; } = 5;
+
+    /// <summary>Return one Paasta.ReplicationSummary (the results, the cluster-wide status and an exit code) instead of one result per instance.</summary>
+    [Parameter]
+    public SwitchParameter Summary { get; set; }
+
+    /// <summary>Seconds to wait for each HAProxy stats source. Default 10.</summary>
+    [Parameter]
+    [ValidateRange(1, 600)]
+    public int TimeoutSec { get; set; } = 10;
+
+    private readonly List<InstanceConfig> _instances = new();
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private IReadOnlyList<HaproxyLocation> _locations = Array.Empty<HaproxyLocation>();
+    private string? _defaultCluster;
+    private readonly SortedSet<string> _clusters = new(StringComparer.Ordinal);
+
+    protected override void BeginProcessing()
+    {
+        // Refuse a bad -HaproxyStats before reading anything; the default location's name is known only later.
+        if (HaproxyStats is { Length: > 0 })
+        {
+            try { HaproxyLocation.FromArguments(HaproxyStats, "default"); }
+            catch (PaastaException e) { ThrowTerminatingError(e); }
+        }
+    }
+
+    /// <summary>-Cluster, else PAASTA_CLUSTER or the saved setting (resolved per record: the parameter set, and a -Cluster bound from the pipeline, are known only then).</summary>
+    private string ResolveCluster()
+    {
+        if (!string.IsNullOrEmpty(Cluster)) return Cluster;
+        if (_defaultCluster is not null) return _defaultCluster;
+        string? cluster = null;
+        try { cluster = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster; }
+        catch (PaastaException e) { ThrowTerminatingError(e); }
+        if (string.IsNullOrEmpty(cluster))
+            ThrowTerminatingError(new PaastaException("ClusterNotSpecified", PaastaErrorKind.InvalidArgument,
+                "Which cluster? Pass -Cluster, set $env:PAASTA_CLUSTER, or save one with Set-PaastaConfiguration -Cluster.") { Target = "Cluster" });
+        return _defaultCluster = cluster!;
+    }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == InputObjectSet)
+        {
+            foreach (var i in InputObject)
+            {
+                if (i.InstanceType is not (InstanceTypes.Kubernetes or InstanceTypes.Eks))
+                {
+                    WriteVerbose($"Skipping {i}: only kubernetes and eks instances have replicas to check.");
+                    continue;
+                }
+                Add(i);
+            }
+            return;
+        }
+
+        SoaConfigReader reader;
+        List<string> services;
+        try
+        {
+            reader = Reader(ResolveSoaDir(SoaDir));
+            services = SelectServices(reader, Service).ToList();
+        }
+        catch (PaastaException e) { WriteError(e); return; }
+
+        var cluster = ResolveCluster();
+        _clusters.Add(cluster);
+        var filter = new InstanceFilter(c => c == cluster, Matcher(Instance), t => t is InstanceTypes.Kubernetes or InstanceTypes.Eks);
+        var loaded = services.AsParallel().AsOrdered().WithCancellation(CancellationToken).Select(name =>
+        {
+            try { return reader.LoadInstances(reader.LoadService(name), filter).ToList(); }
+            catch (PaastaException e) { return new List<LoadResult<InstanceConfig>> { LoadResult<InstanceConfig>.Fail(e) }; }
+        });
+        try
+        {
+            foreach (var results in loaded)
+                foreach (var r in results)
+                {
+                    if (r.Error is not null) WriteError(r.Error);
+                    else Add(r.Value!);
+                }
+        }
+        catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+    }
+
+    private void Add(InstanceConfig i)
+    {
+        if (_seen.Add($"{i.Cluster}\0{i.Service}\0{i.Instance}")) _instances.Add(i);
+    }
+
+    protected override void EndProcessing()
+    {
+        try { Check(); }
+        finally { base.EndProcessing(); }
+    }
+
+    private void Check()
+    {
+        var selection = ReplicationSelection.Of(_instances);
+        foreach (var e in selection.Errors) WriteError(e);
+        foreach (var (_, reason) in selection.NotDeployed) WriteVerbose($"Not deployed, skipped: {reason}");
+
+        foreach (var i in _instances) _clusters.Add(i.Cluster);
+        var clusterName = string.Join(",", _clusters);
+        if (HaproxyStats is { Length: > 0 })
+        {
+            // Entries without LOCATION= belong to a location named after the cluster, as the spec's output names locations.
+            _locations = HaproxyLocation.FromArguments(HaproxyStats, clusterName.Length > 0 ? clusterName : "default");
+            foreach (var l in _locations) WriteVerbose($"Mesh location {l}");
+        }
+        var meshEligible = selection.Targets.Count(t => ReplicationChecker.IsMeshChecked(t.Instance));
+        if (meshEligible > 0 && _locations.Count == 0)
+            WriteVerbose($"{meshEligible} instance(s) are registered in the mesh; without -HaproxyStats they are counted by their Ready pods.");
+        var run = new ReplicationRun();
+        if (selection.Targets.Count > 0)
+        {
+            Kubernetes.KubeConnection? kube = null;
+            try { kube = Kube; }
+            catch (PaastaException e)
+            {
+                // Nothing can be counted: report it, and let a summary say UNKNOWN rather than stop a check command.
+                WriteError(e);
+                run.Unchecked.AddRange(selection.Targets.Select(t => ReplicationMath.JobId(t.Instance.Service, t.Instance.Instance)).Order(StringComparer.Ordinal));
+            }
+            if (kube is not null) run = Run(kube, selection.Targets, clusterName);
+        }
+
+        foreach (var e in run.Errors) WriteError(e);
+        foreach (var r in run.Results)
+            WriteVerbose($"{r.Service}.{r.Instance}: {r.Method}, expected {r.ExpectedCount} ({(r.DesiredState == "stop" ? "stopped" : r.IsAutoscaled ? "autoscaled" : "instances")}), available {r.AvailableCount}, threshold {r.Threshold}% -> {r.Status}");
+        if (Summary)
+        {
+            var summary = new ReplicationSummary
+            {
+                Cluster = clusterName,
+                Results = run.Results,
+                NotDeployed = selection.NotDeployed.Select(n => ReplicationMath.JobId(n.Instance.Service, n.Instance.Instance)).Order(StringComparer.Ordinal).ToList(),
+                Unchecked = run.Unchecked,
+                CriticalPercent = CriticalPercent,
+                MinCountCritical = MinCountCritical,
+            };
+            WriteVerbose(summary.Output);
+            WriteObject(summary);
+        }
+        else
+        {
+            foreach (var r in run.Results) WriteObject(r);
+        }
+    }
+
+    private ReplicationRun Run(Kubernetes.KubeConnection kube, IReadOnlyList<ReplicationTarget> targets, string clusterName)
+    {
+        const int activityId = 7;
+        var activity = $"Checking replication on {clusterName}";
+        var namespaces = targets.Select(t => t.Instance.Namespace).Distinct(StringComparer.Ordinal).Count();
+        WriteVerbose($"Checking {targets.Count} deployed instance(s) in {namespaces} namespace(s).");
+        using var stats = new HaproxyStatsReader(TimeSpan.FromSeconds(TimeoutSec));
+        var progress = new ConcurrentQueue<ReplicationProgress>();
+        void Drain()
+        {
+            while (progress.TryDequeue(out var p))
+            {
+                WriteVerbose($"Namespace {p.Namespace}: {p.Pods} pod(s) listed.");
+                WriteProgress(new ProgressRecord(activityId, activity, $"{p.Done} of {p.Total} namespace(s) read (last: {p.Namespace})")
+                { PercentComplete = p.Total == 0 ? 100 : 100 * p.Done / p.Total });
+            }
+        }
+        try
+        {
+            WriteProgress(new ProgressRecord(activityId, activity, $"Listing pods in {namespaces} namespace(s)") { PercentComplete = 0 });
+            var checker = new ReplicationChecker(new KubernetesReplicaReader(kube), stats.CountAsync,
+                new ReplicationOptions { CriticalPercent = CriticalPercent, MinCountCritical = MinCountCritical, MeshLocations = _locations });
+            var task = checker.RunAsync(targets, progress.Enqueue, CancellationToken);
+            // Engine work runs off the pipeline thread; progress is written here, between short waits.
+            while (!task.IsCompleted)
+            {
+                try { task.Wait(100, CancellationToken); }
+                catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+                catch (AggregateException) { break; }
+                Drain();
+            }
+            Drain();
+            try { return task.GetAwaiter().GetResult(); }
+            catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
+        }
+        finally
+        {
+            WriteProgress(new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        }
+    }
+}
+
+/// <summary>
+/// <para type="synopsis">Sends check results to the local Sensu client socket, as PaaSTA's monitoring does.</para>
+/// <para type="description">Takes Paasta.ReplicationCheckResult objects, or any objects with the check fields (Name or CheckName, Status, Output, Team, and optionally Runbook, Tip, NotificationEmail, Page, AlertAfter, RealertEvery, CheckEvery, Ticket, Project, Priority, Tags, IrcChannels, SlackChannels, Component, Description, Source or Cluster, Ttl, Dependencies, Issuetype, ClusterName), from the pipeline. For each, it writes one JSON object followed by a newline over a new TCP connection to the Sensu client socket (default 127.0.0.1:3030; -SensuSocket, $env:PAASTA_SENSU_SOCKET, Set-PaastaConfiguration -SensuSocket) with exactly the keys, order and conventions of PaaSTA's Sensu events: durations (alert_after, check_every as interval, ttl) converted to seconds, handler default, runbook http://y/paasta-troubleshooting and alert_after 5m and check_every 1m when not given, source paasta-CLUSTER, irc_channels, slack_channels, component, description and cluster_name only when set. It then waits for the client's answer: "ok" means Sensu will publish the result, "invalid" is an error (SensuEventRejected). A refused connection (SensuConnectionRefused), a socket that does not accept, take or acknowledge the event within -TimeoutSec (SensuSocketTimeout) or another network failure is a non-terminating error for that event, never a hang. An object without a team is not sent (PaaSTA sends nothing then); a warning says so. -WhatIf shows what would be sent; -Verbose shows the JSON.</para>
+/// </summary>
+/// <example>
+///   <code>Test-PaastaReplication -Cluster local | Send-PaastaSensuEvent -PassThru</code>
+///   <para>Sends one replication event per instance of the local cluster and shows each delivery.</para>
+/// </example>
+/// <example>
+///   <code>[pscustomobject]@{ Name = 'backup_done'; Status = 'CRITICAL'; Output = 'no backup for 2 days'; Team = 'storage'; AlertAfter = '1h' } | Send-PaastaSensuEvent -SensuSocket 10.1.2.3:3030</code>
+///   <para>Sends a check result of your own through the same socket protocol.</para>
+/// </example>
+/// <example>
+///   <code>Test-PaastaReplication -Cluster prod | Where-Object Status -ne OK | Send-PaastaSensuEvent -WhatIf -Verbose</code>
+///   <para>Shows the JSON that would be sent for each under-replicated instance, without sending anything.</para>
+/// </example>
+[Cmdlet(VerbsCommunications.Send, "PaastaSensuEvent", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(SensuDelivery))]
+public sealed class SendPaastaSensuEvent : PaastaCmdlet
+{
+    /// <summary>The check name (letters, digits, '_', '.', '-'); a replication result's CheckName.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("CheckName")]
+    public string Name { get; set; } = "";
+
+    /// <summary>OK, WARNING, CRITICAL or UNKNOWN (or 0-3).</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    public SensuStatus Status
+    {
+        get => (SensuStatus)_status;
+        set => _status = (int)value;
+    }
+
+    // Not an auto-property: a field of a Paasta.Core value type would make loading this class (which PowerShell
+    // does when it lists the module's cmdlets, before the module's load context is set up) load Paasta.Core.
+    private int _status;
+
+    /// <summary>The check's output text.</summary>
+    [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    public string Output { get; set; } = "";
+
+    /// <summary>The team that owns the check. Without a team nothing is sent.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? Team { get; set; }
+
+    /// <summary>Where responders find what to do. Default http://y/paasta-troubleshooting.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? Runbook { get; set; }
+
+    /// <summary>A short hint for responders.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? Tip { get; set; }
+
+    /// <summary>Where e-mail notifications go.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? NotificationEmail { get; set; }
+
+    /// <summary>Whether the check pages; unset is sent as null (no page).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    public bool? Page { get; set; }
+
+    /// <summary>How often the check runs (sent as interval, in seconds). Default 1m.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string CheckEvery { get; set; } = "1m";
+
+    /// <summary>How long the check must fail before it alerts: seconds, or a duration like 10m or 1h30m. Default 5m.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string AlertAfter { get; set; } = "5m";
+
+    /// <summary>Re-alert after this many occurrences; -1 (the default) backs off exponentially.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public long RealertEvery { get; set; } = -1;
+
+    /// <summary>Whether the check opens a ticket. Default false.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public bool Ticket { get; set; }
+
+    /// <summary>The ticket project.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? Project { get; set; }
+
+    /// <summary>The ticket priority.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? Priority { get; set; }
+
+    /// <summary>Tags of the check.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyCollection]
+    public string[]? Tags { get; set; }
+
+    /// <summary>IRC channels to notify; sent only when given.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyCollection]
+    public string[]? IrcChannels { get; set; }
+
+    /// <summary>Slack channels to notify; sent only when given.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyCollection]
+    public string[]? SlackChannels { get; set; }
+
+    /// <summary>The ticket component; sent only when given.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? Component { get; set; }
+
+    /// <summary>A longer description for responders; sent only when given.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? Description { get; set; }
+
+    /// <summary>The event's source. Default paasta-CLUSTER when -Cluster is given.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? Source { get; set; }
+
+    /// <summary>The cluster the check is about; gives the default source paasta-CLUSTER.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? Cluster { get; set; }
+
+    /// <summary>Seconds (or a duration like 1h) after which Sensu treats the result as stale; none by default.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    public string? Ttl { get; set; }
+
+    /// <summary>Checks this one depends on.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyCollection]
+    public string[]? Dependencies { get; set; }
+
+    /// <summary>The ticket issue type.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? Issuetype { get; set; }
+
+    /// <summary>cluster_name; sent only when given.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public string? ClusterName { get; set; }
+
+    /// <summary>host:port of the Sensu client socket. Defaults to $env:PAASTA_SENSU_SOCKET, then Set-PaastaConfiguration -SensuSocket, then 127.0.0.1:3030.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SensuSocket { get; set; }
+
+    /// <summary>Seconds allowed for connecting, and then for handing over the event and getting the answer. Default 5.</summary>
+    [Parameter]
+    [ValidateRange(1, 300)]
+    public int TimeoutSec { get; set; } = 5;
+
+    /// <summary>Emit a Paasta.SensuDelivery for each event sent.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    private SensuEndpoint _endpoint = new("127.0.0.1", SensuEndpoint.DefaultPort);
+    private const int ActivityId = 8;
+    private int _sent;
+
+    protected override void BeginProcessing()
+    {
+        try
+        {
+            _endpoint = SensuEndpoint.Parse(SensuSocket ?? PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).SensuSocket);
+        }
+        catch (PaastaException e) { ThrowTerminatingError(e); }
+        WriteDebug($"Sensu client socket: {_endpoint}");
+    }
+
+    protected override void ProcessRecord()
+    {
+        SensuEvent sensuEvent;
+        try
+        {
+            SensuRules.ValidateName(Name);
+            if (string.IsNullOrEmpty(Team))
+            {
+                WriteWarning($"Event {Name} not sent: it has no team (set team in monitoring.yaml). PaaSTA sends no event without a team.");
+                return;
+            }
+            sensuEvent = new SensuEvent
+            {
+                Name = Name,
+                Status = Status,
+                Output = Output,
+                Team = Team,
+                Runbook = Runbook is null ? "http://y/paasta-troubleshooting" : Runbook.Length == 0 ? SensuRules.RunbookPlaceholder : Runbook,
+                Tip = Tip,
+                NotificationEmail = NotificationEmail,
+                Interval = SensuRules.ToSeconds(CheckEvery, "CheckEvery"),
+                Page = Page,
+                RealertEvery = RealertEvery,
+                Dependencies = Dependencies ?? Array.Empty<string>(),
+                AlertAfter = SensuRules.ToSeconds(AlertAfter, "AlertAfter"),
+                Ticket = Ticket,
+                Project = Project,
+                Priority = Priority,
+                Source = !string.IsNullOrEmpty(Source) ? Source : !string.IsNullOrEmpty(Cluster) ? $"paasta-{Cluster}" : null,
+                Tags = Tags ?? Array.Empty<string>(),
+                Ttl = string.IsNullOrEmpty(Ttl) ? null : SensuRules.ToSeconds(Ttl, "Ttl"),
+                Issuetype = Issuetype,
+                IrcChannels = IrcChannels,
+                SlackChannels = SlackChannels,
+                Component = Component,
+                Description = Description,
+                ClusterName = ClusterName,
+            };
+        }
+        catch (PaastaException e) { WriteError(e); return; }
+
+        var json = sensuEvent.ToJson();
+        WriteVerbose($"Event for {_endpoint}: {json}");
+        if (!ShouldProcess($"{Name} ({Status})", $"Send a Sensu check result to {_endpoint}")) return;
+
+        var activity = $"Sending Sensu events to {_endpoint}";
+        var progressShown = false;
+        try
+        {
+            var task = SensuClient.SendAsync(sensuEvent, _endpoint, TimeSpan.FromSeconds(TimeoutSec), CancellationToken);
+            // A healthy socket answers in a millisecond; progress appears only when one keeps us waiting.
+            if (!task.Wait(250, CancellationToken))
+            {
+                progressShown = true;
+                WriteProgress(new ProgressRecord(ActivityId, activity, $"Waiting for the Sensu client to take {Name} ({_sent} sent so far; gives up after {TimeoutSec} s)"));
+            }
+            var delivery = task.WaitAsync(CancellationToken).GetAwaiter().GetResult();
+            _sent++;
+            WriteVerbose(delivery.Acknowledged ? $"{Name}: the Sensu client answered ok." : $"{Name}: sent; the peer closed without an answer.");
+            if (PassThru) WriteObject(delivery);
+        }
+        catch (AggregateException e) when (e.InnerException is PaastaException p) { WriteError(p); }
+        catch (PaastaException e) { WriteError(e); }
+        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
+        finally
+        {
+            if (progressShown) WriteProgress(new ProgressRecord(ActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        }
+    }
+}

@@ -1,0 +1,341 @@
+#Requires -Version 7.4
+# Local runs, image builds and pushes against the real Docker engine and registry of the local platform.
+# The docker CLI and the registry's HTTP API are the oracles. Everything made here belongs to the service
+# lr-hello (a copy of examples/soa-configs/hello) and is removed in AfterAll; other engineers' containers
+# and images are never touched.
+BeforeAll {
+    Import-Module $env:PAASTA_TEST_MODULE -Force
+    Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
+    $script:Repo = $env:PAASTA_REPO_ROOT
+    $script:Service = 'lr-hello'
+    $script:Registry = '127.0.0.1:5000'
+
+    $script:DockerUp = $false
+    if ($IsLinux -and (Get-Command docker -ErrorAction Ignore)) {
+        $null = & docker version --format '{{.Server.Version}}' 2>&1
+        $script:DockerUp = $LASTEXITCODE -eq 0
+    }
+    $script:RegistryUp = $false
+    try { $script:RegistryUp = (Invoke-WebRequest "http://$Registry/v2/" -TimeoutSec 5 -SkipHttpErrorCheck).StatusCode -eq 200 } catch { }
+
+    # soa-configs: hello as lr-hello, plus an instance whose healthcheck can never pass.
+    $script:Soa = Join-Path $TestDrive 'soa'
+    $null = New-Item -ItemType Directory $Soa
+    Copy-Item -Recurse (Join-Path $Repo 'examples/soa-configs/hello') (Join-Path $Soa $Service)
+    Add-Content (Join-Path $Soa "$Service/kubernetes-local.yaml") @'
+
+broken:
+  <<: *defaults
+  healthcheck_uri: /no-such-page
+  healthcheck_grace_period_seconds: 1
+  healthcheck_interval_seconds: 0.5
+  healthcheck_max_consecutive_failures: 2
+'@
+
+    Add-Content (Join-Path $Soa "$Service/adhoc-local.yaml") @'
+
+hog:
+  deploy_group: local.everything
+  mem: 33
+  cmd: x=$(head -c 150000000 /dev/zero | tr '\0' a); echo survived
+'@
+
+    # The service's checkout: the hello example in a git repository of its own.
+    $script:Checkout = Join-Path $TestDrive 'checkout'
+    $null = New-Item -ItemType Directory $Checkout
+    Copy-Item -Recurse (Join-Path $Repo 'examples/services/hello/*') $Checkout
+    & git -C $Checkout init -q
+    & git -C $Checkout add -A
+    & git -C $Checkout -c user.name=test -c user.email=test@example.com commit -q -m "lr-hello $(New-Guid)"
+    $script:Sha = (& git -C $Checkout rev-parse HEAD).Trim()
+
+    function Get-Containers { @(& docker ps -aq --filter "label=paasta_service=$Service") | Where-Object { $_ } }
+    function Get-Env([string] $Id) {
+        $envs = & docker inspect $Id --format '{{json .Config.Env}}' | ConvertFrom-Json
+        $table = @{}
+        foreach ($e in $envs) { $k, $v = $e -split '=', 2; $table[$k] = $v }
+        $table
+    }
+    $script:BuiltImage = $null
+}
+
+AfterAll {
+    if (-not $DockerUp) { return }
+    $ids = Get-Containers
+    if ($ids) { $null = & docker rm -f @ids 2>&1 }
+    $images = @(& docker images --format '{{.Repository}}:{{.Tag}}' 2>$null) |
+        Where-Object { $_ -like "paasta-local-run-$Service-*" -or $_ -like "*services-$($Service):*" -or $_ -like "lr-dockerfile-*" }
+    if ($images) { $null = & docker rmi -f @images 2>&1 }
+}
+
+Describe 'Invoke-PaastaLocalRun without a Docker engine' {
+    It 'says clearly that the engine cannot be reached' {
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image busybox `
+            -DockerHost "unix://$TestDrive/no-docker.sock" -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'DockerUnavailable,Paasta.Commands.InvokePaastaLocalRun'
+        $err[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+        $err[0].Exception.Message | Should -Match 'no socket at .*no-docker\.sock.*Is dockerd running\?'
+    }
+
+    It 'plans a dry run without touching any engine' {
+        $plan = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Image 'hello:dev' -DryRun `
+            -DockerHost "unix://$TestDrive/no-docker.sock" -Env @{ EXTRA = 'x y' }
+        $plan.PSObject.TypeNames[0] | Should -Be 'Paasta.LocalRunPlan'
+        $plan.CommandLine | Should -Match '^docker run --env=PAASTA_SERVICE=lr-hello --env=PAASTA_INSTANCE=main --env=PAASTA_CLUSTER=local '
+        $plan.CommandLine | Should -Match "--memory=64m --memory-swap=128m --cpu-period=100000 --cpu-quota=110000 "
+        $plan.CommandLine | Should -Match "'--env=EXTRA=x y'"
+        $plan.CommandLine | Should -Match "--publish=$($plan.HostPort):8888 .* --rm hello:dev$"
+        $plan.Healthcheck.Target | Should -Be "http://127.0.0.1:$($plan.HostPort)/status"
+        ($plan | Out-String) | Should -Match 'CommandLine\s+: docker run'
+    }
+
+    It 'changes nothing with -WhatIf (it would need the engine otherwise)' {
+        $noEngine = "unix://$TestDrive/no-docker.sock"
+        $out = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image busybox -DockerHost $noEngine -WhatIf -ErrorVariable e1
+        $out | Should -BeNullOrEmpty
+        $e1 | Should -BeNullOrEmpty
+        Build-PaastaImage -SoaDir $Soa -Service $Service -Path $Checkout -Tag lr-whatif -DockerHost $noEngine -WhatIf -ErrorVariable e2 | Should -BeNullOrEmpty
+        $e2 | Should -BeNullOrEmpty
+    }
+
+    It 'refuses conflicting image sources and modes' {
+        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Pull -Image x -DryRun -ErrorVariable e1 -ErrorAction SilentlyContinue
+        $e1[0].FullyQualifiedErrorId | Should -Be 'ImageSourceConflict,Paasta.Commands.InvokePaastaLocalRun'
+        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Image x -Detach -Interactive -DryRun -ErrorVariable e2 -ErrorAction SilentlyContinue
+        $e2[0].FullyQualifiedErrorId | Should -Be 'LocalRunModeConflict,Paasta.Commands.InvokePaastaLocalRun'
+        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance nightly_report.collect -Image x -DryRun -ErrorVariable e3 -ErrorAction SilentlyContinue
+        $e3[0].FullyQualifiedErrorId | Should -Be 'LocalRunUnsupportedInstance,Paasta.Commands.InvokePaastaLocalRun'
+        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Pull -DryRun -ErrorVariable e4 -ErrorAction SilentlyContinue
+        $e4[0].FullyQualifiedErrorId | Should -Be 'DeploymentsFileNotFound,Paasta.Commands.InvokePaastaLocalRun'
+    }
+}
+
+Describe 'Invoke-PaastaLocalRun in the local Docker engine' -Tag Integration {
+    It 'builds the checkout with make cook-image, runs main detached and healthy, with PaaSTA''s environment and limits' {
+        if (-not (Assert-PlatformOrSkip $DockerUp 'The Docker engine')) { return }
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Build -Path $Checkout -Detach -Confirm:$false 6>$null
+        try {
+            $r.PSObject.TypeNames[0] | Should -Be 'Paasta.LocalRunResult'
+            $script:BuiltImage = $r.Image
+            $r.Image | Should -BeLike "paasta-local-run-$Service-*"
+            $r.Healthy | Should -BeTrue
+            $r.Healthcheck.Target | Should -Be "http://127.0.0.1:$($r.HostPort)/status"
+            $r.Running | Should -BeTrue
+            $r.ExitCode | Should -BeNullOrEmpty
+
+            # The oracles: the engine itself, and the service answering on the host port.
+            (& docker inspect $r.ContainerId --format '{{.State.Running}}') | Should -Be 'true'
+            $http = [Net.Http.HttpClient]::new()
+            try { $http.GetStringAsync("$($r.Url)status").GetAwaiter().GetResult().Trim() | Should -Be 'ok' } finally { $http.Dispose() }
+            $envs = Get-Env $r.ContainerId
+            $envs.PAASTA_SERVICE | Should -Be $Service
+            $envs.PAASTA_INSTANCE | Should -Be 'main'
+            $envs.PAASTA_CLUSTER | Should -Be 'local'
+            $envs.PAASTA_DOCKER_IMAGE | Should -Be $r.Image
+            $envs.PAASTA_GIT_SHA | Should -Be $Sha.Substring(0, 8)
+            $envs.PAASTA_PORT | Should -Be '8888'
+            $envs.PAASTA_RESOURCE_MEM | Should -Be '64'
+            $envs.GREETING | Should -Be 'hello from main'
+            $envs.PAASTA_LAUNCHED_BY | Should -Not -BeNullOrEmpty
+            $limits = & docker inspect $r.ContainerId --format '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}} {{.HostConfig.Init}} {{index .Config.Labels "paasta_instance"}}'
+            $limits | Should -Be "$(64MB) $(128MB) 100000 110000 true main"
+            (& docker inspect $r.ContainerId --format '{{json .HostConfig.CapDrop}}' | ConvertFrom-Json) | Should -Contain 'NET_RAW'
+        }
+        finally { $null = & docker rm -f $r.ContainerId 2>&1 }
+    }
+
+    It 'runs an adhoc command to completion: output streamed, exit code returned, container removed' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage `
+            -Command 'echo "out $PAASTA_SERVICE.$PAASTA_INSTANCE $PAASTA_CLUSTER $PAASTA_DOCKER_IMAGE"; echo err >&2; exit 3' -Env @{ EXTRA = 'from-env' } `
+            -InformationVariable info -Confirm:$false 6>$null
+        $r.ExitCode | Should -Be 3
+        $r.Removed | Should -BeTrue
+        $stdout = @($info | Where-Object { $_.Tags -contains 'Stdout' } | ForEach-Object { "$($_.MessageData)" })
+        $stderr = @($info | Where-Object { $_.Tags -contains 'Stderr' } | ForEach-Object { "$($_.MessageData)" })
+        $stdout | Should -Contain "out $Service.greet local $BuiltImage"
+        $stderr | Should -Contain 'err'
+        (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
+
+        # Without -Command, the instance's own cmd runs with its env.
+        $r2 = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage -InformationVariable info2 -Confirm:$false 6>$null
+        $r2.ExitCode | Should -Be 0
+        @($info2 | Where-Object { $_.Tags -contains 'Stdout' } | ForEach-Object { "$($_.MessageData)" }) | Should -Contain "hi from $Service.greet"
+    }
+
+    It 'reports a failing healthcheck as unhealthy and removes the container' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance broken -Image $BuiltImage -Detach `
+            -ErrorVariable err -ErrorAction SilentlyContinue -Confirm:$false 6>$null
+        $r.Healthy | Should -BeFalse
+        $r.Healthcheck.CountedFailures | Should -Be 2
+        $r.Healthcheck.Message | Should -Match 'HTTP 404'
+        $r.Removed | Should -BeTrue
+        $r.Running | Should -BeFalse
+        $err[0].FullyQualifiedErrorId | Should -Be 'HealthcheckFailed,Paasta.Commands.InvokePaastaLocalRun'
+        $err[0].TargetObject.ContainerId | Should -Be $r.ContainerId
+        (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
+    }
+
+    It 'checks health only, then removes the container (-HealthcheckOnly)' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $r = Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance canary |
+            Invoke-PaastaLocalRun -Image $BuiltImage -HealthcheckOnly -Confirm:$false 6>$null
+        $r.Instance | Should -Be 'canary'
+        $r.Healthy | Should -BeTrue
+        $r.Running | Should -BeFalse
+        $r.Removed | Should -BeTrue
+        (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
+        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage -HealthcheckOnly `
+            -ErrorVariable err -ErrorAction SilentlyContinue -Confirm:$false | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'HealthcheckNotDefined,Paasta.Commands.InvokePaastaLocalRun'
+    }
+
+    It 'says when the container was killed for running out of memory' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance hog -Image $BuiltImage -WarningVariable warn -WarningAction SilentlyContinue -Confirm:$false 6>$null
+        $r.ExitCode | Should -Be 137
+        $r.OomKilled | Should -BeTrue
+        $r.Removed | Should -BeTrue
+        "$warn" | Should -Match 'out of memory \(mem: 33 MiB\)'
+    }
+
+    It 'passes piped stdin to an interactive run and returns its exit code' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $cmd = @(Get-PwshCommand)
+        $start = [Diagnostics.ProcessStartInfo]::new($cmd[0])
+        foreach ($a in @($cmd | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command',
+                "Import-Module '$env:PAASTA_TEST_MODULE'; `$r = Invoke-PaastaLocalRun -SoaDir '$Soa' -Service $Service -Cluster local -Image '$BuiltImage' -Confirm:`$false; 'exit=' + `$r.ExitCode")) {
+            $start.ArgumentList.Add($a)
+        }
+        $start.RedirectStandardInput = $true
+        $start.RedirectStandardOutput = $true
+        $start.UseShellExecute = $false
+        $p = [Diagnostics.Process]::Start($start)
+        $p.StandardInput.Write("echo piped-`$((40 + 2)) `$PAASTA_INSTANCE`nexit 5`n")
+        $p.StandardInput.Close()
+        $out = $p.StandardOutput.ReadToEnd()
+        $p.WaitForExit(120000) | Should -BeTrue
+        $out | Should -Match 'piped-42 interactive'
+        $out | Should -Match 'exit=5'
+    }
+
+    It 'stops and removes the container when the run is interrupted (Ctrl+C)' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $cmd = @(Get-PwshCommand)
+        $start = [Diagnostics.ProcessStartInfo]::new($cmd[0])
+        foreach ($a in @($cmd | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command',
+                "Import-Module '$env:PAASTA_TEST_MODULE'; Invoke-PaastaLocalRun -SoaDir '$Soa' -Service $Service -Cluster local -Instance greet -Image '$BuiltImage' -Command 'echo started; sleep 300' -Confirm:`$false")) {
+            $start.ArgumentList.Add($a)
+        }
+        $start.RedirectStandardOutput = $true
+        $start.RedirectStandardInput = $true
+        $start.UseShellExecute = $false
+        $p = [Diagnostics.Process]::Start($start)
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(90)
+            $id = $null
+            while (-not $id -and [DateTime]::UtcNow -lt $deadline) {
+                $id = @(& docker ps -q --filter "label=paasta_service=$Service" --filter 'label=paasta_instance=greet') | Select-Object -First 1
+                if (-not $id) { Start-Sleep -Milliseconds 300 }
+            }
+            $id | Should -Not -BeNullOrEmpty -Because 'the run should have started a container'
+            & kill -INT $p.Id
+            $p.WaitForExit(60000) | Should -BeTrue
+            (& docker ps -aq --filter "id=$id") | Should -BeNullOrEmpty
+        }
+        finally { if (-not $p.HasExited) { $p.Kill($true) } }
+    }
+}
+
+Describe 'Build-PaastaImage, Publish-PaastaImage and Invoke-PaastaLocalRun -Pull' -Tag Integration {
+    It 'builds the image for a commit, pushes it once, and runs it pulled from the registry' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $RegistryUp) 'The Docker engine and the local registry')) { return }
+        $image = "$Registry/services-$($Service):paasta-$Sha"
+        $built = Build-PaastaImage -SoaDir $Soa -Service $Service -Path $Checkout -Commit HEAD -Confirm:$false 6>$null
+        $built.Image | Should -Be $image
+        $built.Commit | Should -Be $Sha
+        $built.Method | Should -Be 'make cook-image'
+        (& docker image inspect $image --format '{{.Id}}') | Should -Be $built.ImageId
+
+        $manifestUrl = "http://$Registry/v2/services-$Service/manifests/paasta-$Sha"
+        $accept = @{ Accept = 'application/vnd.docker.distribution.manifest.v2+json' }
+        $built | Publish-PaastaImage -SoaDir $Soa -WhatIf | Should -BeNullOrEmpty
+        (Invoke-WebRequest -Method Head $manifestUrl -Headers $accept -SkipHttpErrorCheck).StatusCode | Should -Be 404
+
+        $pushed = $built | Publish-PaastaImage -SoaDir $Soa -Confirm:$false
+        $pushed.Pushed | Should -BeTrue
+        $pushed.Digest | Should -Match '^sha256:[0-9a-f]{64}$'
+        (Invoke-WebRequest -Method Head $manifestUrl -Headers $accept -SkipHttpErrorCheck).StatusCode | Should -Be 200
+        (Publish-PaastaImage -SoaDir $Soa -Service $Service -Commit $Sha).Pushed | Should -BeFalse
+        (Publish-PaastaImage -SoaDir $Soa -Service $Service -Commit $Sha -Force -Confirm:$false).Pushed | Should -BeTrue
+
+        # deployments.json says local.everything runs that commit; drop the local copy so -Pull must fetch it.
+        Set-Content (Join-Path $Soa "$Service/deployments.json") (@{
+                v1 = @{}
+                v2 = @{
+                    deployments = @{ 'local.everything' = @{ docker_image = "services-$($Service):paasta-$Sha"; git_sha = $Sha; image_version = $null } }
+                    controls    = @{ "$($Service):local.greet" = @{ desired_state = 'start'; force_bounce = $null } }
+                }
+            } | ConvertTo-Json -Depth 5)
+        $null = & docker rmi $image 2>&1
+        (& docker images -q $image) | Should -BeNullOrEmpty
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Pull `
+            -Command 'echo "$PAASTA_DOCKER_IMAGE $PAASTA_GIT_SHA"' -InformationVariable info -Confirm:$false 6>$null
+        $r.Image | Should -Be $image
+        $r.ExitCode | Should -Be 0
+        @($info | Where-Object { $_.Tags -contains 'Stdout' } | ForEach-Object { "$($_.MessageData)" }) |
+            Should -Contain "services-$($Service):paasta-$Sha $($Sha.Substring(0, 8))"
+        (& docker images -q $image) | Should -Not -BeNullOrEmpty
+    }
+
+    It 'builds from the Dockerfile when the Makefile has no cook-image target' {
+        if (-not (Assert-PlatformOrSkip $DockerUp 'The Docker engine')) { return }
+        $plain = Join-Path $TestDrive 'dockerfile-only'
+        $null = New-Item -ItemType Directory $plain
+        Copy-Item (Join-Path $Checkout 'Dockerfile'), (Join-Path $Checkout 'run.sh') $plain
+        Copy-Item -Recurse (Join-Path $Checkout 'www') $plain
+        Set-Content (Join-Path $plain '.dockerignore') 'www/index.html'
+        $tag = "lr-dockerfile-$(Get-Random)"
+        $built = Build-PaastaImage -SoaDir $Soa -Service $Service -Path $plain -Tag $tag -Confirm:$false 6>$null
+        $built.Method | Should -Be 'Dockerfile'
+        (& docker image inspect $tag --format '{{.Id}}') | Should -Be $built.ImageId
+        $files = & docker run --rm $tag ls /srv/hello/www
+        $files | Should -Contain 'status'
+        $files | Should -Not -Contain 'index.html'
+    }
+
+    It 'reports a failing build with make''s exit code' {
+        if (-not (Assert-PlatformOrSkip $DockerUp 'The Docker engine')) { return }
+        $bad = Join-Path $TestDrive 'bad-build'
+        $null = New-Item -ItemType Directory $bad
+        Set-Content (Join-Path $bad 'Makefile') "cook-image:`n`t@echo building `$(DOCKER_TAG); exit 4`n"
+        Build-PaastaImage -SoaDir $Soa -Service $Service -Path $bad -Tag lr-never -InformationVariable info -ErrorVariable err -ErrorAction SilentlyContinue -Confirm:$false 6>$null
+        $err[0].FullyQualifiedErrorId | Should -Be 'ImageBuildFailed,Paasta.Commands.BuildPaastaImage'
+        $err[0].Exception.Message | Should -Match 'failed with exit code 2 \(DOCKER_TAG=lr-never\)'   # make's own code for a failed recipe
+        @($info | ForEach-Object { "$($_.MessageData)" }) | Should -Contain 'building lr-never'
+    }
+}
+
+Describe 'Test-PaastaService' {
+    It 'checks the hello example against the contract' {
+        $results = Test-PaastaService -SoaDir $Soa -Service $Service -Path $Checkout
+        $byCheck = @{}
+        foreach ($r in $results) { $byCheck[$r.Check] = $r }
+        foreach ($check in 'Dockerfile', 'Makefile', 'MakeTarget:test', 'MakeTarget:itest', 'MakeTarget:cook-image', 'MakefileDockerTag', 'SoaConfigs', 'DeployYaml', 'DeployGroups', 'DockerfileTimeZone') {
+            $byCheck[$check].Status | Should -Be 'Passed' -Because "$check on the example: $($byCheck[$check].Message)"
+        }
+        # hello serves HTTP but has no smartstack.yaml: a warning, not a failure.
+        $byCheck['MeshRegistration'].Status | Should -Be 'Warning'
+        Test-PaastaService -SoaDir $Soa -Service $Service -Path $Checkout -Quiet | Should -BeTrue
+        ($results | Out-String) | Should -Match 'Passed\s+MakeTarget:cook-image'
+    }
+
+    It 'fails a checkout without a Makefile' {
+        $empty = Join-Path $TestDrive 'empty-checkout'
+        $null = New-Item -ItemType Directory -Force $empty
+        Test-PaastaService -SoaDir $Soa -Service $Service -Path $empty -Quiet | Should -BeFalse
+        (Test-PaastaService -SoaDir $Soa -Service $Service -Path $empty | Where-Object Check -eq 'Makefile').Status | Should -Be 'Failed'
+    }
+}

@@ -1,0 +1,272 @@
+using Paasta.Config;
+using Paasta.Docker;
+
+namespace Paasta.Tests.Docker;
+
+public class LocalRunPlannerTests
+{
+    private const string Sha = "4ef01b5a574b519ab546309e89f72972a33b6b75";
+    private static readonly DeploymentBranch Branch = new($"services-svc:paasta-{Sha}", Sha, null, "start", null);
+    private static readonly LocalIdentity Me = new("alice", "box.example.com", "box");
+
+    private static (SoaConfigReader Reader, ServiceConfig Service) Soa(string kubernetes = "", string adhoc = "", string smartstack = "", string serviceExtra = "")
+    {
+        var soa = new TempSoaDir();
+        soa.Service("svc", "backend", "prod.main", "local.everything");
+        if (serviceExtra.Length > 0) File.AppendAllText(Path.Combine(soa.Root, "svc/service.yaml"), serviceExtra);
+        if (kubernetes.Length > 0) soa.Write("svc/kubernetes-local.yaml", kubernetes);
+        if (adhoc.Length > 0) soa.Write("svc/adhoc-local.yaml", adhoc);
+        if (smartstack.Length > 0) soa.Write("svc/smartstack.yaml", smartstack);
+        var reader = new SoaConfigReader(soa.Root);
+        return (reader, reader.LoadService("svc"));
+    }
+
+    private static InstanceConfig Instance(string kubernetes, string name = "main", string smartstack = "")
+    {
+        var (reader, service) = Soa(kubernetes, smartstack: smartstack);
+        return LocalRunInstances.Resolve(reader, service, "local", name);
+    }
+
+    private static LocalRunPlan Plan(InstanceConfig instance, LocalRunOptions? options = null, DeploymentBranch? branch = null, string image = "img:1") =>
+        LocalRunPlanner.Plan(instance, branch ?? Branch, image, branch?.DockerImage ?? Branch.DockerImage, options ?? new LocalRunOptions(), Me, () => 40000);
+
+    [Fact]
+    public void EnvironmentIsPaastasThenTheInstancesThenLocalRunsThenTheCallers()
+    {
+        var plan = Plan(Instance("main: {cpus: 0.5, mem: 512, deploy_group: prod.main, env: {FOO: bar, PAASTA_CLUSTER: nope, PAASTA_PORT: '1'}}\n"),
+            new LocalRunOptions { Env = new KeyValuePair<string, string>[] { new("EXTRA", "1"), new("FOO", "from -Env") } });
+        var names = plan.Environment.Select(e => e.Key).ToList();
+        Assert.Equal(new[]
+        {
+            "PAASTA_SERVICE", "PAASTA_INSTANCE", "PAASTA_CLUSTER", "PAASTA_DEPLOY_GROUP", "PAASTA_DOCKER_IMAGE", "PAASTA_RESOURCE_CPUS",
+            "PAASTA_RESOURCE_MEM", "PAASTA_RESOURCE_DISK", "PAASTA_GIT_SHA", "PAASTA_MONITORING_TEAM", "PAASTA_INSTANCE_TYPE", "AWS_SDK_UA_APP_ID",
+            "FOO", "PAASTA_PORT", "HOST", "PAASTA_LAUNCHED_BY", "PAASTA_HOST", "EXTRA",
+        }, names);
+        var env = plan.Environment.ToDictionary(e => e.Key, e => e.Value);
+        Assert.Equal("svc", env["PAASTA_SERVICE"]);
+        Assert.Equal("main", env["PAASTA_INSTANCE"]);
+        Assert.Equal("local", env["PAASTA_CLUSTER"]);               // local-run puts the real cluster back over env's
+        Assert.Equal("prod.main", env["PAASTA_DEPLOY_GROUP"]);
+        Assert.Equal($"services-svc:paasta-{Sha}", env["PAASTA_DOCKER_IMAGE"]);
+        Assert.Equal("4ef01b5a", env["PAASTA_GIT_SHA"]);
+        Assert.Equal("0.5", env["PAASTA_RESOURCE_CPUS"]);
+        Assert.Equal("512", env["PAASTA_RESOURCE_MEM"]);
+        Assert.Equal("8888", env["PAASTA_PORT"]);                    // env cannot override PAASTA_PORT
+        Assert.Equal("from -Env", env["FOO"]);                       // -Env overrides everything
+        Assert.Equal("box.example.com", env["HOST"]);
+        Assert.Equal("box.example.com", env["PAASTA_HOST"]);
+        Assert.Equal("alice", env["PAASTA_LAUNCHED_BY"]);
+    }
+
+    [Fact]
+    public void LimitsFollowPaastasDockerParameters()
+    {
+        var plan = Plan(Instance("main: {cpus: 0.25, mem: 100.5, cpu_burst_add: 0.5, cfs_period_us: 50000}\n"));
+        Assert.Equal(100L * 1024 * 1024, plan.MemoryBytes);          // --memory=int(mem)m
+        Assert.Equal(165L * 1024 * 1024, plan.MemorySwapBytes);      // --memory-swap=ceil(mem+64)m
+        Assert.Equal(50000, plan.CpuPeriod);
+        Assert.Equal(37500, plan.CpuQuota);                          // (cpus + burst) * period
+        var defaults = Plan(Instance("main: {}\n"));
+        Assert.Equal(4096L * 1024 * 1024, defaults.MemoryBytes);
+        Assert.Equal(200000, defaults.CpuQuota);                     // (1 + 1) * 100000
+    }
+
+    [Fact]
+    public void DropsPaastasCapabilitiesExceptTheAddedOnes()
+    {
+        var plan = Plan(Instance("main: {cap_add: [NET_RAW, SYS_PTRACE]}\n"));
+        Assert.Equal(new[] { "NET_RAW", "SYS_PTRACE" }, plan.CapAdd);
+        Assert.Equal(13, plan.CapDrop.Count);
+        Assert.DoesNotContain("NET_RAW", plan.CapDrop);
+        Assert.Contains("KILL", plan.CapDrop);
+        Assert.Equal(new Dictionary<string, string> { ["paasta_service"] = "svc", ["paasta_instance"] = "main" }, plan.Labels);
+    }
+
+    [Fact]
+    public void CommandComesFromTheCallerThenTheInstance()
+    {
+        var withCmd = Instance("main: {cmd: 'echo hi'}\n");
+        Assert.Equal(new[] { "sh", "-c", "echo hi" }, Plan(withCmd).Command);
+        Assert.Equal(new[] { "sh", "-c", "exit 3" }, Plan(withCmd, new LocalRunOptions { Command = new[] { "exit 3" } }).Command);
+        Assert.Equal(new[] { "env", "-0" }, Plan(withCmd, new LocalRunOptions { Command = new[] { "env", "-0" } }).Command);
+        Assert.Equal(new[] { "sh", "-c", LocalRunPlanner.InteractiveShell }, Plan(withCmd, new LocalRunOptions { Interactive = true }).Command);
+        Assert.Equal(new[] { "python", "app.py" }, Plan(Instance("main: {cmd: [python, app.py]}\n")).Command);
+        Assert.Equal(new[] { "--port", "1" }, Plan(Instance("main: {args: ['--port', '1']}\n")).Command);
+        Assert.Null(Plan(Instance("main: {}\n")).Command);          // the image's own CMD
+    }
+
+    [Fact]
+    public void CmdWithArgsIsRefused()
+    {
+        var e = Assert.Throws<PaastaException>(() => Plan(Instance("main: {cmd: a, args: [b]}\n")));
+        Assert.Equal("InstanceConfigInvalid", e.ErrorId);
+    }
+
+    [Fact]
+    public void HttpInstancesArePublishedAndChecked()
+    {
+        var plan = Plan(Instance("main: {healthcheck_mode: http, healthcheck_uri: /health, healthcheck_grace_period_seconds: 3, healthcheck_interval_seconds: 1, healthcheck_max_consecutive_failures: 4}\n"));
+        Assert.Equal(40000, plan.HostPort);
+        Assert.Equal("http://127.0.0.1:40000/", plan.Url);
+        Assert.Equal(new HealthcheckSpec("http", "http://127.0.0.1:40000/health", 3, 1, 10, 4), plan.Healthcheck);
+        Assert.Contains("--publish=40000:8888", plan.DockerArguments);
+        Assert.Equal("http://127.0.0.1:41234/health", plan.Healthcheck!.ForPort(41234).Target);
+    }
+
+    [Fact]
+    public void MeshRegisteredInstancesGetTheSmartstackHealthcheck()
+    {
+        var plan = Plan(Instance("main: {}\n", smartstack: "main: {proxy_port: 20001}\n"));
+        Assert.Equal("http", plan.Healthcheck!.Mode);
+        Assert.Equal("http://127.0.0.1:40000/status", plan.Healthcheck.Target);
+    }
+
+    [Fact]
+    public void WorkersWithoutAHealthcheckAreNotPublished()
+    {
+        var plan = Plan(Instance("main: {}\n"));
+        Assert.Null(plan.HostPort);
+        Assert.Null(plan.Healthcheck);
+        Assert.Null(plan.Url);
+        Assert.DoesNotContain(plan.DockerArguments, a => a.StartsWith("--publish", StringComparison.Ordinal));
+        // ... unless a port is asked for.
+        Assert.Equal(4567, Plan(Instance("main: {}\n"), new LocalRunOptions { Port = 4567 }).HostPort);
+    }
+
+    [Fact]
+    public void NoHealthcheckSkipsTheCheckButKeepsThePort()
+    {
+        var plan = Plan(Instance("main: {healthcheck_mode: tcp}\n"), new LocalRunOptions { NoHealthcheck = true });
+        Assert.Null(plan.Healthcheck);
+        Assert.Equal(40000, plan.HostPort);
+        var only = Plan(Instance("main: {healthcheck_mode: tcp}\n"), new LocalRunOptions { NoHealthcheck = true, HealthcheckOnly = true });
+        Assert.Equal("tcp://127.0.0.1:40000", only.Healthcheck!.Target);
+    }
+
+    [Fact]
+    public void HostNetworkUsesTheContainerPortAndNoHostname()
+    {
+        var plan = Plan(Instance("main: {net: host, container_port: 9000, healthcheck_mode: http}\n"));
+        Assert.Null(plan.HostPort);
+        Assert.Null(plan.Hostname);
+        Assert.Equal("http://127.0.0.1:9000/status", plan.Healthcheck!.Target);
+        Assert.Contains("--net=host", plan.DockerArguments);
+        Assert.Equal("box", Plan(Instance("main: {}\n")).Hostname);
+    }
+
+    [Fact]
+    public void CmdHealthchecksNeedTheirCommand()
+    {
+        Assert.Equal("test -f /ready", Plan(Instance("main: {healthcheck_mode: cmd, healthcheck_cmd: test -f /ready}\n")).Healthcheck!.Target);
+        Assert.Equal("InstanceConfigInvalid", Assert.Throws<PaastaException>(() => Plan(Instance("main: {healthcheck_mode: cmd}\n"))).ErrorId);
+    }
+
+    [Fact]
+    public void VolumesThatExistAreMountedOthersAreWarnedAbout()
+    {
+        var dir = Directory.CreateTempSubdirectory("paasta-vol-").FullName;
+        try
+        {
+            var plan = Plan(Instance($"main: {{extra_volumes: [{{hostPath: {dir}, containerPath: /data, mode: RW}}, {{hostPath: /does/not/exist, containerPath: /x, mode: RO}}]}}\n"),
+                new LocalRunOptions { Volumes = new[] { "/tmp:/scratch" } });
+            Assert.Equal(new[] { $"{dir}:/data:rw", "/tmp:/scratch:rw" }, plan.Volumes);
+            Assert.Contains(plan.Warnings, w => w.Contains("/does/not/exist", StringComparison.Ordinal));
+        }
+        finally { Directory.Delete(dir); }
+        Assert.Equal("VolumeSpecInvalid", Assert.Throws<PaastaException>(() => LocalRunPlanner.ValidateVolume("relative:/x")).ErrorId);
+        Assert.Equal("VolumeSpecInvalid", Assert.Throws<PaastaException>(() => LocalRunPlanner.ValidateVolume("/a:/b:rx")).ErrorId);
+        Assert.Equal("/a:/b:ro", LocalRunPlanner.ValidateVolume("/a:/b:RO"));
+    }
+
+    [Fact]
+    public void SecretReferencesAreWarnedAbout()
+    {
+        var plan = Plan(Instance("main: {env: {TOKEN: SECRET(api_token)}}\n"));
+        Assert.Contains(plan.Warnings, w => w.Contains("api_token", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheDockerCommandLineFollowsPaastasOrderAndQuotes()
+    {
+        var plan = Plan(Instance("main: {env: {GREETING: hello world}, cmd: echo \"$GREETING\"}\n"), new LocalRunOptions { ContainerName = "paasta_local_run_alice_1" });
+        var args = plan.DockerArguments;
+        Assert.Equal("run", args[0]);
+        Assert.True(args.ToList().IndexOf("--memory=4096m") > args.ToList().FindLastIndex(a => a.StartsWith("--env=", StringComparison.Ordinal)));
+        Assert.Equal(new[] { "--name=paasta_local_run_alice_1", "--rm", "img:1", "sh", "-c", "echo \"$GREETING\"" }, args.TakeLast(6));
+        Assert.Contains("'--env=GREETING=hello world'", plan.CommandLine);
+        Assert.EndsWith("img:1 sh -c 'echo \"$GREETING\"'", plan.CommandLine);
+        Assert.Equal("'it'\\''s'", LocalRunPlan.ShellQuote("it's"));
+        var detached = Plan(Instance("main: {}\n"), new LocalRunOptions { Detach = true });
+        Assert.Contains("--detach=true", detached.DockerArguments);
+        Assert.DoesNotContain("--rm", detached.DockerArguments);
+        var tty = Plan(Instance("main: {}\n"), new LocalRunOptions { Interactive = true, Tty = true });
+        Assert.Contains("--interactive=true", tty.DockerArguments);
+        Assert.Contains("--tty=true", tty.DockerArguments);
+    }
+
+    [Fact]
+    public void PreferredPortIsPaastasStableChoice()
+    {
+        // 33000 + int(sha1("service,user").hexdigest(), 16) % 25000, computed with Python.
+        Assert.Equal(41005, PortPicker.Preferred("hello", "root"));
+        Assert.Equal(33509, PortPicker.Preferred("example_service", "alice"));
+        var port = PortPicker.FreePort();
+        Assert.InRange(port, 1, 65535);
+    }
+
+    [Fact]
+    public void InteractiveInstanceGetsBigDefaultsWhereNothingSetsThem()
+    {
+        var (reader, service) = Soa(adhoc: "interactive: {mem: 256, deploy_group: local.everything}\n");
+        var i = LocalRunInstances.Resolve(reader, service, "local", null);
+        Assert.Equal("interactive", i.Instance);
+        Assert.Equal("adhoc", i.InstanceType);
+        Assert.Equal(4, i.Cpus);
+        Assert.Equal(256, i.Mem);
+        Assert.Equal(1024, i.Disk);
+        Assert.Equal("local.everything", i.DeployGroup);
+        var env = PaastaEnvironment.Build(i, null).ToDictionary(e => e.Key, e => e.Value);
+        Assert.Equal("4", env["PAASTA_RESOURCE_CPUS"]);
+
+        // No adhoc file at all: an empty config, still merged over service.yaml.
+        var (reader2, service2) = Soa(kubernetes: "main: {}\n", serviceExtra: "cpus: 2\n");
+        var bare = LocalRunInstances.Resolve(reader2, service2, "local", null);
+        Assert.Equal(2, bare.Cpus);
+        Assert.Equal(10240, bare.Mem);
+        Assert.Equal("local.interactive", bare.DeployGroup);
+    }
+
+    [Fact]
+    public void NamedInstancesPreferLongRunningFilesAndRefuseTron()
+    {
+        var soa = new TempSoaDir();
+        soa.Service("svc");
+        soa.Write("svc/kubernetes-local.yaml", "job: {cpus: 2}\n");
+        soa.Write("svc/adhoc-local.yaml", "job: {cpus: 3}\nonce: {cpus: 1}\n");
+        soa.Write("svc/tron-local.yaml", "nightly: {schedule: daily, actions: {run: {command: echo}}}\n");
+        var reader = new SoaConfigReader(soa.Root);
+        var service = reader.LoadService("svc");
+        Assert.Equal("kubernetes", LocalRunInstances.Resolve(reader, service, "local", "job").InstanceType);
+        Assert.Equal("adhoc", LocalRunInstances.Resolve(reader, service, "local", "once").InstanceType);
+        Assert.Equal("LocalRunUnsupportedInstance", Assert.Throws<PaastaException>(() => LocalRunInstances.Resolve(reader, service, "local", "nightly.run")).ErrorId);
+        var missing = Assert.Throws<PaastaException>(() => LocalRunInstances.Resolve(reader, service, "local", "nope"));
+        Assert.Equal("InstanceNotFound", missing.ErrorId);
+        Assert.Contains("job", missing.Message);
+    }
+
+    [Fact]
+    public void ClusterDefaultsToTheOnlyOne()
+    {
+        var (_, service) = Soa(kubernetes: "main: {}\n");
+        Assert.Equal("local", LocalRunInstances.ResolveCluster(service, null, new PaastaSettings()));
+        Assert.Equal("other", LocalRunInstances.ResolveCluster(service, "other", new PaastaSettings()));
+        var soa = new TempSoaDir();
+        soa.Service("two");
+        soa.Write("two/kubernetes-a.yaml", "main: {}\n");
+        soa.Write("two/kubernetes-b.yaml", "main: {}\n");
+        var two = new SoaConfigReader(soa.Root).LoadService("two");
+        if (Environment.GetEnvironmentVariable("PAASTA_CLUSTER") is null)
+            Assert.Equal("ClusterRequired", Assert.Throws<PaastaException>(() => LocalRunInstances.ResolveCluster(two, null, new PaastaSettings())).ErrorId);
+        Assert.Equal("b", LocalRunInstances.ResolveCluster(two, null, new PaastaSettings { Cluster = "b" }));
+    }
+}
