@@ -10,7 +10,11 @@ public sealed record JobSyncRequest(TronJob Job, IReadOnlyDictionary<string, Act
 public sealed record JobScope(string Service, string Cluster);
 
 /// <summary>A decided change and what is needed to carry it out.</summary>
-public sealed record JobPlanItem(JobSyncResult Result, CronJobPlan? Desired, JsonObject? Current);
+public sealed record JobPlanItem(JobSyncResult Result, CronJobPlan? Desired, JsonObject? Current)
+{
+    /// <summary>Why the job cannot become a CronJob (Failed items): the refusal with its ErrorId, job and file.</summary>
+    public PaastaException? Error { get; init; }
+}
 
 /// <summary>
 /// Makes the cluster's CronJobs match the Tron jobs of soa-configs: one LIST of Paasta's CronJobs, then
@@ -88,7 +92,7 @@ public sealed class JobReconciler
         }
         catch (PaastaException e)
         {
-            return new JobPlanItem(result with { Action = JobSyncAction.Failed, Message = e.Message }, null, null);
+            return new JobPlanItem(result with { Action = JobSyncAction.Failed, Message = e.Message }, null, null) { Error = e };
         }
         result = result with
         {

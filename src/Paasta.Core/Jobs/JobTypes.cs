@@ -35,6 +35,8 @@ public sealed record JobSyncResult
     /// <summary>What the translation could not carry over (jitter, interval alignment), or why it failed.</summary>
     public IReadOnlyList<string> Notes { get; init; } = Array.Empty<string>();
     public string? Message { get; init; }
+    /// <summary>The message, else the changes, as one line for tables.</summary>
+    public string Summary => Message ?? string.Join("; ", Changes);
 
     public override string ToString() => $"{Service}.{Job} on {Cluster}: {Action}{(Changes.Count > 0 ? " (" + string.Join("; ", Changes) + ")" : "")}";
 }

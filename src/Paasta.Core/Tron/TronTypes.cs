@@ -10,6 +10,8 @@ public sealed class TronNamespaceConfig
     public required string Cluster { get; init; }
     /// <summary>The jobs in the namespace (empty for MASTER).</summary>
     public IReadOnlyList<string> Jobs { get; init; } = Array.Empty<string>();
+    /// <summary>The jobs as one line, for tables.</summary>
+    public string JobList => string.Join(", ", Jobs);
     /// <summary>The YAML text, byte for byte what PaaSTA's setup_tron_namespace sends.</summary>
     public required string Yaml { get; init; }
     /// <summary>SHA-1 of the YAML text: the hash a Tron master reports for this config once stored.</summary>
