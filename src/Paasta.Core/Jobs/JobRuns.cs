@@ -148,6 +148,47 @@ public sealed class JobRuns
         return await Kube.Call(() => Kube.Client.BatchV1.CreateNamespacedJobAsync(job, ns, cancellationToken: cancellation), $"start a run of CronJob {ns}/{name}").ConfigureAwait(false);
     }
 
+    /// <summary>The CronJob as a JobInfo without its runs (what Start-PaastaJob needs to name the run).</summary>
+    public JobInfo Describe(JsonObject cronJob) => Info(cronJob, null, null);
+
+    /// <summary>Starts one run now (see <see cref="StartAsync"/>) and describes it: Pending, with the Job's name.</summary>
+    public async Task<JobRun> StartRunAsync(JsonObject cronJob, CancellationToken cancellation)
+    {
+        var info = Describe(cronJob);
+        var job = await StartAsync(cronJob, cancellation).ConfigureAwait(false);
+        return new JobRun
+        {
+            Service = info.Service,
+            Cluster = info.Cluster,
+            Job = info.Job,
+            Namespace = job.Metadata.NamespaceProperty ?? info.Namespace,
+            Name = job.Metadata.Name,
+            Outcome = JobRunOutcome.Pending,
+            Actions = info.Actions,
+        };
+    }
+
+    /// <summary>
+    /// The run as it is now. Once it has finished (succeeded or failed), also which action failed and each
+    /// action's output, read from its pod.
+    /// </summary>
+    public async Task<JobRun> RefreshAsync(JobRun run, CancellationToken cancellation)
+    {
+        var job = await ReadRunAsync(run.Namespace, run.Name, cancellation).ConfigureAwait(false);
+        var outcome = Outcome(job);
+        run = run with
+        {
+            Outcome = outcome,
+            Started = job.Status?.StartTime,
+            Finished = job.Status?.CompletionTime ?? job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True")?.LastTransitionTime,
+        };
+        if (outcome is not (JobRunOutcome.Succeeded or JobRunOutcome.Failed)) return run;
+        var pods = await PodsOfRunAsync(run.Namespace, run.Name, cancellation).ConfigureAwait(false);
+        var pod = pods.OrderBy(p => p.Metadata.CreationTimestamp).LastOrDefault();
+        var output = pod is null ? new Dictionary<string, string>() : await OutputAsync(run.Namespace, pod, run.Actions, cancellation).ConfigureAwait(false);
+        return run with { FailedAction = FailedAction(job, pods, run.Actions), Output = output };
+    }
+
     public async Task<V1Job> ReadRunAsync(string ns, string name, CancellationToken cancellation) =>
         await Kube.Call(() => Kube.Client.BatchV1.ReadNamespacedJobAsync(name, ns, cancellationToken: cancellation), $"read Job {ns}/{name}").ConfigureAwait(false);
 

@@ -94,6 +94,8 @@ public sealed record JobRun
     public DateTime? Finished { get; init; }
     public JobRunOutcome Outcome { get; init; }
     public string? FailedAction { get; init; }
+    /// <summary>The actions in run order.</summary>
+    public IReadOnlyList<string> Actions { get; init; } = Array.Empty<string>();
     /// <summary>With -Wait: each action's output (container log), in run order.</summary>
     public IReadOnlyDictionary<string, string> Output { get; init; } = new Dictionary<string, string>();
     public TimeSpan? Duration => Started is { } s && Finished is { } f ? f - s : null;

@@ -299,55 +299,41 @@ public sealed class StartPaastaJob : JobCmdlet
                 || (cluster is not null && labels?[CronJobBuilder.ClusterLabel]?.GetValue<string>() != CronJobBuilder.LabelValue(cluster)))
                 throw new PaastaException("JobNotFound", PaastaErrorKind.ObjectNotFound,
                     $"There is no CronJob {ns}/{name} for {Service}.{Job}{(cluster is null ? "" : " on " + cluster)}; Sync-PaastaJob creates it.") { Target = $"{Service}.{Job}" };
+            // Paasta.Core's own types only: KubernetesClient lives in the module's private load context.
             var runs = new JobRuns(Api);
-            var info = runs.Info(cronJob, null, null);
+            var info = runs.Describe(cronJob);
             if (!ShouldProcess($"{Service}.{Job} on {info.Cluster} (CronJob {ns}/{name})", "Start a run now")) return;
 
-            var started = Await(runs.StartAsync(cronJob, CancellationToken));
-            var runName = started.Metadata.Name;
-            WriteVerbose($"Started Job {ns}/{runName}.");
-            var run = new JobRun { Service = info.Service, Cluster = info.Cluster, Job = info.Job, Namespace = ns, Name = runName, Outcome = JobRunOutcome.Pending };
+            var run = Await(runs.StartRunAsync(cronJob, CancellationToken));
+            WriteVerbose($"Started Job {run.Namespace}/{run.Name}.");
             if (!Wait)
             {
                 WriteObject(run);
                 return;
             }
 
-            var deadline = Stopwatch.StartNew();
-            var job = started;
-            var outcome = JobRunOutcome.Pending;
-            while (outcome is not (JobRunOutcome.Succeeded or JobRunOutcome.Failed))
+            var waited = Stopwatch.StartNew();
+            while (run.Outcome is not (JobRunOutcome.Succeeded or JobRunOutcome.Failed))
             {
-                if (deadline.Elapsed.TotalSeconds > TimeoutSec)
+                if (waited.Elapsed.TotalSeconds > TimeoutSec)
                 {
-                    WriteObject(run with { Outcome = outcome, Started = job.Status?.StartTime });
+                    WriteObject(run);
                     throw new PaastaException("JobRunTimedOut", PaastaErrorKind.OperationTimeout,
-                        $"{Service}.{Job}: run {runName} did not finish within {TimeoutSec} s (it is {outcome}); it keeps running. Get-PaastaJob shows its outcome later.") { Target = runName };
+                        $"{Service}.{Job}: run {run.Name} did not finish within {TimeoutSec} s (it is {run.Outcome}); it keeps running. Get-PaastaJob shows its outcome later.") { Target = run.Name };
                 }
-                progress.StatusDescription = $"run {runName}: {outcome} ({(int)deadline.Elapsed.TotalSeconds} s)";
+                progress.StatusDescription = $"run {run.Name}: {run.Outcome} ({(int)waited.Elapsed.TotalSeconds} s)";
                 WriteProgress(progress);
                 Await(Task.Delay(TimeSpan.FromSeconds(1), CancellationToken));
-                job = Await(runs.ReadRunAsync(ns, runName, CancellationToken));
-                outcome = JobRuns.Outcome(job);
+                run = Await(runs.RefreshAsync(run, CancellationToken));
             }
-
-            var pods = Await(runs.PodsOfRunAsync(ns, runName, CancellationToken));
-            var output = new Dictionary<string, string>(StringComparer.Ordinal);
-            var pod = pods.OrderBy(p => p.Metadata.CreationTimestamp).LastOrDefault();
-            if (pod is not null) output = Await(runs.OutputAsync(ns, pod, info.Actions, CancellationToken));
-            var failed = JobRuns.FailedAction(job, pods, info.Actions);
-            run = run with
-            {
-                Outcome = outcome,
-                Started = job.Status?.StartTime,
-                Finished = job.Status?.CompletionTime ?? job.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True")?.LastTransitionTime,
-                FailedAction = failed,
-                Output = output,
-            };
             WriteObject(run);
-            if (outcome == JobRunOutcome.Failed)
+            if (run.Outcome == JobRunOutcome.Failed)
+            {
+                var failed = run.FailedAction;
+                var log = failed is not null && run.Output.TryGetValue(failed, out var text) && text.Length > 0 ? ": " + Tail(text) : ".";
                 WriteError(new PaastaException("JobRunFailed", PaastaErrorKind.InvalidResult,
-                    $"{Service}.{Job}: run {runName} failed{(failed is null ? "" : $" in action '{failed}'")}{(failed is not null && output.TryGetValue(failed, out var log) && log.Length > 0 ? ": " + Tail(log) : ".")}") { Target = runName });
+                    $"{Service}.{Job}: run {run.Name} failed{(failed is null ? "" : $" in action '{failed}'")}{log}") { Target = run.Name });
+            }
         }
         catch (PaastaException e) { WriteError(e); }
         finally
