@@ -116,7 +116,7 @@ public class CronJobBuilderTests
         Assert.Equal("fast", env["MODE"]);
         Assert.Equal("svc_a", env["PAASTA_SERVICE"]);
         Assert.Equal("report.publish", env["PAASTA_INSTANCE"]);
-        Assert.Equal(Sha, env["PAASTA_GIT_SHA"]);
+        Assert.Equal(Sha[..8], env["PAASTA_GIT_SHA"]);
         // {shortdate-1} is left for the container to fill in when the run starts.
         var command = publish["command"]!.AsArray().Select(c => c!.GetValue<string>()).ToList();
         Assert.Equal("publish --day {shortdate-1}", command[^1]);
@@ -132,7 +132,7 @@ public class CronJobBuilderTests
         Assert.Equal("30 4 * * 1,3,5", spec["schedule"]!.GetValue<string>());
         Assert.False(spec["suspend"]!.GetValue<bool>());
         Assert.Equal("Forbid", spec["concurrencyPolicy"]!.GetValue<string>());
-        Assert.Equal("svc-a-report", plan.Name);
+        Assert.Equal("svc--a-report", plan.Name); // PaaSTA's sanitise: _ becomes --
         Assert.Equal("tron", plan.Namespace);
         var labels = plan.Body["metadata"]!["labels"]!;
         Assert.Equal("svc_a", labels[CronJobBuilder.ServiceLabel]!.GetValue<string>());
