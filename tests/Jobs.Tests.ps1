@@ -465,3 +465,14 @@ monthly:
         @(Get-PaastaJob -Service $Service -Cluster local).Job | Sort-Object | Should -Be @('every_minute', 'two_steps')
     }
 }
+
+Describe 'Job completion' {
+    It 'completes -Job from tron-CLUSTER.yaml of the service and cluster typed, and -Cluster from its tron files' {
+        $line = "Start-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Job "
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('every_minute', 'failing', 'two_steps')
+        $line = "Sync-PaastaJob -SoaDir $Soa -Service $Service -Job t"
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('two_steps')
+        $line = "Get-PaastaJob -SoaDir $Soa -Service $Service -Cluster "
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('local')
+    }
+}
