@@ -468,6 +468,7 @@ monthly:
 
 Describe 'Job completion' {
     It 'completes -Job from tron-CLUSTER.yaml of the service and cluster typed, and -Cluster from its tron files' {
+        $TronText | Set-Content $TronFile  # the cluster tests above leave it edited
         $line = "Start-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Job "
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('every_minute', 'failing', 'two_steps')
         $line = "Sync-PaastaJob -SoaDir $Soa -Service $Service -Job t"
