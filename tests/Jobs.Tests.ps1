@@ -126,6 +126,8 @@ time_zone: UTC
 
 AfterAll {
     if ($Up) { $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l $Selector --ignore-not-found --wait=false 2>&1 }
+    # Only the tag this run made (the image is the platform's busybox, which stays).
+    if ($Up -and (Get-Variable Image -Scope Script -ErrorAction Ignore)) { $null = & docker rmi $Image 2>&1 }
 }
 
 Describe 'Sync-PaastaTronNamespace against a stand-in Tron master (GET/POST /api/config as spec §10.3)' {
