@@ -32,6 +32,11 @@
         'Test-PaastaService'
         'Test-PaastaReplication'
         'Send-PaastaSensuEvent'
+        'ConvertTo-PaastaTronConfig'
+        'Sync-PaastaTronNamespace'
+        'Sync-PaastaJob'
+        'Get-PaastaJob'
+        'Start-PaastaJob'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @('New-PaastaDeployment')

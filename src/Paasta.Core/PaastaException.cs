@@ -17,6 +17,8 @@ public enum PaastaErrorKind
     ResourceUnavailable,
     LimitsExceeded,
     SecurityError,
+    /// <summary>Something ran and its result is a failure (a job run whose action failed).</summary>
+    InvalidResult,
 }
 
 /// <summary>

@@ -94,3 +94,17 @@ public sealed class InstanceTypeCompleter : SoaConfigCompleter
 {
     protected override IEnumerable<string> Candidates(SoaConfigReader reader, IDictionary bound) => InstanceTypes.Supported;
 }
+
+/// <summary>Tron job names (the top-level keys of tron-CLUSTER.yaml) of the services and cluster already typed.</summary>
+public sealed class JobCompleter : SoaConfigCompleter
+{
+    protected override IEnumerable<string> Candidates(SoaConfigReader reader, IDictionary bound)
+    {
+        var cluster = bound["Cluster"] as string;
+        var filter = new InstanceFilter(cluster is null ? null : c => WildcardPattern.Get(cluster, WildcardOptions.IgnoreCase).IsMatch(c), null, t => t == InstanceTypes.Tron);
+        return BoundServices(reader, bound)
+            .SelectMany(s => reader.LoadInstances(s, filter))
+            .Where(r => r.Value?.TronJob is not null)
+            .Select(r => r.Value!.TronJob!);
+    }
+}

@@ -64,6 +64,7 @@ public abstract class PaastaCmdlet : PSCmdlet
         PaastaErrorKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
         PaastaErrorKind.LimitsExceeded => ErrorCategory.LimitsExceeded,
         PaastaErrorKind.SecurityError => ErrorCategory.SecurityError,
+        PaastaErrorKind.InvalidResult => ErrorCategory.InvalidResult,
         _ => ErrorCategory.NotSpecified,
     };
 }

@@ -55,6 +55,7 @@ public sealed class ConfigValidator
                 "deploy.yaml is missing; it lists the deploy groups instances deploy from."));
 
         CheckInstances(svc, findings);
+        findings.AddRange(Tron.TronValidation.CheckSchedules(svc));
         return Deduplicate(findings);
     }
 

@@ -1,0 +1,237 @@
+using System.Management.Automation;
+using Paasta.Config;
+using Paasta.Tron;
+
+namespace Paasta.Commands;
+
+/// <summary>
+/// Shared by the cmdlets that read Tron jobs from soa-configs: -Service, -Cluster and -Registry, the
+/// cluster from the configuration when not given, and one namespace config per service.
+/// </summary>
+public abstract class TronConfigCmdlet : SoaConfigCmdlet
+{
+    protected const string ByNameSet = "ByName";
+
+    /// <summary>Services; wildcards allowed (services without a tron-CLUSTER.yaml are then left out, as setup_tron_namespace --all does).</summary>
+    [Parameter(ParameterSetName = ByNameSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ServiceCompleter))]
+    public string[] Service { get; set; } = Array.Empty<string>();
+
+    /// <summary>The Tron cluster (the CLUSTER of tron-CLUSTER.yaml). Defaults to $env:PAASTA_CLUSTER or Set-PaastaConfiguration -Cluster.</summary>
+    [Parameter(Position = 1)]
+    [ArgumentCompleter(typeof(ClusterCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string? Cluster { get; set; }
+
+    /// <summary>The image registry; defaults to the action service's service.yaml docker_registry, then $env:PAASTA_DOCKER_REGISTRY, then Set-PaastaConfiguration -DockerRegistry.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Registry { get; set; }
+
+    /// <summary>Also produce the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml, first, as setup_tron_namespace does.</summary>
+    [Parameter]
+    public SwitchParameter IncludeMaster { get; set; }
+
+    /// <summary>-Cluster, else the configured cluster; ClusterNotSpecified otherwise.</summary>
+    protected string ResolveCluster()
+    {
+        if (Cluster is not null) return Cluster;
+        if (PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster is { Length: > 0 } fallback)
+        {
+            WriteVerbose($"Cluster {fallback} (from $env:PAASTA_CLUSTER or Set-PaastaConfiguration -Cluster).");
+            return fallback;
+        }
+        throw new PaastaException("ClusterNotSpecified", PaastaErrorKind.InvalidArgument,
+            $"{MyInvocation.MyCommand.Name} needs a cluster: pass -Cluster, set $env:PAASTA_CLUSTER, or Set-PaastaConfiguration -Cluster.") { Target = "Cluster" };
+    }
+
+    /// <summary>
+    /// The namespace configs asked for: MASTER first (with -IncludeMaster), then one per service, sorted.
+    /// A service named exactly without a tron file for the cluster gives an empty namespace (jobs: {}), as
+    /// PaaSTA generates for it; with wildcards such services are left out. Errors are written per service.
+    /// </summary>
+    protected IEnumerable<TronNamespaceConfig> NamespaceConfigs()
+    {
+        var reader = Reader(ResolveSoaDir(SoaDir));
+        var cluster = ResolveCluster();
+        if (IncludeMaster)
+        {
+            var master = TronConfigBuilder.BuildMaster(reader.SoaDir, cluster);
+            if (master is null)
+                WriteError(new PaastaException("TronMasterConfigNotFound", PaastaErrorKind.ObjectNotFound,
+                    $"-IncludeMaster: there is no {TronConfigBuilder.MasterPath(reader.SoaDir, cluster)}.") { Target = TronConfigBuilder.MasterNamespace });
+            else yield return master;
+        }
+        var settings = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current);
+        foreach (var name in SelectServices(reader, Service))
+        {
+            TronNamespaceConfig? config = null;
+            try
+            {
+                var service = reader.LoadService(name);
+                var file = TronJobReader.FileFor(service, cluster);
+                if (!File.Exists(file))
+                {
+                    if (Service.Any(p => !HasWildcards(p) && p == name))
+                        WriteVerbose($"{name} has no {Path.GetFileName(file)}: its namespace has no jobs.");
+                    else continue;
+                }
+                var jobs = TronJobReader.Load(reader, service, cluster);
+                var images = new TronImageResolver(reader, Registry, settings.DockerRegistry);
+                config = TronConfigBuilder.BuildNamespace(name, cluster, jobs, images, File.Exists(file) ? file : null);
+            }
+            catch (PaastaException e) { WriteError(e); }
+            if (config is null) continue;
+            foreach (var warning in config.Warnings) WriteWarning(warning);
+            yield return config;
+        }
+    }
+}
+
+/// <summary>
+/// <para type="synopsis">Generates the Tron namespace config of a service, as PaaSTA's create_complete_config does (tronfig).</para>
+/// <para type="description">Reads tron-CLUSTER.yaml of each service, validates it as Test-PaastaConfig does (schema, requires that name existing actions and form no cycle, deploy_group on container actions, schedule syntax), and formats every job and action as PaaSTA does for a Tron master: executor paasta becomes kubernetes with the image from deployments.json (an action whose deploy group has no deployment yet gets docker_image "" and a warning), the PAASTA_* environment, secret_env, node selectors and affinities, labels and annotations, resources, capabilities and volumes; None values are left out, and the YAML is written byte for byte as PyYAML's safe dumper writes it (sorted keys, block style). The result is one Paasta.TronNamespaceConfig per service with the namespace name (the service), the jobs, the YAML text and its SHA-1 hash. -IncludeMaster adds the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml first. -AsString emits only the YAML text. Nothing is sent anywhere: Sync-PaastaTronNamespace does that.</para>
+/// </summary>
+/// <example>
+///   <code>ConvertTo-PaastaTronConfig -Service example_service -Cluster norcal-devc -AsString</code>
+///   <para>Prints the YAML PaaSTA would send to the Tron master for example_service's namespace.</para>
+/// </example>
+/// <example>
+///   <code>ConvertTo-PaastaTronConfig -Service * -Cluster local -IncludeMaster | Format-Table Namespace, Jobs, Hash</code>
+///   <para>Every namespace of cluster local (MASTER first), with its jobs and the hash a Tron master would report once it stores the config.</para>
+/// </example>
+/// <example>
+///   <code>ConvertTo-PaastaTronConfig hello local | Sync-PaastaTronNamespace -TronUrl http://tron.example:8089 -WhatIf</code>
+///   <para>Generates hello's namespace and shows how it differs from what the Tron master holds.</para>
+/// </example>
+[Cmdlet(VerbsData.ConvertTo, "PaastaTronConfig", DefaultParameterSetName = ByNameSet)]
+[OutputType(typeof(TronNamespaceConfig), typeof(string))]
+public sealed class ConvertToPaastaTronConfig : TronConfigCmdlet
+{
+    /// <summary>Emit the YAML text of each namespace instead of Paasta.TronNamespaceConfig objects.</summary>
+    [Parameter]
+    public SwitchParameter AsString { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        try
+        {
+            foreach (var config in NamespaceConfigs())
+                WriteObject(AsString ? config.Yaml : config);
+        }
+        catch (PaastaException e) { WriteError(e); }
+    }
+}
+
+/// <summary>
+/// <para type="synopsis">Pushes Tron namespace configs to a Tron master with PaaSTA's compare-then-post protocol (setup_tron_namespace).</para>
+/// <para type="description">For each namespace (MASTER first with -IncludeMaster, then each service's, sorted, as ConvertTo-PaastaTronConfig generates them, or piped from it): reads what the master holds with GET /api/config?name=NAMESPACE&amp;no_header=1, which answers the config text and its hash; when the generated YAML parses to the same data, nothing is sent (Unchanged); otherwise POST /api/config with the form fields name, config (the YAML), hash (the hash just read, so a master changed meanwhile refuses the stale update) and check=0. An answer carrying "error" is a failure (TronUpdateRefused). -WhatIf shows a unified diff from the master's config to the generated one and sends nothing. The master's URL is -TronUrl, else $env:PAASTA_TRON_URL, else Set-PaastaConfiguration -TronUrl. Emits one Paasta.TronNamespaceSyncResult per namespace: Updated, Unchanged or Failed, with the old and new hashes and the diff.</para>
+/// </summary>
+/// <example>
+///   <code>Sync-PaastaTronNamespace -Service hello -Cluster local -TronUrl http://tron.example:8089</code>
+///   <para>Makes the Tron master's hello namespace what soa-configs say; sends nothing when it already is.</para>
+/// </example>
+/// <example>
+///   <code>Sync-PaastaTronNamespace -Service * -Cluster local -IncludeMaster -WhatIf</code>
+///   <para>Shows, namespace by namespace, the diff between the configured Tron master and soa-configs, without changing the master.</para>
+/// </example>
+/// <example>
+///   <code>Sync-PaastaTronNamespace -Service * -Cluster local | Where-Object Action -eq Failed</code>
+///   <para>Syncs every service and lists the namespaces the master refused.</para>
+/// </example>
+[Cmdlet(VerbsData.Sync, "PaastaTronNamespace", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByNameSet)]
+[OutputType(typeof(TronNamespaceSyncResult))]
+public sealed class SyncPaastaTronNamespace : TronConfigCmdlet
+{
+    private const string InputObjectSet = "InputObject";
+    private readonly List<TronNamespaceConfig> _configs = new();
+
+    /// <summary>The Tron master's base URL (http://host:8089). Defaults to $env:PAASTA_TRON_URL, then Set-PaastaConfiguration -TronUrl.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TronUrl { get; set; }
+
+    /// <summary>Namespace configs from ConvertTo-PaastaTronConfig.</summary>
+    [Parameter(ParameterSetName = InputObjectSet, Mandatory = true, ValueFromPipeline = true)]
+    public TronNamespaceConfig[] InputObject { get; set; } = Array.Empty<TronNamespaceConfig>();
+
+    /// <summary>Seconds to wait for each answer of the Tron master.</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSec { get; set; } = 30;
+
+    protected override void ProcessRecord()
+    {
+        try
+        {
+            if (ParameterSetName == InputObjectSet) _configs.AddRange(InputObject);
+            else _configs.AddRange(NamespaceConfigs());
+        }
+        catch (PaastaException e) { WriteError(e); }
+    }
+
+    protected override void EndProcessing()
+    {
+        try
+        {
+            if (_configs.Count == 0) return;
+            var url = TronClient.ResolveUrl(TronUrl, PaastaSettingsStore.Current);
+            using var client = new TronClient(url, timeout: TimeSpan.FromSeconds(TimeoutSec));
+            var sync = new TronNamespaceSync(client);
+            // MASTER first (it defines what the other namespaces may use), then the rest in name order.
+            foreach (var config in _configs.OrderBy(c => c.Namespace == TronConfigBuilder.MasterNamespace ? 0 : 1).ThenBy(c => c.Namespace, StringComparer.Ordinal))
+                Sync(sync, config, url);
+            WriteVerbose($"Tron API: {client.Requests} request(s), {client.Posts} update(s).");
+        }
+        catch (PaastaException e) { WriteError(e); }
+        finally { base.EndProcessing(); }
+    }
+
+    private void Sync(TronNamespaceSync sync, TronNamespaceConfig config, Uri url)
+    {
+        TronNamespaceSyncResult result;
+        TronStoredConfig current;
+        try { (result, current) = Await(sync.PlanAsync(config, CancellationToken)); }
+        catch (PaastaException e)
+        {
+            WriteError(e);
+            WriteObject(new TronNamespaceSyncResult { Namespace = config.Namespace, Cluster = config.Cluster, TronUrl = url.ToString(), Action = TronSyncAction.Failed, NewHash = config.Hash, Jobs = config.Jobs, Message = e.Message });
+            return;
+        }
+        if (result.Action == TronSyncAction.Unchanged)
+        {
+            WriteVerbose($"{config.Namespace}: the Tron master already holds this config (hash {result.OldHash}); nothing sent.");
+            WriteObject(result);
+            return;
+        }
+        var description = $"Tron namespace {config.Namespace} on {url}: update\n{result.Diff}";
+        if (!ShouldProcess(description, $"{description}\nSend this config?", "Sync-PaastaTronNamespace"))
+        {
+            WriteObject(result with { WhatIf = true });
+            return;
+        }
+        try
+        {
+            Await(sync.ApplyAsync(config, current, CancellationToken));
+            WriteObject(result);
+        }
+        catch (PaastaException e)
+        {
+            WriteError(e);
+            WriteObject(result with { Action = TronSyncAction.Failed, NewHash = current.Hash, Message = e.Message });
+        }
+    }
+
+    private T Await<T>(Task<T> task)
+    {
+        try { return task.WaitAsync(CancellationToken).GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
+    }
+
+    private void Await(Task task)
+    {
+        try { task.WaitAsync(CancellationToken).GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
+    }
+}
