@@ -205,11 +205,11 @@ public sealed class BounceEngine
         catch (PaastaException e) when (e.ErrorId.StartsWith("Kube", StringComparison.Ordinal)) { throw; }
         catch (Exception e)
         {
-            var timedOut = e is OperationCanceledException or TimeoutException;
-            progress.Errors.Enqueue(new PaastaException(timedOut ? "DrainMethodTimedOut" : "DrainMethodFailed",
-                timedOut ? PaastaErrorKind.OperationTimeout : PaastaErrorKind.InvalidOperation,
-                $"drain method {drainer.Name} {(timedOut ? $"did not answer within {DrainCallTimeout.TotalSeconds:0} s" : "failed")} for pod {name}: {e.Message}. The pod was left serving.", e)
-            { Target = name });
+            progress.Errors.Enqueue(e is OperationCanceledException or TimeoutException
+                ? new PaastaException("DrainMethodTimedOut", PaastaErrorKind.OperationTimeout,
+                    $"drain method {drainer.Name} did not answer within {DrainCallTimeout.TotalSeconds:0} s for pod {name}. The pod was left serving.", e) { Target = name }
+                : new PaastaException("DrainMethodFailed", PaastaErrorKind.InvalidOperation,
+                    $"drain method {drainer.Name} failed for pod {name}: {e.Message}. The pod was left serving.", e) { Target = name });
             return false;
         }
     }
