@@ -193,7 +193,8 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         $r.Action | Should -Be 'Updated'
         $r.OldConfigSha | Should -Be $live.metadata.labels.'paasta.yelp.com/config_sha'
         $r.NewConfigSha | Should -Not -Be $r.OldConfigSha
-        Wait-Rollout
+        # The first pass starts the bounce (new Deployment, old pods orphaned); -Wait passes until the old copies are drained and gone.
+        (Sync -Wait -Timeout 180).Converging | Should -BeFalse
         $pods = @(Get-ReadyPods)
         $pods.Count | Should -Be 3
         $pods | ForEach-Object { $_.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $r.NewConfigSha }

@@ -379,7 +379,7 @@ public sealed class GetPaastaInstanceStatus : KubeInstanceCmdlet
 ///   <para>Waits up to five minutes for every instance in local.everything to run the version deployments.json names.</para>
 /// </example>
 /// <example>
-///   <code>Publish-PaastaDeployment hello local.everything $sha; New-PaastaDeployments hello; Sync-PaastaInstance hello local; Wait-PaastaDeployment hello local.everything -Commit $sha</code>
+///   <code>Publish-PaastaDeployment hello local.everything $sha; New-PaastaDeployments hello; Sync-PaastaInstance hello local -Wait; Wait-PaastaDeployment hello local.everything -Commit $sha</code>
 ///   <para>The deploy path end to end: mark, regenerate deployments.json, sync, and wait until the new version is ready.</para>
 /// </example>
 [Cmdlet(VerbsLifecycle.Wait, "PaastaDeployment")]
