@@ -237,12 +237,17 @@ else {
     'kubernetes: kubectl apply --server-side, {0} objects       {1,7:N3} s  {2} request(s), {3} write(s) ({4}); objects changed: {5}  (all: {6})' -f `
         $objectCount, $med.Kubectl, $kubectlRequests.Count, $kubectlWrites, $kubectlKinds, $changedByKubectl, (& $all Kubectl)
     'kubernetes: kubectl apply --server-side, {0} Deployments   {1,7:N3} s  (all: {2})' -f $Instances, $med.KubectlD, (& $all KubectlD)
-    'kubernetes: kubectl / Sync (same {0} objects): warm {1:N1}x, new process {2:N1}x (target >= 5x: {3}); against the {4} Deployments alone: warm {5:N1}x, new process {6:N1}x' -f `
-        $objectCount, $ratioWarm, $ratioProcess, (& $met ($ratioWarm -ge 5 -and $ratioProcess -ge 5)), $Instances, $ratioWarmD, $ratioProcessD
+    'kubernetes: kubectl / Sync, same {0} objects: warm session {1:N1}x (target >= 5x: {2}), new pwsh process {3:N1}x (target >= 5x: {4})' -f `
+        $objectCount, $ratioWarm, (& $met ($ratioWarm -ge 5)), $ratioProcess, (& $met ($ratioProcess -ge 5))
+    'kubernetes: kubectl / Sync, the {0} Deployments alone: warm session {1:N1}x, new pwsh process {2:N1}x' -f $Instances, $ratioWarmD, $ratioProcessD
+    # The floor of any cmdlet run as a new process: a pwsh that only imports the module.
+    'kubernetes: new process floor: pwsh start + Import-Module alone is {0:N0}% of the kubectl time ({1:N1}x faster; 5x allows it {2:N3} s in all)' -f `
+        (100 * $med.Startup / $med.Kubectl), ($med.Kubectl / $med.Startup), ($med.Kubectl / 5)
     'kubernetes: Sync requests <= 3: {0} ({1} warm, {2} new process); 0 writes: {3}' -f `
         (& $met ([math]::Max($warmApi.Requests, $childApi.Requests) -le 3)), $warmApi.Requests, $childApi.Requests,
         (& $met ($warmApi.Writes + $childApi.Writes -eq 0 -and $changedByWarm -eq '0' -and $changedByChild -eq '0'))
-    if ($ratioWarm -lt 5 -or $ratioProcess -lt 5) { Write-Warning ('Sync-PaastaInstance is only {0:N1}x (warm) / {1:N1}x (new process) faster than kubectl apply, under the 5x target.' -f $ratioWarm, $ratioProcess) }
+    if ($ratioWarm -lt 5) { Write-Warning ('Sync-PaastaInstance in a warm session is {0:N1}x faster than kubectl apply, under the 5x target.' -f $ratioWarm) }
+    if ($ratioProcess -lt 5) { Write-Warning ('Sync-PaastaInstance as a new pwsh process is {0:N1}x faster than kubectl apply, under the 5x target.' -f $ratioProcess) }
 }
 finally {
     Remove-Item Env:DOCKER_BUILDKIT -ErrorAction SilentlyContinue
