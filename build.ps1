@@ -7,7 +7,8 @@
     -Task Test       builds, brings the local platform up where it can, runs xunit and Pester against the
                      built module, and ends with one line "N passed, N failed".
     -Task Package    makes out/packages/Paasta.<version>.nupkg, as the PowerShell Gallery accepts it.
-    -Task Benchmark  prints performance figures next to a baseline measured in the same run.
+    -Task Benchmark  prints performance figures next to a baseline measured in the same run
+                     (-Bench Kubernetes,Config runs only those files of tools/benchmark).
     -Task Demo       the README's main job: builds the module and shows what Paasta does.
     -Task Platform   -Action Up|Down|Status: the local Docker engine, Kubernetes cluster and registry.
     -Task Clean      removes build output (never the platform's state).
@@ -26,7 +27,9 @@ param(
     # Pester tags to leave out.
     [string[]] $ExcludeTag,
     # Test: do not start the local platform (integration tests then fail under CI=true, skip otherwise).
-    [switch] $NoPlatform
+    [switch] $NoPlatform,
+    # Benchmark: run only these benches of tools/benchmark (default: all). Example: -Bench Kubernetes
+    [string[]] $Bench
 )
 
 $ErrorActionPreference = 'Stop'
@@ -205,7 +208,9 @@ function Invoke-Demo {
 
 function Invoke-Benchmark {
     Invoke-Build
-    Invoke-ChildPwsh @('-NoProfile', '-File', (Join-Path $Root 'tools/benchmark/Invoke-Benchmark.ps1'), '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'))
+    $benchArgs = @('-NoProfile', '-File', (Join-Path $Root 'tools/benchmark/Invoke-Benchmark.ps1'), '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'))
+    if ($Bench) { $benchArgs += @('-Name', ($Bench -join ',')) }
+    Invoke-ChildPwsh $benchArgs
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 

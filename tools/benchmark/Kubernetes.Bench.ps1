@@ -1,0 +1,256 @@
+#Requires -Version 7.4
+# Kubernetes sync at scale (issue 5): 200 long-running instances of one service, already in sync on the local
+# cluster. A no-op Sync-PaastaInstance, in this warm session and as a whole new pwsh process, against
+# `kubectl apply --server-side --force-conflicts -f <dir>` of the same objects, in the same run.
+# Target: >= 5x faster than kubectl, <= 3 API requests, 0 writes.
+#
+# The instances are stopped (desired_state stop in deployments.json), so the 200 Deployments exist at 0 replicas
+# and the shared 2-core machine runs no pods for them. A no-op Sync still does all of its work: it reads the
+# cluster (one LIST of Paasta-managed Deployments, one of PDBs, API discovery once per process), builds the
+# desired objects of all 200 instances and diffs them with the live ones; only the writes are missing, and those
+# are what is measured to be absent.
+#
+# The baseline applies the desired objects: the Deployment and the PodDisruptionBudget of each instance, exactly
+# as Sync builds them (Paasta.Core's KubernetesObjectBuilder, the code Sync runs), written out as JSON files.
+# Both sides thus assert the same 400 objects; a second row applies the 200 Deployments alone, the strictest
+# reading of "the same 200 objects". kubectl keeps its discovery cache on disk between processes; Paasta keeps
+# its own in the process, so the new-process figure pays for one discovery request.
+# Warm-up once; then each figure runs alternately, 5 times, and the medians are compared. Request counts are
+# read in separate runs (Sync's -Verbose line "Kubernetes API: N request(s), M write(s)", kubectl's -v=6 log),
+# and the resourceVersions of all 400 objects are compared around them (on v1.20 a no-op server-side apply still
+# rewrites each Deployment, for the time in its managedFields; the row says so). Needs the local platform (KUBECONFIG)
+# and docker; skipped otherwise. Never fails on wall-clock: targets are reported met or NOT met.
+param(
+    [Parameter(Mandatory)] [string] $ModuleManifest,
+    [int] $Instances = 200,
+    [int] $Runs = 5
+)
+$ErrorActionPreference = 'Stop'
+$ModuleManifest = (Resolve-Path $ModuleManifest).Path   # the child pwsh gets it too
+Import-Module $ModuleManifest -Force
+
+$Service = 'benchsync'
+$Cluster = 'bench'
+$Namespace = "paastasvc-$Service"
+$Registry = '127.0.0.1:5000'
+$BaseImage = 'paasta-local/busybox:latest'
+
+$kubectl = if ($env:KUBECONFIG) { Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl' }
+if (-not $kubectl -or -not (Test-Path $kubectl)) { $kubectl = (Get-Command kubectl -ErrorAction SilentlyContinue).Source }
+if (-not ($kubectl -and $env:KUBECONFIG -and ((& $kubectl get --raw /readyz 2>$null) -eq 'ok'))) {
+    Write-Warning 'No Kubernetes cluster (KUBECONFIG): the Sync-PaastaInstance figures are skipped.'
+    return
+}
+if (-not (Get-Command docker -ErrorAction SilentlyContinue)) { Write-Warning 'No docker: the Sync-PaastaInstance figures are skipped.'; return }
+$null = & docker image inspect $BaseImage 2>&1
+if ($LASTEXITCODE -ne 0) { throw "The image $BaseImage is not in the Docker engine (the local platform builds it: ./build.ps1 -Task Platform -Action Up)." }
+
+$process = [Environment]::ProcessPath
+$pwshPrefix = @(if ((Split-Path -Leaf $process) -match '^dotnet(\.exe)?$') { Join-Path $PSHOME 'pwsh.dll' })
+
+$root = Join-Path ([IO.Path]::GetTempPath()) "paasta-bench-kubernetes-$PID"
+if (Test-Path $root) { Remove-Item -Recurse -Force $root }
+$soa = Join-Path $root 'soa'
+$svc = New-Item -ItemType Directory -Force (Join-Path $soa $Service)
+$objects = Join-Path $root 'objects'
+$deploymentDir = New-Item -ItemType Directory -Force (Join-Path $objects 'deployments')
+$pdbDir = New-Item -ItemType Directory -Force (Join-Path $objects 'pdbs')
+
+function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[int][math]::Floor($Values.Count / 2)] }
+function Invoke-Kubectl {
+    $out = & $kubectl @args 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "kubectl $($args -join ' ') failed: $out" }
+    $out
+}
+# name -> resourceVersion of every Deployment and PDB in the namespace (one LIST each).
+function Get-ResourceVersions {
+    $map = @{}
+    foreach ($kind in 'deployments.apps', 'poddisruptionbudgets.policy') {
+        foreach ($item in (Invoke-Kubectl get $kind -n $Namespace -o json | Out-String | ConvertFrom-Json).items) {
+            $map["$kind/$($item.metadata.name)"] = $item.metadata.resourceVersion
+        }
+    }
+    $map
+}
+# How many objects got a new resourceVersion (that is, were written), by kind: '0', or '200 (200 poddisruptionbudgets)'.
+function Compare-ResourceVersions([hashtable] $Before, [hashtable] $After) {
+    $changed = @($Before.Keys | Where-Object { $After[$_] -ne $Before[$_] })
+    if ($changed.Count -eq 0) { return '0' }
+    '{0} ({1})' -f $changed.Count, (($changed | Group-Object { ($_ -split '[./]')[0] } | ForEach-Object { "$($_.Count) $($_.Name)" }) -join ', ')
+}
+
+try {
+    # --- the image: FROM the platform's busybox, in the local registry under the deployed sha
+    $sha = [Convert]::ToHexString([Security.Cryptography.SHA1]::HashData([Text.Encoding]::UTF8.GetBytes("$Service bench image"))).ToLowerInvariant()
+    $image = "$Registry/services-${Service}:paasta-$sha"
+    $context = New-Item -ItemType Directory -Force (Join-Path $root 'image')
+    Set-Content (Join-Path $context 'Dockerfile') "FROM $BaseImage`nLABEL paasta.bench=$Service`n"
+    $env:DOCKER_BUILDKIT = '0'
+    $out = & docker build -q -t $image $context 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "docker build failed: $out" }
+    $out = & docker push $image 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "docker push failed: $out" }
+
+    # --- soa-configs: one service, $Instances instances, all stopped
+    Set-Content (Join-Path $svc 'service.yaml') "description: Sync benchmark`nexternal_link: http://example`ngit_url: null`ndocker_registry: $Registry`n"
+    Set-Content (Join-Path $svc 'monitoring.yaml') "team: bench`n"
+    Set-Content (Join-Path $svc 'deploy.yaml') "pipeline:`n- step: bench.everything`n"
+    $defaults = "_defaults: &defaults`n  deploy_group: bench.everything`n  cpus: 0.1`n  mem: 64`n  disk: 128`n  instances: 2`n" +
+        "  healthcheck_mode: http`n  healthcheck_uri: /status`n  healthcheck_grace_period_seconds: 5`n"
+    Set-Content (Join-Path $svc "kubernetes-$Cluster.yaml") ($defaults + ((0..($Instances - 1) | ForEach-Object {
+                    "inst$($_):`n  <<: *defaults`n  env:`n    GREETING: hello from $_`n" }) -join ''))
+    $controls = (0..($Instances - 1) | ForEach-Object { "`"${Service}:$Cluster.inst$_`": {`"desired_state`": `"stop`", `"force_bounce`": null}" }) -join ', '
+    Set-Content (Join-Path $svc 'deployments.json') -NoNewline ('{"v1": {}, "v2": {"deployments": {"bench.everything": {"docker_image": "services-' + $Service +
+        ':paasta-' + $sha + '", "git_sha": "' + $sha + '", "image_version": null}}, "controls": {' + $controls + '}}}')
+
+    $syncArgs = @{ SoaDir = $soa; Service = $Service; Cluster = $Cluster; Confirm = $false }
+    $null = & $kubectl delete namespace $Namespace --ignore-not-found --wait=true --timeout=180s 2>&1
+
+    # --- the 200 instances, created by Sync itself
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    $created = @(Sync-PaastaInstance @syncArgs)
+    $createSeconds = $sw.Elapsed.TotalSeconds
+    if (@($created | Where-Object Action -eq 'Created').Count -ne $Instances) {
+        throw "expected $Instances instances Created, got: $(($created | Group-Object Action | ForEach-Object { "$($_.Count) $($_.Name)" }) -join ', ')"
+    }
+
+    # --- the desired objects, built by the code Sync runs, as kubectl's input
+    $instanceConfigs = @(Get-PaastaInstance -SoaDir $soa -Service $Service -Cluster $Cluster)
+    $core = $instanceConfigs[0].GetType().Assembly   # Paasta.Core, in the module's own load context
+    $store = $core.GetType('Paasta.Deployments.DeploymentsFileStore', $true)
+    $branchType = $core.GetType('Paasta.DeploymentBranch', $true)
+    $builder = $core.GetType('Paasta.Kubernetes.KubernetesObjectBuilder', $true)
+    $contextType = $core.GetType('Paasta.Kubernetes.KubernetesBuildContext', $true)
+    $objectDiff = $core.GetType('Paasta.Kubernetes.ObjectDiff', $true)
+    $deployments = $store::Load($store::PathFor($svc.FullName), $Service)
+    $buildContext = $contextType::new($Registry, '', $null)
+    $pdbVersion = if (@(Invoke-Kubectl api-versions) -contains 'policy/v1') { 'policy/v1' } else { 'policy/v1beta1' }
+    $configShas = @{}; foreach ($r in $created) { $configShas[$r.Name] = $r.NewConfigSha }
+    foreach ($i in $instanceConfigs) {
+        $app = $builder::Build($i, $branchType::For($i, $deployments), $buildContext, $null)
+        if ($configShas[$app.Name] -ne $app.ConfigSha) { throw "the dumped $($app.Name) has config_sha $($app.ConfigSha), Sync made $($configShas[$app.Name])" }
+        Set-Content (Join-Path $deploymentDir "$($app.Name).json") $objectDiff::ToJson($app.Deployment).ToJsonString()
+        # Sync picks the PDB's apiVersion from what the server serves; so does this.
+        Set-Content (Join-Path $pdbDir "$($app.Name).json") ("{`"apiVersion`":`"$pdbVersion`"," + $app.PodDisruptionBudget.ToJsonString().Substring(1))
+    }
+    $allObjects = @('-f', $deploymentDir.FullName, '-f', $pdbDir.FullName)
+    $onlyDeployments = @('-f', $deploymentDir.FullName)
+
+    # --- what each side runs
+    $childScript = Join-Path $root 'sync.ps1'
+    Set-Content $childScript @'
+param([string] $Manifest, [string] $SoaDir, [string] $Service, [string] $Cluster, [switch] $Count)
+$ErrorActionPreference = 'Stop'
+Import-Module $Manifest
+if ($Count) {
+    $stream = Sync-PaastaInstance -SoaDir $SoaDir -Service $Service -Cluster $Cluster -Confirm:$false -Verbose 4>&1
+    ($stream | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API:*' } | Select-Object -Last 1).Message
+    "unchanged: $(@($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.SyncResult' -and $_.Action -eq 'Unchanged' }).Count)"
+}
+else {
+    "unchanged: $(@(Sync-PaastaInstance -SoaDir $SoaDir -Service $Service -Cluster $Cluster -Confirm:$false | Where-Object Action -eq 'Unchanged').Count)"
+}
+'@
+    $childArgs = @('-NoProfile', '-NonInteractive', '-File', $childScript, '-Manifest', $ModuleManifest, '-SoaDir', $soa, '-Service', $Service, '-Cluster', $Cluster)
+    $expect = "unchanged: $Instances"
+
+    $measure = [ordered]@{
+        Warm     = {
+            $r = @(Sync-PaastaInstance @syncArgs)
+            $n = @($r | Where-Object Action -eq 'Unchanged').Count
+            if ($n -ne $Instances) { throw "a no-op Sync left $n of $Instances instances Unchanged" }
+        }
+        Process  = {
+            $out = & $process @pwshPrefix @childArgs
+            if ($LASTEXITCODE -ne 0 -or ($out | Select-Object -Last 1) -ne $expect) { throw "the child pwsh Sync said: $out" }
+        }
+        Startup  = {
+            & $process @pwshPrefix -NoProfile -NonInteractive -Command "Import-Module '$ModuleManifest'" | Out-Null
+            if ($LASTEXITCODE -ne 0) { throw 'pwsh -c Import-Module failed' }
+        }
+        Kubectl  = { $null = Invoke-Kubectl apply --server-side --force-conflicts @allObjects }
+        KubectlD = { $null = Invoke-Kubectl apply --server-side --force-conflicts @onlyDeployments }
+    }
+
+    # Warm-up: the first apply makes kubectl a co-owner of the fields (a real write); the JIT, the disk cache.
+    foreach ($m in $measure.Values) { & $m }
+
+    # --- requests and writes, each in a run of its own
+    $before = Get-ResourceVersions
+    $warmStream = Sync-PaastaInstance @syncArgs -Verbose 4>&1
+    $afterWarm = Get-ResourceVersions
+    $childOut = & $process @pwshPrefix @childArgs -Count
+    $afterChild = Get-ResourceVersions
+    $kubectlLog = & $kubectl apply --server-side --force-conflicts @allObjects -v=6 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "kubectl apply -v=6 failed: $kubectlLog" }
+    $afterKubectl = Get-ResourceVersions
+
+    function Read-ApiLine([string] $Line) {
+        if ($Line -notmatch '^Kubernetes API: (\d+) request\(s\), (\d+) write\(s\)') { throw "no API count in '$Line'" }
+        [pscustomobject]@{ Requests = [int]$Matches[1]; Writes = [int]$Matches[2] }
+    }
+    $warmApi = Read-ApiLine ($warmStream | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API:*' } | Select-Object -Last 1).Message
+    $warmUnchanged = @($warmStream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.SyncResult' -and $_.Action -eq 'Unchanged' }).Count
+    $childApi = Read-ApiLine ($childOut | Where-Object { $_ -like 'Kubernetes API:*' } | Select-Object -Last 1)
+    if (($childOut | Select-Object -Last 1) -ne $expect -or $warmUnchanged -ne $Instances) { throw "a no-op Sync changed something: $childOut; warm: $warmUnchanged Unchanged" }
+    $kubectlRequests = @($kubectlLog | Where-Object { "$_" -match '\] (GET|HEAD|POST|PUT|PATCH|DELETE) https?://\S+ \d{3}' })
+    $kubectlWrites = @($kubectlRequests | Where-Object { "$_" -notmatch '\] (GET|HEAD) ' }).Count
+    # '1 GET /openapi/v2, 400 PATCH': what kubectl asked for, by method and (for a read) path.
+    $kubectlKinds = ($kubectlRequests | ForEach-Object {
+            $null = "$_" -match '\] (\w+) https?://[^/\s]+(/[^?\s]*)'
+            if ($Matches[1] -in 'GET', 'HEAD') { "$($Matches[1]) $($Matches[2])" } else { $Matches[1] }
+        } | Group-Object -NoElement | ForEach-Object { "$($_.Count) $($_.Name)" }) -join ', '
+    $objectCount = $before.Count
+    $changedByWarm = Compare-ResourceVersions $before $afterWarm
+    $changedByChild = Compare-ResourceVersions $afterWarm $afterChild
+    $changedByKubectl = Compare-ResourceVersions $afterChild $afterKubectl
+
+    # --- timing: alternating, medians
+    $times = [ordered]@{}
+    foreach ($k in $measure.Keys) { $times[$k] = [Collections.Generic.List[double]]::new() }
+    foreach ($i in 1..$Runs) {
+        foreach ($k in $measure.Keys) {
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            & $measure[$k]
+            $times[$k].Add($sw.Elapsed.TotalSeconds)
+        }
+    }
+    $med = @{}; foreach ($k in $times.Keys) { $med[$k] = Get-Median $times[$k].ToArray() }
+    $all = { param($k) ($times[$k] | ForEach-Object { $_.ToString('0.00') }) -join ' ' }
+
+    $managed = @(Invoke-Kubectl get deployments --all-namespaces -l paasta.yelp.com/managed=true -o name).Count
+    $load = ((Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -split ' ')[0]
+    $ratioWarm = $med.Kubectl / $med.Warm
+    $ratioProcess = $med.Kubectl / $med.Process
+    $ratioWarmD = $med.KubectlD / $med.Warm
+    $ratioProcessD = $med.KubectlD / $med.Process
+    $met = { param($ok) if ($ok) { 'met' } else { 'NOT met' } }
+
+    'kubernetes: {0} instances of {1} in sync ({2} Deployments at 0 replicas + {2} PDBs = {3} objects; {4} Paasta-managed Deployments on the cluster); medians of {5} alternating runs, warm, {6} cores, load average {7}' -f `
+        $Instances, $Service, $Instances, $objectCount, $managed, $Runs, [Environment]::ProcessorCount, $load
+    'kubernetes: first Sync-PaastaInstance (creates the namespace and {0} objects) took {1:N2} s' -f $objectCount, $createSeconds
+    'kubernetes: no-op Sync-PaastaInstance, warm session        {0,7:N3} s  {1} request(s), {2} write(s); objects changed: {3}  (all: {4})' -f `
+        $med.Warm, $warmApi.Requests, $warmApi.Writes, $changedByWarm, (& $all Warm)
+    'kubernetes: no-op Sync-PaastaInstance, new pwsh process    {0,7:N3} s  {1} request(s), {2} write(s); objects changed: {3}  (all: {4})' -f `
+        $med.Process, $childApi.Requests, $childApi.Writes, $changedByChild, (& $all Process)
+    'kubernetes:   of which pwsh start + Import-Module           {0,7:N3} s  (all: {1})' -f $med.Startup, (& $all Startup)
+    'kubernetes: kubectl apply --server-side, {0} objects       {1,7:N3} s  {2} request(s), {3} write(s) ({4}); objects changed: {5}  (all: {6})' -f `
+        $objectCount, $med.Kubectl, $kubectlRequests.Count, $kubectlWrites, $kubectlKinds, $changedByKubectl, (& $all Kubectl)
+    'kubernetes: kubectl apply --server-side, {0} Deployments   {1,7:N3} s  (all: {2})' -f $Instances, $med.KubectlD, (& $all KubectlD)
+    'kubernetes: kubectl / Sync, same {0} objects: warm session {1:N1}x (target >= 5x: {2}), new pwsh process {3:N1}x (target >= 5x: {4})' -f `
+        $objectCount, $ratioWarm, (& $met ($ratioWarm -ge 5)), $ratioProcess, (& $met ($ratioProcess -ge 5))
+    'kubernetes: kubectl / Sync, the {0} Deployments alone: warm session {1:N1}x, new pwsh process {2:N1}x' -f $Instances, $ratioWarmD, $ratioProcessD
+    # The floor of any cmdlet run as a new process: a pwsh that only imports the module.
+    'kubernetes: new process floor: pwsh start + Import-Module alone is {0:N0}% of the kubectl time ({1:N1}x faster; 5x allows it {2:N3} s in all)' -f `
+        (100 * $med.Startup / $med.Kubectl), ($med.Kubectl / $med.Startup), ($med.Kubectl / 5)
+    'kubernetes: Sync requests <= 3: {0} ({1} warm, {2} new process); 0 writes: {3}' -f `
+        (& $met ([math]::Max($warmApi.Requests, $childApi.Requests) -le 3)), $warmApi.Requests, $childApi.Requests,
+        (& $met ($warmApi.Writes + $childApi.Writes -eq 0 -and $changedByWarm -eq '0' -and $changedByChild -eq '0'))
+    if ($ratioWarm -lt 5) { Write-Warning ('Sync-PaastaInstance in a warm session is {0:N1}x faster than kubectl apply, under the 5x target.' -f $ratioWarm) }
+    if ($ratioProcess -lt 5) { Write-Warning ('Sync-PaastaInstance as a new pwsh process is {0:N1}x faster than kubectl apply, under the 5x target.' -f $ratioProcess) }
+}
+finally {
+    Remove-Item Env:DOCKER_BUILDKIT -ErrorAction SilentlyContinue
+    $null = & $kubectl delete namespace $Namespace --ignore-not-found --wait=false 2>&1
+    if (Test-Path $root) { Remove-Item -Recurse -Force $root -ErrorAction SilentlyContinue }
+}
