@@ -32,6 +32,10 @@
         'Test-PaastaService'
         'Test-PaastaReplication'
         'Send-PaastaSensuEvent'
+        'Register-PaastaDrainMethod'
+        'Get-PaastaDrainMethod'
+        'Unregister-PaastaDrainMethod'
+        'Invoke-PaastaDrainMethod'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @('New-PaastaDeployment')

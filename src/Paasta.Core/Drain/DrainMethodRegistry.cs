@@ -11,7 +11,7 @@ namespace Paasta.Drain;
 /// </summary>
 public sealed partial class DrainMethodRegistry
 {
-    private sealed record Entry(DrainMethodInfo Info, DrainMethodFactory Factory);
+    private sealed record Entry(DrainMethodInfo Info, DrainMethodFactory Factory, IDisposable? Resources = null);
 
     private readonly object _gate = new();
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
@@ -49,15 +49,19 @@ public sealed partial class DrainMethodRegistry
         lock (_gate) return _entries.TryGetValue(name, out var e) ? e.Info : null;
     }
 
-    /// <summary>Registers a factory. A built-in cannot be replaced; another custom method of that name only with <paramref name="replace"/>.</summary>
+    /// <summary>
+    /// Registers a factory. A built-in cannot be replaced; another custom method of that name only with <paramref name="replace"/>.
+    /// <paramref name="resources"/> (e.g. the runspaces of a scriptblock method) are disposed when the method is unregistered or replaced.
+    /// </summary>
     public DrainMethodInfo Register(string name, DrainMethodFactory factory, DrainMethodSource source = DrainMethodSource.Delegate,
-        string? definition = null, string? description = null, bool replace = false)
+        string? definition = null, string? description = null, bool replace = false, IDisposable? resources = null)
     {
         ArgumentNullException.ThrowIfNull(factory);
         ValidateName(name);
         if (source == DrainMethodSource.BuiltIn)
             throw new ArgumentException("Only Paasta's own methods are built in.", nameof(source));
         var info = new DrainMethodInfo(name, source, definition ?? factory.Method.ToString() ?? "delegate", description);
+        IDisposable? replaced;
         lock (_gate)
         {
             if (_entries.TryGetValue(name, out var existing))
@@ -67,8 +71,10 @@ public sealed partial class DrainMethodRegistry
                     throw new PaastaException("DrainMethodAlreadyRegistered", PaastaErrorKind.InvalidOperation,
                         $"A drain method named '{existing.Info.Name}' is already registered ({existing.Info.Source}: {existing.Info.Definition}); unregister it first or replace it (-Force).") { Target = name };
             }
-            _entries[name] = new Entry(info, factory);
+            _entries[name] = new Entry(info, factory, resources);
+            replaced = existing?.Resources;
         }
+        replaced?.Dispose();
         return info;
     }
 
@@ -89,13 +95,15 @@ public sealed partial class DrainMethodRegistry
     /// <summary>Removes a custom method and returns what it was.</summary>
     public DrainMethodInfo Unregister(string name)
     {
+        Entry? entry;
         lock (_gate)
         {
-            if (!_entries.TryGetValue(name, out var entry)) throw NotFound(name);
+            if (!_entries.TryGetValue(name, out entry)) throw NotFound(name);
             if (entry.Info.Source == DrainMethodSource.BuiltIn) throw BuiltIn(entry.Info.Name, "unregistered");
             _entries.Remove(name);
-            return entry.Info;
         }
+        entry.Resources?.Dispose();
+        return entry.Info;
     }
 
     /// <summary>Builds the named method for a context. Unknown names, bad params and failing constructors are PaastaExceptions.</summary>

@@ -8,7 +8,7 @@ namespace Paasta;
 /// <see cref="Ports"/> are what hacheck and http drain methods talk to; <see cref="Id"/> is what the test
 /// method records. The bounce engine fills one from a pod with <see cref="FromPod"/>.
 /// </summary>
-public sealed class DrainTask
+public sealed record DrainTask
 {
     /// <summary>Stable identity of the copy: the pod name.</summary>
     public string Id { get; init; } = "";
