@@ -149,7 +149,7 @@ Describe 'Register-PaastaDrainMethod with a .NET type' {
         $coreDll = Join-Path (Get-Module Paasta).ModuleBase 'dependencies/Paasta.Core.dll'
         $typeName = "DrainTests$Suffix.AlwaysSafe"
         if (-not ($typeName -as [type])) {
-            Add-Type -IgnoreWarnings -ReferencedAssemblies $coreDll, System.Runtime, System.Threading.Tasks, System.Collections -TypeDefinition @"
+            Add-Type -IgnoreWarnings -CompilerOptions '-nowarn:CS1701' -ReferencedAssemblies $coreDll, System.Runtime, System.Threading.Tasks, System.Collections -TypeDefinition @"
 using System.Threading; using System.Threading.Tasks; using Paasta; using Paasta.Drain;
 namespace DrainTests$Suffix {
     public sealed class AlwaysSafe : IDrainMethod {

@@ -206,7 +206,8 @@ public sealed class InvokePaastaDrainMethod : PaastaCmdlet
     private const string ByInstanceSet = "ByInstance";
 
     /// <summary>The drain method (noop, test, crashy_drain, hacheck, http, or a registered one).</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
+    // Not bound from the pipeline by property name: piped pods have a Name too, which is not a drain method.
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByNameSet)]
     [Alias("Method")]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";

@@ -144,6 +144,51 @@ public class DrainRegistryAndGuardTests
     }
 
     [Fact]
+    public void AnHttpInstanceFromSoaConfigsGetsItsUrlSpecs()
+    {
+        using var soa = new TempSoaDir();
+        soa.Service("hello");
+        soa.Write("hello/kubernetes-prod.yaml", """
+            main:
+              deploy_group: prod.main
+              drain_method: http
+              drain_method_params:
+                drain: {url_format: 'http://{host}:{port}/drain', method: POST, success_codes: '200-299'}
+                stop_draining: {url_format: 'http://{host}:{port}/undrain', method: POST, success_codes: 200}
+                is_draining: {url_format: 'http://{host}:{port}/draining/{nerve_ns}'}
+                is_safe_to_kill: {url_format: 'http://{host}:{port}/safe', success_codes: '200,204'}
+            """);
+        var reader = new SoaConfigReader(soa.Root);
+        var instance = reader.LoadInstances(reader.LoadService("hello"), new InstanceFilter()).Single().Value!;
+        using var method = Assert.IsType<HttpDrainMethod>(new DrainMethodRegistry().Create(instance));
+        Assert.Equal(HttpMethod.Post, method.Drain.Method);
+        Assert.True(method.StopDraining.SuccessCodes.Accepts(200));
+        Assert.False(method.StopDraining.SuccessCodes.Accepts(201));
+        Assert.True(method.IsSafeToKill.SuccessCodes.Accepts(204));
+        Assert.Equal("http://10.0.0.3:8888/draining/hello.main", Assert.Single(method.Urls(DrainAction.IsDraining, new DrainTask { Id = "p", Host = "10.0.0.3", Ports = new[] { 8888 } })).ToString());
+    }
+
+    private sealed class Resource : IDisposable
+    {
+        public bool Disposed;
+        public void Dispose() => Disposed = true;
+    }
+
+    [Fact]
+    public void ResourcesOfAMethodAreDisposedWhenItIsReplacedOrUnregistered()
+    {
+        var registry = new DrainMethodRegistry();
+        var first = new Resource();
+        var second = new Resource();
+        registry.Register("pooled", _ => new NoopDrainMethod(), resources: first);
+        registry.Register("pooled", _ => new NoopDrainMethod(), replace: true, resources: second);
+        Assert.True(first.Disposed);
+        Assert.False(second.Disposed);
+        registry.Unregister("pooled");
+        Assert.True(second.Disposed);
+    }
+
+    [Fact]
     public async Task AThrowingMethodIsAnErrorResultNeverSafe()
     {
         using var guard = new DrainGuard(new CrashyDrainMethod(), "crashy_drain");
