@@ -37,6 +37,10 @@
         'Sync-PaastaJob'
         'Get-PaastaJob'
         'Start-PaastaJob'
+        'Register-PaastaDrainMethod'
+        'Get-PaastaDrainMethod'
+        'Unregister-PaastaDrainMethod'
+        'Invoke-PaastaDrainMethod'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @('New-PaastaDeployment')
