@@ -261,3 +261,162 @@ Describe 'Bounce methods on the local cluster' -Tag Integration {
         (Sync).Action | Should -Be 'Unchanged'
     }
 }
+
+Describe 'Bounces drain through hacheck (a stand-in implementing hacheck''s spool API, reached at every pod IP by a DNAT rule)' -Tag Integration {
+    BeforeAll {
+        # hacheck cannot run here. The stand-in keeps, per pod IP (the request's Host), registration and port, the
+        # state hacheck keeps: POST status=down|up with expiration and reason; GET answers 200 when up, else 503
+        # with "Service <reg> in down state since <t> until <t>: <reason>". It records every request.
+        if (-not ('BounceTests.HacheckStandIn' -as [type])) {
+            Add-Type -TypeDefinition @'
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Threading.Tasks;
+namespace BounceTests {
+public sealed class SpoolRequest {
+    public DateTime At; public string Method; public string PodIp; public string Path; public string UserAgent;
+    public Dictionary<string, string> Form = new Dictionary<string, string>();
+}
+public sealed class HacheckStandIn : IDisposable {
+    private readonly HttpListener _listener = new HttpListener();
+    private readonly Dictionary<string, (double Since, double Until, string Reason)> _down = new Dictionary<string, (double, double, string)>();
+    public readonly List<SpoolRequest> Requests = new List<SpoolRequest>();
+    public HacheckStandIn(int port) {
+        _listener.Prefixes.Add("http://+:" + port + "/");
+        _listener.Start();
+        Task.Run(Loop);
+    }
+    private static double Now() => (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
+    private async Task Loop() {
+        while (_listener.IsListening) {
+            HttpListenerContext c;
+            try { c = await _listener.GetContextAsync(); } catch { return; }
+            try { Handle(c); } catch (Exception e) { Reply(c, 500, e.Message); }
+        }
+    }
+    private void Handle(HttpListenerContext c) {
+        var host = c.Request.Headers["Host"] ?? "";
+        var r = new SpoolRequest { At = DateTime.UtcNow, Method = c.Request.HttpMethod, PodIp = host.Split(':')[0], Path = c.Request.Url.AbsolutePath, UserAgent = c.Request.UserAgent };
+        if (r.Method == "POST") {
+            using var reader = new System.IO.StreamReader(c.Request.InputStream, Encoding.UTF8);
+            foreach (var pair in reader.ReadToEnd().Split('&', StringSplitOptions.RemoveEmptyEntries)) {
+                var i = pair.IndexOf('=');
+                string Dec(string s) => Uri.UnescapeDataString(s.Replace('+', ' '));
+                r.Form[Dec(i < 0 ? pair : pair.Substring(0, i))] = i < 0 ? "" : Dec(pair.Substring(i + 1));
+            }
+        }
+        lock (Requests) Requests.Add(r);
+        var parts = r.Path.Split('/', StringSplitOptions.RemoveEmptyEntries); // spool, registration, port, status
+        if (parts.Length != 4 || parts[0] != "spool" || parts[3] != "status") { Reply(c, 404, "not found"); return; }
+        var key = r.PodIp + "/" + parts[1] + "/" + parts[2];
+        lock (_down) {
+            if (r.Method == "POST") {
+                if (r.Form.TryGetValue("status", out var status) && status == "down")
+                    _down[key] = (_down.TryGetValue(key, out var was) ? was.Since : Now(), double.Parse(r.Form["expiration"], CultureInfo.InvariantCulture), r.Form.TryGetValue("reason", out var why) ? why : "");
+                else _down.Remove(key);
+                Reply(c, 200, "OK");
+                return;
+            }
+            if (_down.TryGetValue(key, out var d) && d.Until > Now())
+                Reply(c, 503, string.Format(CultureInfo.InvariantCulture, "Service {0} in down state since {1:0.000} until {2:0.000}: {3}", parts[1], d.Since, d.Until, d.Reason));
+            else { _down.Remove(key); Reply(c, 200, "Service " + parts[1] + " in up state"); }
+        }
+    }
+    private static void Reply(HttpListenerContext c, int status, string body) {
+        var bytes = Encoding.UTF8.GetBytes(body);
+        c.Response.StatusCode = status;
+        c.Response.OutputStream.Write(bytes, 0, bytes.Length);
+        c.Response.Close();
+    }
+    public void Dispose() { _listener.Stop(); _listener.Close(); }
+}
+}
+'@
+        }
+        $script:HacheckPort = 16666
+        $script:Bridge = '172.17.0.1'
+        $script:RuleArgs = @('-p', 'tcp', '-d', '172.17.0.0/16', '--dport', "$HacheckPort", '-m', 'comment', '--comment', 'paasta-bounce-test-hacheck', '-j', 'DNAT', '--to-destination', "${Bridge}:$HacheckPort")
+        if (-not $Up) { return }
+        $out = & iptables -t nat -A OUTPUT @RuleArgs 2>&1
+        if ($LASTEXITCODE) { throw "iptables could not add the DNAT rule for the hacheck stand-in: $out" }
+        $script:Hacheck = [BounceTests.HacheckStandIn]::new($HacheckPort)
+        $script:Delay = 6
+        $script:DrainSettings = "  drain_method: hacheck`n  drain_method_params:`n    hacheck_port: $HacheckPort`n    delay: $Delay"
+        function Get-PodRecords {
+            (Invoke-Kubectl -n $Namespace get pods -l 'paasta.yelp.com/instance=main' -o json | ConvertFrom-Json).items | ForEach-Object {
+                [pscustomobject]@{ Name = $_.metadata.name; Ip = $_.status.podIP; Sha = $_.metadata.labels.'paasta.yelp.com/git_sha' }
+            }
+        }
+        # When the pod was deleted: its deletionTimestamp less its grace period (whole seconds).
+        function Get-DeletedAt($Pod) { ([DateTime]$Pod.metadata.deletionTimestamp).ToUniversalTime().AddSeconds(-[int]$Pod.spec.terminationGracePeriodSeconds) }
+    }
+    AfterAll {
+        if ($Hacheck) { $Hacheck.Dispose() }
+        if ($Up) { $null = & iptables -t nat -D OUTPUT @RuleArgs 2>&1 }
+    }
+
+    It 'sends down for exactly the old pods, and deletes none of them before delay seconds have passed' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Set-Instance "  bounce_method: crossover`n  bounce_margin_factor: 1.0`n$DrainSettings"
+        $old = Initialize-Running
+        $oldPods = @(Get-PodRecords | Where-Object Sha -eq $old)
+        $oldPods.Count | Should -Be 4
+        $Hacheck.Requests.Clear()
+        $new = Get-NextSha
+        Deploy $new
+        # Watch deletions as they happen, with the times the API server gives them.
+        $deleted = @{}
+        $job = Start-ThreadJob -ArgumentList $Kubectl, $Namespace -ScriptBlock {
+            param($Kubectl, $Namespace)
+            & $Kubectl -n $Namespace get pods -l 'paasta.yelp.com/instance=main' --watch -o json 2>$null
+        }
+        $null = Sync -Wait -Timeout 240
+        $downs = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
+        @($downs.PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
+        foreach ($d in $downs) {
+            $d.Path | Should -Be "/spool/$Service.main/8888/status"
+            $d.Form['reason'] | Should -Be 'Drained by Paasta'
+            # expiration defaults to 10 x delay from now (epoch seconds).
+            $expected = ($d.At - [DateTime]::UnixEpoch).TotalSeconds + 10 * $Delay
+            [double]$d.Form['expiration'] | Should -BeGreaterThan ($expected - 5)
+            [double]$d.Form['expiration'] | Should -BeLessThan ($expected + 5)
+        }
+        @($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'up' }) | Should -BeNullOrEmpty
+        # Every old pod was deleted, and not before delay seconds after its first down.
+        $null = Stop-Job $job; $watched = (Receive-Job $job) -join "`n"; Remove-Job $job -Force
+        $events = @(($watched -replace '}\s*{', "}`u{1e}{") -split "`u{1e}" | Where-Object { $_.Trim() } | ForEach-Object { $_ | ConvertFrom-Json })
+        foreach ($pod in $oldPods) {
+            $firstDown = ($downs | Where-Object PodIp -eq $pod.Ip | Sort-Object At | Select-Object -First 1).At
+            $gone = $events | Where-Object { $_.metadata.name -eq $pod.Name -and $_.metadata.deletionTimestamp } | Select-Object -First 1
+            $gone | Should -Not -BeNullOrEmpty -Because "$($pod.Name) must have been deleted"
+            (Get-DeletedAt $gone) | Should -BeGreaterOrEqual $firstDown.AddSeconds($Delay - 1) -Because "$($pod.Name) was marked down at $($firstDown.ToString('O'))"
+        }
+        @(Get-ServingPods $new).Count | Should -Be 4
+    }
+
+    It 'drains every copy before a stop scales the instance to zero' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        $running = @(Get-PodRecords | Where-Object { $_.Ip })
+        $running.Count | Should -Be 4
+        $Hacheck.Requests.Clear()
+        Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main | Stop-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
+        $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
+        $first = Sync
+        $first.NewReplicas | Should -Be 0
+        # The first pass marks every copy down but deletes none: hacheck's delay has not passed.
+        $marked = [DateTime]::UtcNow
+        $downIps = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique)
+        $downIps | Should -Be @($running.Ip | Sort-Object)
+        @(Get-Pods | Where-Object { -not $_.metadata.deletionTimestamp }).Count | Should -Be 4
+        $null = Sync -Wait -Timeout 120
+        ([DateTime]::UtcNow - $marked).TotalSeconds | Should -BeGreaterOrEqual ($Delay - 1)
+        @(Get-Pods | Where-Object { -not $_.metadata.deletionTimestamp }).Count | Should -Be 0
+        (Invoke-Kubectl -n $Namespace get deployment "$Service-main" -o jsonpath='{.spec.replicas}') | Should -Be '0'
+        # Bring it back for anything that runs after.
+        Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main | Start-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
+        $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
+    }
+}

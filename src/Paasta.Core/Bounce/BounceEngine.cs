@@ -203,6 +203,12 @@ public sealed class BounceEngine
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested) { throw; }
         catch (PaastaException e) when (e.ErrorId.StartsWith("Kube", StringComparison.Ordinal)) { throw; }
+        catch (PaastaException e) when (e.ErrorId.StartsWith("Drain", StringComparison.Ordinal))
+        {
+            // The drain method's own report (failed, timed out, bad params): the pod stays, the error is told.
+            progress.Errors.Enqueue(new PaastaException(e.ErrorId, e.Kind, $"pod {name}: {e.Message} The pod was left serving.", e) { Target = name });
+            return false;
+        }
         catch (Exception e)
         {
             progress.Errors.Enqueue(e is OperationCanceledException or TimeoutException

@@ -135,9 +135,18 @@ public sealed class KubernetesReconciler
         var desired = item.Desired!;
         var key = (desired.Namespace, desired.Instance.Service, desired.Instance.Instance);
         var stopping = item.Result.Action == SyncAction.Scaled && item.Result.NewReplicas == 0;
-        var (bounceOps, progress) = stopping
-            ? _bounce!.PlanStop(desired, pods[key].ToList(), this)
-            : _bounce!.PlanBounce(desired, item.Live as V1Deployment, sets[key].ToList(), pods[key].ToList(), this);
+        IReadOnlyList<KubeOperation> bounceOps;
+        BounceProgress progress;
+        try
+        {
+            (bounceOps, progress) = stopping
+                ? _bounce!.PlanStop(desired, pods[key].ToList(), this)
+                : _bounce!.PlanBounce(desired, item.Live as V1Deployment, sets[key].ToList(), pods[key].ToList(), this);
+        }
+        catch (PaastaException e) // e.g. an unknown drain method or bad drain_method_params: this instance only
+        {
+            return item with { Operations = Array.Empty<KubeOperation>(), Result = item.Result with { Action = SyncAction.Failed, Message = e.Message }, Error = e };
+        }
         // The engine's writes replace the controller writes; namespace creation stays first, PDB and HPA last.
         var ops = item.Operations.Where(o => o.Kind == "Namespace").Concat(bounceOps)
             .Concat(item.Operations.Where(o => o.Kind is not ("Namespace" or "Deployment"))).ToList();

@@ -208,7 +208,8 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
             }
             if (requests.Count == 0) return;
 
-            var reconciler = new KubernetesReconciler(Kube, bounce: new BounceEngine(Kube, DrainerFor));
+            using var drainers = new SyncDrainers();
+            var reconciler = new KubernetesReconciler(Kube, bounce: new BounceEngine(Kube, drainers.For));
             var watch = Stopwatch.StartNew();
             var pass = 0;
             var declined = new HashSet<string>(StringComparer.Ordinal);
@@ -269,9 +270,6 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
     private static string Describe(SyncResult r) => r.Bounce is { } b
         ? $"{r.Service}.{r.Instance}: {b.NewReady} of {b.Wanted} new copies ready, {b.OldCopies} old left ({b.Draining} draining) — {b.Reason}"
         : $"{r.Service}.{r.Instance}: {r.ReadyReplicas ?? 0} of {r.NewReplicas} copies ready (Get-PaastaInstanceStatus says why)";
-
-    /// <summary>The drainer for an instance's drain_method and drain_method_params.</summary>
-    private static IPodDrainer DrainerFor(InstanceConfig instance) => DrainMethodBridge.For(instance);
 
     /// <summary>Applies one instance's plan after ShouldProcess; returns what happened and, unless -Wait collects them, writes it.</summary>
     private SyncResult Apply(KubernetesReconciler reconciler, SyncPlanItem item, bool emit)
