@@ -5,14 +5,8 @@ BeforeAll {
     Import-Module $env:PAASTA_TEST_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
     $script:Repo = if ($env:PAASTA_REPO_ROOT) { $env:PAASTA_REPO_ROOT } else { (Resolve-Path (Join-Path $PSScriptRoot '..')).Path }
-    $script:Kubectl = if ($env:KUBECONFIG -and (Test-Path (Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl'))) { Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl' } else { (Get-Command kubectl -ErrorAction Ignore).Source }
-    $script:Up = $false
-    if ($env:KUBECONFIG -and (Test-Path $env:KUBECONFIG) -and $Kubectl) {
-        $ready = & $Kubectl get --raw /readyz 2>$null
-        $script:Up = $LASTEXITCODE -eq 0 -and $ready -eq 'ok'
-    }
-    function Invoke-Kubectl { $out = & $script:Kubectl @args 2>&1; if ($LASTEXITCODE) { throw "kubectl $args failed: $out" }; $out }
-    function Invoke-Git { $out = & git @args 2>&1; if ($LASTEXITCODE) { throw "git $args failed: $out" }; $out }
+    $script:Kubectl = Get-TestKubectl
+    $script:Up = Test-KubernetesUp
     function Wait-Until([scriptblock] $Condition, [int] $Seconds, [string] $What) {
         $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
         while (-not (& $Condition)) {

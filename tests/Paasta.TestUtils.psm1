@@ -25,4 +25,32 @@ function Assert-PlatformOrSkip {
     return $false
 }
 
-Export-ModuleMember -Function Get-PwshCommand, Invoke-ChildPwsh, Assert-PlatformOrSkip
+function Get-TestKubectl {
+    <# kubectl: the local platform's (next to $env:KUBECONFIG), else the one on PATH; $null when there is none. #>
+    if ($env:KUBECONFIG -and (Test-Path (Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl'))) { return Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl' }
+    (Get-Command kubectl -ErrorAction Ignore).Source
+}
+
+function Test-KubernetesUp {
+    <# True when $env:KUBECONFIG points at an API server that answers /readyz with ok. #>
+    $kubectl = Get-TestKubectl
+    if (-not ($env:KUBECONFIG -and (Test-Path $env:KUBECONFIG) -and $kubectl)) { return $false }
+    $ready = & $kubectl get --raw /readyz 2>$null
+    $LASTEXITCODE -eq 0 -and $ready -eq 'ok'
+}
+
+function Invoke-Kubectl {
+    <# kubectl with the test's arguments; throws with its output when it fails. #>
+    $out = & (Get-TestKubectl) @args 2>&1
+    if ($LASTEXITCODE) { throw "kubectl $args failed: $out" }
+    $out
+}
+
+function Invoke-Git {
+    <# git with the test's arguments; throws with its output when it fails. #>
+    $out = & git @args 2>&1
+    if ($LASTEXITCODE) { throw "git $args failed: $out" }
+    $out
+}
+
+Export-ModuleMember -Function Get-PwshCommand, Invoke-ChildPwsh, Assert-PlatformOrSkip, Get-TestKubectl, Test-KubernetesUp, Invoke-Kubectl, Invoke-Git

@@ -73,31 +73,13 @@ public sealed class BounceTests : IDisposable
     private const string ShaA = "4ef01b5a574b519ab546309e89f72972a33b6b75";
     private const string ShaB = "9085fd67ed1bb5fadafa7f2afaf8dedee7342711";
     private static readonly KubernetesBuildContext Context = new("registry.example:443");
-    private readonly string _kubeconfig;
-    private readonly KubeConnection _kube;
+    private readonly OfflineKubeConnection _offline = new();
     private readonly KubernetesReconciler _reconciler;
+    private KubeConnection Kube => _offline.Kube;
 
-    public BounceTests()
-    {
-        // Planning reads only what it is given; the connection is never used.
-        _kubeconfig = Path.Combine(Path.GetTempPath(), $"paasta-kubeconfig-{Guid.NewGuid():N}");
-        File.WriteAllText(_kubeconfig, """
-            apiVersion: v1
-            kind: Config
-            clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-            users: [{name: u, user: {token: t}}]
-            contexts: [{name: x, context: {cluster: c, user: u}}]
-            current-context: x
-            """);
-        _kube = KubeConnection.Open(new KubeTarget(_kubeconfig, null));
-        _reconciler = new KubernetesReconciler(_kube);
-    }
+    public BounceTests() => _reconciler = new KubernetesReconciler(Kube);
 
-    public void Dispose()
-    {
-        _kube.Dispose();
-        File.Delete(_kubeconfig);
-    }
+    public void Dispose() => _offline.Dispose();
 
     private static DesiredApp App(string sha, string extra = "") => KubernetesObjectBuilder.Build(
         KubernetesObjectsTests.Load($"main:\n  instances: 4\n{extra}"),
@@ -137,7 +119,7 @@ public sealed class BounceTests : IDisposable
         var oldApp = App(ShaA);
         var newApp = App(ShaB);
         var pods = Enumerable.Range(1, 4).Select(i => Pod(oldApp, $"old-{i}", ready: true)).ToList();
-        var (ops, progress) = new BounceEngine(_kube).PlanBounce(newApp, Live(oldApp), new[] { ReplicaSet(oldApp, "rs-old") }, pods, _reconciler);
+        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(oldApp), new[] { ReplicaSet(oldApp, "rs-old") }, pods, _reconciler);
         Assert.Equal(new[]
         {
             $"orphan Deployment {oldApp.Name}",
@@ -164,7 +146,7 @@ public sealed class BounceTests : IDisposable
             Pod(newApp, "new-2", ready: true),
             Pod(newApp, "new-3", ready: false),
         };
-        var (ops, progress) = new BounceEngine(_kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
         // 2 new ready of 4 wanted: 2 old stay (the oldest ready ones), the unready and the youngest go.
         Assert.Equal(new[] { "drain Pod old-young", "drain Pod old-unready" }, Summaries(ops));
         Assert.Equal(2, progress.NewReady);
@@ -178,11 +160,11 @@ public sealed class BounceTests : IDisposable
         var newApp = App(ShaB);
         var newPods = Enumerable.Range(1, 4).Select(i => Pod(newApp, $"new-{i}", ready: true)).ToList();
         var draining = newPods.Append(Pod(oldApp, "old-1", ready: true, draining: true)).ToList();
-        var (ops, progress) = new BounceEngine(_kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), draining, _reconciler);
+        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), draining, _reconciler);
         Assert.Equal(new[] { "check Pod old-1" }, Summaries(ops));
         Assert.True(progress.InProgress);
 
-        (ops, progress) = new BounceEngine(_kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), newPods, _reconciler);
+        (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), newPods, _reconciler);
         Assert.Equal(new[] { $"finish Deployment {newApp.Name}" }, Summaries(ops));
         Assert.False(progress.InProgress);
     }
@@ -193,9 +175,9 @@ public sealed class BounceTests : IDisposable
         var oldApp = App(ShaA, "  bounce_method: downthenup\n");
         var newApp = App(ShaB, "  bounce_method: downthenup\n");
         var terminating = new[] { Pod(oldApp, "old-1", ready: false, draining: true, terminating: true) };
-        var (ops, _) = new BounceEngine(_kube).PlanBounce(newApp, null, Array.Empty<V1ReplicaSet>(), terminating, _reconciler);
+        var (ops, _) = new BounceEngine(Kube).PlanBounce(newApp, null, Array.Empty<V1ReplicaSet>(), terminating, _reconciler);
         Assert.Empty(ops);
-        (ops, _) = new BounceEngine(_kube).PlanBounce(newApp, null, Array.Empty<V1ReplicaSet>(), Array.Empty<V1Pod>(), _reconciler);
+        (ops, _) = new BounceEngine(Kube).PlanBounce(newApp, null, Array.Empty<V1ReplicaSet>(), Array.Empty<V1Pod>(), _reconciler);
         Assert.Equal(new[] { $"create Deployment {newApp.Name}" }, Summaries(ops));
         Assert.False(newApp.Metadata.Annotations?.ContainsKey(BounceEngine.BouncingAnnotation) ?? false);
     }
@@ -205,7 +187,7 @@ public sealed class BounceTests : IDisposable
     {
         var app = App(ShaA);
         var pods = Enumerable.Range(1, 3).Select(i => Pod(app, $"p{i}", ready: true)).Append(Pod(app, "gone", ready: false, terminating: true)).ToList();
-        var (ops, progress) = new BounceEngine(_kube).PlanStop(app, pods, _reconciler);
+        var (ops, progress) = new BounceEngine(Kube).PlanStop(app, pods, _reconciler);
         Assert.Equal(new[] { $"drain Deployment {app.Name}" }, Summaries(ops));
         Assert.Contains("drain all 3 pod(s)", ops[0].Details[0]);
         Assert.Equal(3, progress.Draining);
@@ -225,7 +207,7 @@ public sealed class BounceTests : IDisposable
         var oldApp = App(ShaA, "  bounce_method: brutal\n");
         var newApp = App(ShaB, "  bounce_method: brutal\n");
         var drainer = new FailingDrainer();
-        var engine = new BounceEngine(_kube, _ => drainer);
+        var engine = new BounceEngine(Kube, _ => drainer);
         var (ops, progress) = engine.PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), new[] { Pod(oldApp, "old-1", ready: true) }, _reconciler);
         Assert.Equal(new[] { "drain Pod old-1" }, Summaries(ops));
         await ops[0].Run(CancellationToken.None); // no API call happens: the drain fails first
@@ -252,7 +234,7 @@ public sealed class BounceTests : IDisposable
         {
             var oldApp = App(ShaA, "  bounce_method: brutal\n");
             var newApp = App(ShaB, "  bounce_method: brutal\n");
-            var engine = new BounceEngine(_kube, _ => new HangingDrainer());
+            var engine = new BounceEngine(Kube, _ => new HangingDrainer());
             var (ops, progress) = engine.PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), new[] { Pod(oldApp, "old-1", ready: true) }, _reconciler);
             await ops[0].Run(CancellationToken.None);
             Assert.Equal(0, progress.Killed);

@@ -12,31 +12,13 @@ public sealed class ReconcilerPlanTests : IDisposable
     private const string OtherSha = "9085fd67ed1bb5fadafa7f2afaf8dedee7342711";
     private static readonly DeploymentBranch Branch = new($"services-example_service:paasta-{Sha}", Sha, null, "start", null);
     private static readonly KubernetesBuildContext Context = new("registry.example:443");
-    private readonly string _kubeconfig;
-    private readonly KubeConnection _kube;
+    private readonly OfflineKubeConnection _offline = new();
     private readonly KubernetesReconciler _reconciler;
+    private KubeConnection Kube => _offline.Kube;
 
-    public ReconcilerPlanTests()
-    {
-        // A connection that is never used: Plan reads only the state it is given.
-        _kubeconfig = Path.Combine(Path.GetTempPath(), $"paasta-kubeconfig-{Guid.NewGuid():N}");
-        File.WriteAllText(_kubeconfig, """
-            apiVersion: v1
-            kind: Config
-            clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-            users: [{name: u, user: {token: t}}]
-            contexts: [{name: x, context: {cluster: c, user: u}}]
-            current-context: x
-            """);
-        _kube = KubeConnection.Open(new KubeTarget(_kubeconfig, null));
-        _reconciler = new KubernetesReconciler(_kube);
-    }
+    public ReconcilerPlanTests() => _reconciler = new KubernetesReconciler(Kube);
 
-    public void Dispose()
-    {
-        _kube.Dispose();
-        File.Delete(_kubeconfig);
-    }
+    public void Dispose() => _offline.Dispose();
 
     private static SyncRequest Request(string yaml, DeploymentBranch? branch = null, string instance = "main") =>
         new(KubernetesObjectsTests.Load(yaml, instance), branch ?? Branch, Context);
