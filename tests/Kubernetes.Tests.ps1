@@ -253,6 +253,9 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         @(Get-ReadyPods) | ForEach-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' | Should -Be $ShaC }
         $body = (Invoke-WebRequest -Uri "http://$(@(Get-ReadyPods)[0].status.podIP):8888/" -TimeoutSec 10).Content
         $body | Should -Match 'hello, again'
+        # Pods of the stopped version were still terminating when C was created, so that was a bounce; a pass ends it.
+        (Sync -Wait -Timeout 120).Converging | Should -BeFalse
+        (Sync).Action | Should -Be 'Unchanged'
     }
 
     It 'reports an instance whose deploy group has no deployment, without failing the others' {
