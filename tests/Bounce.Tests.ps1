@@ -325,6 +325,8 @@ public sealed class HacheckStandIn : IDisposable {
         c.Response.OutputStream.Write(bytes, 0, bytes.Length);
         c.Response.Close();
     }
+    /// <summary>Forget every state and request: hacheck runs as a sidecar in each pod, so its state dies with the pod; this one stand-in serves every pod IP, and the docker bridge reuses the IPs of deleted pods.</summary>
+    public void Reset() { lock (_down) _down.Clear(); lock (Requests) Requests.Clear(); }
     public void Dispose() { _listener.Stop(); _listener.Close(); }
 }
 }
@@ -358,7 +360,7 @@ public sealed class HacheckStandIn : IDisposable {
         $old = Initialize-Running
         $oldPods = @(Get-PodRecords | Where-Object Sha -eq $old)
         $oldPods.Count | Should -Be 4
-        $Hacheck.Requests.Clear()
+        $Hacheck.Reset()
         $new = Get-NextSha
         Deploy $new
         # Watch deletions as they happen, with the times the API server gives them.
@@ -395,7 +397,7 @@ public sealed class HacheckStandIn : IDisposable {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $running = @(Get-PodRecords | Where-Object { $_.Ip })
         $running.Count | Should -Be 4
-        $Hacheck.Requests.Clear()
+        $Hacheck.Reset()
         Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main | Stop-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
         $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
         $first = Sync
