@@ -7,6 +7,8 @@
 #   bash tools/platform/platform.sh up            start everything (installs/builds what is missing)
 #   bash tools/platform/platform.sh status        per component state; exit 0 all up, 3 otherwise
 #   bash tools/platform/platform.sh down [--purge] stop everything it started (--purge: drop state)
+#   bash tools/platform/platform.sh stop-apiserver | start-apiserver
+#                                                 take the kube-apiserver away / bring it back (outage tests)
 #
 # Runs as root on Debian/Ubuntu. Anywhere else, point $KUBECONFIG at an existing cluster.
 # State (PKI, kubeconfig, etcd data, registry storage, logs, pid files) lives in <repo>/.platform/;
@@ -802,8 +804,22 @@ cmd_status() {
     return $all
 }
 
+# An API server outage, for tests that restart it under a running client: stop waits until
+# 6443 is closed, start until /readyz answers again; everything else keeps running.
+cmd_stop_apiserver() {
+    take_lock
+    stop_component kube-apiserver "$KUBE_CACHE/bin/kube-apiserver"
+    wait_until 10 bash -c "[[ -z \$(ss -Hltn 'sport = :6443') ]]" || die "port 6443 still listening after stopping kube-apiserver"
+}
+
+cmd_start_apiserver() {
+    take_lock
+    [[ -s $PKI/ca.crt ]] || die "the platform was never started here: run '$0 up' first"
+    ensure_apiserver
+}
+
 usage() {
-    echo "usage: $0 up | down [--purge] | status" >&2
+    echo "usage: $0 up | down [--purge] | status | stop-apiserver | start-apiserver" >&2
     exit 64
 }
 
@@ -815,6 +831,8 @@ main() {
         up) cmd_up ;;
         down) cmd_down "${2:-}" ;;
         status) cmd_status ;;
+        stop-apiserver) cmd_stop_apiserver ;;
+        start-apiserver) cmd_start_apiserver ;;
         *) usage ;;
     esac
 }
