@@ -393,6 +393,74 @@ public sealed class HacheckStandIn : IDisposable {
         @(Get-ServingPods $new).Count | Should -Be 4
     }
 
+    It 'drains a copy again when hacheck has forgotten its down (a restarted sidecar), and waits a full delay from then' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Set-Instance "  bounce_method: brutal`n$DrainSettings"
+        $old = Initialize-Running
+        $oldPods = @(Get-PodRecords | Where-Object Sha -eq $old)
+        $oldPods.Count | Should -Be 4
+        $Hacheck.Reset()
+        Deploy (Get-NextSha)
+        # brutal: the first pass marks every old copy down at once; none is safe to kill before delay.
+        $null = Sync
+        @($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
+        $Hacheck.Reset()   # every sidecar restarts: hacheck says up again for all of them
+        $job = Start-ThreadJob -ArgumentList $Kubectl, $Namespace -ScriptBlock {
+            param($Kubectl, $Namespace)
+            & $Kubectl -n $Namespace get pods -l 'paasta.yelp.com/instance=main' --watch -o json 2>$null
+        }
+        $null = Sync -Wait -Timeout 240
+        $null = Stop-Job $job; $watched = (Receive-Job $job) -join "`n"; Remove-Job $job -Force
+        $events = @(($watched -replace '}\s*{', "}`u{1e}{") -split "`u{1e}" | Where-Object { $_.Trim() } | ForEach-Object { $_ | ConvertFrom-Json })
+        $redrains = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
+        foreach ($pod in $oldPods) {
+            $again = $redrains | Where-Object PodIp -eq $pod.Ip | Sort-Object At | Select-Object -First 1
+            $again | Should -Not -BeNullOrEmpty -Because "$($pod.Name) was no longer down in hacheck, so it had to be drained again"
+            $gone = $events | Where-Object { $_.metadata.name -eq $pod.Name -and $_.metadata.deletionTimestamp } | Select-Object -First 1
+            $gone | Should -Not -BeNullOrEmpty -Because "$($pod.Name) must have been deleted"
+            (Get-DeletedAt $gone) | Should -BeGreaterOrEqual $again.At.AddSeconds($Delay - 1) -Because "$($pod.Name) was marked down again at $($again.At.ToString('O'))"
+        }
+    }
+
+    It 'resumes a bounce killed while its old copies were draining: no second down, no delete before delay' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Set-Instance "  bounce_method: brutal`n$DrainSettings"
+        $old = Initialize-Running
+        $oldPods = @(Get-PodRecords | Where-Object Sha -eq $old)
+        $Hacheck.Reset()
+        Deploy (Get-NextSha)
+        $pwsh = Get-PwshCommand
+        $script = "Import-Module '$($env:PAASTA_TEST_MODULE)'; Sync-PaastaInstance -SoaDir '$Soa' -Service $Service -Cluster local -Instance main -Confirm:`$false -Wait -Timeout 300"
+        $child = Start-Process -FilePath $pwsh[0] -ArgumentList (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -PassThru -RedirectStandardOutput (Join-Path $TestDrive 'child-drain.out')
+        $deadline = [DateTime]::UtcNow.AddSeconds(120)
+        while (@($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique).Count -lt $oldPods.Count) {
+            if ([DateTime]::UtcNow -gt $deadline -or $child.HasExited) { throw 'the child Sync did not drain the old copies' }
+            Start-Sleep -Milliseconds 100
+        }
+        Stop-Process -Id $child.Id -Force
+        $child.WaitForExit()
+        $draining = @(Get-Pods | Where-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' -eq $old -and -not $_.metadata.deletionTimestamp })
+        $draining.Count | Should -Be $oldPods.Count -Because "the child was killed before hacheck's $Delay s delay let it delete anything"
+        $draining | ForEach-Object { $_.metadata.annotations.'paasta.yelp.com/draining-since' | Should -Not -BeNullOrEmpty }
+
+        $job = Start-ThreadJob -ArgumentList $Kubectl, $Namespace -ScriptBlock {
+            param($Kubectl, $Namespace)
+            & $Kubectl -n $Namespace get pods -l 'paasta.yelp.com/instance=main' --watch -o json 2>$null
+        }
+        $null = Sync -Wait -Timeout 240
+        $null = Stop-Job $job; $watched = (Receive-Job $job) -join "`n"; Remove-Job $job -Force
+        $events = @(($watched -replace '}\s*{', "}`u{1e}{") -split "`u{1e}" | Where-Object { $_.Trim() } | ForEach-Object { $_ | ConvertFrom-Json })
+        $downs = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
+        foreach ($pod in $oldPods) {
+            $mine = @($downs | Where-Object PodIp -eq $pod.Ip)
+            $mine.Count | Should -Be 1 -Because "hacheck still had $($pod.Name) down, so the resumed pass only checks it"
+            $gone = $events | Where-Object { $_.metadata.name -eq $pod.Name -and $_.metadata.deletionTimestamp } | Select-Object -First 1
+            $gone | Should -Not -BeNullOrEmpty
+            (Get-DeletedAt $gone) | Should -BeGreaterOrEqual $mine[0].At.AddSeconds($Delay - 1)
+        }
+        @($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'up' }) | Should -BeNullOrEmpty
+    }
+
     It 'drains every copy before a stop scales the instance to zero' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $running = @(Get-PodRecords | Where-Object { $_.Ip })

@@ -293,6 +293,32 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         $err[0].Exception.Message | Should -Match 'broken on local: .*fail their readiness check \(.*statuscode: 404'
     }
 
+    It 'names an image that cannot be pulled and a crash loop as the reasons Wait gives' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        # A commit whose image was never pushed, and a good image whose command exits at once.
+        Invoke-Git -C $Work -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m 'no image for this one' | Out-Null
+        Invoke-Git -C $Work push -q origin HEAD:refs/heads/main | Out-Null
+        $unpushed = (Invoke-Git -C $Work rev-parse HEAD).Trim()
+        Add-Content (Join-Path $Soa "$Service/deploy.yaml") "- step: local.unpullable`n- step: local.crashing"
+        Add-Content $InstanceFile "`nunpullable:`n  deploy_group: local.unpullable`n  cpus: 0.05`n  mem: 48`n`ncrashing:`n  deploy_group: local.crashing`n  cpus: 0.05`n  mem: 48`n  cmd: /bin/sh -c 'exit 3'`n"
+        $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.unpullable -Commit $unpushed -Repository $Bare -Confirm:$false
+        $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.crashing -Commit $ShaA -Repository $Bare -Confirm:$false
+        Update-Deployments
+        foreach ($i in 'unpullable', 'crashing') { (Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance $i -Confirm:$false).Action | Should -Be 'Created' }
+        Wait-Until { (Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance unpullable).Pods.Reason -match 'ImagePull' } 90 'an image pull failure'
+        Wait-Until { (Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance crashing).Pods.Reason -contains 'CrashLoopBackOff' } 120 'a crash loop'
+
+        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.unpullable -Cluster local -Timeout 3 -ErrorVariable err -ErrorAction SilentlyContinue
+        $w.Converged | Should -BeFalse
+        $w.Reason | Should -Match 'cannot pull their image'
+        $err[0].Exception.Message | Should -Match "unpullable on local: .*cannot pull their image.*paasta-$unpushed"
+        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.crashing -Cluster local -Timeout 3 -ErrorVariable err -ErrorAction SilentlyContinue
+        $w.Converged | Should -BeFalse
+        $w.Reason | Should -Match 'crash loop'
+        $err[0].FullyQualifiedErrorId | Should -Be 'DeploymentWaitTimedOut,Paasta.Commands.WaitPaastaDeployment'
+        $err[0].Exception.Message | Should -Match 'crashing on local: .*are in a crash loop'
+    }
+
     It 'refuses instances of several clusters for one context' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         Copy-Item $InstanceFile (Join-Path $Soa "$Service/kubernetes-elsewhere.yaml")
@@ -305,15 +331,92 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
     }
 }
 
-Describe 'Sync-PaastaInstance through an API server outage' -Tag Integration {
-    # The client's view of a kube-apiserver restart: every connection drops mid-sync and new ones are refused,
-    # then the server is back. A TCP relay in front of the API server (a process this test starts and kills)
-    # plays the restart, so the shared cluster itself is never disturbed.
+Describe 'Sync-PaastaInstance with a secret in env' -Tag Integration {
+    It 'bounces when the secret is rotated, not before, and the new pod sees the new value' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        $secretName = "$Namespace-secret-$Service-token"
+        function Set-Secret([string] $Value) {
+            $yaml = Invoke-Kubectl -n $Namespace create secret generic $secretName "--from-literal=$secretName=$Value" --dry-run=client -o yaml
+            $yaml | & $Kubectl apply -f - 2>&1 | Out-Null
+            if ($LASTEXITCODE) { throw "kubectl apply of the secret failed" }
+        }
+        Set-Secret 'first'
+        Add-Content $InstanceFile "`nsecretive:`n  deploy_group: local.everything`n  cpus: 0.05`n  mem: 48`n  instances: 1`n  env:`n    TOKEN: SECRET(token)`n"
+        function Sync-Secretive { Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance secretive -Confirm:$false @args }
+        function Get-Token {
+            $pod = @(Get-ReadyPods secretive)
+            $pod.Count | Should -Be 1
+            # '--' quoted, or PowerShell takes it for its own end of parameters.
+            ("$(Invoke-Kubectl -n $Namespace exec $pod[0].metadata.name '--' /bin/sh -c 'echo $TOKEN')").Trim()
+        }
+        $created = Sync-Secretive -Wait -Timeout 180
+        Wait-Until { @(Get-ReadyPods secretive).Count -eq 1 } 120 'the secretive pod'
+        Get-Token | Should -Be 'first'
+        (Sync-Secretive).Action | Should -Be 'Unchanged'
+        # Relabelling the Secret is not a rotation.
+        Invoke-Kubectl -n $Namespace label secret $secretName rotated=no | Out-Null
+        (Sync-Secretive).Action | Should -Be 'Unchanged'
+
+        Set-Secret 'second'
+        $status = Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance secretive
+        $status.DesiredConfigSha | Should -Not -Be $created.NewConfigSha -Because 'status signs the secret as Sync does'
+        $rotated = Sync-Secretive
+        $rotated.Action | Should -Be 'Updated'
+        $rotated.OldConfigSha | Should -Be $created.NewConfigSha
+        $rotated.NewConfigSha | Should -Be $status.DesiredConfigSha
+        (Sync-Secretive -Wait -Timeout 180).Converging | Should -BeFalse
+        Wait-Until { @(Get-ReadyPods secretive).Count -eq 1 -and @(Get-Pods secretive).Count -eq 1 } 120 'one new secretive pod'
+        Get-Token | Should -Be 'second'
+    }
+}
+
+Describe 'Sync-PaastaInstance of an autoscaled instance' -Tag Integration {
+    It 'creates the HorizontalPodAutoscaler with the autoscaling API the server serves, keeps the live replica count, and then writes nothing' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Add-Content $InstanceFile "`nauto:`n  deploy_group: local.everything`n  cpus: 0.05`n  mem: 48`n  min_instances: 1`n  max_instances: 3`n  autoscaling:`n    metrics_providers:`n    - type: cpu`n      setpoint: 0.7`n"
+        $r = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false
+        $r.Action | Should -Be 'Created'
+        $r.NewReplicas | Should -Be 3   # nothing live yet: max_instances
+        # v1.20 serves autoscaling/v2beta2, not v2: the HPA exists under the version Sync discovered.
+        $served = @(Invoke-Kubectl api-versions)
+        $version = if ($served -contains 'autoscaling/v2') { 'v2' } else { 'v2beta2' }
+        $hpa = Invoke-Kubectl -n $Namespace get "horizontalpodautoscalers.$version.autoscaling" "$Service-auto" -o json | ConvertFrom-Json
+        $hpa.spec.minReplicas | Should -Be 1
+        $hpa.spec.maxReplicas | Should -Be 3
+        $hpa.spec.scaleTargetRef.name | Should -Be "$Service-auto"
+        $hpa.spec.metrics[0].resource.name | Should -Be 'cpu'
+        $hpa.spec.metrics[0].resource.target.averageUtilization | Should -Be 70
+        $hpa.spec.behavior.scaleDown.stabilizationWindowSeconds | Should -Be 300
+
+        # The autoscaler owns the replica count: Sync keeps what is live (clamped), and a second pass writes nothing.
+        Invoke-Kubectl -n $Namespace scale deployment "$Service-auto" --replicas=2 | Out-Null
+        $stream = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false -Verbose 4>&1
+        $again = $stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.SyncResult' }
+        $again.Action | Should -Be 'Unchanged'
+        (Get-ApiCounts $stream).Writes | Should -Be 0
+        (Get-Live "$Service-auto").spec.replicas | Should -Be 2
+
+        # Stopped: no HPA (spec §5.7), 0 replicas.
+        Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto | Stop-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
+        Update-Deployments
+        $null = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false -Wait -Timeout 120
+        & $Kubectl -n $Namespace get "horizontalpodautoscalers.$version.autoscaling" "$Service-auto" 2>$null | Out-Null
+        $LASTEXITCODE | Should -Not -Be 0 -Because 'a stopped instance has no autoscaler'
+        (Get-Live "$Service-auto").spec.replicas | Should -Be 0
+    }
+}
+
+Describe 'Sync-PaastaInstance through a kube-apiserver restart' -Tag Integration {
+    # The local platform's own kube-apiserver is stopped while a Sync is writing (requests in flight are cut,
+    # new connections refused) and started again; the next Sync must converge and the one after write nothing.
     BeforeAll {
         $script:OutageService = 'syncoutage'
         $script:OutageNamespace = "paastasvc-$OutageService"
-        $script:Count = 60
-        if (-not $Up) { return }
+        $script:Count = 150
+        $script:PlatformScript = Join-Path $Repo 'tools/platform/platform.sh'
+        # Only a cluster this checkout's platform runs can be restarted by the test.
+        $script:OwnApiServer = $Up -and (Test-Path (Join-Path (Split-Path $env:KUBECONFIG) 'run/kube-apiserver.pid'))
+        if (-not $OwnApiServer) { return }
         $null = & $Kubectl delete namespace $OutageNamespace --ignore-not-found --wait=true --timeout=120s 2>&1
 
         $script:OutageSoa = Join-Path $TestDrive 'outage-soa'
@@ -328,79 +431,54 @@ Describe 'Sync-PaastaInstance through an API server outage' -Tag Integration {
         $controls = (1..$Count | ForEach-Object { "`"${OutageService}:local.i$_`": {`"desired_state`": `"start`", `"force_bounce`": null}" }) -join ', '
         [IO.File]::WriteAllText((Join-Path $dir 'deployments.json'), "{`"v1`": {}, `"v2`": {`"deployments`": {`"local.everything`": {`"docker_image`": `"services-${OutageService}:paasta-$sha`", `"git_sha`": `"$sha`", `"image_version`": null}}, `"controls`": {$controls}}}")
 
-        # The relay: 127.0.0.1:<port> -> the API server, in a child pwsh.
-        $server = [uri](Invoke-Kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}')
-        $probe = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-        $probe.Start(); $script:RelayPort = $probe.LocalEndpoint.Port; $probe.Stop()
-        $script:RelayScript = Join-Path $TestDrive 'relay.ps1'
-        Set-Content $RelayScript @"
-`$listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, $RelayPort)
-`$listener.Start()
-while (`$true) {
-    `$client = `$listener.AcceptTcpClient()
-    `$upstream = [Net.Sockets.TcpClient]::new('$($server.Host)', $($server.Port))
-    `$a = `$client.GetStream(); `$b = `$upstream.GetStream()
-    `$null = `$a.CopyToAsync(`$b); `$null = `$b.CopyToAsync(`$a)
-}
-"@
-        $script:RelayKubeconfig = Join-Path $TestDrive 'relay-kubeconfig'
-        (Get-Content -Raw $env:KUBECONFIG) -replace [regex]::Escape($server.AbsoluteUri.TrimEnd('/')), "https://127.0.0.1:$RelayPort" | Set-Content $RelayKubeconfig
-
-        function Start-Relay {
-            $cmd = @(Get-PwshCommand)
-            $script:Relay = Start-Process -FilePath $cmd[0] -ArgumentList (@($cmd | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $RelayScript)) -PassThru
-            Wait-Until { try { $c = [Net.Sockets.TcpClient]::new('127.0.0.1', $RelayPort); $c.Dispose(); $true } catch { $false } } 30 'the relay to listen'
+        function Invoke-Platform([string] $Action) {
+            $out = & bash $PlatformScript $Action 2>&1
+            if ($LASTEXITCODE) { throw "platform.sh $Action failed: $out" }
         }
-        function Stop-Relay { if ($script:Relay -and -not $script:Relay.HasExited) { Stop-Process -Id $script:Relay.Id -Force; $script:Relay.WaitForExit() } }
         function Get-OutageDeployments { @(& $Kubectl -n $OutageNamespace get deployments -o name 2>$null) | Where-Object { $_ } }
     }
 
     AfterAll {
-        if ($Up) {
-            Stop-Relay
+        if ($OwnApiServer) {
+            Invoke-Platform start-apiserver   # whatever happened, leave the cluster serving
             $null = & $Kubectl delete namespace $OutageNamespace --ignore-not-found --wait=false 2>&1
         }
     }
 
-    It 'converges on the next pass after the API server went away mid-sync, then writes nothing' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        Start-Relay
+    It 'converges on the next pass after the kube-apiserver restarted mid-sync, then writes nothing' {
+        if (-not (Assert-PlatformOrSkip $OwnApiServer 'The local platform''s own kube-apiserver (this test restarts it)')) { return }
         $module = $env:PAASTA_TEST_MODULE
         $job = Start-ThreadJob -ScriptBlock {
-            param($module, $soa, $kubeconfig)
+            param($module, $soa)
             Import-Module $module
-            $results = Sync-PaastaInstance -SoaDir $soa -Service syncoutage -Cluster local -KubeConfig $kubeconfig -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+            $results = Sync-PaastaInstance -SoaDir $soa -Service syncoutage -Cluster local -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
             [pscustomobject]@{ Results = $results; Errors = @($errs) }
-        } -ArgumentList $module, $OutageSoa, $RelayKubeconfig
+        } -ArgumentList $module, $OutageSoa
         try {
             Wait-Until { @(Get-OutageDeployments).Count -ge 3 -or $job.State -ne 'Running' } 60 'the sync to start writing'
-            Stop-Relay   # the "API server" goes away with requests in flight
+            Invoke-Platform stop-apiserver   # the real server goes away with requests in flight
             $first = Receive-Job $job -Wait -AutoRemoveJob
         }
-        finally { Stop-Relay }
+        finally { Invoke-Platform start-apiserver }
 
         $createdFirst = @(Get-OutageDeployments).Count
-        $createdFirst | Should -BeLessThan $Count -Because 'the outage must interrupt the first pass (otherwise the test proves nothing)'
+        $createdFirst | Should -BeLessThan $Count -Because 'the restart must interrupt the first pass (otherwise the test proves nothing)'
         $first.Errors.Count | Should -BeGreaterThan 0
         ($first.Errors | ForEach-Object { $_.FullyQualifiedErrorId.Split(',')[0] } | Sort-Object -Unique) | Should -Contain 'KubeApiUnreachable'
 
-        Start-Relay     # the "API server" is back
-        try {
-            $second = Sync-PaastaInstance -SoaDir $OutageSoa -Service $OutageService -Cluster local -KubeConfig $RelayKubeconfig -Confirm:$false -ErrorVariable errs
-            $errs.Count | Should -Be 0
-            @($second | Where-Object Action -eq 'Failed').Count | Should -Be 0
-            @(Get-OutageDeployments).Count | Should -Be $Count
-            $live = (Invoke-Kubectl -n $OutageNamespace get deployments -o json | ConvertFrom-Json).items
-            foreach ($r in $second) {
-                ($live | Where-Object { $_.metadata.name -eq $r.Name }).metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $r.NewConfigSha
-            }
-            @((Invoke-Kubectl -n $OutageNamespace get poddisruptionbudgets.v1beta1.policy -o json | ConvertFrom-Json).items).Count | Should -Be $Count
-
-            $stream = Sync-PaastaInstance -SoaDir $OutageSoa -Service $OutageService -Cluster local -KubeConfig $RelayKubeconfig -Confirm:$false -Verbose 4>&1
-            @($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.SyncResult' -and $_.Action -ne 'Unchanged' }).Count | Should -Be 0
-            (Get-ApiCounts $stream).Writes | Should -Be 0
-            (Get-ApiCounts $stream).Requests | Should -BeLessOrEqual 3
+        $second = Sync-PaastaInstance -SoaDir $OutageSoa -Service $OutageService -Cluster local -Confirm:$false -ErrorVariable errs
+        $errs.Count | Should -Be 0
+        @($second | Where-Object Action -eq 'Failed').Count | Should -Be 0
+        @(Get-OutageDeployments).Count | Should -Be $Count
+        $live = (Invoke-Kubectl -n $OutageNamespace get deployments -o json | ConvertFrom-Json).items
+        foreach ($r in $second) {
+            ($live | Where-Object { $_.metadata.name -eq $r.Name }).metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $r.NewConfigSha
         }
-        finally { Stop-Relay }
+        @((Invoke-Kubectl -n $OutageNamespace get poddisruptionbudgets.v1beta1.policy -o json | ConvertFrom-Json).items).Count | Should -Be $Count
+
+        $stream = Sync-PaastaInstance -SoaDir $OutageSoa -Service $OutageService -Cluster local -Confirm:$false -Verbose 4>&1
+        @($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.SyncResult' -and $_.Action -ne 'Unchanged' }).Count | Should -Be 0
+        (Get-ApiCounts $stream).Writes | Should -Be 0
+        (Get-ApiCounts $stream).Requests | Should -BeLessOrEqual 3
     }
 }

@@ -86,7 +86,10 @@ public sealed class BounceEngine
         var liveIsNew = live is not null && Sha(live.Metadata) == sha;
         var oldPods = pods.Where(p => Sha(p.Metadata) != sha).ToList();
         var oldActive = oldPods.Where(p => !IsTerminating(p)).ToList();
-        var newReady = pods.Count(p => Sha(p.Metadata) == sha && !IsTerminating(p) && IsReady(p));
+        // Copies of the desired version that an earlier bounce drained (a rollback to them): they go back into traffic
+        // first, and do not count as serving until a later pass sees them undrained.
+        var toUndrain = pods.Where(p => Sha(p.Metadata) == sha && !IsTerminating(p) && IsDraining(p)).ToList();
+        var newReady = pods.Count(p => Sha(p.Metadata) == sha && !IsTerminating(p) && IsReady(p) && !IsDraining(p));
         var alreadyDraining = oldActive.Where(IsDraining).ToList();
         var notDraining = oldActive.Where(p => !IsDraining(p))
             .OrderByDescending(IsReady)
@@ -132,13 +135,17 @@ public sealed class BounceEngine
             ops.Add(new KubeOperation("scale", "Deployment", ns, desired.Name, new[] { $"replicas {live.Spec?.Replicas} -> {desired.Replicas}" },
                 ct => reconciler.ScaleControllerAsync(desired, ct)));
 
+        foreach (var pod in toUndrain)
+            ops.Add(new KubeOperation("undrain", "Pod", ns, pod.Metadata.Name,
+                new[] { $"{drainer.Name}: back into traffic (config_sha {sha} is wanted again)" },
+                ct => UndrainAsync(drainer, pod, progress, ct)));
         foreach (var pod in toDrain)
             ops.Add(new KubeOperation("drain", "Pod", ns, pod.Metadata.Name,
                 new[] { $"{drainer.Name}: take out of traffic, delete once safe to kill ({(IsReady(pod) ? "ready" : "not ready")}, config_sha {Sha(pod.Metadata)})" },
                 ct => DrainAndKillAsync(drainer, pod, startDrain: true, progress, ct)));
         foreach (var pod in alreadyDraining)
             ops.Add(new KubeOperation("check", "Pod", ns, pod.Metadata.Name,
-                new[] { $"{drainer.Name}: draining since {pod.Metadata.Annotations![DrainingAnnotation]}; delete once safe to kill" },
+                new[] { $"{drainer.Name}: draining since {pod.Metadata.Annotations![DrainingAnnotation]}; drain again if the method lost it, delete once safe to kill" },
                 ct => DrainAndKillAsync(drainer, pod, startDrain: false, progress, ct)));
 
         if (liveIsNew && oldPods.Count == 0 && live!.Metadata.Annotations?.ContainsKey(BouncingAnnotation) == true)
@@ -188,34 +195,62 @@ public sealed class BounceEngine
         progress.CountKill();
     }
 
-    /// <summary>Drains (when asked), marks the pod, and asks whether it is safe to kill. A failing drain method leaves it serving.</summary>
+    /// <summary>
+    /// Drains (when asked, or when a pod marked draining is no longer draining by the method's own state: a hacheck
+    /// down that expired, a restarted sidecar), marks the pod, and asks whether it is safe to kill. A failing drain
+    /// method leaves it serving.
+    /// </summary>
     private async Task<bool> DrainOnlyAsync(IPodDrainer drainer, V1Pod pod, bool startDrain, BounceProgress progress, CancellationToken cancellation)
     {
         var name = $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}";
-        try
+        return await ReportingDrainFailures(drainer, name, "The pod was left serving.", progress, async () =>
         {
-            if (startDrain)
+            var drainAgain = !startDrain && !await WithTimeout(ct => drainer.IsDrainingAsync(pod, ct), cancellation).ConfigureAwait(false);
+            if (startDrain || drainAgain)
             {
                 await WithTimeout(ct => drainer.DrainAsync(pod, ct), cancellation).ConfigureAwait(false);
-                await AnnotateDrainingAsync(pod, cancellation).ConfigureAwait(false);
+                await AnnotateDrainingAsync(pod, restart: drainAgain, cancellation).ConfigureAwait(false);
             }
             return await WithTimeout(ct => drainer.IsSafeToKillAsync(pod, ct), cancellation).ConfigureAwait(false);
+        }, cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Puts a pod of the wanted version back into traffic and clears its mark; a failure leaves it marked, for the next pass.</summary>
+    private async Task UndrainAsync(IPodDrainer drainer, V1Pod pod, BounceProgress progress, CancellationToken cancellation)
+    {
+        var name = $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}";
+        await ReportingDrainFailures(drainer, name, "The pod stays marked draining and out of the count; the next pass tries again.", progress, async () =>
+        {
+            await WithTimeout(ct => drainer.StopDrainingAsync(pod, ct), cancellation).ConfigureAwait(false);
+            var patch = new V1Patch($"{{\"metadata\":{{\"annotations\":{{\"{DrainingAnnotation}\":null}}}}}}", V1Patch.PatchType.MergePatch);
+            await _kube.Call(() => _kube.Client.CoreV1.PatchNamespacedPodAsync(patch, pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellation),
+                $"clear the draining mark of pod {name}").ConfigureAwait(false);
+            return true;
+        }, cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs drain-method calls for one pod; their failures are reported on the progress and answer false.</summary>
+    private static async Task<bool> ReportingDrainFailures(IPodDrainer drainer, string name, string outcome, BounceProgress progress, Func<Task<bool>> body, CancellationToken cancellation)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested) { throw; }
         catch (PaastaException e) when (e.ErrorId.StartsWith("Kube", StringComparison.Ordinal)) { throw; }
         catch (PaastaException e) when (e.ErrorId.StartsWith("Drain", StringComparison.Ordinal))
         {
             // The drain method's own report (failed, timed out, bad params): the pod stays, the error is told.
-            progress.Errors.Enqueue(new PaastaException(e.ErrorId, e.Kind, $"pod {name}: {e.Message} The pod was left serving.", e) { Target = name });
+            progress.Errors.Enqueue(new PaastaException(e.ErrorId, e.Kind, $"pod {name}: {e.Message} {outcome}", e) { Target = name });
             return false;
         }
         catch (Exception e)
         {
             progress.Errors.Enqueue(e is OperationCanceledException or TimeoutException
                 ? new PaastaException("DrainMethodTimedOut", PaastaErrorKind.OperationTimeout,
-                    $"drain method {drainer.Name} did not answer within {DrainCallTimeout.TotalSeconds:0} s for pod {name}. The pod was left serving.", e) { Target = name }
+                    $"drain method {drainer.Name} did not answer within {DrainCallTimeout.TotalSeconds:0} s for pod {name}. {outcome}", e) { Target = name }
                 : new PaastaException("DrainMethodFailed", PaastaErrorKind.InvalidOperation,
-                    $"drain method {drainer.Name} failed for pod {name}: {e.Message}. The pod was left serving.", e) { Target = name });
+                    $"drain method {drainer.Name} failed for pod {name}: {e.Message}. {outcome}", e) { Target = name });
             return false;
         }
     }
@@ -234,9 +269,9 @@ public sealed class BounceEngine
     private static Task WithTimeout(Func<CancellationToken, Task> call, CancellationToken cancellation) =>
         WithTimeout(async ct => { await call(ct).ConfigureAwait(false); return true; }, cancellation);
 
-    private async Task AnnotateDrainingAsync(V1Pod pod, CancellationToken cancellation)
+    private async Task AnnotateDrainingAsync(V1Pod pod, bool restart, CancellationToken cancellation)
     {
-        if (IsDraining(pod)) return;
+        if (IsDraining(pod) && !restart) return;
         var since = DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         var patch = new V1Patch($"{{\"metadata\":{{\"annotations\":{{\"{DrainingAnnotation}\":\"{since}\"}}}}}}", V1Patch.PatchType.MergePatch);
         await _kube.Call(() => _kube.Client.CoreV1.PatchNamespacedPodAsync(patch, pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellation),

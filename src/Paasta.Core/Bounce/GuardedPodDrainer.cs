@@ -31,6 +31,21 @@ public sealed class GuardedPodDrainer : IPodDrainer, IDisposable
         if (result.Error is { } error) throw error;
     }
 
+    public async Task StopDrainingAsync(V1Pod pod, CancellationToken cancellation)
+    {
+        if (NeverServed(pod)) return;
+        var result = await _guard.StopDrainingAsync(DrainTask.FromPod(pod, _port), cancellation).ConfigureAwait(false);
+        if (result.Error is { } error) throw error;
+    }
+
+    public async Task<bool> IsDrainingAsync(V1Pod pod, CancellationToken cancellation)
+    {
+        if (NeverServed(pod)) return true;
+        var result = await _guard.IsDrainingAsync(DrainTask.FromPod(pod, _port), cancellation).ConfigureAwait(false);
+        if (result.Error is { } error) throw error;
+        return result.Answer == true;
+    }
+
     public async Task<bool> IsSafeToKillAsync(V1Pod pod, CancellationToken cancellation)
     {
         if (NeverServed(pod)) return true;

@@ -103,6 +103,7 @@ internal static class InstanceBuilder
             BounceMarginFactorConfigured = effective.ContainsKey("bounce_margin_factor"),
             MinTaskUptime = r.Integer("bounce_health_params.min_task_uptime", 0),
             DrainMethod = r.String("drain_method") ?? r.DefaultedValue("drain_method", inSmartstack ? "hacheck" : "noop"),
+            DrainMethodConfigured = effective.ContainsKey("drain_method"),
             DrainMethodParams = r.Map("drain_method_params") ?? r.DefaultedValue<IReadOnlyDictionary<string, object?>>("drain_method_params",
                 inSmartstack ? new Dictionary<string, object?> { ["delay"] = 60L } : new Dictionary<string, object?>()),
             Registrations = registrations,

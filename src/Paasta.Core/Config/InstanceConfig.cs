@@ -58,6 +58,8 @@ public sealed class InstanceConfig
     public bool BounceMarginFactorConfigured { get; init; }
     public long MinTaskUptime { get; init; }
     public string DrainMethod { get; init; } = "noop";
+    /// <summary>True when soa-configs set drain_method (false: the code default, hacheck for mesh instances, noop otherwise).</summary>
+    public bool DrainMethodConfigured { get; init; }
     public IReadOnlyDictionary<string, object?> DrainMethodParams { get; init; } = new Dictionary<string, object?>();
 
     public IReadOnlyList<string> Registrations { get; init; } = Array.Empty<string>();

@@ -152,15 +152,21 @@ public static class KubernetesObjectBuilder
         if (instance.IsInSmartstack) podLabels["paasta.yelp.com/weight"] = instance.Weight.ToString(CultureInfo.InvariantCulture);
         if (shard is not null) podLabels["paasta.yelp.com/prometheus_shard"] = shard;
         if (branch.ImageVersion is { } piv) podLabels[ImageVersionLabel] = piv;
+        // Metrics scrapers find autoscaled pods by these labels and annotations (spec §5.5).
+        var providers = instance.IsAutoscaled ? AutoscalingProviderTypes(raw) : new HashSet<string>();
+        if (providers.Contains("piscina")) podLabels["paasta.yelp.com/scrape_piscina_prometheus"] = "true";
+        if (providers.Contains("gunicorn") || providers.Contains("worker-load")) podLabels["paasta.yelp.com/scrape_gunicorn_prometheus"] = "true";
 
         var prometheusPort = RawConfig.Integer(raw["prometheus_port"]);
         var prometheusPath = RawConfig.Text(raw["prometheus_path"]);
-        var routable = RawConfig.Bool(raw["routable_ip"]) == true || instance.IsInSmartstack || prometheusPort is not null;
+        var routable = RawConfig.Bool(raw["routable_ip"]) == true || instance.IsInSmartstack || prometheusPort is not null
+            || providers.Overlaps(new[] { "uwsgi", "gunicorn", "worker-load" });
         var annotations = new Dictionary<string, string>
         {
             ["paasta.yelp.com/routable_ip"] = routable ? "true" : "false",
             ["iam.amazonaws.com/role"] = "",
         };
+        if (providers.Contains("uwsgi")) annotations["autoscaling"] = "uwsgi";
         if (instance.IsInSmartstack) annotations["smartstack_registrations"] = JsonSerializer.Serialize(instance.Registrations);
         if (prometheusPath is not null) annotations["paasta.yelp.com/prometheus_path"] = prometheusPath;
         if (prometheusPort is not null) annotations["paasta.yelp.com/prometheus_port"] = prometheusPort.Value.ToString(CultureInfo.InvariantCulture);
@@ -255,6 +261,13 @@ public static class KubernetesObjectBuilder
         new("InstanceConfigInvalid", PaastaErrorKind.InvalidData, $"{instance.File}:{instance.Line}: {instance.Service}.{instance.Instance} {what}")
         { File = instance.File, Line = instance.Line, Key = key, Target = instance.ToString() };
 
+    /// <summary>
+    /// "&lt;int((1 - bounce_margin_factor) × 100)&gt;%" exactly as PaaSTA computes it in floating point, truncating
+    /// (0.9 gives "9%", not "10%"), so a cluster managed by both tools agrees on the field.
+    /// </summary>
+    internal static string MarginPercent(InstanceConfig instance) =>
+        $"{(int)((1 - instance.BounceMarginFactor) * 100)}%";
+
     /// <summary>Deployment strategy per bounce method (spec §6.3).</summary>
     internal static V1DeploymentStrategy Strategy(InstanceConfig instance)
     {
@@ -275,7 +288,7 @@ public static class KubernetesObjectBuilder
                 RollingUpdate = new V1RollingUpdateDeployment
                 {
                     MaxSurge = surge,
-                    MaxUnavailable = $"{(int)Math.Floor((1 - instance.BounceMarginFactor) * 100 + 1e-9)}%",
+                    MaxUnavailable = MarginPercent(instance),
                 },
             },
         };
@@ -333,7 +346,8 @@ public static class KubernetesObjectBuilder
         var probe = Probe(instance);
         var sidecar = instance.IsInSmartstack && context.HacheckSidecarImage is not null;
         if (instance.IsInSmartstack && !sidecar)
-            notes.Add("no hacheck sidecar image is configured (Set-PaastaConfiguration -HacheckSidecarImage or $env:PAASTA_HACHECK_SIDECAR_IMAGE), so the mesh instance runs without the sidecar and its main container carries the readiness probe");
+            notes.Add("no hacheck sidecar image is configured (Set-PaastaConfiguration -HacheckSidecarImage or $env:PAASTA_HACHECK_SIDECAR_IMAGE), so the mesh instance runs without the sidecar and its main container carries the readiness probe" +
+                (Bounce.BounceDrainMethod.IsDefaultHacheckWithoutSidecar(instance, hacheckSidecar: false) ? "; bounces drain it with noop, as no hacheck would answer (set drain_method to choose another)" : ""));
 
         var ports = new List<V1ContainerPort> { new() { ContainerPort = (int)instance.ContainerPort } };
         if (RawConfig.Integer(raw["prometheus_port"]) is { } pp && pp != instance.ContainerPort) ports.Add(new V1ContainerPort { ContainerPort = (int)pp });
@@ -716,7 +730,7 @@ public static class KubernetesObjectBuilder
     internal static JsonObject PodDisruptionBudget(InstanceConfig instance, string name, KubernetesBuildContext context)
     {
         JsonNode maxUnavailable = instance.BounceMarginFactorConfigured
-            ? JsonValue.Create($"{(int)Math.Floor((1 - instance.BounceMarginFactor) * 100 + 1e-9)}%")
+            ? JsonValue.Create(MarginPercent(instance))
             : JsonValue.Create(context.PdbMaxUnavailable);
         var spec = new JsonObject
         {
@@ -737,6 +751,26 @@ public static class KubernetesObjectBuilder
         };
     }
 
+    /// <summary>autoscaling.metrics_providers, or the legacy single metrics_provider/setpoint/decision_policy form (default cpu).</summary>
+    private static IReadOnlyList<object?> AutoscalingProviders(RawConfig raw)
+    {
+        var autoscaling = raw["autoscaling"];
+        var providers = RawConfig.List(RawConfig.Path(autoscaling, "metrics_providers"));
+        if (providers.Count > 0) return providers;
+        return new object?[]
+        {
+            new Dictionary<string, object?>
+            {
+                ["type"] = RawConfig.Text(RawConfig.Path(autoscaling, "metrics_provider")) ?? "cpu",
+                ["setpoint"] = RawConfig.Path(autoscaling, "setpoint"),
+                ["decision_policy"] = RawConfig.Path(autoscaling, "decision_policy"),
+            },
+        };
+    }
+
+    private static HashSet<string> AutoscalingProviderTypes(RawConfig raw) =>
+        AutoscalingProviders(raw).Select(p => RawConfig.Text(RawConfig.Path(p, "type")) ?? "cpu").ToHashSet(StringComparer.Ordinal);
+
     /// <summary>
     /// The HorizontalPodAutoscaler (spec §5.7) for an autoscaled, running Deployment, without apiVersion (the
     /// autoscaling/v2 and v2beta2 shapes are the same for these fields); null when none is wanted.
@@ -746,18 +780,7 @@ public static class KubernetesObjectBuilder
         if (branch.IsStopped || instance.MaxInstances is not { } max) return null;
         var min = instance.MinInstances;
         if (min == 0 || max == 0) return null;
-        var autoscaling = raw["autoscaling"];
-        var providers = RawConfig.List(RawConfig.Path(autoscaling, "metrics_providers"));
-        if (providers.Count == 0)
-        {
-            var legacy = new Dictionary<string, object?>
-            {
-                ["type"] = RawConfig.Text(RawConfig.Path(autoscaling, "metrics_provider")) ?? "cpu",
-                ["setpoint"] = RawConfig.Path(autoscaling, "setpoint"),
-                ["decision_policy"] = RawConfig.Path(autoscaling, "decision_policy"),
-            };
-            providers = new object?[] { legacy };
-        }
+        var providers = AutoscalingProviders(raw);
         if (RawConfig.Text(RawConfig.Path(providers[0], "decision_policy")) == "bespoke") return null;
 
         var metrics = new JsonArray();
@@ -785,7 +808,7 @@ public static class KubernetesObjectBuilder
                     ["resource"] = new JsonObject
                     {
                         ["name"] = type,
-                        ["target"] = new JsonObject { ["type"] = "Utilization", ["averageUtilization"] = (int)(setpoint * 100 + 1e-9) },
+                        ["target"] = new JsonObject { ["type"] = "Utilization", ["averageUtilization"] = (int)(setpoint * 100) },
                     },
                 },
                 "uwsgi" or "piscina" or "gunicorn" => ObjectMetric("Value", setpoint),
@@ -799,7 +822,7 @@ public static class KubernetesObjectBuilder
             ["selectPolicy"] = "Max",
             ["policies"] = new JsonArray(new JsonObject { ["type"] = "Percent", ["value"] = 30, ["periodSeconds"] = 60 }),
         };
-        foreach (var (k, v) in RawConfig.Map(RawConfig.Path(autoscaling, "scaledown_policies")) ?? new Dictionary<string, object?>())
+        foreach (var (k, v) in RawConfig.Map(RawConfig.Path(raw["autoscaling"], "scaledown_policies")) ?? new Dictionary<string, object?>())
             scaleDown[k] = JsonSerializer.SerializeToNode(v);
         return new JsonObject
         {

@@ -52,6 +52,8 @@ public sealed class ClusterState
     public string? HpaApiVersion { get; set; }
     public HashSet<string> Namespaces { get; } = new(StringComparer.Ordinal);
     public HashSet<string> MissingNamespaces { get; } = new(StringComparer.Ordinal);
+    /// <summary>Signatures of the Secrets referenced by the instances' env (read only when some instance uses one).</summary>
+    public SecretSignatures Secrets { get; set; } = SecretSignatures.None;
 }
 
 /// <summary>
@@ -94,6 +96,9 @@ public sealed class KubernetesReconciler
     }
 
     public KubeConnection Connection => _kube;
+
+    /// <summary>How many pod writes of one instance (drains and their checks) run at once.</summary>
+    public const int PodOperationConcurrency = 8;
 
     /// <summary>Observes, then plans. Writes nothing.</summary>
     public async Task<List<SyncPlanItem>> PlanAsync(IReadOnlyList<SyncRequest> requests, CancellationToken cancellation)
@@ -195,6 +200,7 @@ public sealed class KubernetesReconciler
             : null;
         var statefulSetsTask = ListStatefulSets();
         var pdbVersionTask = _kube.PickVersionAsync("PodDisruptionBudget", new[] { "policy/v1", "policy/v1beta1" }, cancellation);
+        var secretsTask = SecretSignatures.ReadAsync(_kube, running.Select(r => r.Instance), cancellation);
 
         var deployments = await deploymentsTask.ConfigureAwait(false);
         foreach (var d in deployments.Items) state.Deployments[(d.Metadata.NamespaceProperty, d.Metadata.Name)] = d;
@@ -224,6 +230,7 @@ public sealed class KubernetesReconciler
             foreach (var h in await hpaTask.ConfigureAwait(false)) state.HorizontalPodAutoscalers[Key(h)] = h;
         }
 
+        state.Secrets = await secretsTask.ConfigureAwait(false);
         foreach (var (ns, _) in state.Deployments.Keys.Concat(state.StatefulSets.Keys).Concat(state.PodDisruptionBudgets.Keys)) state.Namespaces.Add(ns);
         var unknown = running.Select(r => r.Instance.Namespace).Distinct(StringComparer.Ordinal).Where(ns => !state.Namespaces.Contains(ns)).ToList();
         var checks = unknown.Select(async ns => (ns, exists: await NamespaceExistsAsync(ns, cancellation).ConfigureAwait(false))).ToList();
@@ -303,7 +310,8 @@ public sealed class KubernetesReconciler
         DesiredApp desired;
         try
         {
-            desired = KubernetesObjectBuilder.Build(instance, branch, context, liveReplicas);
+            var signed = state.Secrets.For(instance) is { } signatures ? context with { SecretSignatures = signatures } : context;
+            desired = KubernetesObjectBuilder.Build(instance, branch, signed, liveReplicas);
         }
         catch (PaastaException e)
         {
@@ -454,19 +462,35 @@ public sealed class KubernetesReconciler
     /// </summary>
     public async Task<SyncResult> ApplyAsync(SyncPlanItem item, CancellationToken cancellation)
     {
+        var ops = item.Operations;
         var done = 0;
         try
         {
-            foreach (var op in item.Operations)
+            while (done < ops.Count)
             {
-                await op.Run(cancellation).ConfigureAwait(false);
+                // Writes to single pods (drain, check, undrain) do not depend on one another: a run of them goes
+                // together, a few at a time, so one slow drain method does not hold up the others' copies.
+                var run = ops.Skip(done).TakeWhile(o => o.Kind == "Pod").ToList();
+                if (run.Count > 1)
+                {
+                    using var slots = new SemaphoreSlim(PodOperationConcurrency);
+                    await Task.WhenAll(run.Select(async op =>
+                    {
+                        await slots.WaitAsync(cancellation).ConfigureAwait(false);
+                        try { await op.Run(cancellation).ConfigureAwait(false); }
+                        finally { slots.Release(); }
+                    })).ConfigureAwait(false);
+                    done += run.Count;
+                    continue;
+                }
+                await ops[done].Run(cancellation).ConfigureAwait(false);
                 done++;
             }
             return item.Result;
         }
         catch (PaastaException e)
         {
-            var failed = item.Operations[done];
+            var failed = item.Operations[Math.Min(done, item.Operations.Count - 1)];
             throw new PaastaException(e.ErrorId, e.Kind,
                 $"{item.Result.Service}.{item.Result.Instance} on {item.Result.Cluster}: could not {failed.Summary}" +
                 (done > 0 ? $" (after {done} of {item.Operations.Count} change(s) were made)" : "") + $": {e.Message}", e)

@@ -212,7 +212,7 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
             }
             if (requests.Count == 0) return;
 
-            using var drainers = new SyncDrainers();
+            using var drainers = new SyncDrainers(hacheckSidecar: requests.Any(r => r.Context.HacheckSidecarImage is not null));
             var reconciler = new KubernetesReconciler(Kube, bounce: new BounceEngine(Kube, drainers.For));
             var watch = Stopwatch.StartNew();
             var pass = 0;
@@ -352,6 +352,8 @@ public sealed class GetPaastaInstanceStatus : KubeInstanceCmdlet
         {
             if (Instances.Count == 0) return;
             var requests = new List<StatusRequest>();
+            // The desired config_sha signs referenced secrets as Sync does, or status would see a bounce Sync would not make.
+            var secrets = Await(SecretSignatures.ReadAsync(Kube, Instances, CancellationToken));
             foreach (var i in Instances)
             {
                 var doc = DeploymentsOf(i);
@@ -359,6 +361,7 @@ public sealed class GetPaastaInstanceStatus : KubeInstanceCmdlet
                 DesiredApp? desired = null;
                 if (branch is not null && BuildContext(i, reportMissingRegistry: false) is { } context)
                 {
+                    if (secrets.For(i) is { } signatures) context = context with { SecretSignatures = signatures };
                     try { desired = KubernetesObjectBuilder.Build(i, branch, context); }
                     catch (PaastaException e) { WriteVerbose($"{i}: cannot compute the desired config_sha: {e.Message}"); }
                 }
@@ -411,7 +414,7 @@ public sealed class WaitPaastaDeployment : KubeCmdlet
     public string? ImageVersion { get; set; }
 
     /// <summary>Clusters whose instances to wait for; wildcards allowed. Defaults to $env:PAASTA_CLUSTER or the saved setting, else all (which must then be one).</summary>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ClusterCompleter))]
     public string[]? Cluster { get; set; }

@@ -198,6 +198,8 @@ public sealed class BounceTests : IDisposable
         public int SafeChecks;
         public string Name => "failing";
         public Task DrainAsync(V1Pod pod, CancellationToken cancellation) => throw new InvalidOperationException("hacheck said no");
+        public Task StopDrainingAsync(V1Pod pod, CancellationToken cancellation) => Task.CompletedTask;
+        public Task<bool> IsDrainingAsync(V1Pod pod, CancellationToken cancellation) => Task.FromResult(false);
         public Task<bool> IsSafeToKillAsync(V1Pod pod, CancellationToken cancellation) { SafeChecks++; return Task.FromResult(true); }
     }
 
@@ -222,7 +224,72 @@ public sealed class BounceTests : IDisposable
     {
         public string Name => "hanging";
         public Task DrainAsync(V1Pod pod, CancellationToken cancellation) => Task.Delay(Timeout.Infinite, CancellationToken.None);
+        public Task StopDrainingAsync(V1Pod pod, CancellationToken cancellation) => Task.CompletedTask;
+        public Task<bool> IsDrainingAsync(V1Pod pod, CancellationToken cancellation) => Task.FromResult(true);
         public Task<bool> IsSafeToKillAsync(V1Pod pod, CancellationToken cancellation) => Task.FromResult(true);
+    }
+
+    /// <summary>Records every call; Drain and StopDraining fail after recording, so a test can run an op offline.</summary>
+    private sealed class RecordingDrainer : IPodDrainer
+    {
+        public bool Draining;
+        public readonly List<string> Calls = new();
+        public string Name => "recording";
+        public Task DrainAsync(V1Pod pod, CancellationToken cancellation) { Calls.Add($"drain {pod.Metadata.Name}"); throw new InvalidOperationException("recorded"); }
+        public Task StopDrainingAsync(V1Pod pod, CancellationToken cancellation) { Calls.Add($"stop {pod.Metadata.Name}"); throw new InvalidOperationException("recorded"); }
+        public Task<bool> IsDrainingAsync(V1Pod pod, CancellationToken cancellation) { Calls.Add($"is-draining {pod.Metadata.Name}"); return Task.FromResult(Draining); }
+        public Task<bool> IsSafeToKillAsync(V1Pod pod, CancellationToken cancellation) { Calls.Add($"safe {pod.Metadata.Name}"); return Task.FromResult(false); }
+    }
+
+    [Fact]
+    public async Task RollingBackToCopiesBeingDrainedPutsThemBackIntoTrafficAndDoesNotCountThemYet()
+    {
+        // A bounce from A to B was draining A's pods; now A is wanted again and B is the live Deployment.
+        var appA = App(ShaA, "  bounce_margin_factor: 1.0\n");
+        var appB = App(ShaB, "  bounce_margin_factor: 1.0\n");
+        var pods = Enumerable.Range(1, 2).Select(i => Pod(appA, $"a-{i}", ready: true, draining: true))
+            .Concat(Enumerable.Range(1, 2).Select(i => Pod(appB, $"b-{i}", ready: true))).ToList();
+        var drainer = new RecordingDrainer();
+        var (ops, progress) = new BounceEngine(Kube, _ => drainer).PlanBounce(appA, Live(appB), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        Assert.Contains("undrain Pod a-1", Summaries(ops));
+        Assert.Contains("undrain Pod a-2", Summaries(ops));
+        // Drained copies do not serve yet: crossover keeps every B copy for now.
+        Assert.Equal(0, progress.NewReady);
+        Assert.DoesNotContain(Summaries(ops), o => o.StartsWith("drain Pod b-", StringComparison.Ordinal));
+
+        await ops.Single(o => o.Verb == "undrain" && o.Name == "a-1").Run(CancellationToken.None);
+        Assert.Equal(new[] { "stop a-1" }, drainer.Calls);
+        Assert.True(progress.Errors.TryDequeue(out var error));
+        Assert.Equal("DrainMethodFailed", error!.ErrorId);
+        Assert.Contains("stays marked draining", error.Message);
+    }
+
+    [Fact]
+    public async Task APodMarkedDrainingThatTheMethodNoLongerDrainsIsDrainedAgainBeforeAnySafeCheck()
+    {
+        var oldApp = App(ShaA);
+        var newApp = App(ShaB);
+        var pods = Enumerable.Range(1, 4).Select(i => Pod(newApp, $"new-{i}", ready: true)).Append(Pod(oldApp, "old-1", ready: true, draining: true)).ToList();
+        var lost = new RecordingDrainer { Draining = false };
+        var (ops, _) = new BounceEngine(Kube, _ => lost).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        await ops.Single(o => o.Verb == "check").Run(CancellationToken.None);
+        Assert.Equal(new[] { "is-draining old-1", "drain old-1" }, lost.Calls); // drained again; never asked if safe
+
+        var kept = new RecordingDrainer { Draining = true };
+        (ops, _) = new BounceEngine(Kube, _ => kept).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        await ops.Single(o => o.Verb == "check").Run(CancellationToken.None);
+        Assert.Equal(new[] { "is-draining old-1", "safe old-1" }, kept.Calls);
+    }
+
+    [Theory]
+    [InlineData("", false, true)]                                 // default hacheck, no sidecar: nothing would answer
+    [InlineData("", true, false)]                                 // the sidecar answers
+    [InlineData("  drain_method: hacheck\n", false, false)]       // written in soa-configs: honoured
+    public void TheDefaultHacheckOfAMeshInstanceWithoutASidecarDrainsWithNoop(string extra, bool sidecar, bool noop)
+    {
+        var instance = KubernetesObjectsTests.Load($"main:\n  instances: 4\n{extra}", smartstack: "main: {proxy_port: 20001}\n");
+        Assert.Equal("hacheck", instance.DrainMethod);
+        Assert.Equal(noop, BounceDrainMethod.IsDefaultHacheckWithoutSidecar(instance, sidecar));
     }
 
     [Fact]

@@ -117,6 +117,9 @@ public class KubernetesObjectBuilderTests
     [InlineData("crossover", null, "RollingUpdate", "100%", "5%")]
     [InlineData("crossover", "0.5", "RollingUpdate", "100%", "50%")]
     [InlineData("crossover", "1", "RollingUpdate", "100%", "0%")]
+    // PaaSTA's int() of a float product: 0.9 and 0.8 truncate to 9% and 19%, and so must we.
+    [InlineData("crossover", "0.9", "RollingUpdate", "100%", "9%")]
+    [InlineData("crossover", "0.8", "RollingUpdate", "100%", "19%")]
     [InlineData("brutal", null, "RollingUpdate", "100%", "100%")]
     [InlineData("downthenup", null, "Recreate", null, null)]
     public void StrategyFollowsTheBounceMethod(string method, string? margin, string type, string? surge, string? unavailable)

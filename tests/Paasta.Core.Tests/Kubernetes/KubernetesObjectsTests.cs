@@ -241,6 +241,7 @@ public class KubernetesObjectsTests
     [InlineData("main: {}\n", "0")]
     [InlineData("main: {bounce_margin_factor: 0.5}\n", "\"50%\"")]
     [InlineData("main: {bounce_margin_factor: 1}\n", "\"0%\"")]
+    [InlineData("main: {bounce_margin_factor: 0.9}\n", "\"9%\"")]
     public void PodDisruptionBudgetUsesTheMarginFactorOnlyWhenConfigured(string yaml, string maxUnavailable)
     {
         var pdb = Build(yaml).PodDisruptionBudget!;
@@ -268,6 +269,28 @@ public class KubernetesObjectsTests
         var uwsgi = Build("main: {max_instances: 6, autoscaling: {metrics_providers: [{type: uwsgi, setpoint: 0.5}]}}\n").HorizontalPodAutoscaler!;
         Assert.Equal("Object", uwsgi["spec"]!["metrics"]![0]!["type"]!.GetValue<string>());
         Assert.Equal("500m", uwsgi["spec"]!["metrics"]![0]!["object"]!["target"]!["value"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("uwsgi", "autoscaling=uwsgi", null, "true")]
+    [InlineData("gunicorn", null, "paasta.yelp.com/scrape_gunicorn_prometheus", "true")]
+    [InlineData("worker-load", null, "paasta.yelp.com/scrape_gunicorn_prometheus", "true")]
+    [InlineData("piscina", null, "paasta.yelp.com/scrape_piscina_prometheus", "false")]
+    [InlineData("cpu", null, null, "false")]
+    public void AutoscalingProvidersLabelAndAnnotateThePods(string provider, string? annotation, string? label, string routable)
+    {
+        var meta = Build($"main: {{max_instances: 4, autoscaling: {{metrics_providers: [{{type: {provider}}}]}}}}\n").Template.Metadata;
+        Assert.Equal(routable, meta.Annotations["paasta.yelp.com/routable_ip"]);
+        Assert.Equal(annotation is not null, meta.Annotations.ContainsKey("autoscaling"));
+        if (annotation is not null) Assert.Equal(annotation.Split('=')[1], meta.Annotations["autoscaling"]);
+        var scrapeLabels = meta.Labels.Keys.Where(k => k.Contains("scrape_", StringComparison.Ordinal)).ToList();
+        Assert.Equal(label is null ? Array.Empty<string>() : new[] { label }, scrapeLabels);
+        if (label is not null) Assert.Equal("true", meta.Labels[label]);
+
+        // Without max_instances nothing is autoscaled, so nothing is scraped for it.
+        var plain = Build($"main: {{autoscaling: {{metrics_providers: [{{type: {provider}}}]}}}}\n").Template.Metadata;
+        Assert.DoesNotContain(plain.Labels.Keys, k => k.Contains("scrape_", StringComparison.Ordinal));
+        Assert.False(plain.Annotations.ContainsKey("autoscaling"));
     }
 
     [Fact]
