@@ -228,13 +228,53 @@ Describe 'Test-PaastaReplication arguments' {
         $kube = Join-Path $TestDrive 'missing-kubeconfig'
         $r = Test-PaastaReplication -SoaDir (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') -Cluster local -KubeConfig $kube -Summary -Verbose 4>&1
         $summary = $r | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.ReplicationSummary' }
-        ($r | Where-Object { $_ -is [Management.Automation.VerboseRecord] }).Message | Should -Contain 'Not deployed, skipped: hello.main: hello has no readable deployments.json'
+        ($r | Where-Object { $_ -is [Management.Automation.VerboseRecord] }).Message | Should -Contain 'Not deployed, skipped: hello.main: hello has no deployments.json'
         $summary.Checked | Should -Be 0
         $summary.NotDeployed | Should -Be @('hello.canary', 'hello.main')
         $summary.ExitCode | Should -Be 0
         # Services from Get-PaastaService bind by Name and SoaDir.
         $piped = Get-PaastaService -SoaDir (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') -Name hello | Test-PaastaReplication -Cluster local -KubeConfig $kube -Summary
         $piped.NotDeployed | Should -Be @('hello.canary', 'hello.main')
+    }
+
+    It 'is not OK when deployments.json cannot be read: its instances are unchecked, and the check command exits 1' {
+        # A corrupt deployments.json says nothing about what is deployed; skipping its instances would report OK
+        # for a run that checked nothing. No cluster is needed: nothing gets as far as asking it.
+        $soa = Join-Path $TestDrive 'corrupt-deployments'
+        Copy-Item -Recurse (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') $soa
+        Set-Content (Join-Path $soa 'hello/deployments.json') '{"v2": {"deployments": '
+        $kube = Join-Path $TestDrive 'missing-kubeconfig'
+        $s = Test-PaastaReplication -SoaDir $soa -Service hello -Cluster local -KubeConfig $kube -Summary -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.FullyQualifiedErrorId | Should -Contain 'DeploymentsFileInvalid,Paasta.Commands.TestPaastaReplication'
+        $s.Checked | Should -Be 0
+        $s.NotDeployed | Should -BeNullOrEmpty
+        $s.Unchecked | Should -Be @('hello.canary', 'hello.main')
+        $s.Status | Should -Be 'UNKNOWN'
+        $s.ExitCode | Should -Be 1
+        $s.Output | Should -BeLike 'UNKNOWN: 0 instance(s) checked on local;*; not checked: hello.canary, hello.main'
+
+        # The same as a Sensu check command, in a process of its own: exit code 1, never 3 (issue 7: 0/1/2 only).
+        $out = Invoke-ChildPwsh -Command ("Import-Module '$env:PAASTA_TEST_MODULE'; " +
+            "`$s = Test-PaastaReplication -SoaDir '$soa' -Service hello -Cluster local -KubeConfig '$kube' -Summary -ErrorAction SilentlyContinue; `$s.Output; exit `$s.ExitCode")
+        $LASTEXITCODE | Should -Be 1
+        "$out" | Should -BeLike 'UNKNOWN:*not checked: hello.canary, hello.main*'
+    }
+
+    It 'is not OK when an instance file cannot be read: the service is listed as not checked' {
+        $soa = Join-Path $TestDrive 'corrupt-instances'
+        Copy-Item -Recurse (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') $soa
+        Set-Content (Join-Path $soa 'hello/kubernetes-local.yaml') "main: {instances: [unclosed`n"
+        $s = Test-PaastaReplication -SoaDir $soa -Service hello -Cluster local -KubeConfig (Join-Path $TestDrive 'missing-kubeconfig') -Summary -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.Count | Should -BeGreaterThan 0
+        $s.Checked | Should -Be 0
+        $s.Unchecked | Should -Be @('hello (kubernetes-local.yaml)')
+        ($s.Status, $s.ExitCode) | Should -Be @('UNKNOWN', 1)
+
+        # A service asked for by name that does not exist is not checked either.
+        $missing = Test-PaastaReplication -SoaDir $soa -Service nosuchservice -Cluster local -Summary -ErrorVariable err2 -ErrorAction SilentlyContinue
+        $err2[0].FullyQualifiedErrorId | Should -Be 'ServiceNotFound,Paasta.Commands.TestPaastaReplication'
+        $missing.Unchecked | Should -Be @('nosuchservice')
+        $missing.ExitCode | Should -Be 1
     }
 }
 
@@ -507,7 +547,8 @@ backend monitorhello.mesh
             $err[0].FullyQualifiedErrorId | Should -Be 'HaproxyStatsUnavailable,Paasta.Commands.TestPaastaReplication'
             $s.Unchecked | Should -Be @('monitorhello.mesh')
             ($s.Results | ForEach-Object Instance) | Should -Be @('main')
-            $s.ExitCode | Should -Be 3
+            $s.Status | Should -Be 'UNKNOWN'
+            $s.ExitCode | Should -Be 1   # issue 7: a check command exits 0, 1 or 2; could-not-check is a warning
         }
 
         It 'works as a Sensu check command: events for every instance, field by field, and exit code 2 when the run is critical' {

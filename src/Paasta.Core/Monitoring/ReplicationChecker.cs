@@ -14,31 +14,39 @@ public sealed class ReplicationSelection
 {
     public List<ReplicationTarget> Targets { get; } = new();
     public List<(InstanceConfig Instance, string Reason)> NotDeployed { get; } = new();
+    /// <summary>Instances whose deployments.json exists but cannot be read: whether they are deployed is unknown.</summary>
+    public List<(InstanceConfig Instance, string Reason)> Unchecked { get; } = new();
     public List<PaastaException> Errors { get; } = new();
 
     /// <summary>
     /// Keeps the deployed instances, as the replication check does (spec §8.1): an instance whose deploy group has
     /// no docker image, or which has no control entry, in its service's deployments.json is not deployed and is
-    /// skipped. Each service's file is read once.
+    /// skipped; so is a service without deployments.json. One that exists but cannot be read leaves its instances
+    /// unchecked, not skipped. Each service's file is read once.
     /// </summary>
     public static ReplicationSelection Of(IEnumerable<InstanceConfig> instances)
     {
         var selection = new ReplicationSelection();
-        var documents = new Dictionary<string, DeploymentsDocument?>(StringComparer.Ordinal);
+        var documents = new Dictionary<string, (DeploymentsDocument? Document, PaastaException? Error)>(StringComparer.Ordinal);
         foreach (var instance in instances)
         {
             var dir = Path.Combine(instance.SoaDir, instance.Service);
-            if (!documents.TryGetValue(dir, out var document))
+            if (!documents.TryGetValue(dir, out var loaded))
             {
-                try { document = DeploymentsFileStore.Load(DeploymentsFileStore.PathFor(dir), instance.Service); }
-                catch (PaastaException e) when (e.ErrorId == "DeploymentsFileNotFound") { document = null; }
-                catch (PaastaException e) { selection.Errors.Add(e); document = null; }
-                documents[dir] = document;
+                try { loaded = (DeploymentsFileStore.Load(DeploymentsFileStore.PathFor(dir), instance.Service), null); }
+                catch (PaastaException e) when (e.ErrorId == "DeploymentsFileNotFound") { loaded = (null, null); }
+                catch (PaastaException e) { selection.Errors.Add(e); loaded = (null, e); }
+                documents[dir] = loaded;
             }
             var job = ReplicationMath.JobId(instance.Service, instance.Instance);
-            if (document is null)
+            if (loaded.Error is { } error)
             {
-                selection.NotDeployed.Add((instance, $"{job}: {instance.Service} has no readable deployments.json"));
+                selection.Unchecked.Add((instance, $"{job}: {instance.Service}'s deployments.json cannot be read ({error.ErrorId})"));
+                continue;
+            }
+            if (loaded.Document is not { } document)
+            {
+                selection.NotDeployed.Add((instance, $"{job}: {instance.Service} has no deployments.json"));
                 continue;
             }
             if (instance.DeployGroup is null || !document.Deployments.TryGetValue(instance.DeployGroup, out var deployment)

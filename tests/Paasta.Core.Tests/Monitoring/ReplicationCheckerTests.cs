@@ -79,7 +79,11 @@ public class ReplicationCheckerTests
         soa.Write("b/deployments.json", "{not json");
         var selection = ReplicationSelection.Of(Load(soa, "a").Values.Concat(Load(soa, "b").Values));
         Assert.Empty(selection.Targets);
-        Assert.Equal(2, selection.NotDeployed.Count);
+        // No file: not deployed, skipped. A file that cannot be read: not known to be undeployed, so unchecked.
+        Assert.Equal("a", Assert.Single(selection.NotDeployed).Instance.Service);
+        var broken = Assert.Single(selection.Unchecked);
+        Assert.Equal("b", broken.Instance.Service);
+        Assert.Contains("DeploymentsFileInvalid", broken.Reason);
         Assert.Equal("DeploymentsFileInvalid", Assert.Single(selection.Errors).ErrorId);
     }
 
