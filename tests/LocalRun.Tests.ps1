@@ -332,6 +332,19 @@ Describe 'Test-PaastaService' {
         ($results | Out-String) | Should -Match 'Passed\s+MakeTarget:cook-image'
     }
 
+    It 'reports a missing make as one failed check, and still runs the others' {
+        # A process whose PATH has no make: Test-PaastaService must not stop at the first make --question.
+        $noMake = Join-Path $TestDrive 'no-make-bin'
+        $null = New-Item -ItemType Directory -Force $noMake
+        $line = "`$env:PATH = '$noMake'; Import-Module '$env:PAASTA_TEST_MODULE'; " +
+            "Test-PaastaService -SoaDir '$Soa' -Service $Service -Path '$Checkout' | ForEach-Object { '{0}={1}' -f `$_.Check, `$_.Status }"
+        $out = @(Invoke-ChildPwsh -Command $line)
+        $out | Should -Contain 'Make=Failed'
+        @($out | Where-Object { $_ -like 'MakeTarget:*' }).Count | Should -Be 0
+        foreach ($check in 'Dockerfile', 'Makefile', 'MakefileDockerTag', 'SoaConfigs', 'DeployYaml', 'DeployGroups') { $out | Should -Contain "$check=Passed" }
+        $out | Should -Contain 'MeshRegistration=Warning'
+    }
+
     It 'fails a checkout without a Makefile' {
         $empty = Join-Path $TestDrive 'empty-checkout'
         $null = New-Item -ItemType Directory -Force $empty
