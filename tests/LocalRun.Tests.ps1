@@ -290,6 +290,35 @@ Describe 'Build-PaastaImage, Publish-PaastaImage and Invoke-PaastaLocalRun -Pull
         (& docker images -q $image) | Should -Not -BeNullOrEmpty
     }
 
+    It 'pushes both the plain and the versioned tag with -ImageVersion, as the same image' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $RegistryUp) 'The Docker engine and the local registry')) { return }
+        # A commit of its own, so neither tag is in the registry yet.
+        $clone = Join-Path $TestDrive 'versioned-checkout'
+        $null = Invoke-Git clone -q $Checkout $clone
+        $null = Invoke-Git -C $clone -c user.name=test -c user.email=test@example.com commit -q --allow-empty -m "versioned $(New-Guid)"
+        $sha = (Invoke-Git -C $clone rev-parse HEAD).Trim()
+        $version = "v$(Get-Random -Maximum 100000)"
+        $built = Build-PaastaImage -SoaDir $Soa -Service $Service -Path $clone -Commit HEAD -ImageVersion $version -Confirm:$false 6>$null
+        $built.Image | Should -Be "$Registry/services-$($Service):paasta-$sha-$version"
+
+        $accept = @{ Accept = 'application/vnd.docker.distribution.manifest.v2+json' }
+        $urls = "paasta-$sha", "paasta-$sha-$version" | ForEach-Object { "http://$Registry/v2/services-$Service/manifests/$_" }
+        foreach ($u in $urls) { (Invoke-WebRequest -Method Head $u -Headers $accept -SkipHttpErrorCheck).StatusCode | Should -Be 404 }
+
+        $pushed = @(Publish-PaastaImage -SoaDir $Soa -Service $Service -Path $clone -Commit $sha -ImageVersion $version -Confirm:$false 6>$null)
+        ($pushed | ForEach-Object Image) | Should -Be @("$Registry/services-$($Service):paasta-$sha", "$Registry/services-$($Service):paasta-$sha-$version")
+        ($pushed | ForEach-Object Pushed) | Should -Be @($true, $true)
+        # The oracle: the registry's own manifests, over HTTP; one image under two tags.
+        $digests = foreach ($u in $urls) {
+            $head = Invoke-WebRequest -Method Head $u -Headers $accept -SkipHttpErrorCheck
+            $head.StatusCode | Should -Be 200
+            "$($head.Headers['Docker-Content-Digest'])"
+        }
+        $digests[0] | Should -Match '^sha256:[0-9a-f]{64}$'
+        $digests[1] | Should -Be $digests[0]
+        $pushed[0].Digest | Should -Be $digests[0]
+    }
+
     It 'builds from the Dockerfile when the Makefile has no cook-image target' {
         if (-not (Assert-PlatformOrSkip $DockerUp 'The Docker engine')) { return }
         $plain = Join-Path $TestDrive 'dockerfile-only'
