@@ -32,6 +32,71 @@ broken:
   healthcheck_max_consecutive_failures: 2
 '@
 
+    # Instances for the engine's own view (docker inspect) of what soa-configs ask for, and for each healthcheck mode.
+    $script:VolumeDir = Join-Path $TestDrive 'volume'
+    $null = New-Item -ItemType Directory $VolumeDir
+    Set-Content (Join-Path $VolumeDir 'marker') 'mounted'
+    function Get-FreePort {
+        $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Any, 0)
+        $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
+        $port
+    }
+    $script:HostNetPort = Get-FreePort
+    Add-Content (Join-Path $Soa "$Service/kubernetes-local.yaml") @"
+
+tuned:
+  <<: *defaults
+  cpu_burst_add: 0.5
+  cfs_period_us: 50000
+  healthcheck_mode: cmd
+  healthcheck_cmd: test -s /data/marker
+  healthcheck_grace_period_seconds: 0
+  healthcheck_interval_seconds: 0.5
+  extra_volumes: [{hostPath: $VolumeDir, containerPath: /data, mode: RO}]
+  extra_docker_args:
+    shm-size: 96m
+    ulimit: nofile=1024:2048
+    cap-add: SYS_PTRACE
+    add-host: db.local:10.1.2.3
+    dns: 10.0.0.53
+    memory-swap: 256m
+
+isolated:
+  <<: *defaults
+  net: none
+  healthcheck_mode: cmd
+  healthcheck_cmd: 'true'
+
+tcphost:
+  <<: *defaults
+  net: host
+  container_port: $HostNetPort
+  healthcheck_mode: tcp
+  healthcheck_grace_period_seconds: 0
+  healthcheck_interval_seconds: 0.5
+  healthcheck_max_consecutive_failures: 6
+
+slow:
+  <<: *defaults
+  healthcheck_uri: /cgi-bin/status
+  healthcheck_grace_period_seconds: 0
+  healthcheck_interval_seconds: 0.5
+  healthcheck_timeout_seconds: 1
+  healthcheck_max_consecutive_failures: 2
+
+patient:
+  <<: *defaults
+  healthcheck_uri: /cgi-bin/status
+  healthcheck_grace_period_seconds: 0
+  healthcheck_interval_seconds: 0.5
+  healthcheck_timeout_seconds: 8
+  healthcheck_max_consecutive_failures: 2
+
+unsupported:
+  <<: *defaults
+  extra_docker_args: {cgroup-parent: /paasta}
+"@
+
     Add-Content (Join-Path $Soa "$Service/adhoc-local.yaml") @'
 
 hog:
@@ -192,6 +257,125 @@ Describe 'Invoke-PaastaLocalRun in the local Docker engine' -Tag Integration {
         $err[0].FullyQualifiedErrorId | Should -Be 'HealthcheckNotDefined,Paasta.Commands.InvokePaastaLocalRun'
     }
 
+    It 'applies net, extra_volumes, cfs_period_us, cpu_burst_add and extra_docker_args, as docker inspect shows' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        # The cmd healthcheck reads a file of the mounted volume: it passes only if extra_volumes was applied.
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance tuned -Image $BuiltImage -Detach -Confirm:$false 6>$null
+        try {
+            $r.Healthy | Should -BeTrue
+            $r.Healthcheck.Mode | Should -Be 'cmd'
+            $r.Healthcheck.Message | Should -Match "'test -s /data/marker' exited 0"
+            $h = (& docker inspect $r.ContainerId --format '{{json .HostConfig}}' | ConvertFrom-Json)
+            ($h.CpuPeriod, $h.CpuQuota) | Should -Be @(50000, 30000)            # (0.1 + 0.5) x 50000
+            $h.Binds | Should -Be @("$($VolumeDir):/data:ro")
+            $h.NetworkMode | Should -Be 'bridge'
+            $h.ShmSize | Should -Be (96MB)
+            $h.MemorySwap | Should -Be (256MB)
+            $h.Memory | Should -Be (64MB)
+            @($h.Ulimits | ForEach-Object { "$($_.Name)=$($_.Soft):$($_.Hard)" }) | Should -Be @('nofile=1024:2048')
+            $h.CapAdd | Should -Contain 'SYS_PTRACE'
+            $h.ExtraHosts | Should -Be @('db.local:10.1.2.3')
+            $h.Dns | Should -Be @('10.0.0.53')
+            # And inside: the limits and files the process really gets.
+            (& docker exec $r.ContainerId sh -c 'ulimit -n; cat /data/marker; grep db.local /etc/hosts | tr -s " \t" " "') | Should -Be @('1024', 'mounted', '10.1.2.3 db.local')
+            $r.CommandLine | Should -Match '--shm-size=96m --ulimit=nofile=1024:2048 --cap-add=SYS_PTRACE --add-host=db.local:10.1.2.3 --dns=10.0.0.53 --memory-swap=256m --init=true'
+        }
+        finally { $null = & docker rm -f $r.ContainerId 2>&1 }
+    }
+
+    It 'refuses an extra_docker_args option it cannot apply, naming it and its file, before touching the engine' {
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance unsupported -Image busybox `
+            -DockerHost "unix://$TestDrive/no-docker.sock" -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'ExtraDockerArgUnsupported,Paasta.Commands.InvokePaastaLocalRun'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $err[0].Exception.Message | Should -Match "kubernetes-local\.yaml: extra_docker_args 'cgroup-parent' of $Service\.unsupported"
+        # -DryRun refuses it too: the plan would not be what runs.
+        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance unsupported -Image busybox -DryRun -ErrorVariable err2 -ErrorAction SilentlyContinue
+        $err2[0].FullyQualifiedErrorId | Should -Be 'ExtraDockerArgUnsupported,Paasta.Commands.InvokePaastaLocalRun'
+    }
+
+    It 'runs net: none, and says that -Port is ignored there' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance isolated -Image $BuiltImage -Port (Get-FreePort) -Detach `
+            -WarningVariable warn -WarningAction SilentlyContinue -Confirm:$false 6>$null
+        try {
+            $r.Healthy | Should -BeTrue
+            $r.HostPort | Should -BeNullOrEmpty
+            "$warn" | Should -Match '-Port \d+ is ignored: with net: none the container port is not published'
+            (& docker inspect $r.ContainerId --format '{{.HostConfig.NetworkMode}} {{len .HostConfig.PortBindings}}') | Should -Be 'none 0'
+        }
+        finally { $null = & docker rm -f $r.ContainerId 2>&1 }
+    }
+
+    It 'passes a tcp healthcheck when the service listens, and fails it when nothing does (net: host)' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        # net: host, so the check connects to the container's own socket: through a published port, docker's proxy
+        # would accept the connection whether or not anything listens inside.
+        $asked = Get-FreePort
+        $ok = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance tcphost -Image $BuiltImage -HealthcheckOnly -Port $asked `
+            -WarningVariable warn -WarningAction SilentlyContinue -Confirm:$false 6>$null
+        $ok.Healthy | Should -BeTrue
+        ($ok.Healthcheck.Mode, $ok.Healthcheck.Target) | Should -Be @('tcp', "tcp://127.0.0.1:$HostNetPort")
+        $ok.Healthcheck.Message | Should -Be "connected to 127.0.0.1:$HostNetPort"
+        $ok.Removed | Should -BeTrue
+        "$warn" | Should -Match "-Port $asked is ignored: with net: host .* its own port $HostNetPort"
+
+        $bad = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance tcphost -Image $BuiltImage -HealthcheckOnly -Command 'sleep 60' `
+            -ErrorAction SilentlyContinue -Confirm:$false 6>$null
+        $bad.Healthy | Should -BeFalse
+        $bad.Healthcheck.CountedFailures | Should -Be 6
+        $bad.Healthcheck.Message | Should -Match "127\.0\.0\.1:$($HostNetPort): .*refused"
+    }
+
+    It 'passes a cmd healthcheck that exits 0 inside the container' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance isolated -Image $BuiltImage -HealthcheckOnly -Confirm:$false 6>$null
+        ($r.Healthy, $r.Healthcheck.Mode, $r.Healthcheck.Attempts) | Should -Be @($true, 'cmd', 1)
+        $r.Healthcheck.Message | Should -Be "'true' exited 0"
+        (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
+    }
+
+    It 'gives up on an HTTP answer slower than healthcheck_timeout_seconds, and waits for it when the timeout allows' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        # busybox httpd with a CGI /cgi-bin/status that answers after 3 s.
+        $slowServer = 'mkdir -p /tmp/www/cgi-bin && printf ''#!/bin/sh\nsleep 3\necho "Content-Type: text/plain"\necho\necho ok\n'' > /tmp/www/cgi-bin/status && chmod +x /tmp/www/cgi-bin/status && exec httpd -f -p 8888 -h /tmp/www'
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $fast = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance slow -Image $BuiltImage -HealthcheckOnly -Command $slowServer `
+            -ErrorAction SilentlyContinue -Confirm:$false 6>$null
+        $sw.Stop()
+        $fast.Healthy | Should -BeFalse
+        $fast.Healthcheck.CountedFailures | Should -Be 2
+        $fast.Healthcheck.Message | Should -Match 'did not answer within 1 s'
+        $fast.Healthcheck.Duration.TotalSeconds | Should -BeLessThan 3.5   # two 1 s timeouts and a 0.5 s pause, not 3 s answers
+
+        $patient = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance patient -Image $BuiltImage -HealthcheckOnly -Command $slowServer -Confirm:$false 6>$null
+        $patient.Healthy | Should -BeTrue -Because $patient.Healthcheck.Message
+        $patient.Healthcheck.Message | Should -Match '^HTTP 200 from http://127\.0\.0\.1:\d+/cgi-bin/status: ok$'
+        $patient.Healthcheck.Duration.TotalSeconds | Should -BeGreaterThan 2.5
+    }
+
+    It 'keeps -Env values out of -Verbose and the result, and passes them to the container' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+        $secret = "tok-$(Get-Random)-s3cr3t"
+        $out = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage -Command 'echo "token=$API_TOKEN"' `
+            -Env @{ API_TOKEN = $secret } -InformationVariable info -Verbose -Confirm:$false 4>&1 6>$null
+        $r = $out | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.LocalRunResult' }
+        $verbose = @($out | Where-Object { $_ -is [Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        $r.ExitCode | Should -Be 0
+        @($info | Where-Object { $_.Tags -contains 'Stdout' } | ForEach-Object { "$($_.MessageData)" }) | Should -Contain "token=$secret"   # the container got it
+        $line = $verbose | Where-Object { $_ -like 'docker run *' }
+        $line | Should -Match '^docker run --env PAASTA_SERVICE --env PAASTA_INSTANCE '
+        $line | Should -Match ' --env API_TOKEN '
+        ($verbose -join "`n") | Should -Not -Match $secret
+        $r.CommandLine | Should -Match ' --env API_TOKEN '
+        ($r | Format-List * | Out-String) | Should -Not -Match $secret
+        "$r" | Should -Not -Match $secret
+        # Only the plan the caller asked for shows the value, so its command line runs as it is.
+        $plan = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage -Env @{ API_TOKEN = $secret } -DryRun
+        $plan.CommandLine | Should -Match " --env=API_TOKEN=$secret "
+    }
+
     It 'says when the container was killed for running out of memory' {
         if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
         $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance hog -Image $BuiltImage -WarningVariable warn -WarningAction SilentlyContinue -Confirm:$false 6>$null
@@ -290,6 +474,35 @@ Describe 'Build-PaastaImage, Publish-PaastaImage and Invoke-PaastaLocalRun -Pull
         (& docker images -q $image) | Should -Not -BeNullOrEmpty
     }
 
+    It 'pushes both the plain and the versioned tag with -ImageVersion, as the same image' {
+        if (-not (Assert-PlatformOrSkip ($DockerUp -and $RegistryUp) 'The Docker engine and the local registry')) { return }
+        # A commit of its own, so neither tag is in the registry yet.
+        $clone = Join-Path $TestDrive 'versioned-checkout'
+        $null = Invoke-Git clone -q $Checkout $clone
+        $null = Invoke-Git -C $clone -c user.name=test -c user.email=test@example.com commit -q --allow-empty -m "versioned $(New-Guid)"
+        $sha = (Invoke-Git -C $clone rev-parse HEAD).Trim()
+        $version = "v$(Get-Random -Maximum 100000)"
+        $built = Build-PaastaImage -SoaDir $Soa -Service $Service -Path $clone -Commit HEAD -ImageVersion $version -Confirm:$false 6>$null
+        $built.Image | Should -Be "$Registry/services-$($Service):paasta-$sha-$version"
+
+        $accept = @{ Accept = 'application/vnd.docker.distribution.manifest.v2+json' }
+        $urls = "paasta-$sha", "paasta-$sha-$version" | ForEach-Object { "http://$Registry/v2/services-$Service/manifests/$_" }
+        foreach ($u in $urls) { (Invoke-WebRequest -Method Head $u -Headers $accept -SkipHttpErrorCheck).StatusCode | Should -Be 404 }
+
+        $pushed = @(Publish-PaastaImage -SoaDir $Soa -Service $Service -Path $clone -Commit $sha -ImageVersion $version -Confirm:$false 6>$null)
+        ($pushed | ForEach-Object Image) | Should -Be @("$Registry/services-$($Service):paasta-$sha", "$Registry/services-$($Service):paasta-$sha-$version")
+        ($pushed | ForEach-Object Pushed) | Should -Be @($true, $true)
+        # The oracle: the registry's own manifests, over HTTP; one image under two tags.
+        $digests = foreach ($u in $urls) {
+            $head = Invoke-WebRequest -Method Head $u -Headers $accept -SkipHttpErrorCheck
+            $head.StatusCode | Should -Be 200
+            "$($head.Headers['Docker-Content-Digest'])"
+        }
+        $digests[0] | Should -Match '^sha256:[0-9a-f]{64}$'
+        $digests[1] | Should -Be $digests[0]
+        $pushed[0].Digest | Should -Be $digests[0]
+    }
+
     It 'builds from the Dockerfile when the Makefile has no cook-image target' {
         if (-not (Assert-PlatformOrSkip $DockerUp 'The Docker engine')) { return }
         $plain = Join-Path $TestDrive 'dockerfile-only'
@@ -330,6 +543,19 @@ Describe 'Test-PaastaService' {
         $byCheck['MeshRegistration'].Status | Should -Be 'Warning'
         Test-PaastaService -SoaDir $Soa -Service $Service -Path $Checkout -Quiet | Should -BeTrue
         ($results | Out-String) | Should -Match 'Passed\s+MakeTarget:cook-image'
+    }
+
+    It 'reports a missing make as one failed check, and still runs the others' {
+        # A process whose PATH has no make: Test-PaastaService must not stop at the first make --question.
+        $noMake = Join-Path $TestDrive 'no-make-bin'
+        $null = New-Item -ItemType Directory -Force $noMake
+        $line = "`$env:PATH = '$noMake'; Import-Module '$env:PAASTA_TEST_MODULE'; " +
+            "Test-PaastaService -SoaDir '$Soa' -Service $Service -Path '$Checkout' | ForEach-Object { '{0}={1}' -f `$_.Check, `$_.Status }"
+        $out = @(Invoke-ChildPwsh -Command $line)
+        $out | Should -Contain 'Make=Failed'
+        @($out | Where-Object { $_ -like 'MakeTarget:*' }).Count | Should -Be 0
+        foreach ($check in 'Dockerfile', 'Makefile', 'MakefileDockerTag', 'SoaConfigs', 'DeployYaml', 'DeployGroups') { $out | Should -Contain "$check=Passed" }
+        $out | Should -Contain 'MeshRegistration=Warning'
     }
 
     It 'fails a checkout without a Makefile' {

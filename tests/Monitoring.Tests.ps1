@@ -228,13 +228,53 @@ Describe 'Test-PaastaReplication arguments' {
         $kube = Join-Path $TestDrive 'missing-kubeconfig'
         $r = Test-PaastaReplication -SoaDir (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') -Cluster local -KubeConfig $kube -Summary -Verbose 4>&1
         $summary = $r | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.ReplicationSummary' }
-        ($r | Where-Object { $_ -is [Management.Automation.VerboseRecord] }).Message | Should -Contain 'Not deployed, skipped: hello.main: hello has no readable deployments.json'
+        ($r | Where-Object { $_ -is [Management.Automation.VerboseRecord] }).Message | Should -Contain 'Not deployed, skipped: hello.main: hello has no deployments.json'
         $summary.Checked | Should -Be 0
         $summary.NotDeployed | Should -Be @('hello.canary', 'hello.main')
         $summary.ExitCode | Should -Be 0
         # Services from Get-PaastaService bind by Name and SoaDir.
         $piped = Get-PaastaService -SoaDir (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') -Name hello | Test-PaastaReplication -Cluster local -KubeConfig $kube -Summary
         $piped.NotDeployed | Should -Be @('hello.canary', 'hello.main')
+    }
+
+    It 'is not OK when deployments.json cannot be read: its instances are unchecked, and the check command exits 1' {
+        # A corrupt deployments.json says nothing about what is deployed; skipping its instances would report OK
+        # for a run that checked nothing. No cluster is needed: nothing gets as far as asking it.
+        $soa = Join-Path $TestDrive 'corrupt-deployments'
+        Copy-Item -Recurse (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') $soa
+        Set-Content (Join-Path $soa 'hello/deployments.json') '{"v2": {"deployments": '
+        $kube = Join-Path $TestDrive 'missing-kubeconfig'
+        $s = Test-PaastaReplication -SoaDir $soa -Service hello -Cluster local -KubeConfig $kube -Summary -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.FullyQualifiedErrorId | Should -Contain 'DeploymentsFileInvalid,Paasta.Commands.TestPaastaReplication'
+        $s.Checked | Should -Be 0
+        $s.NotDeployed | Should -BeNullOrEmpty
+        $s.Unchecked | Should -Be @('hello.canary', 'hello.main')
+        $s.Status | Should -Be 'UNKNOWN'
+        $s.ExitCode | Should -Be 1
+        $s.Output | Should -BeLike 'UNKNOWN: 0 instance(s) checked on local;*; not checked: hello.canary, hello.main'
+
+        # The same as a Sensu check command, in a process of its own: exit code 1, never 3 (issue 7: 0/1/2 only).
+        $out = Invoke-ChildPwsh -Command ("Import-Module '$env:PAASTA_TEST_MODULE'; " +
+            "`$s = Test-PaastaReplication -SoaDir '$soa' -Service hello -Cluster local -KubeConfig '$kube' -Summary -ErrorAction SilentlyContinue; `$s.Output; exit `$s.ExitCode")
+        $LASTEXITCODE | Should -Be 1
+        "$out" | Should -BeLike 'UNKNOWN:*not checked: hello.canary, hello.main*'
+    }
+
+    It 'is not OK when an instance file cannot be read: the service is listed as not checked' {
+        $soa = Join-Path $TestDrive 'corrupt-instances'
+        Copy-Item -Recurse (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') $soa
+        Set-Content (Join-Path $soa 'hello/kubernetes-local.yaml') "main: {instances: [unclosed`n"
+        $s = Test-PaastaReplication -SoaDir $soa -Service hello -Cluster local -KubeConfig (Join-Path $TestDrive 'missing-kubeconfig') -Summary -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.Count | Should -BeGreaterThan 0
+        $s.Checked | Should -Be 0
+        $s.Unchecked | Should -Be @('hello (kubernetes-local.yaml)')
+        ($s.Status, $s.ExitCode) | Should -Be @('UNKNOWN', 1)
+
+        # A service asked for by name that does not exist is not checked either.
+        $missing = Test-PaastaReplication -SoaDir $soa -Service nosuchservice -Cluster local -Summary -ErrorVariable err2 -ErrorAction SilentlyContinue
+        $err2[0].FullyQualifiedErrorId | Should -Be 'ServiceNotFound,Paasta.Commands.TestPaastaReplication'
+        $missing.Unchecked | Should -Be @('nosuchservice')
+        $missing.ExitCode | Should -Be 1
     }
 }
 
@@ -280,10 +320,11 @@ broken:
   monitoring: {page: true, alert_after: 3m, irc_channels: ['#monitorhello'], tip: Look at the broken copies, ticket: true, project: MON, priority: P2}
 stopped: {<<: *d, instances: 1}
 scaled: {<<: *d, min_instances: 1, max_instances: 3}
+stateful: {<<: *d, min_instances: 1, max_instances: 4, persistent_volumes: [{container_path: /data, size: 1, mode: RW}]}
 mesh: {<<: *d, instances: 3}
 undeployed: {deploy_group: itest.never}
 '@
-        $controls = 'main', 'broken', 'stopped', 'scaled', 'mesh', 'undeployed' | ForEach-Object {
+        $controls = 'main', 'broken', 'stopped', 'scaled', 'stateful', 'mesh', 'undeployed' | ForEach-Object {
             $state = if ($_ -eq 'stopped') { '"stop", "force_bounce": "20240316T090000"' } else { '"start", "force_bounce": null' }
             "`"monitorhello:local.$_`": {`"desired_state`": $state}"
         }
@@ -301,7 +342,7 @@ undeployed: {deploy_group: itest.never}
 
         # Deployments labelled as the reconciler labels them (spec §5.5): main serves /status; broken serves a folder
         # without it, so its readiness probe and HAProxy's check both fail; stopped and scaled have 0 replicas.
-        function New-Deployment([string] $Instance, [int] $Replicas, [string[]] $Command) {
+        function New-Deployment([string] $Instance, [int] $Replicas, [string[]] $Command, [string] $Kind = 'Deployment') {
             $labels = @{ 'paasta.yelp.com/service' = 'monitorhello'; 'paasta.yelp.com/instance' = $Instance; 'paasta.yelp.com/managed' = 'true'
                 'paasta.yelp.com/git_sha' = '0123456789abcdef0123456789abcdef01234567' }
             $container = @{
@@ -312,8 +353,8 @@ undeployed: {deploy_group: itest.never}
                 readinessProbe = @{ httpGet = @{ path = '/status'; port = 8888 }; periodSeconds = 1; failureThreshold = 1 }
             }
             if ($Command) { $container.command = $Command }
-            @{
-                apiVersion = 'apps/v1'; kind = 'Deployment'
+            $object = @{
+                apiVersion = 'apps/v1'; kind = $Kind
                 metadata   = @{ name = "monitorhello-$Instance"; namespace = $Ns; labels = $labels }
                 spec       = @{
                     replicas = $Replicas
@@ -321,6 +362,9 @@ undeployed: {deploy_group: itest.never}
                     template = @{ metadata = @{ labels = $labels }; spec = @{ terminationGracePeriodSeconds = 1; containers = @($container) } }
                 }
             }
+            # No volumeClaimTemplates: the check reads spec.replicas, and the platform has no storage class to bind claims.
+            if ($Kind -eq 'StatefulSet') { $object.spec.serviceName = "monitorhello-$Instance"; $object.spec.podManagementPolicy = 'Parallel' }
+            $object
         }
         $manifest = Join-Path $TestDrive 'deployments.json'
         @{ apiVersion = 'v1'; kind = 'List'; items = @(
@@ -328,11 +372,19 @@ undeployed: {deploy_group: itest.never}
                 New-Deployment broken 2 @('httpd', '-f', '-p', '0.0.0.0:8888', '-h', '/srv/hello')
                 New-Deployment stopped 0
                 New-Deployment scaled 0
+                New-Deployment stateful 2 -Kind StatefulSet   # autoscaled 1..4, live 2: expects 2, not max_instances
             )
         } | ConvertTo-Json -Depth 20 | Set-Content $manifest
         $null = Invoke-Kubectl apply -f $manifest
 
         $null = Invoke-Kubectl -n $Ns wait --for=condition=Ready pod -l 'paasta.yelp.com/instance=main' --timeout=180s
+        $deadline = [DateTime]::UtcNow.AddSeconds(180)
+        do {
+            $statefulReady = Invoke-Kubectl -n $Ns get statefulset monitorhello-stateful -o 'jsonpath={.status.readyReplicas}'
+            if ($statefulReady -eq '2') { break }
+            Start-Sleep -Seconds 1
+        } while ([DateTime]::UtcNow -lt $deadline)
+        if ($statefulReady -ne '2') { throw "the stateful pods did not become Ready: $(Invoke-Kubectl -n $Ns get pods -o wide)" }
         $deadline = [DateTime]::UtcNow.AddSeconds(180)
         do {
             $brokenIps = @((Invoke-Kubectl -n $Ns get pods -l 'paasta.yelp.com/instance=broken' --field-selector=status.phase=Running -o 'jsonpath={.items[*].status.podIP}') -split ' ' | Where-Object { $_ })
@@ -448,25 +500,46 @@ backend monitorhello.mesh
             $verbose | Should -Contain 'Not deployed, skipped: monitorhello.undeployed: deploy group itest.never has no docker image in deployments.json'
         }
 
-        It 'reads the namespace with one LIST of pods and one of Deployments, and writes nothing' {
+        It 'reads an autoscaled StatefulSet''s live replicas from the StatefulSet' {
             if (-not (Assert-PlatformOrSkip $PlatformUp 'The local platform')) { return }
-            $verbose | Should -Contain 'Kubernetes API: 2 request(s), 0 write(s).'
-            $verbose | Should -Contain 'Namespace paastasvc-monitorhello: 4 pod(s) listed.'
+            Invoke-Kubectl -n $Ns get statefulset monitorhello-stateful -o 'jsonpath={.spec.replicas}' | Should -Be '2'
+            $r = $byInstance['stateful']
+            ($r.Status, $r.ExpectedCount, $r.AvailableCount, $r.IsAutoscaled) | Should -Be @('OK', 2, 2, $true)   # max_instances would be 4
+        }
+
+        It 'reads the namespace with one LIST of pods, one of Deployments and one of StatefulSets, and writes nothing' {
+            if (-not (Assert-PlatformOrSkip $PlatformUp 'The local platform')) { return }
+            $verbose | Should -Contain 'Kubernetes API: 3 request(s), 0 write(s).'
+            $verbose | Should -Contain 'Namespace paastasvc-monitorhello: 6 pod(s) listed.'
+        }
+
+        It 'lists a kind of controller only when an autoscaled instance runs as it' {
+            if (-not (Assert-PlatformOrSkip $PlatformUp 'The local platform')) { return }
+            $requests = foreach ($instances in @(@('main', 'broken'), @('main', 'scaled'), @('main', 'stateful'))) {
+                $v = Test-PaastaReplication -SoaDir $Soa -Service monitorhello -Cluster local -Instance $instances -Verbose 4>&1 |
+                    Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API:*' }
+                "$($instances -join ',')=$($v.Message)"
+            }
+            $requests | Should -Be @(
+                'main,broken=Kubernetes API: 1 request(s), 0 write(s).'     # pods only: nothing is autoscaled
+                'main,scaled=Kubernetes API: 2 request(s), 0 write(s).'     # pods and Deployments
+                'main,stateful=Kubernetes API: 2 request(s), 0 write(s).'   # pods and StatefulSets
+            )
         }
 
         It 'takes instances from Get-PaastaInstance and gives the same answers' {
             if (-not (Assert-PlatformOrSkip $PlatformUp 'The local platform')) { return }
             $piped = Get-PaastaInstance -SoaDir $Soa -Service monitorhello -Cluster local | Test-PaastaReplication
-            ($piped | ForEach-Object { "$($_.Instance)=$($_.Status)" }) | Should -Be @('broken=CRITICAL', 'main=OK', 'mesh=CRITICAL', 'scaled=CRITICAL', 'stopped=OK')
+            ($piped | ForEach-Object { "$($_.Instance)=$($_.Status)" }) | Should -Be @('broken=CRITICAL', 'main=OK', 'mesh=CRITICAL', 'scaled=CRITICAL', 'stateful=OK', 'stopped=OK')
         }
 
         It 'summarises pod-counted trouble as WARNING: the cluster-wide rule counts mesh-checked instances only' {
             if (-not (Assert-PlatformOrSkip $PlatformUp 'The local platform')) { return }
             $s = Test-PaastaReplication -SoaDir $Soa -Service monitorhello -Cluster local -Summary -MinCountCritical 1
             $s.PSObject.TypeNames[0] | Should -Be 'Paasta.ReplicationSummary'
-            ($s.Checked, $s.MeshChecked, $s.IsCritical, $s.ExitCode) | Should -Be @(5, 0, $false, 1)
+            ($s.Checked, $s.MeshChecked, $s.IsCritical, $s.ExitCode) | Should -Be @(6, 0, $false, 1)
             $s.CriticalInstances | Should -Be @('monitorhello.broken', 'monitorhello.mesh', 'monitorhello.scaled')
-            $s.Output | Should -BeLike 'WARNING: 5 instance(s) checked on local; 0 of 0 mesh-checked under-replicated*'
+            $s.Output | Should -BeLike 'WARNING: 6 instance(s) checked on local; 0 of 0 mesh-checked under-replicated*'
         }
     }
 
@@ -507,7 +580,8 @@ backend monitorhello.mesh
             $err[0].FullyQualifiedErrorId | Should -Be 'HaproxyStatsUnavailable,Paasta.Commands.TestPaastaReplication'
             $s.Unchecked | Should -Be @('monitorhello.mesh')
             ($s.Results | ForEach-Object Instance) | Should -Be @('main')
-            $s.ExitCode | Should -Be 3
+            $s.Status | Should -Be 'UNKNOWN'
+            $s.ExitCode | Should -Be 1   # issue 7: a check command exits 0, 1 or 2; could-not-check is a warning
         }
 
         It 'works as a Sensu check command: events for every instance, field by field, and exit code 2 when the run is critical' {
@@ -520,11 +594,11 @@ backend monitorhello.mesh
                 "`$s.Results | Send-PaastaSensuEvent -SensuSocket '$($sensu.Socket)'; `$s.Output; exit `$s.ExitCode"
                 $out = Invoke-ChildPwsh -Command $line
                 $LASTEXITCODE | Should -Be 2
-                "$out" | Should -BeLike 'CRITICAL: 5 instance(s) checked on local; 1 of 1 mesh-checked under-replicated (100%*'
+                "$out" | Should -BeLike 'CRITICAL: 6 instance(s) checked on local; 1 of 1 mesh-checked under-replicated (100%*'
 
                 $events = @{}
                 Get-Received $sensu | ForEach-Object { $events[$_.Json.name] = $_ }
-                $events.Keys | Sort-Object | Should -Be (@('broken', 'main', 'mesh', 'scaled', 'stopped') | ForEach-Object { "check_paasta_services_replication.monitorhello.$_" })
+                $events.Keys | Sort-Object | Should -Be (@('broken', 'main', 'mesh', 'scaled', 'stateful', 'stopped') | ForEach-Object { "check_paasta_services_replication.monitorhello.$_" })
                 @($sensu.Answers.ToArray() | Where-Object { $_ -ne 'ok' }).Count | Should -Be 0
 
                 $main = $events['check_paasta_services_replication.monitorhello.main'].Json

@@ -161,18 +161,18 @@ namespace Paasta.Docker
     /// <summary>Makefile targets, detected as PaaSTA does: <c>make --question TARGET</c> exits 2 when there is no such target.</summary>
     public static class MakeTarget
     {
-        public static async Task<bool> ExistsAsync(string directory, string target, CancellationToken cancellationToken)
+        public static async Task<bool> ExistsAsync(string directory, string target, CancellationToken cancellationToken, string make = "make")
         {
             try
             {
-                var exit = await ProcessRunner.RunAsync("make", new[] { "--question", target }, directory, null, null, cancellationToken).ConfigureAwait(false);
+                var exit = await ProcessRunner.RunAsync(make, new[] { "--question", target }, directory, null, null, cancellationToken).ConfigureAwait(false);
                 return exit != 2;
             }
             catch (System.ComponentModel.Win32Exception e)
             {
                 throw new PaastaException("MakeNotFound", PaastaErrorKind.ObjectNotFound,
-                    $"'make' could not be started ({e.Message}); PaaSTA's build contract needs GNU make on PATH.", e)
-                { Target = "make" };
+                    $"'{make}' could not be started ({e.Message}); PaaSTA's build contract needs GNU make on PATH.", e)
+                { Target = make };
             }
         }
     }

@@ -46,8 +46,10 @@ public sealed class LocalRunPlan
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
     public IReadOnlyList<string> CapAdd { get; init; } = Array.Empty<string>();
     public IReadOnlyList<string> CapDrop { get; init; } = Array.Empty<string>();
-    /// <summary>extra_docker_args as docker run options (only shown in the command line; see <see cref="Warnings"/>).</summary>
+    /// <summary>extra_docker_args as docker run options, in the command line.</summary>
     public IReadOnlyList<string> ExtraDockerArgs { get; init; } = Array.Empty<string>();
+    /// <summary>extra_docker_args as the container settings they are applied as.</summary>
+    public ExtraDockerSettings ExtraDocker { get; init; } = new();
     /// <summary>bridge, host or none (the instance's net).</summary>
     public string NetworkMode { get; init; } = "bridge";
     public string? Hostname { get; init; }
@@ -73,47 +75,59 @@ public sealed class LocalRunPlan
     /// <summary>http://127.0.0.1:PORT/ when the service is reachable from the host.</summary>
     public string? Url => ReachablePort is { } p ? $"http{(Healthcheck?.Mode == "https" ? "s" : "")}://127.0.0.1:{p}/" : null;
 
-    /// <summary>The arguments of the equivalent <c>docker run</c>, in PaaSTA's order (spec §9.3 step 11).</summary>
-    public IReadOnlyList<string> DockerArguments
+    /// <summary>
+    /// The arguments of the equivalent <c>docker run</c>, in PaaSTA's order (spec §9.3 step 11), with each variable's
+    /// value (<c>--env=NAME=VALUE</c>) so the line runs as it is. What -DryRun shows; not for logs.
+    /// </summary>
+    public IReadOnlyList<string> DockerArguments => Arguments(withValues: true);
+
+    /// <summary>The same with variables by name only (<c>--env NAME</c>, as PaaSTA runs docker): nothing -Env passed leaks into logs.</summary>
+    public IReadOnlyList<string> DockerArgumentsWithoutValues => Arguments(withValues: false);
+
+    private List<string> Arguments(bool withValues)
     {
-        get
+        string Mib(long bytes) => (bytes / (1024 * 1024)).ToString(CultureInfo.InvariantCulture) + "m";
+        var a = new List<string> { "run" };
+        foreach (var (k, v) in Environment)
         {
-            string Mib(long bytes) => (bytes / (1024 * 1024)).ToString(CultureInfo.InvariantCulture) + "m";
-            var a = new List<string> { "run" };
-            foreach (var (k, v) in Environment) a.Add($"--env={k}={v}");
-            a.Add($"--memory={Mib(MemoryBytes)}");
-            a.Add($"--memory-swap={Mib(MemorySwapBytes)}");
-            a.Add($"--cpu-period={CpuPeriod.ToString(CultureInfo.InvariantCulture)}");
-            a.Add($"--cpu-quota={CpuQuota.ToString(CultureInfo.InvariantCulture)}");
-            foreach (var (k, v) in Labels) a.Add($"--label={k}={v}");
-            a.AddRange(ExtraDockerArgs);
-            a.Add("--init=true");
-            foreach (var c in CapAdd) a.Add($"--cap-add={c}");
-            foreach (var c in CapDrop) a.Add($"--cap-drop={c}");
-            if (NetworkMode == "host") a.Add("--net=host");
-            else if (NetworkMode != "bridge") a.Add($"--net={NetworkMode}");
-            if (HostPort is { } hp) a.Add($"--publish={hp.ToString(CultureInfo.InvariantCulture)}:{ContainerPort.ToString(CultureInfo.InvariantCulture)}");
-            if (Hostname is not null) a.Add($"--hostname={Hostname}");
-            a.Add($"--name={ContainerName}");
-            foreach (var v in Volumes) a.Add($"--volume={v}");
-            // Foreground runs end with the container removed; a detached one is left running.
-            if (Detach) a.Add("--detach=true");
-            else
-            {
-                if (Interactive) a.Add("--interactive=true");
-                if (Interactive && Tty) a.Add("--tty=true");
-                a.Add("--rm");
-            }
-            a.Add(Image);
-            if (Command is not null) a.AddRange(Command);
-            return a;
+            if (withValues) a.Add($"--env={k}={v}");
+            else a.AddRange(new[] { "--env", k });
         }
+        a.Add($"--memory={Mib(MemoryBytes)}");
+        a.Add($"--memory-swap={Mib(MemorySwapBytes)}");
+        a.Add($"--cpu-period={CpuPeriod.ToString(CultureInfo.InvariantCulture)}");
+        a.Add($"--cpu-quota={CpuQuota.ToString(CultureInfo.InvariantCulture)}");
+        foreach (var (k, v) in Labels) a.Add($"--label={k}={v}");
+        a.AddRange(ExtraDockerArgs);
+        a.Add("--init=true");
+        foreach (var c in CapAdd) a.Add($"--cap-add={c}");
+        foreach (var c in CapDrop) a.Add($"--cap-drop={c}");
+        if (NetworkMode == "host") a.Add("--net=host");
+        else if (NetworkMode != "bridge") a.Add($"--net={NetworkMode}");
+        if (HostPort is { } hp) a.Add($"--publish={hp.ToString(CultureInfo.InvariantCulture)}:{ContainerPort.ToString(CultureInfo.InvariantCulture)}");
+        if (Hostname is not null) a.Add($"--hostname={Hostname}");
+        a.Add($"--name={ContainerName}");
+        foreach (var v in Volumes) a.Add($"--volume={v}");
+        // Foreground runs end with the container removed; a detached one is left running.
+        if (Detach) a.Add("--detach=true");
+        else
+        {
+            if (Interactive) a.Add("--interactive=true");
+            if (Interactive && Tty) a.Add("--tty=true");
+            a.Add("--rm");
+        }
+        a.Add(Image);
+        if (Command is not null) a.AddRange(Command);
+        return a;
     }
 
-    /// <summary>The equivalent command line, quoted for a POSIX shell.</summary>
+    /// <summary>The equivalent command line, quoted for a POSIX shell, values included (see <see cref="DockerArguments"/>).</summary>
     public string CommandLine => "docker " + string.Join(' ', DockerArguments.Select(ShellQuote));
 
-    public override string ToString() => CommandLine;
+    /// <summary>The command line with variables by name only: safe to log; the values come from the environment docker is run with.</summary>
+    public string CommandLineWithoutValues => "docker " + string.Join(' ', DockerArgumentsWithoutValues.Select(ShellQuote));
+
+    public override string ToString() => CommandLineWithoutValues;
 
     /// <summary>Single-quotes a word for sh when it holds anything but safe characters.</summary>
     public static string ShellQuote(string word)

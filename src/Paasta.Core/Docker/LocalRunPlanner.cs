@@ -107,6 +107,10 @@ public static class LocalRunPlanner
         if (net == "bridge" && (options.Port is not null || servesPort))
             hostPort = options.Port ?? (pickPort ?? (() => PortPicker.Pick(instance.Service, identity.User)))();
         var reachable = hostPort ?? (net == "host" ? (int?)instance.ContainerPort : null);
+        if (options.Port is { } asked && hostPort is null)
+            warnings.Add(net == "host"
+                ? $"-Port {asked} is ignored: with net: host the container shares the host's network and listens on its own port {instance.ContainerPort}."
+                : $"-Port {asked} is ignored: with net: {net} the container port is not published.");
 
         HealthcheckSpec? healthcheck = null;
         if (mode is not null && (!options.NoHealthcheck || options.HealthcheckOnly))
@@ -140,14 +144,7 @@ public static class LocalRunPlanner
         var capAdd = StringList(instance, "cap_add");
         var capDrop = DefaultDroppedCapabilities.Where(c => !capAdd.Contains(c, StringComparer.OrdinalIgnoreCase)).ToList();
 
-        var extraArgs = new List<string>();
-        if (instance.Config.TryGetValue("extra_docker_args", out var extra) && extra is IReadOnlyDictionary<string, object?> or Dictionary<string, object?>)
-        {
-            foreach (var (k, v) in (IEnumerable<KeyValuePair<string, object?>>)extra!)
-                extraArgs.Add($"--{k}={Yaml.PythonText.Str(v)}");
-            if (extraArgs.Count > 0)
-                warnings.Add($"extra_docker_args ({string.Join(' ', extraArgs)}) are shown in the docker command line but not applied through the Docker API.");
-        }
+        var (extraDocker, extraArgs) = ExtraDockerArgs.Parse(instance);
 
         var volumes = new List<string>();
         foreach (var v in instance.ExtraVolumes)
@@ -184,8 +181,10 @@ public static class LocalRunPlanner
             CapAdd = capAdd,
             CapDrop = capDrop,
             ExtraDockerArgs = extraArgs,
+            ExtraDocker = extraDocker,
             NetworkMode = net,
-            Hostname = net == "host" ? null : identity.ShortName,
+            // paasta_docker_wrapper names the container after the host unless a hostname is given or the net is the host's.
+            Hostname = net == "host" || extraDocker.Hostname is not null ? null : identity.ShortName,
             ContainerPort = instance.ContainerPort,
             HostPort = hostPort,
             HostPortRequested = options.Port is not null,

@@ -27,7 +27,7 @@ namespace Paasta
         public bool Running { get; init; }
         public bool Removed { get; init; }
         public TimeSpan Duration { get; init; }
-        /// <summary>The equivalent docker run command.</summary>
+        /// <summary>The equivalent docker run command, variables by name only (--env NAME): values, -Env's secrets included, stay out of it.</summary>
         public string CommandLine { get; init; } = "";
 
         public string ShortId => ContainerId.Length > 12 ? ContainerId[..12] : ContainerId;
@@ -203,6 +203,7 @@ namespace Paasta.Docker
                     },
                 },
             };
+            ExtraDockerArgs.Apply(plan.ExtraDocker, parameters);
             CreateContainerResponse created;
             try
             {
@@ -427,7 +428,7 @@ namespace Paasta.Docker
             Running = running,
             Removed = removed,
             Duration = clock.Elapsed,
-            CommandLine = plan.CommandLine,
+            CommandLine = plan.CommandLineWithoutValues,
         };
 
         private static string Short(string id) => id.Length > 12 ? id[..12] : id;

@@ -34,7 +34,8 @@ namespace Paasta.Docker
         [GeneratedRegex(@"/etc/localtime")]
         private static partial Regex LocalTime();
 
-        public static async Task<IReadOnlyList<ServiceCheckResult>> CheckAsync(SoaConfigReader reader, string serviceName, string repository, CancellationToken cancellationToken)
+        /// <param name="make">The make program (tests name one that does not exist).</param>
+        public static async Task<IReadOnlyList<ServiceCheckResult>> CheckAsync(SoaConfigReader reader, string serviceName, string repository, CancellationToken cancellationToken, string make = "make")
         {
             var results = new List<ServiceCheckResult>();
             void Add(string check, ServiceCheckStatus status, string message) => results.Add(new(serviceName, check, status, message));
@@ -63,7 +64,14 @@ namespace Paasta.Docker
                 Add("Makefile", ServiceCheckStatus.Passed, $"{makefile} exists.");
                 foreach (var target in MakeTargets)
                 {
-                    var exists = await MakeTarget.ExistsAsync(repository, target, cancellationToken).ConfigureAwait(false);
+                    bool exists;
+                    try { exists = await MakeTarget.ExistsAsync(repository, target, cancellationToken, make).ConfigureAwait(false); }
+                    catch (PaastaException e) when (e.ErrorId == "MakeNotFound")
+                    {
+                        // Without make no target can be asked about; one failed check, and the other checks still run.
+                        Add("Make", ServiceCheckStatus.Failed, $"{e.Message} The Makefile's targets ({string.Join(", ", MakeTargets)}) were not checked.");
+                        break;
+                    }
                     var why = target switch
                     {
                         "test" => "runs the unit tests",

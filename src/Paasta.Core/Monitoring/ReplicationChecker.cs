@@ -14,31 +14,39 @@ public sealed class ReplicationSelection
 {
     public List<ReplicationTarget> Targets { get; } = new();
     public List<(InstanceConfig Instance, string Reason)> NotDeployed { get; } = new();
+    /// <summary>Instances whose deployments.json exists but cannot be read: whether they are deployed is unknown.</summary>
+    public List<(InstanceConfig Instance, string Reason)> Unchecked { get; } = new();
     public List<PaastaException> Errors { get; } = new();
 
     /// <summary>
     /// Keeps the deployed instances, as the replication check does (spec §8.1): an instance whose deploy group has
     /// no docker image, or which has no control entry, in its service's deployments.json is not deployed and is
-    /// skipped. Each service's file is read once.
+    /// skipped; so is a service without deployments.json. One that exists but cannot be read leaves its instances
+    /// unchecked, not skipped. Each service's file is read once.
     /// </summary>
     public static ReplicationSelection Of(IEnumerable<InstanceConfig> instances)
     {
         var selection = new ReplicationSelection();
-        var documents = new Dictionary<string, DeploymentsDocument?>(StringComparer.Ordinal);
+        var documents = new Dictionary<string, (DeploymentsDocument? Document, PaastaException? Error)>(StringComparer.Ordinal);
         foreach (var instance in instances)
         {
             var dir = Path.Combine(instance.SoaDir, instance.Service);
-            if (!documents.TryGetValue(dir, out var document))
+            if (!documents.TryGetValue(dir, out var loaded))
             {
-                try { document = DeploymentsFileStore.Load(DeploymentsFileStore.PathFor(dir), instance.Service); }
-                catch (PaastaException e) when (e.ErrorId == "DeploymentsFileNotFound") { document = null; }
-                catch (PaastaException e) { selection.Errors.Add(e); document = null; }
-                documents[dir] = document;
+                try { loaded = (DeploymentsFileStore.Load(DeploymentsFileStore.PathFor(dir), instance.Service), null); }
+                catch (PaastaException e) when (e.ErrorId == "DeploymentsFileNotFound") { loaded = (null, null); }
+                catch (PaastaException e) { selection.Errors.Add(e); loaded = (null, e); }
+                documents[dir] = loaded;
             }
             var job = ReplicationMath.JobId(instance.Service, instance.Instance);
-            if (document is null)
+            if (loaded.Error is { } error)
             {
-                selection.NotDeployed.Add((instance, $"{job}: {instance.Service} has no readable deployments.json"));
+                selection.Unchecked.Add((instance, $"{job}: {instance.Service}'s deployments.json cannot be read ({error.ErrorId})"));
+                continue;
+            }
+            if (loaded.Document is not { } document)
+            {
+                selection.NotDeployed.Add((instance, $"{job}: {instance.Service} has no deployments.json"));
                 continue;
             }
             if (instance.DeployGroup is null || !document.Deployments.TryGetValue(instance.DeployGroup, out var deployment)
@@ -62,20 +70,32 @@ public sealed class ReplicationSelection
 public sealed class NamespaceReplicas
 {
     public Dictionary<(string Service, string Instance), int> ReadyPods { get; } = new();
-    public Dictionary<(string Service, string Instance), long> ControllerReplicas { get; } = new();
+    /// <summary>spec.replicas by (service, instance, kind): an instance reads the kind it runs as, not a leftover of the other.</summary>
+    public Dictionary<(string Service, string Instance, ReplicaControllers Kind), long> ControllerReplicas { get; } = new();
     public int PodsListed { get; set; }
 }
 
-/// <summary>Reads a namespace's pods (and, when asked, its Deployments) for the replication check.</summary>
+/// <summary>Which controllers a namespace read lists besides the pods: those whose live replicas an autoscaled instance needs.</summary>
+[Flags]
+public enum ReplicaControllers
+{
+    None = 0,
+    Deployments = 1,
+    /// <summary>Instances with persistent_volumes run as StatefulSets (spec §5.4).</summary>
+    StatefulSets = 2,
+}
+
+/// <summary>Reads a namespace's pods (and, when asked, its Deployments and StatefulSets) for the replication check.</summary>
 public interface IReplicaReader
 {
-    Task<NamespaceReplicas> ReadAsync(string ns, IReadOnlyCollection<string> services, bool withControllers, CancellationToken cancellation);
+    Task<NamespaceReplicas> ReadAsync(string ns, IReadOnlyCollection<string> services, ReplicaControllers controllers, CancellationToken cancellation);
 }
 
 /// <summary>
 /// One LIST of pods per namespace, selected by the labels the reconciler puts on them (spec §5.5), counted per
 /// (<c>paasta.yelp.com/service</c>, <c>paasta.yelp.com/instance</c>) when their Ready condition is True; the same
-/// for Deployments (spec.replicas) when an autoscaled instance needs its live replica count.
+/// for Deployments and StatefulSets (spec.replicas), each listed only when an autoscaled instance of that kind
+/// needs its live replica count.
 /// </summary>
 public sealed class KubernetesReplicaReader : IReplicaReader
 {
@@ -89,7 +109,7 @@ public sealed class KubernetesReplicaReader : IReplicaReader
     public static string Selector(IEnumerable<string> services) =>
         $"{ServiceLabel} in ({string.Join(",", services.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))}),{InstanceLabel}";
 
-    public async Task<NamespaceReplicas> ReadAsync(string ns, IReadOnlyCollection<string> services, bool withControllers, CancellationToken cancellation)
+    public async Task<NamespaceReplicas> ReadAsync(string ns, IReadOnlyCollection<string> services, ReplicaControllers controllers, CancellationToken cancellation)
     {
         var selector = Selector(services);
         var result = new NamespaceReplicas();
@@ -102,12 +122,19 @@ public sealed class KubernetesReplicaReader : IReplicaReader
             result.ReadyPods.TryGetValue(key, out var n);
             result.ReadyPods[key] = IsReady(pod) ? n + 1 : n;
         }
-        if (withControllers)
+        if (controllers.HasFlag(ReplicaControllers.Deployments))
         {
             var deployments = await _kube.Call(() => _kube.Client.AppsV1.ListNamespacedDeploymentAsync(ns, labelSelector: selector, cancellationToken: cancellation),
                 $"list the deployments of namespace {ns}").ConfigureAwait(false);
             foreach (var d in deployments.Items)
-                if (Key(d.Metadata) is { } key) result.ControllerReplicas[key] = d.Spec?.Replicas ?? 1;
+                if (Key(d.Metadata) is var (s, i)) result.ControllerReplicas[(s, i, ReplicaControllers.Deployments)] = d.Spec?.Replicas ?? 1;
+        }
+        if (controllers.HasFlag(ReplicaControllers.StatefulSets))
+        {
+            var sets = await _kube.Call(() => _kube.Client.AppsV1.ListNamespacedStatefulSetAsync(ns, labelSelector: selector, cancellationToken: cancellation),
+                $"list the statefulsets of namespace {ns}").ConfigureAwait(false);
+            foreach (var set in sets.Items)
+                if (Key(set.Metadata) is var (s, i)) result.ControllerReplicas[(s, i, ReplicaControllers.StatefulSets)] = set.Spec?.Replicas ?? 1;
         }
         return result;
     }
@@ -162,6 +189,10 @@ public sealed class ReplicationChecker
         _options = options;
     }
 
+    /// <summary>The controller an instance runs as: a StatefulSet when persistent_volumes is set, else a Deployment.</summary>
+    public static ReplicaControllers ControllerOf(InstanceConfig instance) =>
+        KubernetesObjectBuilder.UsesStatefulSet(instance) ? ReplicaControllers.StatefulSets : ReplicaControllers.Deployments;
+
     /// <summary>
     /// Mesh-based counting applies when the instance's mesh namespace has a non-null proxy_port and its first
     /// registration is the instance itself (a canary registered under main is counted by its pods), and mesh
@@ -211,7 +242,9 @@ public sealed class ReplicationChecker
         try
         {
             var services = targets.Select(t => t.Instance.Service).ToList();
-            replicas = await _replicas.ReadAsync(ns, services, targets.Any(t => t.Instance.IsAutoscaled), cancellation).ConfigureAwait(false);
+            var controllers = ReplicaControllers.None;
+            foreach (var t in targets.Where(t => t.Instance.IsAutoscaled)) controllers |= ControllerOf(t.Instance);
+            replicas = await _replicas.ReadAsync(ns, services, controllers, cancellation).ConfigureAwait(false);
         }
         catch (Exception e) when (e is PaastaException || !cancellation.IsCancellationRequested)
         {
@@ -225,7 +258,7 @@ public sealed class ReplicationChecker
         {
             var i = target.Instance;
             var key = (i.Service, i.Instance);
-            long? live = replicas.ControllerReplicas.TryGetValue(key, out var r) ? r : null;
+            long? live = replicas.ControllerReplicas.TryGetValue((i.Service, i.Instance, ControllerOf(i)), out var r) ? r : null;
             var expected = ReplicationMath.ExpectedCount(i, target.DesiredState, live);
             if (_options.MeshLocations.Count > 0 && IsMeshChecked(i))
             {

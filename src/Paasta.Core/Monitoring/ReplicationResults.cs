@@ -122,7 +122,7 @@ public sealed class ReplicationSummary
     public IReadOnlyList<ReplicationCheckResult> Results { get; init; } = Array.Empty<ReplicationCheckResult>();
     /// <summary>Instances skipped because they are not deployed (no image or control in deployments.json).</summary>
     public IReadOnlyList<string> NotDeployed { get; init; } = Array.Empty<string>();
-    /// <summary>Instances that could not be checked (the cluster or HAProxy did not answer); see the errors.</summary>
+    /// <summary>Instances that could not be checked (the cluster or HAProxy did not answer, soa-configs or deployments.json unreadable); see the errors.</summary>
     public IReadOnlyList<string> Unchecked { get; init; } = Array.Empty<string>();
     public double CriticalPercent { get; init; } = 10;
     public int MinCountCritical { get; init; } = 5;
@@ -148,8 +148,16 @@ public sealed class ReplicationSummary
         : Unchecked.Count > 0 ? SensuStatus.UNKNOWN
         : SensuStatus.OK;
 
-    /// <summary>The process exit code of a Sensu/Nagios check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.</summary>
-    public int ExitCode => (int)Status;
+    /// <summary>
+    /// The check command's exit code, 0 OK, 1 WARNING, 2 CRITICAL (issue 7). UNKNOWN exits 1: a check that could not
+    /// run is a warning to Sensu, as PaaSTA's script is when it crashes.
+    /// </summary>
+    public int ExitCode => Status switch
+    {
+        SensuStatus.OK => 0,
+        SensuStatus.CRITICAL => 2,
+        _ => 1,
+    };
 
     /// <summary>One line for a check command's output.</summary>
     public string Output

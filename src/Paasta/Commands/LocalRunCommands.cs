@@ -13,11 +13,11 @@ namespace Paasta.Commands;
 ///
 /// The image comes from one of: -Build (the default; builds the service's checkout at -Path with `make cook-image` and DOCKER_TAG, or its Dockerfile), -Pull (the image deployments.json says is deployed for the instance's deploy group, pulled from the service's registry), or -Image.
 ///
-/// The container gets PaaSTA's injected environment (PAASTA_SERVICE, PAASTA_INSTANCE, PAASTA_CLUSTER, PAASTA_DEPLOY_GROUP, PAASTA_DOCKER_IMAGE, PAASTA_GIT_SHA, PAASTA_RESOURCE_*, PAASTA_PORT ...), the instance's env, local-run's own variables (HOST, PAASTA_HOST, PAASTA_LAUNCHED_BY), then -Env. Memory is limited to mem MiB (swap mem+64), CPU to (cpus + cpu_burst_add) periods of cfs_period_us; extra_volumes are mounted; net is honoured; PaaSTA's labels and dropped capabilities apply; --init is used.
+/// The container gets PaaSTA's injected environment (PAASTA_SERVICE, PAASTA_INSTANCE, PAASTA_CLUSTER, PAASTA_DEPLOY_GROUP, PAASTA_DOCKER_IMAGE, PAASTA_GIT_SHA, PAASTA_RESOURCE_*, PAASTA_PORT ...), the instance's env, local-run's own variables (HOST, PAASTA_HOST, PAASTA_LAUNCHED_BY), then -Env. Memory is limited to mem MiB (swap mem+64), CPU to (cpus + cpu_burst_add) periods of cfs_period_us; extra_volumes are mounted; net is honoured; PaaSTA's labels and dropped capabilities apply; --init is used. extra_docker_args are applied as the container settings docker run would give them (shm-size, ulimit, cap-add, cap-drop, privileged, add-host, dns, dns-search, dns-option, memory-swap, memory-reservation, memory-swappiness, pids-limit, cpu-shares, cpuset-cpus, cpuset-mems, oom-kill-disable, oom-score-adj, sysctl, tmpfs, security-opt, group-add, read-only, ipc, pid, user, workdir, hostname, label, stop-signal, stop-timeout; a list value repeats the option); any other option is refused (ExtraDockerArgUnsupported) rather than dropped.
 ///
 /// When the instance has an http, https or tcp healthcheck the container port is published on a free host port (PaaSTA's stable choice for the service and user when free) and the healthcheck is simulated with the instance's grace period, interval, timeout and failure limit, with progress. Unhealthy containers are stopped and removed, and a HealthcheckFailed error is written.
 ///
-/// Output is streamed to the console (and to the information stream, tagged Stdout or Stderr) until the container exits; Ctrl+C stops and removes it. -Detach leaves a healthy container running and returns at once; -HealthcheckOnly checks and removes; -Interactive binds the console to the container (a TTY when the console is a terminal; else stdin is passed through). -DryRun returns the plan, with the equivalent docker run command line, and runs nothing.
+/// Output is streamed to the console (and to the information stream, tagged Stdout or Stderr) until the container exits; Ctrl+C stops and removes it. -Detach leaves a healthy container running and returns at once; -HealthcheckOnly checks and removes; -Interactive binds the console to the container (a TTY when the console is a terminal; else stdin is passed through). -DryRun returns the plan, with the equivalent docker run command line, and runs nothing; that command line is the only place variables' values appear: -Verbose and the result's CommandLine name them only (--env NAME, as PaaSTA runs docker), so secrets passed with -Env stay out of logs.
 ///
 /// Emits a Paasta.LocalRunResult (container id, image, host port and URL, healthcheck result, exit code), or a Paasta.LocalRunPlan with -DryRun.</para>
 /// </summary>
@@ -101,7 +101,7 @@ public sealed class InvokePaastaLocalRun : DockerCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Volume { get; set; }
 
-    /// <summary>The host port to publish the container port on (must be free). Defaults to a free port.</summary>
+    /// <summary>The host port to publish the container port on (must be free). Defaults to a free port. With net: host or none nothing is published, and a warning says -Port is ignored.</summary>
     [Parameter]
     [ValidateRange(1, 65535)]
     public int Port { get; set; }
@@ -255,7 +255,7 @@ public sealed class InvokePaastaLocalRun : DockerCmdlet
         var target = $"{instance.Service}.{instance.Instance} on {instance.Cluster}";
         if (!ShouldProcess(target, $"Run a container from {image}{(plan.Command is null ? "" : $" with command {string.Join(' ', plan.Command.Select(LocalRunPlan.ShellQuote))}")}"))
             return;
-        WriteVerbose(plan.CommandLine);
+        WriteVerbose(plan.CommandLineWithoutValues); // values only in -DryRun's plan, which the caller asked to see
         var terminal = interactive ? new ConsoleTerminal() : null;
         var result = RunEngine((reporter, ct) => new LocalRunner(Docker, reporter).RunAsync(plan, terminal, ct));
         if (result.Healthcheck is { Healthy: false } health)

@@ -7,7 +7,7 @@ namespace Paasta.Commands;
 
 /// <summary>
 /// <para type="synopsis">Checks that PaaSTA instances on a cluster run enough healthy copies (check_kubernetes_services_replication).</para>
-/// <para type="description">For each deployed kubernetes/eks instance of the cluster (instances whose deploy group has no image, or which have no control entry, in deployments.json are skipped as PaaSTA skips them), compares the copies it should have with the copies available. Expected copies: instances, 0 when deployments.json says desired_state stop, and for an autoscaled instance the live Deployment's replicas clamped to [min_instances, max_instances] (max_instances when it does not exist yet). Available copies: the instance's pods whose Ready condition is True, read with one LIST per namespace by the labels paasta.yelp.com/service and paasta.yelp.com/instance; or, for an instance registered in smartstack.yaml (a non-null proxy_port, first registration SERVICE.INSTANCE) when -HaproxyStats is given, the servers of its backend SERVICE.INSTANCE whose status starts with UP in HAProxy's stats, per location, as SmartStack counts them. The instance is CRITICAL when available / expected x 100 is below replication_threshold (default 50; nothing expected counts as 100%), else OK. Each Paasta.ReplicationCheckResult carries the output text and description PaaSTA writes and every field of the Sensu event (team, page, runbook, tip, notification_email, alert_after, realert_every ...) resolved from soa-configs, ready for Send-PaastaSensuEvent. With -Summary the cmdlet returns one Paasta.ReplicationSummary instead: the results, and whether the run as a whole is critical (at least -CriticalPercent of the mesh-checked instances under-replicated and at least -MinCountCritical of them), with a Status and ExitCode for use as a Sensu check command (0 OK, 1 WARNING when some instance is critical but the cluster-wide rule is not met, 2 CRITICAL, 3 UNKNOWN when instances could not be checked). Instances that cannot be checked (the cluster or HAProxy does not answer) are reported as non-terminating errors.</para>
+/// <para type="description">For each deployed kubernetes/eks instance of the cluster (instances whose deploy group has no image, or which have no control entry, in deployments.json are skipped as PaaSTA skips them), compares the copies it should have with the copies available. Expected copies: instances, 0 when deployments.json says desired_state stop, and for an autoscaled instance the live Deployment's (StatefulSet's, with persistent_volumes) replicas clamped to [min_instances, max_instances] (max_instances when it does not exist yet). Available copies: the instance's pods whose Ready condition is True, read with one LIST per namespace by the labels paasta.yelp.com/service and paasta.yelp.com/instance (plus one of Deployments, and one of StatefulSets, only when an autoscaled instance there runs as one); or, for an instance registered in smartstack.yaml (a non-null proxy_port, first registration SERVICE.INSTANCE) when -HaproxyStats is given, the servers of its backend SERVICE.INSTANCE whose status starts with UP in HAProxy's stats, per location, as SmartStack counts them. The instance is CRITICAL when available / expected x 100 is below replication_threshold (default 50; nothing expected counts as 100%), else OK. Each Paasta.ReplicationCheckResult carries the output text and description PaaSTA writes and every field of the Sensu event (team, page, runbook, tip, notification_email, alert_after, realert_every ...) resolved from soa-configs, ready for Send-PaastaSensuEvent. With -Summary the cmdlet returns one Paasta.ReplicationSummary instead: the results, and whether the run as a whole is critical (at least -CriticalPercent of the mesh-checked instances under-replicated and at least -MinCountCritical of them), with a Status and ExitCode for use as a Sensu check command (0 OK; 1 WARNING when some instance is critical but the cluster-wide rule is not met; 2 CRITICAL; Status UNKNOWN when instances could not be checked, which exits 1, as a crashing PaaSTA check does). Instances that cannot be checked (the cluster or HAProxy does not answer, their soa-configs or deployments.json cannot be read) are reported as non-terminating errors and listed in the summary's Unchecked, so a run that checked nothing is never OK.</para>
 /// </summary>
 /// <example>
 ///   <code>Test-PaastaReplication -Cluster local | Where-Object Status -ne OK | Format-List Service, Instance, Output, Description</code>
@@ -19,7 +19,7 @@ namespace Paasta.Commands;
 /// </example>
 /// <example>
 ///   <code>pwsh -NoProfile -Command '$s = Test-PaastaReplication -Cluster prod -Summary; $s.Results | Send-PaastaSensuEvent; $s.Output; exit $s.ExitCode'</code>
-///   <para>The one-liner to use as a Sensu check command: sends each instance's event, prints one line, and exits 0 (OK), 1 (WARNING), 2 (CRITICAL) or 3 (UNKNOWN).</para>
+///   <para>The one-liner to use as a Sensu check command: sends each instance's event, prints one line, and exits 0 (OK), 1 (WARNING, or UNKNOWN: something could not be checked) or 2 (CRITICAL).</para>
 /// </example>
 /// <example>
 ///   <code>Get-PaastaInstance -Service hello -Cluster local | Test-PaastaReplication -Verbose</code>
@@ -85,6 +85,8 @@ public sealed class TestPaastaReplication : KubeCmdlet
     private IReadOnlyList<HaproxyLocation> _locations = Array.Empty<HaproxyLocation>();
     private string? _defaultCluster;
     private readonly SortedSet<string> _clusters = new(StringComparer.Ordinal);
+    // Services and instances whose soa-configs could not be read: nothing was checked for them.
+    private readonly List<string> _unreadable = new();
 
     protected override void BeginProcessing()
     {
@@ -126,6 +128,8 @@ public sealed class TestPaastaReplication : KubeCmdlet
             return;
         }
 
+        var cluster = ResolveCluster();
+        _clusters.Add(cluster);
         SoaConfigReader reader;
         List<string> services;
         try
@@ -133,27 +137,38 @@ public sealed class TestPaastaReplication : KubeCmdlet
             reader = Reader(ResolveSoaDir(SoaDir));
             services = SelectServices(reader, Service).ToList();
         }
-        catch (PaastaException e) { WriteError(e); return; }
+        catch (PaastaException e)
+        {
+            WriteError(e);
+            _unreadable.Add(e.Target is string target && target.Length > 0 ? target : "soa-configs");
+            return;
+        }
 
-        var cluster = ResolveCluster();
-        _clusters.Add(cluster);
         var filter = new InstanceFilter(c => c == cluster, Matcher(Instance), t => t is InstanceTypes.Kubernetes or InstanceTypes.Eks);
         var loaded = services.AsParallel().AsOrdered().WithCancellation(CancellationToken).Select(name =>
         {
-            try { return reader.LoadInstances(reader.LoadService(name), filter).ToList(); }
-            catch (PaastaException e) { return new List<LoadResult<InstanceConfig>> { LoadResult<InstanceConfig>.Fail(e) }; }
+            try { return (name, reader.LoadInstances(reader.LoadService(name), filter).ToList()); }
+            catch (PaastaException e) { return (name, new List<LoadResult<InstanceConfig>> { LoadResult<InstanceConfig>.Fail(e) }); }
         });
         try
         {
-            foreach (var results in loaded)
+            foreach (var (name, results) in loaded)
                 foreach (var r in results)
                 {
-                    if (r.Error is not null) WriteError(r.Error);
+                    if (r.Error is not null)
+                    {
+                        WriteError(r.Error);
+                        _unreadable.Add(UnreadableLabel(name, r.Error));
+                    }
                     else Add(r.Value!);
                 }
         }
         catch (OperationCanceledException) { throw new PipelineStoppedException(); }
     }
+
+    /// <summary>SERVICE (FILE) for the summary's "not checked" list; the error itself says which instance and key.</summary>
+    private static string UnreadableLabel(string service, PaastaException e) =>
+        e.File is { Length: > 0 } file ? $"{service} ({System.IO.Path.GetFileName(file)})" : service;
 
     private void Add(InstanceConfig i)
     {
@@ -171,6 +186,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
         var selection = ReplicationSelection.Of(_instances);
         foreach (var e in selection.Errors) WriteError(e);
         foreach (var (_, reason) in selection.NotDeployed) WriteVerbose($"Not deployed, skipped: {reason}");
+        foreach (var (_, reason) in selection.Unchecked) WriteVerbose($"Not checked: {reason}");
 
         foreach (var i in _instances) _clusters.Add(i.Cluster);
         var clusterName = string.Join(",", _clusters);
@@ -207,7 +223,11 @@ public sealed class TestPaastaReplication : KubeCmdlet
                 Cluster = clusterName,
                 Results = run.Results,
                 NotDeployed = selection.NotDeployed.Select(n => ReplicationMath.JobId(n.Instance.Service, n.Instance.Instance)).Order(StringComparer.Ordinal).ToList(),
-                Unchecked = run.Unchecked,
+                // Unreadable soa-configs or deployments.json count as unchecked: a run that checked nothing is not OK.
+                Unchecked = run.Unchecked
+                    .Concat(selection.Unchecked.Select(u => ReplicationMath.JobId(u.Instance.Service, u.Instance.Instance)))
+                    .Concat(_unreadable)
+                    .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
                 CriticalPercent = CriticalPercent,
                 MinCountCritical = MinCountCritical,
             };

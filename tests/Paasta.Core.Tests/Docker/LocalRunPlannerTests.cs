@@ -205,6 +205,110 @@ public class LocalRunPlannerTests
     }
 
     [Fact]
+    public void EnvValuesAreOnlyInTheCommandLineThatRunsAsIs()
+    {
+        var plan = Plan(Instance("main: {env: {GREETING: hi}}\n"), new LocalRunOptions { Env = new KeyValuePair<string, string>[] { new("API_TOKEN", "s3cr3t value") } });
+        Assert.Contains("--env=API_TOKEN=s3cr3t value", plan.DockerArguments);          // -DryRun: the line runs as it is
+        Assert.Contains("'--env=API_TOKEN=s3cr3t value'", plan.CommandLine);
+        var safe = plan.DockerArgumentsWithoutValues;
+        Assert.Equal(new[] { "run", "--env", "PAASTA_SERVICE" }, safe.Take(3));        // PaaSTA's --env NAME
+        Assert.Contains("--env API_TOKEN ", plan.CommandLineWithoutValues);
+        Assert.Contains("--env GREETING ", plan.CommandLineWithoutValues);
+        Assert.DoesNotContain("s3cr3t", plan.CommandLineWithoutValues);
+        Assert.DoesNotContain(safe, a => a.Contains("s3cr3t", StringComparison.Ordinal) || a.StartsWith("--env=", StringComparison.Ordinal));
+        Assert.DoesNotContain("s3cr3t", plan.ToString());
+        Assert.Equal(plan.DockerArguments.Count + plan.Environment.Count, safe.Count);  // nothing else differs
+    }
+
+    [Fact]
+    public void PortIsWarnedAboutWhenTheNetDoesNotPublishIt()
+    {
+        var host = Plan(Instance("main: {net: host, container_port: 9000}\n"), new LocalRunOptions { Port = 4567 });
+        Assert.Null(host.HostPort);
+        Assert.Contains(host.Warnings, w => w.StartsWith("-Port 4567 is ignored: with net: host", StringComparison.Ordinal) && w.Contains("9000"));
+        var none = Plan(Instance("main: {net: none}\n"), new LocalRunOptions { Port = 4567 });
+        Assert.Contains(none.Warnings, w => w.StartsWith("-Port 4567 is ignored: with net: none", StringComparison.Ordinal));
+        Assert.DoesNotContain(Plan(Instance("main: {}\n"), new LocalRunOptions { Port = 4567 }).Warnings, w => w.Contains("-Port", StringComparison.Ordinal));
+        Assert.DoesNotContain(Plan(Instance("main: {net: host}\n")).Warnings, w => w.Contains("-Port", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ExtraDockerArgsBecomeContainerSettings()
+    {
+        var plan = Plan(Instance("""
+            main:
+              extra_docker_args:
+                shm-size: 256m
+                ulimit: [nofile=1024:2048, nproc=512]
+                cap-add: SYS_PTRACE
+                privileged: true
+                add-host: ['db.local:10.1.2.3', 'v6:fe80::1']
+                dns: 10.0.0.53
+                dns-search: example.com
+                memory-swap: -1
+                memory-reservation: 1g
+                pids-limit: 100
+                sysctl: net.core.somaxconn=1024
+                tmpfs: /run:rw,size=64m
+                user: '1000:1000'
+                workdir: /srv
+                hostname: box-in-a-box
+                label: team=backend
+            """));
+        var x = plan.ExtraDocker;
+        Assert.Equal(256L << 20, x.ShmSize);
+        Assert.Equal(new[] { new DockerUlimit("nofile", 1024, 2048), new DockerUlimit("nproc", 512, 512) }, x.Ulimits);
+        Assert.Equal(new[] { "SYS_PTRACE" }, x.CapAdd);
+        Assert.True(x.Privileged);
+        Assert.Equal(new[] { "db.local:10.1.2.3", "v6:fe80::1" }, x.ExtraHosts);
+        Assert.Equal(new[] { "10.0.0.53" }, x.Dns);
+        Assert.Equal(-1L, x.MemorySwap);
+        Assert.Equal(1L << 30, x.MemoryReservation);
+        Assert.Equal(100L, x.PidsLimit);
+        Assert.Equal("1024", x.Sysctls["net.core.somaxconn"]);
+        Assert.Equal("rw,size=64m", x.Tmpfs["/run"]);
+        Assert.Equal(("1000:1000", "/srv", "box-in-a-box"), (x.User, x.WorkingDir, x.Hostname));
+        Assert.Null(plan.Hostname);   // a hostname given: the wrapper's default one is not added
+        Assert.Contains("--shm-size=256m", plan.DockerArguments);
+        Assert.Contains("--privileged=True", plan.DockerArguments);   // PaaSTA's str() of the YAML value; docker parses it
+        Assert.Contains("--ulimit=nofile=1024:2048", plan.DockerArguments);
+        Assert.Contains("--ulimit=nproc=512", plan.DockerArguments);
+        Assert.DoesNotContain(plan.Warnings, w => w.Contains("extra_docker_args", StringComparison.Ordinal));
+
+        // What the Docker API is asked for.
+        var create = new global::Docker.DotNet.Models.CreateContainerParameters { Hostname = "box", HostConfig = new global::Docker.DotNet.Models.HostConfig { CapAdd = new List<string> { "NET_RAW" }, MemorySwap = 5 } };
+        ExtraDockerArgs.Apply(x, create);
+        var h = create.HostConfig;
+        Assert.Equal((256L << 20, -1L, 1L << 30, (long?)100, true), (h.ShmSize, h.MemorySwap, h.MemoryReservation, h.PidsLimit, h.Privileged));
+        Assert.Equal(new[] { "NET_RAW", "SYS_PTRACE" }, h.CapAdd);
+        Assert.Equal(new[] { ("nofile", 1024L, 2048L), ("nproc", 512L, 512L) }, h.Ulimits.Select(u => (u.Name, u.Soft, u.Hard)));
+        Assert.Equal(new[] { "db.local:10.1.2.3", "v6:fe80::1" }, h.ExtraHosts);
+        Assert.Equal(new[] { "example.com" }, h.DNSSearch);
+        Assert.Equal(("1000:1000", "/srv", "box-in-a-box", "backend"), (create.User, create.WorkingDir, create.Hostname, create.Labels!["team"]));
+    }
+
+    [Fact]
+    public void UnknownOrMalformedExtraDockerArgsAreRefusedNamingKeyAndFile()
+    {
+        var unknown = Assert.Throws<PaastaException>(() => Plan(Instance("main: {extra_docker_args: {cgroup-parent: /x}}\n")));
+        Assert.Equal("ExtraDockerArgUnsupported", unknown.ErrorId);
+        Assert.Equal(PaastaErrorKind.InvalidData, unknown.Kind);
+        Assert.Equal("extra_docker_args.cgroup-parent", unknown.Key);
+        Assert.Contains("'cgroup-parent'", unknown.Message);
+        Assert.Contains("kubernetes-local.yaml", unknown.Message);
+        Assert.Contains("shm-size", unknown.Message);   // says what is supported
+        Assert.EndsWith("kubernetes-local.yaml", unknown.File);
+
+        foreach (var bad in new[] { "shm-size: lots", "ulimit: nofile", "ulimit: nofiles=1", "ulimit: nofile=10:5", "add-host: db", "privileged: maybe", "memory-swappiness: 101", "workdir: srv", "sysctl: x" })
+        {
+            var e = Assert.Throws<PaastaException>(() => Plan(Instance($"main: {{extra_docker_args: {{{bad}}}}}\n")));
+            Assert.Equal("ExtraDockerArgInvalid", e.ErrorId);
+            Assert.Contains(bad.Split(':')[0], e.Message);
+        }
+        Assert.Equal("ExtraDockerArgInvalid", Assert.Throws<PaastaException>(() => Plan(Instance("main: {extra_docker_args: [shm-size]}\n"))).ErrorId);
+    }
+
+    [Fact]
     public void PreferredPortIsPaastasStableChoice()
     {
         // 33000 + int(sha1("service,user").hexdigest(), 16) % 25000, computed with Python.

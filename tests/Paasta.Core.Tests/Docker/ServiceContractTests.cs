@@ -5,7 +5,7 @@ namespace Paasta.Tests.Docker;
 
 public class ServiceContractTests
 {
-    private static async Task<Dictionary<string, ServiceCheckResult>> Check(string makefile, string dockerfile, Action<TempSoaDir> soaSetup)
+    private static async Task<Dictionary<string, ServiceCheckResult>> Check(string makefile, string dockerfile, Action<TempSoaDir> soaSetup, string make = "make")
     {
         var soa = new TempSoaDir();
         soaSetup(soa);
@@ -14,7 +14,7 @@ public class ServiceContractTests
         {
             if (makefile.Length > 0) File.WriteAllText(Path.Combine(repo, "Makefile"), makefile);
             if (dockerfile.Length > 0) File.WriteAllText(Path.Combine(repo, "Dockerfile"), dockerfile);
-            var results = await ServiceContract.CheckAsync(new SoaConfigReader(soa.Root), "svc", repo, CancellationToken.None);
+            var results = await ServiceContract.CheckAsync(new SoaConfigReader(soa.Root), "svc", repo, CancellationToken.None, make);
             return results.ToDictionary(r => r.Check);
         }
         finally { Directory.Delete(repo, true); }
@@ -69,6 +69,56 @@ public class ServiceContractTests
         Assert.Equal(ServiceCheckStatus.Failed, r["DeployYaml"].Status);
         Assert.Equal(ServiceCheckStatus.Failed, r["Instances"].Status);
         Assert.DoesNotContain("MakeTarget:test", r.Keys);
+    }
+
+    [Fact]
+    public async Task WithoutMakeOneCheckFailsAndTheOthersStillRun()
+    {
+        var r = await Check(GoodMakefile, "FROM scratch\n", soa =>
+        {
+            soa.Service("svc", "backend", "prod.main");
+            soa.Write("svc/kubernetes-prod.yaml", "main: {deploy_group: prod.main}\n");
+        }, make: "paasta-test-no-such-make");
+        Assert.Equal(ServiceCheckStatus.Failed, r["Make"].Status);
+        Assert.Contains("'paasta-test-no-such-make' could not be started", r["Make"].Message);
+        Assert.DoesNotContain(r.Keys, k => k.StartsWith("MakeTarget:", StringComparison.Ordinal));
+        foreach (var check in new[] { "Dockerfile", "Makefile", "MakefileDockerTag", "SoaConfigs", "DeployYaml", "DeployGroups", "MeshRegistration" })
+            Assert.Equal(ServiceCheckStatus.Passed, r[check].Status);
+    }
+
+    [Fact]
+    public async Task ServingInstancesAreFoundByTheirEffectiveHealthcheckMode()
+    {
+        // Spec §1.4/§4.2: the mode comes from the instance, else its mesh namespace (healthcheck_mode, else mode,
+        // http for a namespace with proxy_port); an instance with neither is a worker, which needs no registration.
+        var r = await Check(GoodMakefile, "FROM scratch\n", soa =>
+        {
+            soa.Service("svc", "backend", "prod.main");
+            soa.Write("svc/kubernetes-prod.yaml", """
+                _d: &d {deploy_group: prod.main}
+                web: {<<: *d}
+                canary: {<<: *d, registrations: [svc.web]}
+                grpc: {<<: *d}
+                explicit: {<<: *d, healthcheck_mode: http}
+                worker: {<<: *d}
+                checked: {<<: *d, healthcheck_mode: cmd, healthcheck_cmd: 'true'}
+                """);
+            soa.Write("svc/smartstack.yaml", "web: {proxy_port: 20001}\ngrpc: {mode: tcp}\n");
+        });
+        var mesh = r["MeshRegistration"];
+        Assert.Equal(ServiceCheckStatus.Warning, mesh.Status);
+        Assert.Contains("prod.grpc (tcp;", mesh.Message);        // mode from smartstack.yaml, but no proxy_port
+        Assert.Contains("prod.explicit (http;", mesh.Message);   // its own healthcheck_mode, no smartstack entry
+        foreach (var fine in new[] { "prod.web ", "prod.canary ", "prod.worker", "prod.checked" })
+            Assert.DoesNotContain(fine, mesh.Message);
+
+        var workers = await Check(GoodMakefile, "FROM scratch\n", soa =>
+        {
+            soa.Service("svc", "backend", "prod.main");
+            soa.Write("svc/kubernetes-prod.yaml", "worker: {deploy_group: prod.main}\n");
+        });
+        Assert.Equal(ServiceCheckStatus.Passed, workers["MeshRegistration"].Status);
+        Assert.StartsWith("No long-running instance serves HTTP or TCP", workers["MeshRegistration"].Message);
     }
 
     [Fact]

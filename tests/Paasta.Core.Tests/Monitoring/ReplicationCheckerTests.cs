@@ -8,12 +8,12 @@ public class ReplicationCheckerTests
     private sealed class FakeReplicas : IReplicaReader
     {
         public Dictionary<string, NamespaceReplicas> Namespaces { get; } = new();
-        public List<(string Ns, string[] Services, bool WithControllers)> Calls { get; } = new();
+        public List<(string Ns, string[] Services, ReplicaControllers Controllers)> Calls { get; } = new();
         public HashSet<string> Failing { get; } = new();
 
-        public Task<NamespaceReplicas> ReadAsync(string ns, IReadOnlyCollection<string> services, bool withControllers, CancellationToken cancellation)
+        public Task<NamespaceReplicas> ReadAsync(string ns, IReadOnlyCollection<string> services, ReplicaControllers controllers, CancellationToken cancellation)
         {
-            lock (Calls) Calls.Add((ns, services.ToArray(), withControllers));
+            lock (Calls) Calls.Add((ns, services.ToArray(), controllers));
             if (Failing.Contains(ns)) throw new PaastaException("KubeApiUnreachable", PaastaErrorKind.ConnectionError, $"down: {ns}");
             return Task.FromResult(Namespaces.TryGetValue(ns, out var r) ? r : new NamespaceReplicas());
         }
@@ -79,7 +79,11 @@ public class ReplicationCheckerTests
         soa.Write("b/deployments.json", "{not json");
         var selection = ReplicationSelection.Of(Load(soa, "a").Values.Concat(Load(soa, "b").Values));
         Assert.Empty(selection.Targets);
-        Assert.Equal(2, selection.NotDeployed.Count);
+        // No file: not deployed, skipped. A file that cannot be read: not known to be undeployed, so unchecked.
+        Assert.Equal("a", Assert.Single(selection.NotDeployed).Instance.Service);
+        var broken = Assert.Single(selection.Unchecked);
+        Assert.Equal("b", broken.Instance.Service);
+        Assert.Contains("DeploymentsFileInvalid", broken.Reason);
         Assert.Equal("DeploymentsFileInvalid", Assert.Single(selection.Errors).ErrorId);
     }
 
@@ -106,7 +110,7 @@ public class ReplicationCheckerTests
         ns.ReadyPods[("web", "nomesh")] = 1;
         ns.ReadyPods[("web", "scaled")] = 2;
         ns.ReadyPods[("web", "stopped")] = 1;   // still terminating
-        ns.ControllerReplicas[("web", "scaled")] = 1; // below min 2: clamped
+        ns.ControllerReplicas[("web", "scaled", ReplicaControllers.Deployments)] = 1; // below min 2: clamped
         fake.Namespaces["paastasvc-web"] = ns;
         var checker = new ReplicationChecker(fake, (_, _) => throw new InvalidOperationException("no mesh expected"), new ReplicationOptions());
         var progress = new List<ReplicationProgress>();
@@ -114,7 +118,7 @@ public class ReplicationCheckerTests
 
         var call = Assert.Single(fake.Calls);
         Assert.Equal("paastasvc-web", call.Ns);
-        Assert.True(call.WithControllers); // autoscaled instances need the live replica count
+        Assert.Equal(ReplicaControllers.Deployments, call.Controllers); // autoscaled Deployments need the live count; no StatefulSet here
         Assert.Equal(new ReplicationProgress(1, 1, "paastasvc-web", 0), Assert.Single(progress));
         Assert.Empty(run.Errors);
         var r = run.Results.ToDictionary(x => x.Instance);
@@ -127,6 +131,54 @@ public class ReplicationCheckerTests
         Assert.Equal((3L, 0L, SensuStatus.CRITICAL), (r["fresh"].ExpectedCount, r["fresh"].AvailableCount, r["fresh"].Status)); // no Deployment yet: max
         Assert.Equal((0L, SensuStatus.OK, "stop"), (r["stopped"].ExpectedCount, r["stopped"].Status, r["stopped"].DesiredState));
         Assert.Equal(new[] { "canary", "fresh", "main", "nomesh", "scaled", "stopped" }, run.Results.Select(x => x.Instance));
+    }
+
+    [Fact]
+    public async Task AutoscaledStatefulSetsReadTheirStatefulSetAndOnlyWhatIsNeededIsListed()
+    {
+        using var soa = new TempSoaDir();
+        soa.Service("db", "backend", "prod.main");
+        soa.Write("db/kubernetes-prod.yaml", """
+            _d: &d {deploy_group: prod.main}
+            store: {<<: *d, min_instances: 1, max_instances: 5, persistent_volumes: [{container_path: /data, size: 1, mode: RW}]}
+            fixedstore: {<<: *d, instances: 2, persistent_volumes: [{container_path: /data, size: 1, mode: RW}]}
+            web: {<<: *d, min_instances: 1, max_instances: 4}
+            plain: {<<: *d, instances: 1}
+            """);
+        soa.Write("db/deployments.json", """
+            {"v1": {}, "v2": {"deployments": {"prod.main": {"docker_image": "services-db:paasta-abc", "git_sha": "abc", "image_version": null}},
+             "controls": {"db:prod.store": {"desired_state": "start", "force_bounce": null},
+                          "db:prod.fixedstore": {"desired_state": "start", "force_bounce": null},
+                          "db:prod.web": {"desired_state": "start", "force_bounce": null},
+                          "db:prod.plain": {"desired_state": "start", "force_bounce": null}}}}
+            """);
+        var targets = ReplicationSelection.Of(Load(soa, "db").Values).Targets;
+        Task<ReplicationRun> Run(FakeReplicas fake, params string[] instances) =>
+            new ReplicationChecker(fake, (_, _) => throw new InvalidOperationException(), new ReplicationOptions())
+                .RunAsync(targets.Where(t => instances.Contains(t.Instance.Instance)).ToList(), null, CancellationToken.None);
+
+        var ns = new NamespaceReplicas();
+        ns.ControllerReplicas[("db", "store", ReplicaControllers.StatefulSets)] = 3;
+        ns.ControllerReplicas[("db", "store", ReplicaControllers.Deployments)] = 9;  // a leftover of the other kind is not read
+        ns.ControllerReplicas[("db", "web", ReplicaControllers.Deployments)] = 2;
+        var fake = new FakeReplicas();
+        fake.Namespaces["paastasvc-db"] = ns;
+        var all = (await Run(fake, "store", "fixedstore", "web", "plain")).Results.ToDictionary(r => r.Instance);
+        Assert.Equal(ReplicaControllers.Deployments | ReplicaControllers.StatefulSets, Assert.Single(fake.Calls).Controllers);
+        Assert.Equal(3L, all["store"].ExpectedCount);      // the StatefulSet's live replicas, not max_instances (5)
+        Assert.Equal(2L, all["web"].ExpectedCount);
+        Assert.Equal(2L, all["fixedstore"].ExpectedCount);
+
+        // Each kind is listed only when an autoscaled instance runs as it; none when nothing is autoscaled.
+        var onlySets = new FakeReplicas();
+        onlySets.Namespaces["paastasvc-db"] = ns;
+        Assert.Equal(3L, (await Run(onlySets, "store", "plain")).Results.Single(r => r.Instance == "store").ExpectedCount);
+        Assert.Equal(ReplicaControllers.StatefulSets, Assert.Single(onlySets.Calls).Controllers);
+        var none = new FakeReplicas();
+        await Run(none, "fixedstore", "plain");
+        Assert.Equal(ReplicaControllers.None, Assert.Single(none.Calls).Controllers);
+        var fresh = new FakeReplicas();   // no StatefulSet yet: max_instances, as for Deployments
+        Assert.Equal(5L, (await Run(fresh, "store")).Results.Single().ExpectedCount);
     }
 
     private static HaproxyCounts Counts(string location, params (string Backend, int Up)[] up) =>

@@ -114,8 +114,12 @@ public class ReplicationMathTests
         Assert.Equal(9, pods.CriticalInstances.Count);
 
         var unknown = new ReplicationSummary { Cluster = "prod", Results = new[] { Result(ReplicationMethod.Pods, SensuStatus.OK, "a") }, Unchecked = new[] { "web.b" } };
-        Assert.Equal((SensuStatus.UNKNOWN, 3), (unknown.Status, unknown.ExitCode));
+        Assert.Equal((SensuStatus.UNKNOWN, 1), (unknown.Status, unknown.ExitCode)); // issue 7: exit codes stay 0/1/2
         Assert.Contains("not checked: web.b", unknown.Output);
+        var nothing = new ReplicationSummary { Cluster = "prod", Unchecked = new[] { "web (kubernetes-prod.yaml)" } };
+        Assert.Equal((SensuStatus.UNKNOWN, 1), (nothing.Status, nothing.ExitCode)); // checked nothing: not OK
+        var both = new ReplicationSummary { Cluster = "prod", Results = new[] { Result(ReplicationMethod.Pods, SensuStatus.CRITICAL, "a") }, Unchecked = new[] { "web.b" } };
+        Assert.Equal((SensuStatus.WARNING, 1), (both.Status, both.ExitCode));
 
         var ok = new ReplicationSummary { Cluster = "prod", Results = new[] { Result(ReplicationMethod.Pods, SensuStatus.OK, "a") }, CriticalPercent = 10, MinCountCritical = 5 };
         Assert.Equal((SensuStatus.OK, 0), (ok.Status, ok.ExitCode));

@@ -156,6 +156,19 @@ public class SensuEventTests
     }
 
     [Fact]
+    public void PriorityIsSentAsTheStringTheSpecTypesItAs()
+    {
+        // Spec §1.5 types monitoring priority as a string (and §8.5 sends it "resolved per §1.5"); pysensu-yelp
+        // passes it through untyped, so a YAML number goes out as its text, like every other string field.
+        using var soa = new TempSoaDir();
+        soa.Service("web", "backend");
+        soa.Write("web/kubernetes-prod.yaml", "main: {monitoring: {ticket: true, priority: 3}}\n");
+        var result = ReplicationChecker.PodResult(new ReplicationTarget(Load(soa, "web").Single(), "start"), 1, 1);
+        Assert.Equal("3", result.Priority);
+        Assert.Contains("\"ticket\": true, \"project\": null, \"priority\": \"3\", ", result.ToSensuEvent()!.ToJson());
+    }
+
+    [Fact]
     public void NoTeamMeansNoEvent()
     {
         using var soa = new TempSoaDir();
