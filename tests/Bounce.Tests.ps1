@@ -346,6 +346,18 @@ public sealed class HacheckStandIn : IDisposable {
                 [pscustomobject]@{ Name = $_.metadata.name; Ip = $_.status.podIP; Sha = $_.metadata.labels.'paasta.yelp.com/git_sha' }
             }
         }
+        # Pod changes as they happen (kubectl get pods --watch -o json), with the times the API server gives them.
+        function Start-DeletionWatch {
+            Start-ThreadJob -ArgumentList $Kubectl, $Namespace -ScriptBlock {
+                param($Kubectl, $Namespace)
+                & $Kubectl -n $Namespace get pods -l 'paasta.yelp.com/instance=main' --watch -o json 2>$null
+            }
+        }
+        # The watched pod objects, one per change.
+        function Stop-DeletionWatch($Job) {
+            $null = Stop-Job $Job; $watched = (Receive-Job $Job) -join "`n"; Remove-Job $Job -Force
+            @(($watched -replace '}\s*{', "}`u{1e}{") -split "`u{1e}" | Where-Object { $_.Trim() } | ForEach-Object { $_ | ConvertFrom-Json })
+        }
         # When the pod was deleted: its deletionTimestamp less its grace period (whole seconds).
         function Get-DeletedAt($Pod) { ([DateTime]$Pod.metadata.deletionTimestamp).ToUniversalTime().AddSeconds(-[int]$Pod.spec.terminationGracePeriodSeconds) }
     }
@@ -363,12 +375,7 @@ public sealed class HacheckStandIn : IDisposable {
         $Hacheck.Reset()
         $new = Get-NextSha
         Deploy $new
-        # Watch deletions as they happen, with the times the API server gives them.
-        $deleted = @{}
-        $job = Start-ThreadJob -ArgumentList $Kubectl, $Namespace -ScriptBlock {
-            param($Kubectl, $Namespace)
-            & $Kubectl -n $Namespace get pods -l 'paasta.yelp.com/instance=main' --watch -o json 2>$null
-        }
+        $watch = Start-DeletionWatch
         $null = Sync -Wait -Timeout 240
         $downs = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
         @($downs.PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
@@ -382,8 +389,7 @@ public sealed class HacheckStandIn : IDisposable {
         }
         @($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'up' }) | Should -BeNullOrEmpty
         # Every old pod was deleted, and not before delay seconds after its first down.
-        $null = Stop-Job $job; $watched = (Receive-Job $job) -join "`n"; Remove-Job $job -Force
-        $events = @(($watched -replace '}\s*{', "}`u{1e}{") -split "`u{1e}" | Where-Object { $_.Trim() } | ForEach-Object { $_ | ConvertFrom-Json })
+        $events = Stop-DeletionWatch $watch
         foreach ($pod in $oldPods) {
             $firstDown = ($downs | Where-Object PodIp -eq $pod.Ip | Sort-Object At | Select-Object -First 1).At
             $gone = $events | Where-Object { $_.metadata.name -eq $pod.Name -and $_.metadata.deletionTimestamp } | Select-Object -First 1
@@ -405,13 +411,9 @@ public sealed class HacheckStandIn : IDisposable {
         $null = Sync
         @($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
         $Hacheck.Reset()   # every sidecar restarts: hacheck says up again for all of them
-        $job = Start-ThreadJob -ArgumentList $Kubectl, $Namespace -ScriptBlock {
-            param($Kubectl, $Namespace)
-            & $Kubectl -n $Namespace get pods -l 'paasta.yelp.com/instance=main' --watch -o json 2>$null
-        }
+        $watch = Start-DeletionWatch
         $null = Sync -Wait -Timeout 240
-        $null = Stop-Job $job; $watched = (Receive-Job $job) -join "`n"; Remove-Job $job -Force
-        $events = @(($watched -replace '}\s*{', "}`u{1e}{") -split "`u{1e}" | Where-Object { $_.Trim() } | ForEach-Object { $_ | ConvertFrom-Json })
+        $events = Stop-DeletionWatch $watch
         $redrains = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
         foreach ($pod in $oldPods) {
             $again = $redrains | Where-Object PodIp -eq $pod.Ip | Sort-Object At | Select-Object -First 1
@@ -443,13 +445,9 @@ public sealed class HacheckStandIn : IDisposable {
         $draining.Count | Should -Be $oldPods.Count -Because "the child was killed before hacheck's $Delay s delay let it delete anything"
         $draining | ForEach-Object { $_.metadata.annotations.'paasta.yelp.com/draining-since' | Should -Not -BeNullOrEmpty }
 
-        $job = Start-ThreadJob -ArgumentList $Kubectl, $Namespace -ScriptBlock {
-            param($Kubectl, $Namespace)
-            & $Kubectl -n $Namespace get pods -l 'paasta.yelp.com/instance=main' --watch -o json 2>$null
-        }
+        $watch = Start-DeletionWatch
         $null = Sync -Wait -Timeout 240
-        $null = Stop-Job $job; $watched = (Receive-Job $job) -join "`n"; Remove-Job $job -Force
-        $events = @(($watched -replace '}\s*{', "}`u{1e}{") -split "`u{1e}" | Where-Object { $_.Trim() } | ForEach-Object { $_ | ConvertFrom-Json })
+        $events = Stop-DeletionWatch $watch
         $downs = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
         foreach ($pod in $oldPods) {
             $mine = @($downs | Where-Object PodIp -eq $pod.Ip)
