@@ -3,8 +3,8 @@ using Paasta.Tron;
 
 namespace Paasta.Jobs;
 
-/// <summary>One job to sync, with the image of each of its actions.</summary>
-public sealed record JobSyncRequest(TronJob Job, IReadOnlyDictionary<string, ActionImage> Images);
+/// <summary>One job to sync, with the image of each of its actions and the cluster's MASTER.yaml (for its default time_zone).</summary>
+public sealed record JobSyncRequest(TronJob Job, IReadOnlyDictionary<string, ActionImage> Images, TronMasterSettings? Master = null);
 
 /// <summary>A (service, cluster) whose CronJobs are synced in full: CronJobs of jobs no longer in soa-configs are removed.</summary>
 public sealed record JobScope(string Service, string Cluster);
@@ -88,7 +88,7 @@ public sealed class JobReconciler
         CronJobPlan desired;
         try
         {
-            desired = CronJobBuilder.Build(job, request.Images, _api.ApiVersion);
+            desired = CronJobBuilder.Build(job, request.Images, _api.Target, request.Master);
         }
         catch (PaastaException e)
         {

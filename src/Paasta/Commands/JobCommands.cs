@@ -18,7 +18,7 @@ public abstract class JobCmdlet : KubeCmdlet
             if (_api is null)
             {
                 _api = Await(CronJobApi.DiscoverAsync(Kube, CancellationToken));
-                WriteVerbose($"CronJobs: {_api.ApiVersion} (discovered from the server).");
+                WriteVerbose($"CronJobs: {_api.Target} (discovered from the server); time zones: {(_api.SupportsTimeZone ? "yes" : "no")}.");
             }
             return _api;
         }
@@ -61,6 +61,9 @@ public sealed class SyncPaastaJob : JobCmdlet
     private readonly List<JobSyncRequest> _requests = new();
     private readonly List<JobScope> _prune = new();
     private readonly List<JobSyncResult> _early = new();
+    // MASTER.yaml is read once per soa dir and cluster (null: there is none); a failed read skips that cluster.
+    private readonly Dictionary<string, TronMasterSettings?> _masters = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _masterFailed = new(StringComparer.Ordinal);
 
     /// <summary>Services; wildcards allowed.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -92,6 +95,8 @@ public sealed class SyncPaastaJob : JobCmdlet
         {
             var reader = Reader(ResolveSoaDir(SoaDir));
             var cluster = RequireCluster(Cluster);
+            // Without MASTER.yaml's time_zone no job's schedule is known: nothing of the cluster is synced or pruned.
+            if (!TryMaster(reader.SoaDir, cluster, out var master)) return;
             var jobFilter = Matcher(Job);
             var registry = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).DockerRegistry;
             foreach (var name in SelectServices(reader, Service))
@@ -108,7 +113,7 @@ public sealed class SyncPaastaJob : JobCmdlet
                 var images = new TronImageResolver(reader, Registry, registry);
                 foreach (var job in jobs.Where(j => jobFilter?.Invoke(j.Name) ?? true))
                 {
-                    try { _requests.Add(new JobSyncRequest(job, job.Actions.ToDictionary(a => a.Name, images.For, StringComparer.Ordinal))); }
+                    try { _requests.Add(new JobSyncRequest(job, job.Actions.ToDictionary(a => a.Name, images.For, StringComparer.Ordinal), master)); }
                     catch (PaastaException e)
                     {
                         WriteError(e);
@@ -121,6 +126,27 @@ public sealed class SyncPaastaJob : JobCmdlet
             }
         }
         catch (PaastaException e) { WriteError(e); }
+    }
+
+    private bool TryMaster(string soaDir, string cluster, out TronMasterSettings? master)
+    {
+        var key = soaDir + "\0" + cluster;
+        master = null;
+        if (_masterFailed.Contains(key)) return false;
+        if (_masters.TryGetValue(key, out master)) return true;
+        try
+        {
+            master = TronMasterSettings.Load(soaDir, cluster);
+            if (master?.TimeZone is { } zone) WriteVerbose($"Jobs without a time_zone of their own inherit {zone} from {master.Path}.");
+            _masters[key] = master;
+            return true;
+        }
+        catch (PaastaException e)
+        {
+            WriteError(e);
+            _masterFailed.Add(key);
+            return false;
+        }
     }
 
     protected override void EndProcessing()
