@@ -28,6 +28,31 @@ public sealed record CronJobTarget(string ApiVersion, bool TimeZones, Version? S
 }
 
 /// <summary>
+/// Whose CronJob a live object is, read from the labels and annotation Paasta writes. Names alone do not
+/// say it: sanitise(service)-sanitise(job) gives service a-b job c and service a job b-c the same name.
+/// </summary>
+public sealed record CronJobOwner(string? ServiceLabel, string? ClusterLabel, string? JobLabel, string? Job)
+{
+    public static CronJobOwner Of(JsonNode? live)
+    {
+        var meta = live?["metadata"];
+        string? Text(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        return new CronJobOwner(Text(meta?["labels"]?[CronJobBuilder.ServiceLabel]), Text(meta?["labels"]?[CronJobBuilder.ClusterLabel]),
+            Text(meta?["labels"]?[CronJobBuilder.JobLabel]), Text(meta?["annotations"]?[CronJobBuilder.JobAnnotation]));
+    }
+
+    public bool IsService(string service, string? cluster = null) =>
+        ServiceLabel == CronJobBuilder.LabelValue(service) && (cluster is null || ClusterLabel == CronJobBuilder.LabelValue(cluster));
+
+    /// <summary>The annotation holds the job's name as written; the label (possibly shortened) is the fallback.</summary>
+    public bool IsJob(string job) => Job is not null ? Job == job : JobLabel == CronJobBuilder.LabelValue(job);
+
+    public bool Is(string service, string? cluster, string job) => IsService(service, cluster) && IsJob(job);
+
+    public override string ToString() => $"service {ServiceLabel ?? "(none)"} job {Job ?? JobLabel ?? "(none)"} on cluster {ClusterLabel ?? "(none)"}";
+}
+
+/// <summary>
 /// Turns a Tron job into a Kubernetes CronJob.
 /// <para>
 /// How actions run in <c>requires</c> order: one Job pod per run, whose containers are the actions in a

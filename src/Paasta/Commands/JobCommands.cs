@@ -109,7 +109,8 @@ public sealed class SyncPaastaJob : JobCmdlet
                     WriteError(e);
                     continue;
                 }
-                if (Job is null) _prune.Add(new JobScope(name, cluster));
+                // Every configured job is kept, also one whose images cannot be looked up below.
+                if (Job is null) _prune.Add(new JobScope(name, cluster, jobs.Select(j => j.Name).ToList()));
                 var images = new TronImageResolver(reader, Registry, registry);
                 foreach (var job in jobs.Where(j => jobFilter?.Invoke(j.Name) ?? true))
                 {
@@ -320,9 +321,8 @@ public sealed class StartPaastaJob : JobCmdlet
             var name = CronJobBuilder.CronJobName(Service, Job);
             var ns = CronJobBuilder.Namespace;
             var cronJob = Await(Api.GetAsync(ns, name, CancellationToken));
-            var labels = cronJob?["metadata"]?["labels"];
-            if (cronJob is null || labels?[CronJobBuilder.ServiceLabel]?.GetValue<string>() != CronJobBuilder.LabelValue(Service)
-                || (cluster is not null && labels?[CronJobBuilder.ClusterLabel]?.GetValue<string>() != CronJobBuilder.LabelValue(cluster)))
+            // The name alone may be another job's (a-b + c and a + b-c meet): its labels must say it is this one.
+            if (cronJob is null || !CronJobOwner.Of(cronJob).Is(Service, cluster, Job))
                 throw new PaastaException("JobNotFound", PaastaErrorKind.ObjectNotFound,
                     $"There is no CronJob {ns}/{name} for {Service}.{Job}{(cluster is null ? "" : " on " + cluster)}; Sync-PaastaJob creates it.") { Target = $"{Service}.{Job}" };
             // Paasta.Core's own types only: KubernetesClient lives in the module's private load context.
