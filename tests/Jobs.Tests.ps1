@@ -84,6 +84,13 @@ k8s_options:
 time_zone: UTC
 '@ | Set-Content (Join-Path $Soa 'tron/local/MASTER.yaml')
 
+    # The jobs with every_minute suspended: later tests change CronJobs without it starting runs each minute.
+    $script:Quiet = ($TronText -replace '(?m)^(every_minute:\r?\n)', "`$1  enabled: false`n") + "`n"
+    function Set-Tron([string] $Text) { $Text | Set-Content $TronFile }
+    # A second service whose CronJob name meets one of jobhello's (jobhello-x + y = jobhello + x-y).
+    $script:OtherService = "$Service-x"
+    $script:OtherSoa = Join-Path $TestDrive 'other-soa'
+
     function Sync { Sync-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Confirm:$false @args }
     function Get-LiveCronJob([string] $Job) {
         $items = (Invoke-Kubectl -n $Namespace get cronjobs -l "$Selector,paasta.yelp.com/job=$Job" -o json | ConvertFrom-Json).items
@@ -116,10 +123,14 @@ time_zone: UTC
     $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $Sha -Repository $Bare -Confirm:$false
     $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
     $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l $Selector --ignore-not-found --wait=true --timeout=60s 2>&1
+    $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l "paasta.yelp.com/service=$OtherService" --ignore-not-found --wait=true --timeout=60s 2>&1
 }
 
 AfterAll {
-    if ($Up) { $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l $Selector --ignore-not-found --wait=false 2>&1 }
+    if ($Up) {
+        $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l $Selector --ignore-not-found --wait=false 2>&1
+        $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l "paasta.yelp.com/service=$OtherService" --ignore-not-found --wait=false 2>&1
+    }
     # Only the tag this run made (the image is the platform's busybox, which stays).
     if ($Up -and (Get-Variable Image -Scope Script -ErrorAction Ignore)) { $null = & docker rmi $Image 2>&1 }
 }
@@ -140,7 +151,7 @@ using System.Text.Json;
 using System.Threading.Tasks;
 namespace JobsTests {
 public sealed class Received {
-    public string Method; public string Path; public string Query; public string UserAgent;
+    public string Method; public string Path; public string Query; public string UserAgent; public string Authorization;
     public Dictionary<string, string> Form = new Dictionary<string, string>();
 }
 public sealed class TronStandIn : IDisposable {
@@ -174,7 +185,7 @@ public sealed class TronStandIn : IDisposable {
         return d;
     }
     private void Handle(HttpListenerContext c) {
-        var r = new Received { Method = c.Request.HttpMethod, Path = c.Request.Url.AbsolutePath, Query = c.Request.Url.Query, UserAgent = c.Request.UserAgent };
+        var r = new Received { Method = c.Request.HttpMethod, Path = c.Request.Url.AbsolutePath, Query = c.Request.Url.Query, UserAgent = c.Request.UserAgent, Authorization = c.Request.Headers["Authorization"] };
         if (r.Method == "POST") {
             using var reader = new System.IO.StreamReader(c.Request.InputStream, Encoding.UTF8);
             r.Form = Parse(reader.ReadToEnd());
@@ -295,6 +306,101 @@ public sealed class TronStandIn : IDisposable {
             $Tron.Requests.Count | Should -Be 0
         }
         finally { $env:PAASTA_TRON_URL = $saved; $env:PAASTA_CONFIG = $savedConfig }
+    }
+
+    It 'shows the diff in the -WhatIf message itself (what the host prints), not only in the result' {
+        ($TronText -replace 'echo preparing', 'echo preparing again') | Set-Content $TronFile
+        try {
+            $out = (Invoke-ChildPwsh -Command "Import-Module '$env:PAASTA_TEST_MODULE'; Sync-PaastaTronNamespace -SoaDir '$Soa' -Service $Service -Cluster local -TronUrl '$($Tron.Url)' -WhatIf -WarningAction SilentlyContinue | Out-Null") -join "`n"
+            $out | Should -Match "What if: Tron namespace $Service on "
+            $out | Should -Match '(?m)^-\s+command: echo preparing$'
+            $out | Should -Match '(?m)^\+\s+command: echo preparing again$'
+            @($Tron.Requests.Method) | Should -Be @('GET')
+        }
+        finally { $TronText | Set-Content $TronFile }
+    }
+
+    It 'sends the bearer token of -TronToken or PAASTA_TRON_TOKEN, none by default, and needs one when TRONCTL_API_AUTH is set' {
+        $saved = $env:PAASTA_TRON_TOKEN, $env:TRONCTL_API_AUTH
+        try {
+            $env:PAASTA_TRON_TOKEN = $null; $env:TRONCTL_API_AUTH = $null
+            $null = SyncTron
+            $Tron.Requests.Count | Should -BeGreaterThan 0
+            @($Tron.Requests | Where-Object Authorization).Count | Should -Be 0
+
+            $Tron.Requests.Clear()
+            $null = SyncTron -TronToken (ConvertTo-SecureString 'tok-param' -AsPlainText -Force)
+            @($Tron.Requests.Authorization | Sort-Object -Unique) | Should -Be @('Bearer tok-param')
+
+            $Tron.Requests.Clear()
+            $env:PAASTA_TRON_TOKEN = 'tok-env'
+            $null = SyncTron
+            @($Tron.Requests.Authorization | Sort-Object -Unique) | Should -Be @('Bearer tok-env')
+
+            $Tron.Requests.Clear()
+            $env:PAASTA_TRON_TOKEN = $null; $env:TRONCTL_API_AUTH = '1'
+            $r = Sync-PaastaTronNamespace -SoaDir $Soa -Service $Service -Cluster local -TronUrl $Tron.Url -Confirm:$false -WarningAction SilentlyContinue -ErrorVariable err -ErrorAction SilentlyContinue
+            $r | Should -BeNullOrEmpty
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'TronTokenNotConfigured,*'
+            $err[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+            $Tron.Requests.Count | Should -Be 0
+        }
+        finally { $env:PAASTA_TRON_TOKEN, $env:TRONCTL_API_AUTH = $saved }
+    }
+
+    It 'with a wildcard leaves out services whose tron file has no job with a paasta, ssh or spark action; by name keeps them' {
+        $empty = New-Item -ItemType Directory (Join-Path $Soa 'jobempty') -Force
+        "description: no jobs`n" | Set-Content (Join-Path $empty 'service.yaml')
+        "team: jobs`n" | Set-Content (Join-Path $empty 'monitoring.yaml')
+        "pipeline:`n- step: local.everything`n" | Set-Content (Join-Path $empty 'deploy.yaml')
+        "{}`n" | Set-Content (Join-Path $empty 'tron-local.yaml')
+        try {
+            @(ConvertTo-PaastaTronConfig -SoaDir $Soa -Service 'jobe*', 'jobh*' -Cluster local -WarningAction SilentlyContinue).Namespace | Should -Be @($Service)
+            $named = ConvertTo-PaastaTronConfig -SoaDir $Soa -Service jobempty -Cluster local
+            $named.Namespace | Should -Be 'jobempty'
+            $named.Yaml | Should -Be "jobs: {}`n"
+        }
+        finally { Remove-Item -Recurse -Force $empty }
+    }
+
+    It 'binds -Service from Get-PaastaService (Name) and -Cluster by property name' {
+        $savedCluster, $savedConfig = $env:PAASTA_CLUSTER, $env:PAASTA_CONFIG
+        try {
+            # A configured cluster that is not the piped one: only binding by property name gives 'local'.
+            $env:PAASTA_CLUSTER = 'elsewhere'
+            $env:PAASTA_CONFIG = Join-Path $TestDrive 'no-settings.json'
+            $fromService = Get-PaastaService -SoaDir $Soa -Name $Service | ConvertTo-PaastaTronConfig -Cluster local -WarningAction SilentlyContinue
+            $fromService.Namespace | Should -Be $Service
+            $fromService.Jobs | Should -Contain 'two_steps'
+            $piped = [pscustomobject]@{ Service = $Service; Cluster = 'local' } | ConvertTo-PaastaTronConfig -SoaDir $Soa -WarningAction SilentlyContinue
+            $piped.Cluster | Should -Be 'local'
+            $piped.Jobs | Should -Contain 'two_steps'
+        }
+        finally { $env:PAASTA_CLUSTER, $env:PAASTA_CONFIG = $savedCluster, $savedConfig }
+    }
+
+    It 'takes piped namespace configs without the parameters that only shape generation' {
+        $set = (Get-Command Sync-PaastaTronNamespace).ParameterSets | Where-Object Name -eq 'InputObject'
+        $names = $set.Parameters.Name
+        $names | Should -Contain 'InputObject'
+        $names | Should -Contain 'TronUrl'
+        foreach ($p in 'Cluster', 'Registry', 'IncludeMaster', 'DefaultVolume', 'Service') { $names | Should -Not -Contain $p }
+        # -IncludeMaster selects the -Service form, which piped configs cannot bind: refused, not ignored.
+        Get-Generated | Sync-PaastaTronNamespace -TronUrl $Tron.Url -IncludeMaster -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.Count | Should -BeGreaterThan 0
+        $err[0].Exception | Should -BeOfType ([System.Management.Automation.ParameterBindingException])
+        $Tron.Requests.Count | Should -Be 0
+    }
+
+    It 'writes -DefaultVolume into MASTER''s k8s_options.default_volumes, and refuses it without -IncludeMaster' {
+        $master = ConvertTo-PaastaTronConfig -SoaDir $Soa -Service $Service -Cluster local -IncludeMaster -DefaultVolume '/nail/etc:/nail/etc:ro', '/tmp/a:/data' -WarningAction SilentlyContinue | Where-Object Namespace -eq 'MASTER'
+        $master.Yaml | Should -BeExactly "k8s_options:`n  default_volumes:`n  - container_path: /nail/etc`n    host_path: /nail/etc`n    mode: RO`n  - container_path: /data`n    host_path: /tmp/a`n    mode: RW`n  enabled: true`ntime_zone: UTC`n"
+        $r = ConvertTo-PaastaTronConfig -SoaDir $Soa -Service $Service -Cluster local -DefaultVolume '/nail/etc:/nail/etc' -ErrorVariable err -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'DefaultVolumeNeedsMaster,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        ConvertTo-PaastaTronConfig -SoaDir $Soa -Service $Service -Cluster local -IncludeMaster -DefaultVolume 'relative:/x' -ErrorVariable err2 -ErrorAction SilentlyContinue | Out-Null
+        $err2[0].FullyQualifiedErrorId | Should -BeLike 'VolumeSpecInvalid,*'
     }
 }
 
@@ -459,6 +565,224 @@ monthly:
         (Get-LiveCronJob 'failing').Count | Should -Be 0
         (Get-LiveCronJob 'two_steps').Count | Should -Be 1
         @(Get-PaastaJob -Service $Service -Cluster local).Job | Sort-Object | Should -Be @('every_minute', 'two_steps')
+    }
+
+    It 'gives allow_overlap: true concurrencyPolicy Allow on the live CronJob, and Forbid again without it' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Set-Tron ($Quiet -replace '(?m)^(two_steps:\r?\n)', "`$1  allow_overlap: true`n")
+        $r = Sync
+        ($r | Where-Object Job -eq 'two_steps').Action | Should -Be 'Updated'
+        (Get-LiveCronJob 'two_steps')[0].spec.concurrencyPolicy | Should -Be 'Allow'
+        (Get-PaastaJob -Service $Service -Cluster local -Job two_steps).ConcurrencyPolicy | Should -Be 'Allow'
+        Set-Tron $Quiet
+        $null = Sync
+        (Get-LiveCronJob 'two_steps')[0].spec.concurrencyPolicy | Should -Be 'Forbid'
+    }
+
+    It 'stops waiting after -TimeoutSec with JobRunTimedOut, and the run keeps going' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Set-Tron ($Quiet + @'
+slow:
+  schedule: "daily 05:00:00"
+  deploy_group: local.everything
+  actions:
+    nap:
+      command: "sleep 120"
+      cpus: 0.05
+      mem: 64
+      disk: 64
+'@)
+        (Sync | Where-Object Job -eq 'slow').Action | Should -Be 'Created'
+        $run = Start-PaastaJob -Service $Service -Job slow -Cluster local -Wait -TimeoutSec 1 -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        try {
+            $err.Count | Should -Be 1
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'JobRunTimedOut,*'
+            $err[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+            $err[0].Exception.Message | Should -Match "run $($run.Name) did not finish within 1 s"
+            $run.Outcome | Should -BeIn @('Pending', 'Running')
+            # kubectl's view: the Job is still there, neither complete nor failed.
+            $job = Invoke-Kubectl -n $Namespace get job $run.Name -o json | ConvertFrom-Json
+            @($job.status.conditions | Where-Object { $_.type -in 'Complete', 'Failed' -and $_.status -eq 'True' }).Count | Should -Be 0
+        }
+        finally { if ($run) { $null = & $Kubectl -n $Namespace delete job $run.Name --ignore-not-found --wait=false 2>&1 } }
+    }
+
+    It 'shows in the -WhatIf message the fields a replacement would change, and changes nothing' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Set-Tron $Quiet
+        $null = Sync
+        $before = (Get-LiveCronJob 'failing')[0]
+        Set-Tron ($Quiet -replace 'echo preparing', 'echo preparing again')
+        $r = Sync -WhatIf | Where-Object Job -eq 'failing'
+        $r.Action | Should -Be 'Updated'
+        $r.WhatIf | Should -BeTrue
+        $line = "spec.jobTemplate.spec.template.spec.initContainers[prepare].command[2]: 'echo preparing' -> 'echo preparing again'"
+        $r.Changes | Should -Contain $line
+        # What the host prints for -WhatIf (only a child process's output shows it).
+        $out = (Invoke-ChildPwsh -Command "Import-Module '$env:PAASTA_TEST_MODULE'; Sync-PaastaJob -SoaDir '$Soa' -Service $Service -Cluster local -Job failing -WhatIf | Out-Null") -join "`n"
+        $out | Should -Match "What if: $Service.failing on local: Updated"
+        $out | Should -Match ([regex]::Escape($line))
+        $after = (Get-LiveCronJob 'failing')[0]
+        $after.metadata.resourceVersion | Should -Be $before.metadata.resourceVersion
+        Set-Tron $Quiet
+    }
+
+    It 'refuses a non-UTC time_zone inherited from MASTER.yaml where CronJobs have no time zone, and leaves those CronJobs as they are' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Set-Tron $Quiet
+        $null = Sync
+        $before = @{}; foreach ($j in 'two_steps', 'failing') { $before[$j] = (Get-LiveCronJob $j)[0] }
+        $masterFile = Join-Path $Soa 'tron/local/MASTER.yaml'
+        $masterText = Get-Content -Raw $masterFile
+        # every_minute keeps UTC of its own; the others inherit Europe/Paris from MASTER.
+        Set-Tron ($Quiet -replace '(?m)^(every_minute:\r?\n)', "`$1  time_zone: UTC`n")
+        ($masterText -replace 'time_zone: UTC', 'time_zone: Europe/Paris') | Set-Content $masterFile
+        try {
+            $r = Sync-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $server = (Invoke-Kubectl version -o json | ConvertFrom-Json).serverVersion
+            $zones = (Get-ServedCronJobApi) -eq 'batch/v1' -and [int]$server.major -ge 1 -and [int]($server.minor -replace '\D') -ge 25
+            ($r | Where-Object Job -eq 'every_minute').Action | Should -Be 'Unchanged'
+            if ($zones) {
+                # The server keeps spec.timeZone: the zone is written, not refused.
+                $err.Count | Should -Be 0
+                (Get-LiveCronJob 'two_steps')[0].spec.timeZone | Should -Be 'Europe/Paris'
+            }
+            else {
+                @($r | Where-Object Job -in 'two_steps', 'failing' | ForEach-Object Action | Sort-Object -Unique) | Should -Be @('Failed')
+                $err.Count | Should -Be 2
+                foreach ($e in $err) {
+                    $e.FullyQualifiedErrorId | Should -BeLike 'JobTimeZoneNotSupported,*'
+                    $e.CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+                    $e.Exception.Message | Should -Match 'Europe/Paris'
+                    $e.Exception.Message | Should -Match 'MASTER\.yaml'
+                }
+                foreach ($j in 'two_steps', 'failing') {
+                    $live = (Get-LiveCronJob $j)[0]
+                    $live.metadata.uid | Should -Be $before[$j].metadata.uid
+                    $live.metadata.resourceVersion | Should -Be $before[$j].metadata.resourceVersion
+                    $live.spec.PSObject.Properties.Name | Should -Not -Contain 'timeZone'
+                }
+            }
+        }
+        finally {
+            $masterText | Set-Content -NoNewline $masterFile
+            Set-Tron $Quiet
+            $null = Sync -ErrorAction SilentlyContinue
+        }
+    }
+
+    It 'keeps the CronJob of a job still in soa-configs whose image cannot be looked up, and deletes only the removed job''s' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Set-Tron $Quiet
+        $null = Sync
+        $uids = @{}; foreach ($j in 'every_minute', 'two_steps', 'failing') { $uids[$j] = (Get-LiveCronJob $j)[0].metadata.uid }
+        $serviceYaml = Join-Path $Dir 'service.yaml'
+        $serviceText = Get-Content -Raw $serviceYaml
+        $saved = $env:PAASTA_DOCKER_REGISTRY, $env:PAASTA_CONFIG
+        try {
+            # No registry anywhere: the two remaining jobs' image lookups fail; 'failing' leaves the file.
+            $env:PAASTA_DOCKER_REGISTRY = $null
+            $env:PAASTA_CONFIG = Join-Path $TestDrive 'no-settings.json'
+            ($serviceText -replace '(?m)^docker_registry:.*\r?\n', '') | Set-Content -NoNewline $serviceYaml
+            Set-Tron ($Quiet -replace '(?ms)^failing:.*\z', '')
+            $r = Sync-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            @($r | Where-Object Job -in 'every_minute', 'two_steps' | ForEach-Object Action | Sort-Object -Unique) | Should -Be @('Failed')
+            ($r | Where-Object Job -eq 'failing').Action | Should -Be 'Deleted'
+            @($err | Where-Object { $_.FullyQualifiedErrorId -like 'RegistryNotConfigured,*' }).Count | Should -Be 2
+            foreach ($j in 'every_minute', 'two_steps') { (Get-LiveCronJob $j)[0].metadata.uid | Should -Be $uids[$j] }
+            (Get-LiveCronJob 'failing').Count | Should -Be 0
+        }
+        finally {
+            $env:PAASTA_DOCKER_REGISTRY, $env:PAASTA_CONFIG = $saved
+            $serviceText | Set-Content -NoNewline $serviceYaml
+            Set-Tron $Quiet
+            $null = Sync
+        }
+    }
+
+    It 'refuses to replace or prune the CronJob of another service that has the same name (jobhello-x job y vs jobhello job x-y)' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        # jobhello-x lives in its own soa dir (the planner goes by the cluster's objects, not by one soa dir).
+        $dir = New-Item -ItemType Directory (Join-Path $OtherSoa $OtherService) -Force
+        Copy-Item (Join-Path $Script:Dir '*') $dir -Exclude 'tron-*.yaml'
+        @'
+y:
+  schedule: "daily 04:00:00"
+  enabled: false
+  deploy_group: local.everything
+  actions:
+    run:
+      command: "echo other service"
+      cpus: 0.05
+      mem: 64
+      disk: 64
+'@ | Set-Content (Join-Path $dir 'tron-local.yaml')
+        $other = Sync-PaastaJob -SoaDir $OtherSoa -Service $OtherService -Cluster local -Confirm:$false
+        $other.Action | Should -Be 'Created'
+        $other.Name | Should -Be "$Service-x-y"
+        $theirs = Invoke-Kubectl -n $Namespace get cronjob "$Service-x-y" -o json | ConvertFrom-Json
+
+        Set-Tron ($Quiet + @'
+x-y:
+  schedule: "daily 04:00:00"
+  enabled: false
+  deploy_group: local.everything
+  actions:
+    run:
+      command: "echo would overwrite"
+      cpus: 0.05
+      mem: 64
+      disk: 64
+'@)
+        try {
+            $r = Sync-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            ($r | Where-Object Job -eq 'x-y').Action | Should -Be 'Failed'
+            @($r | Where-Object Job -ne 'x-y' | ForEach-Object Action | Sort-Object -Unique) | Should -Be @('Unchanged')
+            $err.Count | Should -Be 1
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'CronJobNameConflict,*'
+            $err[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+            $err[0].Exception.Message | Should -Match "service $OtherService job y on cluster local"
+            $live = Invoke-Kubectl -n $Namespace get cronjob "$Service-x-y" -o json | ConvertFrom-Json
+            $live.metadata.resourceVersion | Should -Be $theirs.metadata.resourceVersion
+            $live.metadata.labels.'paasta.yelp.com/service' | Should -Be $OtherService
+        }
+        finally { Set-Tron $Quiet }
+
+        # jobhello's full sync without x-y prunes only its own CronJobs.
+        Set-Tron $Quiet
+        $r = Sync
+        @($r | Where-Object Action -eq 'Deleted').Count | Should -Be 0
+        (Invoke-Kubectl -n $Namespace get cronjob "$Service-x-y" -o json | ConvertFrom-Json).metadata.uid | Should -Be $theirs.metadata.uid
+    }
+
+    It 'binds Service from Get-PaastaService''s Name and from Get-PaastaJob''s Service, and Job and Cluster by property name' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        # Another service's CronJob is in the namespace (the test above), so an unbound -Service would show it.
+        (Get-PaastaJob -Cluster local).Service | Should -Contain $OtherService
+        $mine = Get-PaastaService -SoaDir $Soa -Name $Service | Get-PaastaJob -Cluster local
+        @($mine.Service | Sort-Object -Unique) | Should -Be @($Service)
+        @($mine.Job | Sort-Object) | Should -Be @('every_minute', 'failing', 'two_steps')
+
+        # JobInfo has Service and Name (the CronJob's): Service must win.
+        Get-PaastaJob -Service $Service -Cluster local -Job two_steps | Start-PaastaJob -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.Count | Should -Be 0
+
+        # Piped jobs sync only themselves (no pruning); piped clusters override the configured one.
+        $one = Get-PaastaJob -Service $Service -Cluster local -Job two_steps | Sync-PaastaJob -SoaDir $Soa -WhatIf
+        @($one.Job) | Should -Be @('two_steps')
+        $one.Action | Should -Be 'Unchanged'
+        # Tron instances (job.action) stand for their jobs, each synced once whatever its number of actions.
+        $fromInstances = Get-PaastaInstance -SoaDir $Soa -Service $Service -InstanceType tron -Cluster local | Sync-PaastaJob -WhatIf -ErrorVariable err3 -ErrorAction SilentlyContinue
+        $err3.Count | Should -Be 0
+        @($fromInstances.Job | Sort-Object) | Should -Be @('every_minute', 'failing', 'two_steps')
+        $saved = $env:PAASTA_CLUSTER
+        try {
+            $env:PAASTA_CLUSTER = 'elsewhere'
+            $all = [pscustomobject]@{ Name = $Service; Cluster = 'local' } | Sync-PaastaJob -SoaDir $Soa -WhatIf
+            @($all.Cluster | Sort-Object -Unique) | Should -Be @('local')
+            @($all.Job | Sort-Object) | Should -Be @('every_minute', 'failing', 'two_steps')
+        }
+        finally { $env:PAASTA_CLUSTER = $saved }
     }
 }
 

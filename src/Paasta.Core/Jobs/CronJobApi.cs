@@ -9,36 +9,111 @@ using Paasta.Kubernetes;
 namespace Paasta.Jobs;
 
 /// <summary>
+/// What an API server says about itself that decides how Paasta writes CronJobs. <see cref="ServerDiscovery"/>
+/// asks the server; unit tests give a stub, so the decision is tested without one.
+/// </summary>
+public interface ICronJobDiscovery
+{
+    /// <summary>True when the server serves the group version (e.g. <c>batch/v1beta1</c>).</summary>
+    Task<bool> ServesAsync(string groupVersion, CancellationToken cancellation);
+    /// <summary>The resources (plural names) the server serves in <c>batch/v1</c>.</summary>
+    Task<IReadOnlyCollection<string>> BatchV1ResourcesAsync(CancellationToken cancellation);
+    /// <summary>What <c>GET /version</c> answers; null when the server does not tell.</summary>
+    Task<KubeServerVersion?> VersionAsync(CancellationToken cancellation);
+}
+
+/// <summary>The fields of <c>GET /version</c> that say which Kubernetes release a server is (e.g. "1", "25+", "v1.25.3-gke.1").</summary>
+public sealed record KubeServerVersion(string? Major, string? Minor, string? GitVersion)
+{
+    /// <summary>major.minor, from major and minor (vendors append "+"), else from gitVersion; null when neither parses.</summary>
+    public Version? Release
+    {
+        get
+        {
+            static int? Number(string? text)
+            {
+                var digits = new string((text ?? "").TakeWhile(char.IsAsciiDigit).ToArray());
+                return int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : null;
+            }
+            if (Number(Major) is { } major && Number(Minor) is { } minor) return new Version(major, minor);
+            var parts = (GitVersion ?? "").TrimStart('v').Split('.');
+            return parts.Length >= 2 && Number(parts[0]) is { } gmajor && Number(parts[1]) is { } gminor ? new Version(gmajor, gminor) : null;
+        }
+    }
+}
+
+/// <summary>Discovery through the server's own endpoints (/apis, /apis/batch/v1, /version).</summary>
+public sealed class ServerDiscovery : ICronJobDiscovery
+{
+    private readonly KubeConnection _kube;
+
+    public ServerDiscovery(KubeConnection kube) => _kube = kube;
+
+    public Task<bool> ServesAsync(string groupVersion, CancellationToken cancellation) => _kube.ServesAsync(groupVersion, cancellation);
+
+    public async Task<IReadOnlyCollection<string>> BatchV1ResourcesAsync(CancellationToken cancellation)
+    {
+        var resources = await _kube.Call(() => _kube.Client.BatchV1.GetAPIResourcesAsync(cancellation), "discover the resources of batch/v1").ConfigureAwait(false);
+        return resources.Resources.Select(r => r.Name).ToList();
+    }
+
+    public async Task<KubeServerVersion?> VersionAsync(CancellationToken cancellation)
+    {
+        try
+        {
+            var v = await _kube.Call(() => _kube.Client.Version.GetCodeAsync(cancellation), "read the version of").ConfigureAwait(false);
+            return new KubeServerVersion(v.Major, v.Minor, v.GitVersion);
+        }
+        // A server that hides its version is treated as one without the newer CronJob fields.
+        catch (PaastaException e) when (e.ErrorId is "KubeAccessDenied" or "KubeObjectNotFound") { return null; }
+    }
+}
+
+/// <summary>
 /// CronJobs through whichever batch API the cluster serves: <c>batch/v1</c> when it lists cronjobs
 /// (Kubernetes 1.21+), else <c>batch/v1beta1</c> (1.20 and older; KubernetesClient 21 has no model for it,
-/// so objects travel as JSON through the generic object calls). Discovered per connection, never assumed.
+/// so objects travel as JSON through the generic object calls). Discovered per connection, never assumed;
+/// so is whether CronJobs carry <c>spec.timeZone</c> (batch/v1 from Kubernetes 1.25).
 /// </summary>
 public sealed class CronJobApi
 {
     private const string Group = "batch";
     private const string Plural = "cronjobs";
+    /// <summary>The first release whose CronJobs honour spec.timeZone by default (beta, on by default; alpha in 1.24).</summary>
+    public static readonly Version TimeZoneRelease = new(1, 25);
     private readonly KubeConnection _kube;
 
-    private CronJobApi(KubeConnection kube, string version)
+    private CronJobApi(KubeConnection kube, string version, Version? serverRelease)
     {
         _kube = kube;
         Version = version;
+        ServerRelease = serverRelease;
     }
 
     /// <summary>v1 or v1beta1.</summary>
     public string Version { get; }
     public string ApiVersion => $"{Group}/{Version}";
     public KubeConnection Kube => _kube;
+    /// <summary>The server's major.minor when it was asked (only for batch/v1); null otherwise or when it does not tell.</summary>
+    public Version? ServerRelease { get; }
+    /// <summary>True when the API server keeps spec.timeZone: batch/v1 on Kubernetes 1.25 or later. Older servers drop the field silently.</summary>
+    public bool SupportsTimeZone => Version == "v1" && ServerRelease is { } r && r >= TimeZoneRelease;
+    /// <summary>What the CronJob builder may write for this server.</summary>
+    public CronJobTarget Target => new(ApiVersion, SupportsTimeZone, ServerRelease);
 
-    public static async Task<CronJobApi> DiscoverAsync(KubeConnection kube, CancellationToken cancellation)
+    public static Task<CronJobApi> DiscoverAsync(KubeConnection kube, CancellationToken cancellation) =>
+        DiscoverAsync(kube, new ServerDiscovery(kube), cancellation);
+
+    public static async Task<CronJobApi> DiscoverAsync(KubeConnection kube, ICronJobDiscovery discovery, CancellationToken cancellation)
     {
         // batch/v1 exists on every cluster (Jobs), so the group version alone says nothing: ask for its resources.
-        if (await kube.ServesAsync("batch/v1", cancellation).ConfigureAwait(false))
+        if (await discovery.ServesAsync("batch/v1", cancellation).ConfigureAwait(false)
+            && (await discovery.BatchV1ResourcesAsync(cancellation).ConfigureAwait(false)).Contains(Plural))
         {
-            var resources = await kube.Call(() => kube.Client.BatchV1.GetAPIResourcesAsync(cancellation), "discover the resources of batch/v1").ConfigureAwait(false);
-            if (resources.Resources.Any(r => r.Name == Plural)) return new CronJobApi(kube, "v1");
+            var release = (await discovery.VersionAsync(cancellation).ConfigureAwait(false))?.Release;
+            return new CronJobApi(kube, "v1", release);
         }
-        if (await kube.ServesAsync("batch/v1beta1", cancellation).ConfigureAwait(false)) return new CronJobApi(kube, "v1beta1");
+        if (await discovery.ServesAsync("batch/v1beta1", cancellation).ConfigureAwait(false)) return new CronJobApi(kube, "v1beta1", null);
         throw new PaastaException("KubeApiNotServed", PaastaErrorKind.ResourceUnavailable,
             $"The cluster at {kube.ServerUrl} serves CronJobs in neither batch/v1 nor batch/v1beta1.") { Target = "CronJob" };
     }

@@ -21,6 +21,37 @@ public sealed record CronJobPlan(
     IReadOnlyList<string> Actions,
     IReadOnlyList<string> Notes);
 
+/// <summary>What the cluster's CronJob API can carry: its apiVersion, whether it keeps spec.timeZone, and its release when known.</summary>
+public sealed record CronJobTarget(string ApiVersion, bool TimeZones, Version? ServerRelease = null)
+{
+    public override string ToString() => ServerRelease is null ? ApiVersion : $"{ApiVersion} on Kubernetes {ServerRelease}";
+}
+
+/// <summary>
+/// Whose CronJob a live object is, read from the labels and annotation Paasta writes. Names alone do not
+/// say it: sanitise(service)-sanitise(job) gives service a-b job c and service a job b-c the same name.
+/// </summary>
+public sealed record CronJobOwner(string? ServiceLabel, string? ClusterLabel, string? JobLabel, string? Job)
+{
+    public static CronJobOwner Of(JsonNode? live)
+    {
+        var meta = live?["metadata"];
+        string? Text(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        return new CronJobOwner(Text(meta?["labels"]?[CronJobBuilder.ServiceLabel]), Text(meta?["labels"]?[CronJobBuilder.ClusterLabel]),
+            Text(meta?["labels"]?[CronJobBuilder.JobLabel]), Text(meta?["annotations"]?[CronJobBuilder.JobAnnotation]));
+    }
+
+    public bool IsService(string service, string? cluster = null) =>
+        ServiceLabel == CronJobBuilder.LabelValue(service) && (cluster is null || ClusterLabel == CronJobBuilder.LabelValue(cluster));
+
+    /// <summary>The annotation holds the job's name as written; the label (possibly shortened) is the fallback.</summary>
+    public bool IsJob(string job) => Job is not null ? Job == job : JobLabel == CronJobBuilder.LabelValue(job);
+
+    public bool Is(string service, string? cluster, string job) => IsService(service, cluster) && IsJob(job);
+
+    public override string ToString() => $"service {ServiceLabel ?? "(none)"} job {Job ?? JobLabel ?? "(none)"} on cluster {ClusterLabel ?? "(none)"}";
+}
+
 /// <summary>
 /// Turns a Tron job into a Kubernetes CronJob.
 /// <para>
@@ -69,10 +100,11 @@ public static partial class CronJobBuilder
 
     /// <summary>
     /// The CronJob for <paramref name="job"/>. <paramref name="images"/> gives each container action's image
-    /// (all must have one: a job without a deployment yet is the caller's NoDeployment). <paramref name="apiVersion"/>
-    /// is batch/v1 or batch/v1beta1; only batch/v1 can carry a time zone.
+    /// (all must have one: a job without a deployment yet is the caller's NoDeployment). <paramref name="target"/>
+    /// says which batch API to write and whether it keeps a time zone; <paramref name="master"/> is the cluster's
+    /// MASTER.yaml, whose time_zone a job without its own inherits, as on a Tron master.
     /// </summary>
-    public static CronJobPlan Build(TronJob job, IReadOnlyDictionary<string, ActionImage> images, string apiVersion)
+    public static CronJobPlan Build(TronJob job, IReadOnlyDictionary<string, ActionImage> images, CronJobTarget target, TronMasterSettings? master = null)
     {
         var translation = CronTranslator.Translate(job.Schedule, job.Name);
         var notes = translation.Notes.ToList();
@@ -83,17 +115,14 @@ public static partial class CronJobBuilder
         var ordered = job.OrderedActions();
         if (ordered.Count == 0) throw NotRunnable(job, "it has no actions");
 
-        string? timeZone = null;
-        if (job.Config.TryGetValue("time_zone", out var tzRaw) && tzRaw is string tz && tz.Length > 0 && tz is not ("UTC" or "Etc/UTC" or "GMT"))
-        {
-            if (apiVersion != "batch/v1")
-                throw NotRunnable(job, $"it sets time_zone {tz}, and the cluster's CronJob API ({apiVersion}) has no time zones (its schedules are in the controller's clock, UTC here); write the schedule in UTC");
-            timeZone = tz;
-        }
-        if (job.Config.ContainsKey("queueing") && !job.AllowOverlap)
-            notes.Add("queueing has no CronJob equivalent: a run due while one is running is skipped (concurrencyPolicy Forbid)");
+        var timeZone = TimeZone(job, target, master, notes);
+        // Tron queues a run that comes due while one is going unless queueing: false; Forbid skips it instead.
+        if (!job.AllowOverlap && !(job.Config.TryGetValue("queueing", out var queueing) && queueing is false))
+            notes.Add("queueing (Tron's default) has no CronJob equivalent: a run due while one is running is skipped (concurrencyPolicy Forbid), not queued");
         if (job.CleanupAction is not null)
             notes.Add("cleanup_action is not run: a CronJob has no step that runs after a failure");
+        foreach (var a in ordered.Where(a => a.Config.ContainsKey("ssm_secrets")))
+            notes.Add($"ssm_secrets of action '{a.Name}' are ignored: AWS SSM is out of Paasta's scope");
         if (ordered.Any(a => a.Config.ContainsKey("retries")))
             notes.Add("retries are not applied: a failed action fails the run (backoffLimit 0)");
 
@@ -169,7 +198,7 @@ public static partial class CronJobBuilder
 
         var cronJob = new V1CronJob
         {
-            ApiVersion = apiVersion,
+            ApiVersion = target.ApiVersion,
             Kind = "CronJob",
             Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = Namespace, Labels = labels, Annotations = annotations },
             Spec = new V1CronJobSpec
@@ -278,6 +307,37 @@ public static partial class CronJobBuilder
             },
             VolumeMounts = mounts.Count == 0 ? null : mounts,
         };
+    }
+
+    /// <summary>Zone names that are UTC itself (tz links to Etc/UTC): a controller on UTC runs them exactly.</summary>
+    private static readonly HashSet<string> UtcNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "UTC", "Etc/UTC", "UCT", "Etc/UCT", "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0", "Etc/GMT+0", "GMT-0", "Etc/GMT-0",
+        "Greenwich", "Etc/Greenwich", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu",
+    };
+
+    /// <summary>
+    /// spec.timeZone: the job's time_zone, else MASTER.yaml's. Where the API cannot keep it, a UTC zone is
+    /// left out (the controller's clock; UTC is assumed) and any other zone is refused, because the
+    /// schedule would silently run hours off.
+    /// </summary>
+    private static string? TimeZone(TronJob job, CronJobTarget target, TronMasterSettings? master, List<string> notes)
+    {
+        var own = job.Config.TryGetValue("time_zone", out var raw) && raw is string s && s.Trim().Length > 0 ? s.Trim() : null;
+        var zone = own ?? master?.TimeZone;
+        if (zone is null) return null;
+        var from = own is not null ? $"its time_zone {zone}" : $"time_zone {zone} of {master!.Path}";
+        if (target.TimeZones) return zone;
+        if (UtcNames.Contains(zone))
+        {
+            notes.Add($"{from} is not written ({target} has no spec.timeZone): the schedule runs in the CronJob controller's clock, taken to be UTC");
+            return null;
+        }
+        throw new PaastaException("JobTimeZoneNotSupported", PaastaErrorKind.ResourceUnavailable,
+            $"Job '{job.Name}' of {job.Service} cannot run as a Kubernetes CronJob here: {from} needs spec.timeZone, which CronJobs have only in batch/v1 " +
+            $"from Kubernetes {CronJobApi.TimeZoneRelease}, and this cluster serves {target}; the schedule would run in the controller's clock (UTC) instead. " +
+            $"Write the schedule in UTC and set time_zone: UTC on the job.")
+        { File = own is not null ? job.File : master!.Path, Line = own is not null ? job.Line : 0, Key = own is not null ? $"{job.Name}.time_zone" : "time_zone", Target = job.FullName };
     }
 
     /// <summary>Tron time spans (max_runtime, expected_runtime): <c>90s</c>, <c>30m</c>, <c>2 h</c>, <c>1d</c>, or a number of seconds.</summary>

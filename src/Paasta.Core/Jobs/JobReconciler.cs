@@ -1,13 +1,18 @@
 using System.Text.Json.Nodes;
+using Paasta.Kubernetes;
 using Paasta.Tron;
 
 namespace Paasta.Jobs;
 
-/// <summary>One job to sync, with the image of each of its actions.</summary>
-public sealed record JobSyncRequest(TronJob Job, IReadOnlyDictionary<string, ActionImage> Images);
+/// <summary>One job to sync, with the image of each of its actions and the cluster's MASTER.yaml (for its default time_zone).</summary>
+public sealed record JobSyncRequest(TronJob Job, IReadOnlyDictionary<string, ActionImage> Images, TronMasterSettings? Master = null);
 
-/// <summary>A (service, cluster) whose CronJobs are synced in full: CronJobs of jobs no longer in soa-configs are removed.</summary>
-public sealed record JobScope(string Service, string Cluster);
+/// <summary>
+/// A (service, cluster) whose CronJobs are synced in full: CronJobs of jobs no longer in soa-configs are
+/// removed. <paramref name="Configured"/> names every job its tron file still has, whether or not the job
+/// could be planned (an image lookup may fail): those CronJobs are never removed.
+/// </summary>
+public sealed record JobScope(string Service, string Cluster, IReadOnlyCollection<string> Configured);
 
 /// <summary>A decided change and what is needed to carry it out.</summary>
 public sealed record JobPlanItem(JobSyncResult Result, CronJobPlan? Desired, JsonObject? Current)
@@ -18,7 +23,8 @@ public sealed record JobPlanItem(JobSyncResult Result, CronJobPlan? Desired, Jso
 
 /// <summary>
 /// Makes the cluster's CronJobs match the Tron jobs of soa-configs: one LIST of Paasta's CronJobs, then
-/// create, replace (when the config_sha differs) or delete; unchanged jobs are not written.
+/// create, replace (when the config_sha differs) or delete; unchanged jobs are not written. A live
+/// CronJob is only ever replaced or deleted for the service, cluster and job its labels name.
 /// </summary>
 public sealed class JobReconciler
 {
@@ -28,24 +34,31 @@ public sealed class JobReconciler
 
     public async Task<List<JobPlanItem>> PlanAsync(IReadOnlyList<JobSyncRequest> requests, IReadOnlyList<JobScope> prune, CancellationToken cancellation)
     {
-        var live = (await _api.ListAsync(CronJobBuilder.Namespace, CronJobBuilder.ManagedSelector, cancellation).ConfigureAwait(false))
-            .ToDictionary(o => o["metadata"]?["name"]?.GetValue<string>() ?? "", StringComparer.Ordinal);
+        var live = await _api.ListAsync(CronJobBuilder.Namespace, CronJobBuilder.ManagedSelector, cancellation).ConfigureAwait(false);
+        return Plan(requests, prune, live);
+    }
+
+    /// <summary>The plan against <paramref name="liveCronJobs"/> (Paasta's CronJobs in namespace tron), without a request.</summary>
+    public List<JobPlanItem> Plan(IReadOnlyList<JobSyncRequest> requests, IReadOnlyList<JobScope> prune, IReadOnlyList<JsonObject> liveCronJobs)
+    {
+        var live = liveCronJobs.ToDictionary(o => o["metadata"]?["name"]?.GetValue<string>() ?? "", StringComparer.Ordinal);
         var plan = new List<JobPlanItem>();
-        var wanted = new HashSet<string>(StringComparer.Ordinal);
+        // CronJob name -> the job that claimed it first in this plan.
+        var claimed = new Dictionary<string, TronJob>(StringComparer.Ordinal);
         foreach (var request in requests)
         {
-            var item = PlanOne(request, live);
-            if (item.Result.Name is { } n) wanted.Add(n);
+            var item = PlanOne(request, live, claimed);
             plan.Add(item);
         }
         foreach (var (name, current) in live.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            if (wanted.Contains(name)) continue;
-            var labels = current["metadata"]?["labels"] as JsonObject;
-            string? Label(string key) => labels?[key]?.GetValue<string>();
-            var scope = prune.FirstOrDefault(s => Label(CronJobBuilder.ServiceLabel) == CronJobBuilder.LabelValue(s.Service) && Label(CronJobBuilder.ClusterLabel) == CronJobBuilder.LabelValue(s.Cluster));
+            // A name claimed by a job of this plan is that job's to write; a conflicting claim leaves it to its owner's scope.
+            if (claimed.ContainsKey(name)) continue;
+            var owner = CronJobOwner.Of(current);
+            var scope = prune.FirstOrDefault(s => owner.IsService(s.Service, s.Cluster));
             if (scope is null) continue;
-            var job = current["metadata"]?["annotations"]?[CronJobBuilder.JobAnnotation]?.GetValue<string>() ?? Label(CronJobBuilder.JobLabel) ?? name;
+            if (scope.Configured.Any(owner.IsJob)) continue; // still configured, only not planned this time
+            var job = owner.Job ?? owner.JobLabel ?? name;
             plan.Add(new JobPlanItem(new JobSyncResult
             {
                 Service = scope.Service,
@@ -56,14 +69,14 @@ public sealed class JobReconciler
                 Action = JobSyncAction.Deleted,
                 ApiVersion = _api.ApiVersion,
                 Schedule = current["spec"]?["schedule"]?.GetValue<string>(),
-                OldConfigSha = Label(CronJobBuilder.ConfigShaLabel),
+                OldConfigSha = current["metadata"]?["labels"]?[CronJobBuilder.ConfigShaLabel]?.GetValue<string>(),
                 Changes = new[] { $"delete CronJob {CronJobBuilder.Namespace}/{name}: job '{job}' is no longer in tron-{scope.Cluster}.yaml" },
             }, null, current));
         }
         return plan;
     }
 
-    private JobPlanItem PlanOne(JobSyncRequest request, Dictionary<string, JsonObject> live)
+    private JobPlanItem PlanOne(JobSyncRequest request, Dictionary<string, JsonObject> live, Dictionary<string, TronJob> claimed)
     {
         var job = request.Job;
         var name = CronJobBuilder.CronJobName(job.Service, job.Name);
@@ -78,6 +91,13 @@ public sealed class JobReconciler
             TronSchedule = job.ScheduleRaw is null ? null : TronSchedule.Describe(job.ScheduleRaw).Trim('\''),
             Suspended = !job.Enabled,
         };
+        live.TryGetValue(name, out var current);
+        if (claimed.TryGetValue(name, out var first))
+            return Refuse(result, Conflict(job, name, $"job '{first.Name}' of {first.Service} on {first.Cluster}, synced in the same run"));
+        if (current is not null && CronJobOwner.Of(current) is var owner && !owner.Is(job.Service, job.Cluster, job.Name))
+            return Refuse(result, Conflict(job, name, owner.ToString()));
+        claimed[name] = job;
+
         var missing = job.Actions.Where(a => a.RunsContainer && (!request.Images.TryGetValue(a.Name, out var i) || !i.HasImage)).ToList();
         if (missing.Count > 0)
             return new JobPlanItem(result with
@@ -88,11 +108,11 @@ public sealed class JobReconciler
         CronJobPlan desired;
         try
         {
-            desired = CronJobBuilder.Build(job, request.Images, _api.ApiVersion);
+            desired = CronJobBuilder.Build(job, request.Images, _api.Target, request.Master);
         }
         catch (PaastaException e)
         {
-            return new JobPlanItem(result with { Action = JobSyncAction.Failed, Message = e.Message }, null, null) { Error = e };
+            return Refuse(result, e);
         }
         result = result with
         {
@@ -101,7 +121,7 @@ public sealed class JobReconciler
             Actions = desired.Actions,
             Notes = desired.Notes,
         };
-        if (!live.TryGetValue(name, out var current))
+        if (current is null)
             return new JobPlanItem(result with
             {
                 Action = JobSyncAction.Created,
@@ -111,13 +131,24 @@ public sealed class JobReconciler
         result = result with { OldConfigSha = oldSha };
         if (oldSha == desired.ConfigSha) return new JobPlanItem(result with { Action = JobSyncAction.Unchanged }, desired, current);
         var changes = new List<string>();
-        var oldSchedule = current["spec"]?["schedule"]?.GetValue<string>();
-        if (oldSchedule != desired.Schedule) changes.Add($"schedule {oldSchedule} -> {desired.Schedule}");
         var oldSuspend = current["spec"]?["suspend"]?.GetValue<bool>() ?? false;
         if (oldSuspend != !job.Enabled) changes.Add(job.Enabled ? "resume (enabled)" : "suspend (enabled: false)");
+        // Field by field, what the replacement changes (the version label is reported on its own line).
+        var skip = new HashSet<string>(StringComparer.Ordinal) { CronJobBuilder.ConfigShaLabel, "suspend" };
+        changes.AddRange(ObjectDiff.Describe(current["metadata"], desired.Body["metadata"], "metadata", skipKeys: skip));
+        changes.AddRange(ObjectDiff.Describe(current["spec"], desired.Body["spec"], "spec", skipKeys: skip));
         changes.Add($"config_sha {oldSha} -> {desired.ConfigSha}");
         return new JobPlanItem(result with { Action = JobSyncAction.Updated, Changes = changes }, desired, current);
     }
+
+    private static JobPlanItem Refuse(JobSyncResult result, PaastaException e) =>
+        new(result with { Action = JobSyncAction.Failed, Message = e.Message }, null, null) { Error = e };
+
+    private static PaastaException Conflict(TronJob job, string name, string owner) =>
+        new("CronJobNameConflict", PaastaErrorKind.InvalidOperation,
+            $"Job '{job.Name}' of {job.Service} on {job.Cluster} would be CronJob {CronJobBuilder.Namespace}/{name}, which belongs to {owner}; " +
+            "Paasta never replaces or deletes another job's CronJob. CronJob names are sanitise(service)-sanitise(job), so service a-b job c and service a job b-c meet: rename one of the jobs.")
+        { File = job.File, Line = job.Line, Key = job.Name, Target = job.FullName };
 
     /// <summary>Carries out one planned change; nothing for Unchanged, NoDeployment and Failed items.</summary>
     public async Task ApplyAsync(JobPlanItem item, CancellationToken cancellation)

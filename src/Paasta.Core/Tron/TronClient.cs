@@ -48,6 +48,27 @@ public sealed class TronClient : IDisposable
         return uri;
     }
 
+    /// <summary>The environment variable that holds Paasta's bearer token for the Tron API.</summary>
+    public const string TokenVariable = "PAASTA_TRON_TOKEN";
+    /// <summary>PaaSTA's switch (spec §10.3): when set, requests to the Tron API carry a bearer token.</summary>
+    public const string AuthSwitchVariable = "TRONCTL_API_AUTH";
+
+    /// <summary>
+    /// The bearer token: <paramref name="given"/> (-TronToken), else $PAASTA_TRON_TOKEN; null when neither is
+    /// set. PaaSTA fetches the token from Yelp's SSO when TRONCTL_API_AUTH is set; Paasta cannot, so with that
+    /// switch set and no token it refuses rather than send unauthenticated requests.
+    /// </summary>
+    public static string? ResolveToken(string? given, Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        if (!string.IsNullOrEmpty(given)) return given;
+        if (environment(TokenVariable) is { Length: > 0 } token) return token;
+        if (environment(AuthSwitchVariable) is { Length: > 0 })
+            throw new PaastaException("TronTokenNotConfigured", PaastaErrorKind.InvalidOperation,
+                $"${AuthSwitchVariable} is set, so the Tron master expects a bearer token, but none is given: pass -TronToken or set ${TokenVariable}.") { Target = "TronToken" };
+        return null;
+    }
+
     public async Task<TronStoredConfig> GetConfigAsync(string ns, CancellationToken cancellation)
     {
         var url = new Uri(MasterUrl, $"api/config?name={Uri.EscapeDataString(ns)}&no_header=1");

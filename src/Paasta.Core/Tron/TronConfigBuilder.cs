@@ -28,13 +28,18 @@ public static class TronConfigBuilder
     {
         var jobDicts = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var job in jobs) jobDicts[job.Name] = JobDict(job, images);
+        var warnings = images.Warnings.ToList();
+        // PaaSTA merges SSM secrets into secret_env; AWS specifics are out of Paasta's scope (Decision 8).
+        foreach (var action in jobs.SelectMany(j => j.CleanupAction is null ? j.Actions : j.Actions.Append(j.CleanupAction)))
+            if (action.Config.ContainsKey("ssm_secrets"))
+                warnings.Add($"{action.Instance.Instance}: ssm_secrets are accepted but not merged into secret_env (AWS SSM is out of Paasta's scope).");
         return new TronNamespaceConfig
         {
             Namespace = service,
             Cluster = cluster,
             Jobs = jobs.Select(j => j.Name).ToList(),
             Yaml = PyYamlWriter.Dump(new Dictionary<string, object?> { ["jobs"] = jobDicts }),
-            Warnings = images.Warnings.Distinct().ToList(),
+            Warnings = warnings.Distinct().ToList(),
             Source = source,
         };
     }

@@ -101,8 +101,26 @@ public sealed partial record TronSchedule(TronScheduleKind Kind, string Value, s
         TronScheduleKind.Cron => CronExpression.TryParse(Value, out _, out var e) ? null : e,
         TronScheduleKind.Daily => TryParseDaily(Value, out _, out var e) ? null : e,
         TronScheduleKind.Interval => TryParseInterval(Value, out _, out var e) ? null : e,
-        _ => GrocPattern().IsMatch(Value) ? null : $"'{Value}' is none of Tron's schedule forms: 'cron …', 'daily HH:MM:SS [days]', 'interval 5m', or groc style like '7th of month at 11:00'",
+        _ => CheckGroc(Value),
     };
+
+    /// <summary>
+    /// Groc ("groc daily"): <c>every|ORDINALS [DAYS] [of|in MONTHS] [[at] HH:MM]</c> where ORDINALS are 1st, 2nd …
+    /// or first … fifth (comma-separated), DAYS is <c>day</c> or weekdays, MONTHS is <c>month</c> or month names;
+    /// after the ordinals come days, months or both (<c>7th of month at 11:00</c>, <c>every monday at 09:00</c>).
+    /// </summary>
+    private static string? CheckGroc(string value)
+    {
+        var m = GrocPattern().Match(value.Trim());
+        if (!m.Success)
+            return $"'{value}' is none of Tron's schedule forms: 'cron …', 'daily HH:MM:SS [days]', 'interval 5m', or groc style " +
+                "'every|1st,2nd… [day|monday,…] [of month|of jan,…] [at HH:MM]' such as '7th of month at 11:00' or 'every monday at 09:00'";
+        foreach (Capture c in m.Groups["n"].Captures)
+            if (int.Parse(c.Value, CultureInfo.InvariantCulture) is < 1 or > 31) return $"'{value}': the ordinal {c.Value} is not a day of a month (1st to 31st)";
+        if (m.Groups["h"].Success && (int.Parse(m.Groups["h"].Value, CultureInfo.InvariantCulture) > 23 || int.Parse(m.Groups["mi"].Value, CultureInfo.InvariantCulture) > 59))
+            return $"'{value}': {m.Groups["h"].Value}:{m.Groups["mi"].Value} is not a time of day";
+        return null;
+    }
 
     /// <summary>A daily schedule: time of day and the days of the week (empty: every day).</summary>
     public sealed record DailySpec(int Hour, int Minute, int Second, IReadOnlyList<DayOfWeek> Days);
@@ -184,8 +202,12 @@ public sealed partial record TronSchedule(TronScheduleKind Kind, string Value, s
     [GeneratedRegex(@"^(?<n>\d+)\s*(?<unit>s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks)$", RegexOptions.IgnoreCase)]
     private static partial Regex IntervalPattern();
 
-    // Groc: "[every|1st,2nd..|first|last ...] [days] [of month|of <months>] [at HH:MM]" — loosely: words, ordinals, commas, times.
-    [GeneratedRegex(@"^(?=.*\b(?:every|of|at|day|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\b)[A-Za-z0-9 ,:]+$", RegexOptions.IgnoreCase)]
+    private const string Ordinal = @"(?:(?<n>\d{1,2})(?:st|nd|rd|th)|first|second|third|fourth|fifth)";
+    private const string Weekday = @"(?:mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)";
+    private const string Month = @"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+    private const string Months = @"(?:of|in)\s+(?:month|" + Month + @"(?:\s*,\s*" + Month + @")*)";
+
+    [GeneratedRegex(@"^(?:every|" + Ordinal + @"(?:\s*,\s*" + Ordinal + @")*)\s+(?:(?:day|" + Weekday + @"(?:\s*,\s*" + Weekday + @")*)(?:\s+" + Months + @")?|" + Months + @")(?:\s+(?:at\s+)?(?<h>\d{1,2}):(?<mi>\d{2}))?$", RegexOptions.IgnoreCase)]
     private static partial Regex GrocPattern();
 }
 

@@ -18,7 +18,7 @@ public abstract class JobCmdlet : KubeCmdlet
             if (_api is null)
             {
                 _api = Await(CronJobApi.DiscoverAsync(Kube, CancellationToken));
-                WriteVerbose($"CronJobs: {_api.ApiVersion} (discovered from the server).");
+                WriteVerbose($"CronJobs: {_api.Target} (discovered from the server); time zones: {(_api.SupportsTimeZone ? "yes" : "no")}.");
             }
             return _api;
         }
@@ -33,6 +33,13 @@ public abstract class JobCmdlet : KubeCmdlet
         return fallback is { Length: > 0 } ? fallback : null;
     }
 
+    /// <summary>
+    /// -Job as job names: a Tron instance name job.action (piped from Get-PaastaInstance, whose Instance binds
+    /// -Job) stands for its job, since a CronJob runs the whole job.
+    /// </summary>
+    protected static string[]? JobNames(string[]? given) =>
+        given?.Select(j => !HasWildcards(j) && j.IndexOf('.') > 0 ? j[..j.IndexOf('.')] : j).Distinct(StringComparer.Ordinal).ToArray();
+
     protected string RequireCluster(string? given) => ClusterOrDefault(given)
         ?? throw new PaastaException("ClusterNotSpecified", PaastaErrorKind.InvalidArgument,
             $"{MyInvocation.MyCommand.Name} needs a cluster: pass -Cluster, set $env:PAASTA_CLUSTER, or Set-PaastaConfiguration -Cluster.") { Target = "Cluster" };
@@ -40,7 +47,7 @@ public abstract class JobCmdlet : KubeCmdlet
 
 /// <summary>
 /// <para type="synopsis">Runs the Tron jobs of soa-configs as Kubernetes CronJobs, and keeps the cluster in line with them.</para>
-/// <para type="description">For each job of tron-CLUSTER.yaml (validated as Test-PaastaConfig does), builds a CronJob in namespace tron and makes the cluster match: it creates CronJobs that are missing, replaces those whose config_sha differs, writes nothing for the rest, and deletes the CronJobs of jobs that are no longer in soa-configs (only for services given by name or wildcard and only when -Job is not used; a service whose tron file is invalid is never pruned). The CronJob API is discovered from the server: batch/v1 where it serves CronJobs there, batch/v1beta1 otherwise (Kubernetes 1.20 and older). The Tron schedule is translated to cron exactly (cron strings, daily with hours, minutes and days, intervals that divide an hour or a day); a schedule with no exact cron form (groc English such as '7th of month', seconds, Tron's L) is refused with TronScheduleNotTranslatable naming the job, and that job is left as it is in the cluster. Each run is one pod: the actions run one after another in an order that honours requires (every action but the last as an init container, so Kubernetes starts each only after the previous one succeeded), each with its image from deployments.json, its command (Tron's date variables such as {shortdate-1} are filled in when the run starts), the PAASTA_* environment and the action's env, cpus, mem and disk. A failing action fails the run (no retries). enabled: false suspends the CronJob; allow_overlap: true gives concurrencyPolicy Allow, else Forbid. Labels name the service, cluster and job, and paasta.yelp.com/config_sha the config version. A job whose deploy group has no deployment yet is reported (NoDeployment) with a warning. -WhatIf lists what would be created, replaced or deleted. Emits one Paasta.JobSyncResult per job.</para>
+/// <para type="description">For each job of tron-CLUSTER.yaml (validated as Test-PaastaConfig does), builds a CronJob in namespace tron and makes the cluster match: it creates CronJobs that are missing, replaces those whose config_sha differs, writes nothing for the rest, and deletes the CronJobs of jobs that are no longer in soa-configs (only for services given by name or wildcard and only when -Job is not used; a service whose tron file is invalid is never pruned, and a job still in the file keeps its CronJob even when it cannot be synced this time, e.g. no registry for its image). A CronJob is replaced or deleted only for the service, cluster and job its labels name: names are sanitise(service)-sanitise(job), so service a-b job c and service a job b-c meet, and the second is refused with CronJobNameConflict. The CronJob API is discovered from the server: batch/v1 where it serves CronJobs there, batch/v1beta1 otherwise (Kubernetes 1.20 and older). A job's time_zone, else the time_zone of SOA_DIR/tron/CLUSTER/MASTER.yaml (as on a Tron master), becomes spec.timeZone where the server keeps it (batch/v1 from Kubernetes 1.25, read from /version); elsewhere a UTC zone is left to the controller's clock and any other zone is refused with JobTimeZoneNotSupported (the job is left as it is), since the schedule would run hours off. The Tron schedule is translated to cron exactly (cron strings, daily with hours, minutes and days, intervals that divide an hour or a day); a schedule with no exact cron form (groc English such as '7th of month', seconds, Tron's L) is refused with TronScheduleNotTranslatable naming the job, and that job is left as it is in the cluster. Each run is one pod: the actions run one after another in an order that honours requires (every action but the last as an init container, so Kubernetes starts each only after the previous one succeeded), each with its image from deployments.json, its command (Tron's date variables such as {shortdate-1} are filled in when the run starts), the PAASTA_* environment and the action's env, cpus, mem and disk. A failing action fails the run (no retries). enabled: false suspends the CronJob; allow_overlap: true gives concurrencyPolicy Allow, else Forbid (so a run due while one is going is skipped, where Tron's default queueing would queue it; -Verbose notes it). ssm_secrets are accepted and ignored (AWS is out of scope). Labels name the service, cluster and job, and paasta.yelp.com/config_sha the config version. A job whose deploy group has no deployment yet is reported (NoDeployment) with a warning. -WhatIf lists what would be created, replaced (with the fields that change) or deleted. Service, Cluster and Job bind by property name (Get-PaastaService output binds its Name), so piped services or jobs are synced. Emits one Paasta.JobSyncResult per job.</para>
 /// </summary>
 /// <example>
 ///   <code>Sync-PaastaJob -Service hello -Cluster local</code>
@@ -61,21 +68,27 @@ public sealed class SyncPaastaJob : JobCmdlet
     private readonly List<JobSyncRequest> _requests = new();
     private readonly List<JobScope> _prune = new();
     private readonly List<JobSyncResult> _early = new();
+    // Piped records may name the same service or job again (one per action): each is planned once.
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    // MASTER.yaml is read once per soa dir and cluster (null: there is none); a failed read skips that cluster.
+    private readonly Dictionary<string, TronMasterSettings?> _masters = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _masterFailed = new(StringComparer.Ordinal);
 
-    /// <summary>Services; wildcards allowed.</summary>
+    /// <summary>Services; wildcards allowed. Binds by property name from Service or Name (Get-PaastaService output).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ServiceCompleter))]
+    [Alias("Name")]
     public string[] Service { get; set; } = Array.Empty<string>();
 
     /// <summary>The cluster (the CLUSTER of tron-CLUSTER.yaml). Defaults to $env:PAASTA_CLUSTER or Set-PaastaConfiguration -Cluster.</summary>
-    [Parameter(Position = 1)]
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ClusterCompleter))]
     [ValidateNotNullOrEmpty]
     public string? Cluster { get; set; }
 
-    /// <summary>Jobs; wildcards allowed. Defaults to every job. With -Job, CronJobs of removed jobs are not deleted.</summary>
-    [Parameter(Position = 2)]
+    /// <summary>Jobs; wildcards allowed. Defaults to every job. With -Job, CronJobs of removed jobs are not deleted. Binds by property name from Job or Instance; a Tron instance name job.action means its job.</summary>
+    [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(JobCompleter))]
     [Alias("Instance")]
@@ -92,7 +105,10 @@ public sealed class SyncPaastaJob : JobCmdlet
         {
             var reader = Reader(ResolveSoaDir(SoaDir));
             var cluster = RequireCluster(Cluster);
-            var jobFilter = Matcher(Job);
+            // Without MASTER.yaml's time_zone no job's schedule is known: nothing of the cluster is synced or pruned.
+            if (!TryMaster(reader.SoaDir, cluster, out var master)) return;
+            var jobNames = JobNames(Job);
+            var jobFilter = Matcher(jobNames);
             var registry = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).DockerRegistry;
             foreach (var name in SelectServices(reader, Service))
             {
@@ -104,23 +120,46 @@ public sealed class SyncPaastaJob : JobCmdlet
                     WriteError(e);
                     continue;
                 }
-                if (Job is null) _prune.Add(new JobScope(name, cluster));
+                // Every configured job is kept, also one whose images cannot be looked up below.
+                if (Job is null && _seen.Add($"{name}\0{cluster}")) _prune.Add(new JobScope(name, cluster, jobs.Select(j => j.Name).ToList()));
                 var images = new TronImageResolver(reader, Registry, registry);
                 foreach (var job in jobs.Where(j => jobFilter?.Invoke(j.Name) ?? true))
                 {
-                    try { _requests.Add(new JobSyncRequest(job, job.Actions.ToDictionary(a => a.Name, images.For, StringComparer.Ordinal))); }
+                    if (!_seen.Add($"{name}\0{cluster}\0{job.Name}")) continue;
+                    try { _requests.Add(new JobSyncRequest(job, job.Actions.ToDictionary(a => a.Name, images.For, StringComparer.Ordinal), master)); }
                     catch (PaastaException e)
                     {
                         WriteError(e);
                         _early.Add(new JobSyncResult { Service = name, Cluster = cluster, Job = job.Name, Action = JobSyncAction.Failed, Message = e.Message });
                     }
                 }
-                if (Job is not null && !Job.Any(HasWildcards) && !jobs.Any(j => jobFilter!(j.Name)))
+                if (jobNames is not null && !jobNames.Any(HasWildcards) && !jobs.Any(j => jobFilter!(j.Name)))
                     WriteError(new PaastaException("JobNotFound", PaastaErrorKind.ObjectNotFound,
-                        $"{name} has no job {string.Join(", ", Job)} in tron-{cluster}.yaml.") { Target = name });
+                        $"{name} has no job {string.Join(", ", jobNames)} in tron-{cluster}.yaml.") { Target = name });
             }
         }
         catch (PaastaException e) { WriteError(e); }
+    }
+
+    private bool TryMaster(string soaDir, string cluster, out TronMasterSettings? master)
+    {
+        var key = soaDir + "\0" + cluster;
+        master = null;
+        if (_masterFailed.Contains(key)) return false;
+        if (_masters.TryGetValue(key, out master)) return true;
+        try
+        {
+            master = TronMasterSettings.Load(soaDir, cluster);
+            if (master?.TimeZone is { } zone) WriteVerbose($"Jobs without a time_zone of their own inherit {zone} from {master.Path}.");
+            _masters[key] = master;
+            return true;
+        }
+        catch (PaastaException e)
+        {
+            WriteError(e);
+            _masterFailed.Add(key);
+            return false;
+        }
     }
 
     protected override void EndProcessing()
@@ -188,6 +227,10 @@ public sealed class SyncPaastaJob : JobCmdlet
 ///   <para>hello's jobs on local with their schedule, suspension and last run.</para>
 /// </example>
 /// <example>
+///   <code>Get-PaastaService hello | Get-PaastaJob -Cluster local</code>
+///   <para>The jobs of the piped service only (its Name binds -Service).</para>
+/// </example>
+/// <example>
 ///   <code>Get-PaastaJob | Where-Object LastRunOutcome -eq Failed | Format-List Service, Job, LastRun, FailedAction</code>
 ///   <para>Every job whose last run failed, and which action failed.</para>
 /// </example>
@@ -195,10 +238,11 @@ public sealed class SyncPaastaJob : JobCmdlet
 [OutputType(typeof(JobInfo))]
 public sealed class GetPaastaJob : JobCmdlet
 {
-    /// <summary>Services; wildcards allowed. Defaults to every service.</summary>
+    /// <summary>Services; wildcards allowed. Defaults to every service. Binds by property name from Service or Name (Get-PaastaService output).</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ServiceCompleter))]
+    [Alias("Name")]
     public string[]? Service { get; set; }
 
     /// <summary>The cluster whose jobs to show. Defaults to $env:PAASTA_CLUSTER or Set-PaastaConfiguration -Cluster, else every cluster's jobs in the namespace.</summary>
@@ -207,8 +251,8 @@ public sealed class GetPaastaJob : JobCmdlet
     [ValidateNotNullOrEmpty]
     public string? Cluster { get; set; }
 
-    /// <summary>Jobs; wildcards allowed. Defaults to every job.</summary>
-    [Parameter(Position = 2)]
+    /// <summary>Jobs; wildcards allowed. Defaults to every job. Binds by property name from Job or Instance; a Tron instance name job.action means its job.</summary>
+    [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(JobCompleter))]
     [Alias("Instance")]
@@ -222,13 +266,14 @@ public sealed class GetPaastaJob : JobCmdlet
             // One exact service goes into the label selector; wildcards filter what the LIST returns.
             var one = Service is { Length: 1 } && !HasWildcards(Service[0]) ? Service[0] : null;
             var services = Matcher(Service);
-            var jobs = Matcher(Job);
+            var jobNames = JobNames(Job);
+            var jobs = Matcher(jobNames);
             var found = Await(new JobRuns(Api).ListAsync(one, cluster, CancellationToken))
                 .Where(j => (services?.Invoke(j.Service) ?? true) && (jobs?.Invoke(j.Job) ?? true)).ToList();
             foreach (var j in found) WriteObject(j);
-            if (found.Count == 0 && Service is not null && Service.All(s => !HasWildcards(s)) && (Job ?? Array.Empty<string>()).All(s => !HasWildcards(s)))
+            if (found.Count == 0 && Service is not null && Service.All(s => !HasWildcards(s)) && (jobNames ?? Array.Empty<string>()).All(s => !HasWildcards(s)))
                 WriteError(new PaastaException("JobNotFound", PaastaErrorKind.ObjectNotFound,
-                    $"No CronJob of {string.Join(", ", Service)}{(Job is null ? "" : " job " + string.Join(", ", Job))}{(cluster is null ? "" : " on " + cluster)} in namespace {CronJobBuilder.Namespace}; Sync-PaastaJob creates them.")
+                    $"No CronJob of {string.Join(", ", Service)}{(jobNames is null ? "" : " job " + string.Join(", ", jobNames))}{(cluster is null ? "" : " on " + cluster)} in namespace {CronJobBuilder.Namespace}; Sync-PaastaJob creates them.")
                 { Target = string.Join(",", Service) });
         }
         catch (PaastaException e) { WriteError(e); }
@@ -257,10 +302,11 @@ public sealed class StartPaastaJob : JobCmdlet
 {
     private const int ProgressId = 0x5A5C;
 
-    /// <summary>The service.</summary>
+    /// <summary>The service. Binds by property name from Service or Name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ServiceCompleter))]
     [ValidateNotNullOrEmpty]
+    [Alias("Name")]
     public string Service { get; set; } = "";
 
     /// <summary>The job (a top-level key of tron-CLUSTER.yaml).</summary>
@@ -294,9 +340,8 @@ public sealed class StartPaastaJob : JobCmdlet
             var name = CronJobBuilder.CronJobName(Service, Job);
             var ns = CronJobBuilder.Namespace;
             var cronJob = Await(Api.GetAsync(ns, name, CancellationToken));
-            var labels = cronJob?["metadata"]?["labels"];
-            if (cronJob is null || labels?[CronJobBuilder.ServiceLabel]?.GetValue<string>() != CronJobBuilder.LabelValue(Service)
-                || (cluster is not null && labels?[CronJobBuilder.ClusterLabel]?.GetValue<string>() != CronJobBuilder.LabelValue(cluster)))
+            // The name alone may be another job's (a-b + c and a + b-c meet): its labels must say it is this one.
+            if (cronJob is null || !CronJobOwner.Of(cronJob).Is(Service, cluster, Job))
                 throw new PaastaException("JobNotFound", PaastaErrorKind.ObjectNotFound,
                     $"There is no CronJob {ns}/{name} for {Service}.{Job}{(cluster is null ? "" : " on " + cluster)}; Sync-PaastaJob creates it.") { Target = $"{Service}.{Job}" };
             // Paasta.Core's own types only: KubernetesClient lives in the module's private load context.

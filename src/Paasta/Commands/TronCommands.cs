@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Security;
 using Paasta.Config;
 using Paasta.Tron;
 
@@ -12,26 +13,32 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
 {
     protected const string ByNameSet = "ByName";
 
-    /// <summary>Services; wildcards allowed (services without a tron-CLUSTER.yaml are then left out, as setup_tron_namespace --all does).</summary>
+    /// <summary>Services; wildcards allowed (then only services whose tron-CLUSTER.yaml has a job with a paasta, ssh or spark action, as setup_tron_namespace --all picks them). Binds by property name from Service or Name (Get-PaastaService output).</summary>
     [Parameter(ParameterSetName = ByNameSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ServiceCompleter))]
+    [Alias("Name")]
     public string[] Service { get; set; } = Array.Empty<string>();
 
     /// <summary>The Tron cluster (the CLUSTER of tron-CLUSTER.yaml). Defaults to $env:PAASTA_CLUSTER or Set-PaastaConfiguration -Cluster.</summary>
-    [Parameter(Position = 1)]
+    [Parameter(ParameterSetName = ByNameSet, Position = 1, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ClusterCompleter))]
     [ValidateNotNullOrEmpty]
     public string? Cluster { get; set; }
 
     /// <summary>The image registry; defaults to the action service's service.yaml docker_registry, then $env:PAASTA_DOCKER_REGISTRY, then Set-PaastaConfiguration -DockerRegistry.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = ByNameSet)]
     [ValidateNotNullOrEmpty]
     public string? Registry { get; set; }
 
     /// <summary>Also produce the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml, first, as setup_tron_namespace does.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = ByNameSet)]
     public SwitchParameter IncludeMaster { get; set; }
+
+    /// <summary>With -IncludeMaster: the volumes (/host/path:/container/path[:ro|rw]) that become k8s_options.default_volumes of MASTER when MASTER.yaml has k8s_options, as PaaSTA fills them from its system volumes. Without it the file's own default_volumes stay.</summary>
+    [Parameter(ParameterSetName = ByNameSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? DefaultVolume { get; set; }
 
     /// <summary>-Cluster, else the configured cluster; ClusterNotSpecified otherwise.</summary>
     protected string ResolveCluster()
@@ -46,6 +53,13 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
             $"{MyInvocation.MyCommand.Name} needs a cluster: pass -Cluster, set $env:PAASTA_CLUSTER, or Set-PaastaConfiguration -Cluster.") { Target = "Cluster" };
     }
 
+    /// <summary>/host:/container[:ro|rw] as MASTER's volume entry (mode RO or RW, as PaaSTA writes system volumes).</summary>
+    private static ExtraVolume ParseVolume(string spec)
+    {
+        var parts = Paasta.Docker.LocalRunPlanner.ValidateVolume(spec).Split(':');
+        return new ExtraVolume(parts[1], parts[0], parts[2].ToUpperInvariant());
+    }
+
     /// <summary>
     /// The namespace configs asked for: MASTER first (with -IncludeMaster), then one per service, sorted.
     /// A service named exactly without a tron file for the cluster gives an empty namespace (jobs: {}), as
@@ -55,9 +69,13 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
     {
         var reader = Reader(ResolveSoaDir(SoaDir));
         var cluster = ResolveCluster();
+        if (DefaultVolume is not null && !IncludeMaster)
+            throw new PaastaException("DefaultVolumeNeedsMaster", PaastaErrorKind.InvalidArgument,
+                "-DefaultVolume sets MASTER's default_volumes; add -IncludeMaster.") { Target = "DefaultVolume" };
         if (IncludeMaster)
         {
-            var master = TronConfigBuilder.BuildMaster(reader.SoaDir, cluster);
+            var volumes = DefaultVolume?.Select(ParseVolume).ToList();
+            var master = TronConfigBuilder.BuildMaster(reader.SoaDir, cluster, volumes);
             if (master is null)
                 WriteError(new PaastaException("TronMasterConfigNotFound", PaastaErrorKind.ObjectNotFound,
                     $"-IncludeMaster: there is no {TronConfigBuilder.MasterPath(reader.SoaDir, cluster)}.") { Target = TronConfigBuilder.MasterNamespace });
@@ -78,6 +96,12 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
                     else continue;
                 }
                 var jobs = TronJobReader.Load(reader, service, cluster);
+                var named = Service.Any(p => !HasWildcards(p) && p == name);
+                if (!named && !jobs.Any(j => j.Actions.Any(a => a.Executor is "paasta" or "ssh" or "spark")))
+                {
+                    WriteVerbose($"{name}: {Path.GetFileName(file)} has no job with a paasta, ssh or spark action; left out, as setup_tron_namespace --all does.");
+                    continue;
+                }
                 var images = new TronImageResolver(reader, Registry, settings.DockerRegistry);
                 config = TronConfigBuilder.BuildNamespace(name, cluster, jobs, images, File.Exists(file) ? file : null);
             }
@@ -91,7 +115,7 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
 
 /// <summary>
 /// <para type="synopsis">Generates the Tron namespace config of a service, as PaaSTA's create_complete_config does (tronfig).</para>
-/// <para type="description">Reads tron-CLUSTER.yaml of each service, validates it as Test-PaastaConfig does (schema, requires that name existing actions and form no cycle, deploy_group on container actions, schedule syntax), and formats every job and action as PaaSTA does for a Tron master: executor paasta becomes kubernetes with the image from deployments.json (an action whose deploy group has no deployment yet gets docker_image "" and a warning), the PAASTA_* environment, secret_env, node selectors and affinities, labels and annotations, resources, capabilities and volumes; None values are left out, and the YAML is written byte for byte as PyYAML's safe dumper writes it (sorted keys, block style). The result is one Paasta.TronNamespaceConfig per service with the namespace name (the service), the jobs, the YAML text and its SHA-1 hash. -IncludeMaster adds the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml first. -AsString emits only the YAML text. Nothing is sent anywhere: Sync-PaastaTronNamespace does that.</para>
+/// <para type="description">Reads tron-CLUSTER.yaml of each service, validates it as Test-PaastaConfig does (schema, requires that name existing actions and form no cycle, deploy_group on container actions, schedule syntax), and formats every job and action as PaaSTA does for a Tron master: executor paasta becomes kubernetes with the image from deployments.json (an action whose deploy group has no deployment yet gets docker_image "" and a warning), the PAASTA_* environment, secret_env, node selectors and affinities, labels and annotations, resources, capabilities and volumes; None values are left out, and the YAML is written byte for byte as PyYAML's safe dumper writes it (sorted keys, block style). The result is one Paasta.TronNamespaceConfig per service with the namespace name (the service), the jobs, the YAML text and its SHA-1 hash. ssm_secrets are accepted but not merged into secret_env as PaaSTA does (AWS SSM is out of Paasta's scope), with a warning. With wildcards, only services whose tron-CLUSTER.yaml has a job with a paasta, ssh or spark action are included (setup_tron_namespace --all); a service named exactly is always included. -IncludeMaster adds the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml first; -DefaultVolume sets its k8s_options.default_volumes as PaaSTA does from its system volumes. -AsString emits only the YAML text. Nothing is sent anywhere: Sync-PaastaTronNamespace does that.</para>
 /// </summary>
 /// <example>
 ///   <code>ConvertTo-PaastaTronConfig -Service example_service -Cluster norcal-devc -AsString</code>
@@ -126,7 +150,7 @@ public sealed class ConvertToPaastaTronConfig : TronConfigCmdlet
 
 /// <summary>
 /// <para type="synopsis">Pushes Tron namespace configs to a Tron master with PaaSTA's compare-then-post protocol (setup_tron_namespace).</para>
-/// <para type="description">For each namespace (MASTER first with -IncludeMaster, then each service's, sorted, as ConvertTo-PaastaTronConfig generates them, or piped from it): reads what the master holds with GET /api/config?name=NAMESPACE&amp;no_header=1, which answers the config text and its hash; when the generated YAML parses to the same data, nothing is sent (Unchanged); otherwise POST /api/config with the form fields name, config (the YAML), hash (the hash just read, so a master changed meanwhile refuses the stale update) and check=0. An answer carrying "error" is a failure (TronUpdateRefused). -WhatIf shows a unified diff from the master's config to the generated one and sends nothing. The master's URL is -TronUrl, else $env:PAASTA_TRON_URL, else Set-PaastaConfiguration -TronUrl. Emits one Paasta.TronNamespaceSyncResult per namespace: Updated, Unchanged or Failed, with the old and new hashes and the diff.</para>
+/// <para type="description">For each namespace (MASTER first with -IncludeMaster, then each service's, sorted, as ConvertTo-PaastaTronConfig generates them, or piped from it): reads what the master holds with GET /api/config?name=NAMESPACE&amp;no_header=1, which answers the config text and its hash; when the generated YAML parses to the same data, nothing is sent (Unchanged); otherwise POST /api/config with the form fields name, config (the YAML), hash (the hash just read, so a master changed meanwhile refuses the stale update) and check=0. An answer carrying "error" is a failure (TronUpdateRefused). -WhatIf shows a unified diff from the master's config to the generated one and sends nothing. The master's URL is -TronUrl, else $env:PAASTA_TRON_URL, else Set-PaastaConfiguration -TronUrl. A bearer token (-TronToken, else $env:PAASTA_TRON_TOKEN) goes in the Authorization header of every request; with $env:TRONCTL_API_AUTH set, as PaaSTA uses it, a token is required (TronTokenNotConfigured). Piped namespace configs are sent as they are: -Cluster, -Registry, -IncludeMaster and -DefaultVolume belong to the -Service form only. Emits one Paasta.TronNamespaceSyncResult per namespace: Updated, Unchanged or Failed, with the old and new hashes and the diff.</para>
 /// </summary>
 /// <example>
 ///   <code>Sync-PaastaTronNamespace -Service hello -Cluster local -TronUrl http://tron.example:8089</code>
@@ -135,6 +159,10 @@ public sealed class ConvertToPaastaTronConfig : TronConfigCmdlet
 /// <example>
 ///   <code>Sync-PaastaTronNamespace -Service * -Cluster local -IncludeMaster -WhatIf</code>
 ///   <para>Shows, namespace by namespace, the diff between the configured Tron master and soa-configs, without changing the master.</para>
+/// </example>
+/// <example>
+///   <code>$env:PAASTA_TRON_TOKEN = Get-Content ~/.tron-token; Sync-PaastaTronNamespace -Service * -Cluster local -IncludeMaster -DefaultVolume /nail/etc:/nail/etc:ro</code>
+///   <para>Syncs every namespace with a bearer token, MASTER first with its default volumes.</para>
 /// </example>
 /// <example>
 ///   <code>Sync-PaastaTronNamespace -Service * -Cluster local | Where-Object Action -eq Failed</code>
@@ -155,6 +183,11 @@ public sealed class SyncPaastaTronNamespace : TronConfigCmdlet
     /// <summary>Namespace configs from ConvertTo-PaastaTronConfig.</summary>
     [Parameter(ParameterSetName = InputObjectSet, Mandatory = true, ValueFromPipeline = true)]
     public TronNamespaceConfig[] InputObject { get; set; } = Array.Empty<TronNamespaceConfig>();
+
+    /// <summary>A bearer token for the Tron API (sent as Authorization: Bearer). Defaults to $env:PAASTA_TRON_TOKEN; with $env:TRONCTL_API_AUTH set (PaaSTA's switch for authenticated requests) one of them is required.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public SecureString? TronToken { get; set; }
 
     /// <summary>Seconds to wait for each answer of the Tron master.</summary>
     [Parameter]
@@ -177,7 +210,9 @@ public sealed class SyncPaastaTronNamespace : TronConfigCmdlet
         {
             if (_configs.Count == 0) return;
             var url = TronClient.ResolveUrl(TronUrl, PaastaSettingsStore.Current);
-            using var client = new TronClient(url, timeout: TimeSpan.FromSeconds(TimeoutSec));
+            var token = TronClient.ResolveToken(TronToken is null ? null : new System.Net.NetworkCredential("", TronToken).Password);
+            if (token is not null) WriteVerbose("Tron API requests carry a bearer token.");
+            using var client = new TronClient(url, token, timeout: TimeSpan.FromSeconds(TimeoutSec));
             var sync = new TronNamespaceSync(client);
             // MASTER first (it defines what the other namespaces may use), then the rest in name order.
             foreach (var config in _configs.OrderBy(c => c.Namespace == TronConfigBuilder.MasterNamespace ? 0 : 1).ThenBy(c => c.Namespace, StringComparer.Ordinal))

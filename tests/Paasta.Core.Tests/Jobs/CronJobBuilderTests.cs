@@ -73,13 +73,18 @@ public class CronJobBuilderTests
         return (jobs, new TronImageResolver(reader, null, null), soa);
     }
 
-    private static CronJobPlan Build(string job, string apiVersion = "batch/v1beta1", string tronFile = Jobs)
+    /// <summary>Kubernetes 1.20 (this project's platform), 1.24 (batch/v1, no time zones yet) and 1.25 (time zones).</summary>
+    internal static readonly CronJobTarget V1beta1 = new("batch/v1beta1", false);
+    internal static readonly CronJobTarget V1On124 = new("batch/v1", false, new Version(1, 24));
+    internal static readonly CronJobTarget V1On125 = new("batch/v1", true, new Version(1, 25));
+
+    private static CronJobPlan Build(string job, CronJobTarget? target = null, string tronFile = Jobs, TronMasterSettings? master = null)
     {
         var (jobs, images, soa) = Load(tronFile);
         using (soa)
         {
             var j = jobs.Single(x => x.Name == job);
-            return CronJobBuilder.Build(j, j.Actions.ToDictionary(a => a.Name, images.For), apiVersion);
+            return CronJobBuilder.Build(j, j.Actions.ToDictionary(a => a.Name, images.For), target ?? V1beta1, master);
         }
     }
 
@@ -165,7 +170,7 @@ public class CronJobBuilderTests
         var b = Build("report");
         Assert.Equal(a.ConfigSha, b.ConfigSha);
         // The API version is not part of it: a cluster upgrade from v1beta1 to v1 does not make every job differ.
-        Assert.Equal(a.ConfigSha, Build("report", "batch/v1").ConfigSha);
+        Assert.Equal(a.ConfigSha, Build("report", V1On125).ConfigSha);
         var changed = Build("report", tronFile: Jobs.Replace("command: \"collect\"", "command: \"collect --all\""));
         Assert.NotEqual(a.ConfigSha, changed.ConfigSha);
         var disabled = Build("report", tronFile: Jobs.Replace("report:\n  schedule", "report:\n  enabled: false\n  schedule"));
@@ -182,19 +187,75 @@ public class CronJobBuilderTests
     }
 
     [Fact]
-    public void SshActionsAndTimeZonesOnV1beta1AreNotRunnable()
+    public void SshActionsAreNotRunnable()
     {
         var ssh = Assert.Throws<PaastaException>(() => Build("remote"));
         Assert.Equal("JobNotRunnable", ssh.ErrorId);
         Assert.Contains("ssh", ssh.Message);
         Assert.EndsWith("tron-pnw-prod.yaml", ssh.File);
         Assert.True(ssh.Line > 0);
+    }
 
-        var zoned = Assert.Throws<PaastaException>(() => Build("zoned"));
-        Assert.Equal("JobNotRunnable", zoned.ErrorId);
-        Assert.Contains("Europe/Paris", zoned.Message);
-        // batch/v1 carries the time zone.
-        Assert.Equal("Europe/Paris", Build("zoned", "batch/v1").Body["spec"]!["timeZone"]!.GetValue<string>());
+    [Fact]
+    public void ATimeZoneIsWrittenOnlyWhereTheApiKeepsIt()
+    {
+        // batch/v1 on 1.25+ keeps spec.timeZone.
+        Assert.Equal("Europe/Paris", Build("zoned", V1On125).Body["spec"]!["timeZone"]!.GetValue<string>());
+        // v1beta1, and batch/v1 before 1.25 (which drops the field silently), refuse rather than run hours off.
+        foreach (var target in new[] { V1beta1, V1On124 })
+        {
+            var e = Assert.Throws<PaastaException>(() => Build("zoned", target));
+            Assert.Equal("JobTimeZoneNotSupported", e.ErrorId);
+            Assert.Equal(PaastaErrorKind.ResourceUnavailable, e.Kind);
+            Assert.Contains("Europe/Paris", e.Message);
+            Assert.Contains(target.ToString(), e.Message);
+            Assert.EndsWith("tron-pnw-prod.yaml", e.File);
+            Assert.Equal("zoned.time_zone", e.Key);
+        }
+        Assert.Contains("1.24", V1On124.ToString());
+    }
+
+    [Fact]
+    public void JobsWithoutATimeZoneInheritMasters()
+    {
+        var paris = new TronMasterSettings("/soa/tron/pnw-prod/MASTER.yaml", "Europe/Paris");
+        Assert.Equal("Europe/Paris", Build("report", V1On125, master: paris).Body["spec"]!["timeZone"]!.GetValue<string>());
+        var e = Assert.Throws<PaastaException>(() => Build("report", V1beta1, master: paris));
+        Assert.Equal("JobTimeZoneNotSupported", e.ErrorId);
+        Assert.Contains("/soa/tron/pnw-prod/MASTER.yaml", e.Message);
+        Assert.Equal("/soa/tron/pnw-prod/MASTER.yaml", e.File);
+        // The job's own time_zone wins over MASTER's.
+        var own = Jobs.Replace("report:\n  schedule", "report:\n  time_zone: Asia/Tokyo\n  schedule");
+        Assert.Equal("Asia/Tokyo", Build("report", V1On125, own, paris).Body["spec"]!["timeZone"]!.GetValue<string>());
+        var utc = Jobs.Replace("report:\n  schedule", "report:\n  time_zone: UTC\n  schedule");
+        var plan = Build("report", V1beta1, utc, paris);
+        Assert.Null(plan.Body["spec"]!["timeZone"]);
+        Assert.Contains(plan.Notes, n => n.Contains("time_zone UTC") && n.Contains("controller's clock"));
+        // A UTC MASTER runs as before on an API without time zones; without any time zone nothing is said.
+        Assert.Null(Build("report", V1beta1, master: new TronMasterSettings("/m", "Etc/UTC")).Body["spec"]!["timeZone"]);
+        var plain = Build("report", V1On125);
+        Assert.Null(plain.Body["spec"]!["timeZone"]);
+        Assert.DoesNotContain(plain.Notes, n => n.Contains("time_zone"));
+    }
+
+    [Fact]
+    public void TronsDefaultQueueingIsNotedUnlessRunsOverlapOrQueueingIsOff()
+    {
+        Assert.Contains(Build("report").Notes, n => n.Contains("queueing"));
+        Assert.DoesNotContain(Build("paused").Notes, n => n.Contains("queueing")); // allow_overlap: Allow is exact
+        var off = Jobs.Replace("report:\n  schedule", "report:\n  queueing: false\n  schedule");
+        Assert.DoesNotContain(Build("report", tronFile: off).Notes, n => n.Contains("queueing"));
+    }
+
+    [Fact]
+    public void SsmSecretsAreAcceptedAndIgnored()
+    {
+        var withSsm = Jobs.Replace("      env: {MODE: fast}", "      env: {MODE: fast}\n      ssm_secrets: [{name: db_password}]");
+        var plan = Build("report", tronFile: withSsm);
+        Assert.Contains(plan.Notes, n => n.Contains("ssm_secrets of action 'publish'"));
+        var env = Pod(plan)["containers"]![0]!["env"]!.AsArray().Select(e => e!["name"]!.GetValue<string>()).ToList();
+        Assert.DoesNotContain(env, n => n.Contains("db_password", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(Build("report").ConfigSha, plan.ConfigSha);
     }
 
     [Fact]

@@ -83,6 +83,19 @@ public class CronTranslatorTests
     [InlineData("interval 0m")]
     [InlineData("whenever")]
     [InlineData("")]
+    // Groc needs every or ordinals first, then days and/or months: a lone keyword is not a schedule.
+    [InlineData("day")]
+    [InlineData("every")]
+    [InlineData("monday at 10:00")]
+    [InlineData("of month")]
+    [InlineData("at 10:00")]
+    [InlineData("7th at 11:00")]
+    [InlineData("every day at 25:00")]
+    [InlineData("every day at 12:75")]
+    [InlineData("32nd of month")]
+    [InlineData("every someday")]
+    [InlineData("every monday of smarch")]
+    [InlineData("every day, at noon")]
     public void RejectsWhatTronWouldNotParse(string schedule)
     {
         Assert.False(TronSchedule.TryParse(schedule, out _, out var error));
@@ -103,10 +116,26 @@ public class CronTranslatorTests
         Assert.False(TronSchedule.TryParse(5L, out _, out _));
     }
 
-    [Fact]
-    public void GrocStringsAreValidTronEvenThoughTheyDoNotTranslate()
+    [Theory]
+    [InlineData("7th of month at 11:00")]
+    [InlineData("every monday at 09:00")]
+    [InlineData("1st,15th day of month")]
+    [InlineData("every day")]
+    [InlineData("every day at 12:00")]
+    [InlineData("first monday of march at 12:00")]
+    [InlineData("2nd,third mon,wed,thu of march 17:00")]
+    [InlineData("Every Mon, Wed, Fri at 10:30")]
+    public void GrocStringsAreValidTronEvenThoughTheyDoNotTranslate(string schedule)
     {
-        Assert.True(TronSchedule.TryParse("7th of month at 11:00", out var s, out _));
+        Assert.True(TronSchedule.TryParse(schedule, out var s, out var error), error);
         Assert.Equal(TronScheduleKind.Groc, s!.Kind);
+    }
+
+    [Fact]
+    public void GrocMappingsAreCheckedLikeStrings()
+    {
+        Assert.True(TronSchedule.TryParse(new Dictionary<string, object?> { ["type"] = "groc daily", ["value"] = "every monday at 09:00" }, out _, out _));
+        Assert.False(TronSchedule.TryParse(new Dictionary<string, object?> { ["type"] = "groc daily", ["value"] = "day" }, out _, out var error));
+        Assert.Contains("'day'", error);
     }
 }

@@ -333,6 +333,18 @@ public class TronConfigTests
     }
 
     [Fact]
+    public void SsmSecretsAreAcceptedButNotMergedIntoSecretEnv()
+    {
+        // Decision 8: AWS SSM is out of scope; the key is accepted, changes nothing, and a warning says so.
+        using var plain = Fixture();
+        using var soa = Fixture(TronFile.Replace("        API_KEY: SECRET(api_key)\n", "        API_KEY: SECRET(api_key)\n      ssm_secrets: [{name: db_password}]\n"));
+        var config = Generate(soa);
+        Assert.Equal(Generate(plain).Yaml, config.Yaml);
+        Assert.Contains(config.Warnings, w => w.Contains("convert_logs.convert") && w.Contains("ssm_secrets"));
+        Assert.DoesNotContain(Generate(plain).Warnings, w => w.Contains("ssm_secrets"));
+    }
+
+    [Fact]
     public void MissingDeploymentsFileGivesEmptyImagesAndWarns()
     {
         using var soa = Fixture(withDeployments: false);
@@ -565,6 +577,20 @@ public class TronConfigTests
         if (Environment.GetEnvironmentVariable("PAASTA_TRON_URL") is null)
             Assert.Equal("TronUrlNotConfigured", Assert.Throws<PaastaException>(() => TronClient.ResolveUrl(null, new PaastaSettings())).ErrorId);
         Assert.Equal("TronUrlNotConfigured", Assert.Throws<PaastaException>(() => TronClient.ResolveUrl("ftp://x", new PaastaSettings())).ErrorId);
+    }
+
+    [Fact]
+    public void BearerTokenComesFromParameterOrEnvironmentAndIsRequiredWhenTronctlApiAuthIsSet()
+    {
+        static Func<string, string?> Env(params (string Name, string Value)[] vars) => n => vars.FirstOrDefault(v => v.Name == n).Value;
+        Assert.Null(TronClient.ResolveToken(null, Env()));
+        Assert.Equal("given", TronClient.ResolveToken("given", Env(("PAASTA_TRON_TOKEN", "env"), ("TRONCTL_API_AUTH", "1"))));
+        Assert.Equal("env", TronClient.ResolveToken(null, Env(("PAASTA_TRON_TOKEN", "env"))));
+        Assert.Equal("env", TronClient.ResolveToken("", Env(("PAASTA_TRON_TOKEN", "env"), ("TRONCTL_API_AUTH", "1"))));
+        var e = Assert.Throws<PaastaException>(() => TronClient.ResolveToken(null, Env(("TRONCTL_API_AUTH", "1"))));
+        Assert.Equal("TronTokenNotConfigured", e.ErrorId);
+        Assert.Equal(PaastaErrorKind.InvalidOperation, e.Kind);
+        Assert.Contains("PAASTA_TRON_TOKEN", e.Message);
     }
 
     internal sealed record Recorded(string Method, string Url, string? ContentType, string Body, string? Authorization, string UserAgent);
