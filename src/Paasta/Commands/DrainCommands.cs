@@ -217,11 +217,14 @@ public sealed class InvokePaastaDrainMethod : PaastaCmdlet
     public Hashtable? Parameters { get; set; }
 
     /// <summary>The service the copy belongs to; defaults to the task's Service.</summary>
+    // No alias Name and no binding by property name: -Name is the drain method, and piped pods carry their own Service.
     [Parameter(ParameterSetName = ByNameSet)]
+    [ArgumentCompleter(typeof(ServiceCompleter))]
     public string? Service { get; set; }
 
     /// <summary>The instance the copy belongs to; defaults to the task's Instance.</summary>
     [Parameter(ParameterSetName = ByNameSet)]
+    [ArgumentCompleter(typeof(InstanceCompleter))]
     public string? Instance { get; set; }
 
     /// <summary>The copy's registrations (hacheck spools, http {nerve_ns}); default service.instance.</summary>

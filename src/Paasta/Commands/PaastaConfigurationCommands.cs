@@ -53,7 +53,9 @@ public sealed class SetPaastaConfiguration : PaastaCmdlet
     /// <summary>Default soa-configs folder.</summary>
     [Parameter] public string? SoaDir { get; set; }
     /// <summary>Default cluster.</summary>
-    [Parameter] public string? Cluster { get; set; }
+    [Parameter]
+    [ArgumentCompleter(typeof(ClusterCompleter))]
+    public string? Cluster { get; set; }
     /// <summary>Default kubeconfig file.</summary>
     [Parameter] public string? KubeConfig { get; set; }
     /// <summary>Default kubeconfig context.</summary>
