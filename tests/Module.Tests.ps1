@@ -149,7 +149,13 @@ Describe 'Lazy loading of the heavy dependencies' {
         # Every assembly of every load context (the module's own "Paasta" one included), as Name@Context.
         $probe = '[System.Runtime.Loader.AssemblyLoadContext]::All | ForEach-Object { $c = $_.Name; $_.Assemblies | ForEach-Object { "$($_.GetName().Name)@$c" } }'
         $script:Loaded = @{}
-        $out = Invoke-ChildPwsh -Command @"
+        # A fresh pwsh means fresh caches too: with the user's cache, pwsh's startup JIT profile
+        # (StartupProfileData-NonInteractive) pre-compiles in the background what an earlier process ran,
+        # which loads Paasta.Core whatever this process does.
+        $savedCache = $env:XDG_CACHE_HOME
+        $env:XDG_CACHE_HOME = (New-Item -ItemType Directory (Join-Path $TestDrive 'fresh-cache')).FullName
+        try {
+            $out = Invoke-ChildPwsh -Command @"
 `$ErrorActionPreference = 'Stop'
 function Loaded { ($probe) -join ',' }
 Import-Module '$env:PAASTA_TEST_MODULE'
@@ -159,6 +165,8 @@ Import-Module '$env:PAASTA_TEST_MODULE'
 `$null = Get-PaastaInstance -SoaDir '$Examples'
 'instance=' + (Loaded)
 "@
+        }
+        finally { $env:XDG_CACHE_HOME = $savedCache }
         $LASTEXITCODE | Should -Be 0
         foreach ($line in $out | Where-Object { $_ -match '^(import|service|instance)=' }) {
             $stage, $list = $line -split '=', 2
