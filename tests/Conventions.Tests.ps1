@@ -100,10 +100,146 @@ Describe 'ErrorId catalogue (about_Paasta_Errors)' {
     }
 }
 
-Describe 'Deploy group completion' {
-    It 'completes the deploy groups of the named service' {
+Describe 'Argument completers on the parameters that name soa-configs things' {
+    BeforeAll {
+        $script:Expected = [ordered]@{
+            Service      = 'ServiceCompleter'
+            Instance     = 'InstanceCompleter'
+            Cluster      = 'ClusterCompleter'
+            DeployGroup  = 'DeployGroupCompleter'
+            InstanceType = 'InstanceTypeCompleter'
+        }
+        # Known gaps in files other engineers own, as "Cmdlet -Parameter". Remove an entry once it is fixed:
+        # the last test fails while an entry names a parameter that already has its completer.
+        $script:MissingCompleterAllowList = @(
+            'Send-PaastaSensuEvent -Cluster'   # MonitoringCommands.cs
+        )
+        $script:Checked = foreach ($cmd in Get-Command -Module Paasta -CommandType Cmdlet) {
+            foreach ($p in $cmd.Parameters.Values | Where-Object Name -in $Expected.Keys) {
+                $completer = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ArgumentCompleterAttribute] } | Select-Object -First 1
+                [pscustomobject]@{ Key = "$($cmd.Name) -$($p.Name)"; Wanted = $Expected[$p.Name]; Actual = $completer.Type.Name }
+            }
+        }
+        $script:Violations = @($Checked | Where-Object { $_.Actual -ne $_.Wanted } | ForEach-Object Key)
+    }
+
+    It 'walks the exported cmdlets (the scan itself works)' {
+        $Checked.Count | Should -BeGreaterThan 40
+        $Checked.Key | Should -Contain 'Get-PaastaInstance -InstanceType'
+        $Checked.Key | Should -Contain 'Publish-PaastaDeployment -DeployGroup'
+    }
+
+    It 'gives every Service, Instance, Cluster, DeployGroup and InstanceType parameter its completer' {
+        $unexpected = @($Violations | Where-Object { $_ -notin $MissingCompleterAllowList })
+        $details = $Checked | Where-Object Key -in $unexpected | ForEach-Object { "$($_.Key): wants [ArgumentCompleter(typeof($($_.Wanted)))], has $(if ($_.Actual) { $_.Actual } else { 'none' })" }
+        $unexpected | Should -BeNullOrEmpty -Because ($details -join '; ')
+    }
+
+    It 'keeps the allow-list to gaps that still exist' {
+        foreach ($entry in $MissingCompleterAllowList) {
+            $entry | Should -BeIn $Violations -Because "$entry has its completer now: remove it from `$MissingCompleterAllowList"
+        }
+    }
+}
+
+Describe 'Service parameters bind the Name of Get-PaastaService output' {
+    BeforeAll {
+        # Cmdlets whose -Service deliberately does not: the reason is the value.
+        $script:Exempt = @{
+            'Invoke-PaastaDrainMethod' = '-Name is the drain method, and piped pods carry their own Service'
+        }
+        # Known gaps in files other engineers own. Remove an entry once the cmdlet's -Service has [Alias("Name")]
+        # and ValueFromPipelineByPropertyName; the last test fails while an entry is already fixed.
+        $script:NameAliasAllowList = @(
+            'Build-PaastaImage'            # ImageCommands.cs
+            'Publish-PaastaImage'          # ImageCommands.cs
+            'ConvertTo-PaastaTronConfig'   # TronCommands.cs
+            'Sync-PaastaTronNamespace'     # TronCommands.cs
+            'Get-PaastaInstanceStatus'     # KubernetesCommands.cs
+            'Sync-PaastaInstance'          # KubernetesCommands.cs
+            'Wait-PaastaDeployment'        # KubernetesCommands.cs
+            'Get-PaastaJob'                # JobCommands.cs
+            'Start-PaastaJob'              # JobCommands.cs
+            'Sync-PaastaJob'               # JobCommands.cs
+            'Invoke-PaastaLocalRun'        # LocalRunCommands.cs
+        )
+        $script:WithService = Get-Command -Module Paasta -CommandType Cmdlet | Where-Object { $_.Parameters.ContainsKey('Service') }
+        $script:Violations = @(foreach ($cmd in $WithService) {
+                $p = $cmd.Parameters['Service']
+                $byName = @($p.ParameterSets.Values | Where-Object ValueFromPipelineByPropertyName).Count -gt 0
+                if (-not ($p.Aliases -contains 'Name' -and $byName)) { $cmd.Name }
+            })
+    }
+
+    It 'finds the cmdlets with a -Service (the scan itself works)' {
+        $WithService.Count | Should -BeGreaterThan 15
+        $WithService.Name | Should -Contain 'Publish-PaastaDeployment'
+    }
+
+    It 'gives every -Service the alias Name and binding by property name' {
+        $unexpected = @($Violations | Where-Object { $_ -notin $NameAliasAllowList -and -not $Exempt.ContainsKey($_) })
+        $unexpected | Should -BeNullOrEmpty -Because 'Get-PaastaService | <cmdlet> binds -Service from the Name property only through [Alias("Name")] with ValueFromPipelineByPropertyName'
+    }
+
+    It 'keeps the allow-list and the exemptions to cmdlets that still lack it' {
+        foreach ($entry in $NameAliasAllowList + @($Exempt.Keys)) {
+            $entry | Should -BeIn $Violations -Because "$entry binds Name now: remove it from the list"
+        }
+    }
+
+    It 'really binds: Get-PaastaService | Get-PaastaDeployment reads the piped service' {
         $examples = Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs'
-        $line = "Publish-PaastaDeployment -SoaDir $examples -Service example_service -DeployGroup prod."
-        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @('prod.canary', 'prod.non_canary')
+        Get-PaastaService -SoaDir $examples -Name hello | Get-PaastaDeployment -SoaDir $examples -ErrorVariable err -ErrorAction SilentlyContinue
+        # hello has no deployments.json: the error names the piped service, so it was bound.
+        $err[0].FullyQualifiedErrorId | Should -Be 'DeploymentsFileNotFound,Paasta.Commands.GetPaastaDeployment'
+        $err[0].Exception.Message | Should -Match 'hello'
+    }
+}
+
+Describe 'TabExpansion2 completes each kind from soa-configs' {
+    BeforeAll {
+        $script:Examples = Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs'
+        $script:savedSoa = $env:PAASTA_SOA_DIR
+        $script:savedConfig = $env:PAASTA_CONFIG
+        $env:PAASTA_CONFIG = Join-Path $TestDrive 'no-settings.json'
+        function Complete([string] $line) { (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText }
+    }
+    AfterAll { $env:PAASTA_SOA_DIR = $savedSoa; $env:PAASTA_CONFIG = $savedConfig }
+    BeforeEach { $env:PAASTA_SOA_DIR = $null }
+
+    It 'Service (Invoke-PaastaDrainMethod, from $env:PAASTA_SOA_DIR)' {
+        $env:PAASTA_SOA_DIR = $Examples
+        Complete 'Invoke-PaastaDrainMethod -Name noop -Service ex' | Should -Be @('example_service')
+    }
+
+    It 'Instance (Invoke-PaastaDrainMethod, of the service already typed)' {
+        $env:PAASTA_SOA_DIR = $Examples
+        Complete 'Invoke-PaastaDrainMethod -Name noop -Service hello -Instance ' | Should -Be @('canary', 'greet', 'interactive', 'main', 'nightly_report.collect', 'nightly_report.publish')
+        Complete 'Invoke-PaastaDrainMethod -Name noop -Service example_service -Instance ' | Should -Be @('canary', 'main')
+    }
+
+    It 'Cluster (Set-PaastaConfiguration, from the -SoaDir being saved)' {
+        Complete "Set-PaastaConfiguration -SoaDir $Examples -Cluster " | Should -Be @('local', 'pnw-prod')
+        Complete "Set-PaastaConfiguration -SoaDir $Examples -Cluster pn" | Should -Be @('pnw-prod')
+    }
+
+    It 'DeployGroup (Get-PaastaDeployment, of the service already typed)' {
+        Complete "Get-PaastaDeployment -SoaDir $Examples -Service example_service -DeployGroup " | Should -Be @('prod.canary', 'prod.non_canary')
+        Complete "Publish-PaastaDeployment -SoaDir $Examples -Service example_service -DeployGroup prod." | Should -Be @('prod.canary', 'prod.non_canary')
+    }
+
+    It 'InstanceType (Get-PaastaInstance), even where no soa-configs exist' {
+        $env:PAASTA_SOA_DIR = Join-Path $TestDrive 'no-soa-configs-here'
+        Complete 'Get-PaastaInstance -InstanceType ' | Should -Be @('adhoc', 'eks', 'kubernetes', 'tron')
+        # -InstanceType also has a ValidateSet, which PowerShell falls back to when a completer answers nothing,
+        # so ask the completer itself too.
+        $completer = [Paasta.Commands.InstanceTypeCompleter]::new()
+        $completer.CompleteArgument('Get-PaastaInstance', 'InstanceType', 'k', $null, @{}).CompletionText | Should -Be @('kubernetes')
+    }
+
+    It 'answers nothing, rather than failing, where no soa-configs exist' {
+        $env:PAASTA_SOA_DIR = Join-Path $TestDrive 'no-soa-configs-here'
+        Complete 'Invoke-PaastaDrainMethod -Name noop -Service ' | Should -Not -Contain 'hello'
+        [Paasta.Commands.ServiceCompleter]::new().CompleteArgument('Get-PaastaService', 'Name', '', $null, @{}) | Should -BeNullOrEmpty
     }
 }

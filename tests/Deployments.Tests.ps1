@@ -51,7 +51,7 @@ Describe 'Publish-PaastaDeployment' {
     }
 
     It 'marks a short sha for deployment; git ls-remote sees the tag' {
-        $result = Publish-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $sha.Substring(0, 7)
+        $result = Publish-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $sha.Substring(0, 7)
         $result.PSObject.TypeNames[0] | Should -Be 'Paasta.DeployTagResult'
         $result.Sha | Should -Be $sha
         $result.Tag | Should -Match '^paasta-prod\.main-\d{8}T\d{6}-deploy$'
@@ -59,7 +59,7 @@ Describe 'Publish-PaastaDeployment' {
     }
 
     It 'carries the image version in the tag' {
-        $result = Publish-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.canary -Commit $sha -ImageVersion 1710512553
+        $result = Publish-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.canary -Commit $sha -ImageVersion 1710512553
         $result.Tag | Should -Match '^paasta-prod\.canary\+1710512553-\d{8}T\d{6}-deploy$'
     }
 
@@ -89,7 +89,7 @@ Describe 'Publish-PaastaDeployment' {
         $null = Invoke-Git $bed.Remote update-ref refs/tags/blob-a $pair.Group[0]
         $null = Invoke-Git $bed.Remote update-ref refs/tags/blob-b $pair.Group[1]
         $before = (Get-LsRemote $bed.Remote).Count
-        Publish-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $pair.Name -ErrorVariable err -ErrorAction SilentlyContinue |
+        Publish-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $pair.Name -ErrorVariable err -ErrorAction SilentlyContinue |
             Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be 'CommitAmbiguous,Paasta.Commands.PublishPaastaDeployment'
         $err[0].Exception.Message | Should -Match $pair.Group[0]
@@ -103,7 +103,7 @@ Describe 'Publish-PaastaDeployment' {
 
     It '-WhatIf writes no tag' {
         $before = Get-LsRemote $bed.Remote
-        Publish-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $sha -WhatIf -WarningAction SilentlyContinue | Should -BeNullOrEmpty
+        Publish-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $sha -WhatIf -WarningAction SilentlyContinue | Should -BeNullOrEmpty
         (Get-LsRemote $bed.Remote).Count | Should -Be $before.Count
     }
 
@@ -113,7 +113,7 @@ Describe 'Publish-PaastaDeployment' {
         { Publish-PaastaDeployment -SoaDir $other.Soa -Service svc -DeployGroup prod.main -Commit $sha -ErrorAction Stop } |
             Should -Throw -ErrorId 'GitRepositoryNotConfigured,Paasta.Commands.PublishPaastaDeployment'
         # -Repository names it instead.
-        $result = Publish-PaastaDeployment -SoaDir $other.Soa -Service svc -DeployGroup prod.main -Commit $sha -Repository $bed.Remote -WarningAction SilentlyContinue
+        $result = Publish-PaastaDeployment -PassThru -SoaDir $other.Soa -Service svc -DeployGroup prod.main -Commit $sha -Repository $bed.Remote -WarningAction SilentlyContinue
         $result.Repository | Should -Be $bed.Remote
     }
 }
@@ -127,7 +127,7 @@ Describe 'Start-, Stop- and Restart-PaastaInstance' {
     }
 
     It 'stops instances piped from Get-PaastaInstance, one result and one tag each' {
-        $results = Get-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main, canary | Stop-PaastaInstance -Confirm:$false
+        $results = Get-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main, canary | Stop-PaastaInstance -PassThru -Confirm:$false
         $results | Should -HaveCount 2
         $results[0].PSObject.TypeNames[0] | Should -Be 'Paasta.InstanceControlResult'
         $results.State | Should -Be @('stop', 'stop')
@@ -142,8 +142,8 @@ Describe 'Start-, Stop- and Restart-PaastaInstance' {
 
     It '-WhatIf writes no tag' {
         $before = Get-LsRemote $bed.Remote
-        Get-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main | Stop-PaastaInstance -WhatIf | Should -BeNullOrEmpty
-        Restart-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main -WhatIf | Should -BeNullOrEmpty
+        Get-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main | Stop-PaastaInstance -PassThru -WhatIf | Should -BeNullOrEmpty
+        Restart-PaastaInstance -PassThru -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main -WhatIf | Should -BeNullOrEmpty
         $after = Get-LsRemote $bed.Remote
         $after.Count | Should -Be $before.Count
         $after.Keys | Where-Object { $_ -match '-(start|stop)$' } | Should -BeNullOrEmpty
@@ -158,7 +158,7 @@ Describe 'Start-, Stop- and Restart-PaastaInstance' {
     }
 
     It 'refuses an instance whose deploy group has no deploy tag (NoDeployTag), and writes nothing' {
-        Stop-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance idle -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue |
+        Stop-PaastaInstance -PassThru -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance idle -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue |
             Should -BeNullOrEmpty
         $err | Should -HaveCount 1
         $err[0].FullyQualifiedErrorId | Should -Be 'NoDeployTag,Paasta.Commands.StopPaastaInstance'
@@ -167,7 +167,7 @@ Describe 'Start-, Stop- and Restart-PaastaInstance' {
     }
 
     It 'keeps going past an instance it refuses' {
-        $results = Get-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 | Start-PaastaInstance -ErrorVariable err -ErrorAction SilentlyContinue
+        $results = Get-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 | Start-PaastaInstance -PassThru -ErrorVariable err -ErrorAction SilentlyContinue
         $results.Instance | Sort-Object | Should -Be @('canary', 'main')
         $err[0].FullyQualifiedErrorId | Should -Be 'NoDeployTag,Paasta.Commands.StartPaastaInstance'
     }
@@ -178,7 +178,7 @@ Describe 'Start-, Stop- and Restart-PaastaInstance' {
     }
 
     It 'reports an unknown instance' {
-        Start-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance nope -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Start-PaastaInstance -PassThru -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance nope -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be 'InstanceNotFound,Paasta.Commands.StartPaastaInstance'
     }
 
@@ -203,8 +203,8 @@ Describe 'Start-, Stop- and Restart-PaastaInstance' {
     }
 
     It 'restart changes force_bounce each time' {
-        $stop = Stop-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main -Confirm:$false
-        $restart = Restart-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main
+        $stop = Stop-PaastaInstance -PassThru -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main -Confirm:$false
+        $restart = Restart-PaastaInstance -PassThru -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main
         $restart.State | Should -Be 'start'
         $restart.Action | Should -Be 'Restart'
         $restart.ForceBounce | Should -BeGreaterThan $stop.ForceBounce
@@ -212,7 +212,7 @@ Describe 'Start-, Stop- and Restart-PaastaInstance' {
         $file.Controls['svc:c1.main'].DesiredState | Should -Be 'start'
         $file.Controls['svc:c1.main'].ForceBounce | Should -Be $restart.ForceBounce
 
-        $again = Restart-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main
+        $again = Restart-PaastaInstance -PassThru -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main
         $again.ForceBounce | Should -BeGreaterThan $restart.ForceBounce
         (New-PaastaDeployments -SoaDir $bed.Soa -Service svc).Controls['svc:c1.main'].ForceBounce | Should -Be $again.ForceBounce
     }
@@ -324,12 +324,12 @@ Describe 'Undo-PaastaDeployment' {
 
     It '-WhatIf writes nothing' {
         $before = (Get-LsRemote $bed.Remote).Count
-        Undo-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -WhatIf | Should -BeNullOrEmpty
+        Undo-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -WhatIf | Should -BeNullOrEmpty
         (Get-LsRemote $bed.Remote).Count | Should -Be $before
     }
 
     It 'rolls back to the previous version and tags the bad commit' {
-        $result = Undo-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Confirm:$false
+        $result = Undo-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Confirm:$false
         $result.PSObject.TypeNames[0] | Should -Be 'Paasta.RollbackResult'
         $result.From.Sha | Should -Be $bad
         $result.To.Sha | Should -Be $good
@@ -346,17 +346,128 @@ Describe 'Undo-PaastaDeployment' {
     }
 
     It 'reports NothingToRollBack when the target is already current' {
-        Undo-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $good -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue |
+        Undo-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $good -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue |
             Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be 'NothingToRollBack,Paasta.Commands.UndoPaastaDeployment'
     }
 
     It 'refuses a version the group never ran unless -Force' {
         $other = New-Commit $bed 'other'
-        Undo-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $other -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue |
+        Undo-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $other -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue |
             Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be 'VersionNeverDeployed,Paasta.Commands.UndoPaastaDeployment'
-        (Undo-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $other -Force -Confirm:$false).To.Sha | Should -Be $other
+        (Undo-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $other -Force -Confirm:$false).To.Sha | Should -Be $other
+    }
+}
+
+Describe 'Action cmdlets return results only with -PassThru (house style 2.8)' {
+    BeforeAll {
+        $bed = New-TestBed
+        $sha = New-Commit $bed
+    }
+
+    It 'Publish, Start, Stop, Restart and Undo write their tags but return nothing by default' {
+        Publish-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $sha | Should -BeNullOrEmpty
+        Start-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main | Should -BeNullOrEmpty
+        Stop-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main -Confirm:$false | Should -BeNullOrEmpty
+        Restart-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main | Should -BeNullOrEmpty
+        $next = New-Commit $bed 'next'
+        Publish-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $next | Should -BeNullOrEmpty
+        Undo-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Confirm:$false | Should -BeNullOrEmpty
+        $names = (Get-LsRemote $bed.Remote).Keys
+        @($names -match '^refs/tags/paasta-prod\.main-\d{8}T\d{6}-deploy$').Count | Should -Be 3
+        @($names -match '^refs/tags/paasta-c1\.main-\d{8}T\d{6}-start$').Count | Should -Be 2
+        @($names -match '^refs/tags/paasta-c1\.main-\d{8}T\d{6}-stop$').Count | Should -Be 1
+        @($names -match '^refs/tags/paasta-prod\.main-\d{8}T\d{6}-rollback$').Count | Should -Be 1
+    }
+
+    It 'New-PaastaDeployments returns the file it made, so it has no -PassThru' {
+        (Get-Command New-PaastaDeployments).Parameters.Keys | Should -Not -Contain 'PassThru'
+        (New-PaastaDeployments -SoaDir $bed.Soa -Service svc).PSObject.TypeNames[0] | Should -Be 'Paasta.DeploymentsFile'
+    }
+
+    It 'declares every result type it can return under -PassThru' {
+        foreach ($pair in @(@('Publish-PaastaDeployment', 'Paasta.DeployTagResult'), @('Start-PaastaInstance', 'Paasta.InstanceControlResult'),
+                @('Stop-PaastaInstance', 'Paasta.InstanceControlResult'), @('Restart-PaastaInstance', 'Paasta.InstanceControlResult'),
+                @('Undo-PaastaDeployment', 'Paasta.RollbackResult'))) {
+            $cmd = Get-Command $pair[0]
+            $cmd.Parameters.Keys | Should -Contain 'PassThru'
+            $cmd.OutputType.Name | Should -Contain $pair[1]
+        }
+    }
+}
+
+Describe 'Pipeline binding of the deployment cmdlets' {
+    BeforeAll {
+        $bed = New-TestBed
+        $sha = New-Commit $bed
+        $null = Publish-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $sha
+        $null = Publish-PaastaDeployment -SoaDir $bed.Soa -Service svc -DeployGroup prod.canary -Commit $sha
+    }
+
+    It 'Get-PaastaDeployment takes -DeployGroup by property name' {
+        $rows = [pscustomobject]@{ Service = 'svc'; DeployGroup = 'prod.canary' } | Get-PaastaDeployment -SoaDir $bed.Soa -Live
+        $rows.Instance | Should -Be @('canary')
+        # Each group's -ByDeployGroup row narrows the per-instance view to its own instances.
+        $perGroup = Get-PaastaDeployment -SoaDir $bed.Soa -Service svc -Live -ByDeployGroup | Get-PaastaDeployment -SoaDir $bed.Soa -Live
+        $perGroup.Instance | Sort-Object | Should -Be @('canary', 'main')
+    }
+
+    It 'Get-PaastaService output binds -Service through its Name' {
+        $result = Get-PaastaService -SoaDir $bed.Soa -Name svc | Publish-PaastaDeployment -SoaDir $bed.Soa -DeployGroup prod.main -Commit $sha -PassThru -WarningAction SilentlyContinue
+        $result.Service | Should -Be 'svc'
+        $started = Get-PaastaService -SoaDir $bed.Soa -Name svc | Start-PaastaInstance -SoaDir $bed.Soa -Cluster c1 -Instance canary -PassThru
+        $started.Instance | Should -Be 'canary'
+    }
+}
+
+Describe 'New-PaastaDeployments -Verbose says which tag won' {
+    BeforeAll {
+        # Hand-made tags with known timestamps: prod.main has three deploy tags (the newest wins, whatever
+        # the commit order); prod.canary has two with the same timestamp (the name that sorts first wins: '+'
+        # before '-'); c1.main has a stop tag on the winning commit and a start tag on an older one.
+        $bed = New-TestBed
+        $old = New-Commit $bed 'old'
+        $new = New-Commit $bed 'new'
+        $tags = @(
+            "create refs/tags/paasta-prod.main-20240101T000000-deploy $old"
+            "create refs/tags/paasta-prod.main+7-20240201T000000-deploy $old"
+            "create refs/tags/paasta-prod.main-20240301T000000-deploy $new"
+            "create refs/tags/paasta-prod.canary-20240301T000000-deploy $new"
+            "create refs/tags/paasta-prod.canary+b-20240301T000000-deploy $old"
+            "create refs/tags/paasta-c1.main-20240302T000000-stop $new"
+            "create refs/tags/paasta-c1.main-20240102T000000-start $old"
+        )
+        $tags | & git -C $bed.Remote update-ref --stdin
+        if ($LASTEXITCODE) { throw 'git update-ref failed' }
+        $file = New-PaastaDeployments -SoaDir $bed.Soa -Service svc -Verbose 4>&1 | Tee-Object -Variable all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+        $verbose = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+    }
+
+    It 'explains each deploy group: the newest timestamp wins' {
+        $verbose | Should -Contain "Deploy group 'prod.main': paasta-prod.main-20240301T000000-deploy wins (newest timestamp 20240301T000000 of 3 deploy tags; next newest paasta-prod.main+7-20240201T000000-deploy): commit $new."
+    }
+
+    It 'explains a tie: the name that sorts first wins' {
+        $verbose | Should -Contain "Deploy group 'prod.canary': paasta-prod.canary+b-20240301T000000-deploy wins (newest timestamp 20240301T000000 of 2 deploy tags, shared with paasta-prod.canary-20240301T000000-deploy; the name that sorts first wins): commit $old, image version b."
+    }
+
+    It 'names the instances a never-deployed group leaves out' {
+        $verbose | Should -Contain "Deploy group 'never.deployed': no deploy tag, so c1.idle is left out of deployments.json."
+    }
+
+    It 'explains each instance: only start/stop tags on the deployed commit count' {
+        $verbose | Should -Contain "c1.main: desired_state stop, force_bounce 20240302T000000, from paasta-c1.main-20240302T000000-stop (newest of 1 start/stop tag on $($new.Substring(0, 8)); 1 on other commits ignored)."
+        $verbose | Should -Contain "c1.canary: desired_state start, no force_bounce (no start/stop tag on $($old.Substring(0, 8)))."
+    }
+
+    It 'says what the file then holds' {
+        $file.Deployments['prod.main'].GitSha | Should -Be $new
+        $file.Deployments['prod.canary'].GitSha | Should -Be $old
+        $file.Deployments['prod.canary'].ImageVersion | Should -Be 'b'
+        $file.Controls['svc:c1.main'].DesiredState | Should -Be 'stop'
+        $file.Controls['svc:c1.main'].ForceBounce | Should -Be '20240302T000000'
+        $file.Controls['svc:c1.canary'].DesiredState | Should -Be 'start'
     }
 }
 

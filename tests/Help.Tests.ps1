@@ -45,3 +45,35 @@ Describe 'about_Paasta' {
         }
     }
 }
+
+Describe 'about_Paasta, section CONFIGURATION' {
+    BeforeAll {
+        $text = (Get-Help about_Paasta | Out-String) -split "`r?`n"
+        $start = [array]::IndexOf($text, ($text | Where-Object { $_ -match '^\s*CONFIGURATION\s*$' } | Select-Object -First 1))
+        $script:Section = if ($start -ge 0) { $text[$start..($text.Count - 1)] | Select-Object -Skip 1 | ForEach-Object -Begin { $done = $false } -Process {
+                if ($_ -match '^\s{0,2}[A-Z][A-Z ]+$') { $done = $true }
+                if (-not $done) { $_ } } } else { @() }
+        # The environment variables as the engine resolves them (Paasta.Core loads in the module's own context).
+        $null = Get-PaastaConfiguration -Effective
+        $core = [System.Runtime.Loader.AssemblyLoadContext]::All.Assemblies | Where-Object { $_.GetName().Name -eq 'Paasta.Core' } | Select-Object -First 1
+        $script:Variables = $core.GetType('Paasta.PaastaSettingsResolver').GetProperty('EnvironmentVariables').GetValue($null)
+        $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+        $script:Settings = (Get-Command Set-PaastaConfiguration).Parameters.Keys | Where-Object { $_ -notin $common -and $_ -ne 'PassThru' }
+    }
+
+    It 'exists and states the precedence' {
+        $Section.Count | Should -BeGreaterThan 10
+        ($Section -join ' ') | Should -Match 'parameter.*environment variable.*settings file.*built-in default'
+    }
+
+    It 'lists every setting with the environment variable the code reads' {
+        $Settings.Count | Should -Be $Variables.Count
+        foreach ($name in $Settings) {
+            $Variables.ContainsKey($name) | Should -BeTrue -Because "the engine knows $name's variable"
+            $row = $Section | Where-Object { $_ -match "^\s+$name\s+(\S+)" } | Select-Object -First 1
+            $row | Should -Not -BeNullOrEmpty -Because "about_Paasta's table needs a row for $name"
+            ($row -split '\s+' | Where-Object { $_ })[1] | Should -Be $Variables[$name] -Because "$name is overridden by `$env:$($Variables[$name])"
+        }
+    }
+}
+

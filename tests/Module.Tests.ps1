@@ -18,6 +18,17 @@ Describe 'Module manifest' {
         $m.PrivateData.PSData.LicenseUri | Should -Not -BeNullOrEmpty
     }
 
+    It 'carries what the Gallery shows: tags without spaces, absolute URIs, release notes for this version' {
+        $data = Import-PowerShellDataFile $env:PAASTA_TEST_MODULE
+        $psData = $data.PrivateData.PSData
+        foreach ($tag in $psData.Tags) { $tag | Should -Not -Match '\s' -Because 'the Gallery splits tags on spaces' }
+        $psData.Tags | Should -Contain 'PSEdition_Core'
+        foreach ($key in 'ProjectUri', 'LicenseUri') { [uri]::IsWellFormedUriString($psData[$key], 'Absolute') | Should -BeTrue -Because "$key must be an absolute URI" }
+        # Notes start with the version they describe, so a version bump without new notes fails here.
+        $psData.ReleaseNotes | Should -Match "^## $([regex]::Escape($data.ModuleVersion))\b"
+        foreach ($cmd in 'Sync-PaastaInstance', 'New-PaastaDeployments', 'Invoke-PaastaLocalRun', 'Set-PaastaConfiguration') { $psData.ReleaseNotes | Should -Match $cmd }
+    }
+
     It 'lists every cmdlet of the assembly explicitly, without wildcards' {
         $data = Import-PowerShellDataFile $env:PAASTA_TEST_MODULE
         $data.CmdletsToExport | Should -Not -Contain '*'
@@ -99,7 +110,8 @@ Describe 'Tab completion from soa-configs' {
     It 'completes services' { Complete "Get-PaastaInstance -SoaDir $Examples -Service he" | Should -Be @('hello') }
     It 'completes clusters of the named service' { Complete "Get-PaastaInstance -SoaDir $Examples -Service example_service -Cluster " | Should -Be @('pnw-prod') }
     It 'completes instances of the named service' { Complete "Get-PaastaInstance -SoaDir $Examples -Service hello -Instance ca" | Should -Be @('canary') }
-    It 'completes instance types' { Complete "Get-PaastaInstance -InstanceType a" | Should -Be @('adhoc') }
+    # Instance types: see Conventions.Tests.ps1, which also calls the completer itself (-InstanceType's
+    # ValidateSet would answer for a completer that answers nothing).
 }
 
 Describe 'Per-user configuration' {
@@ -128,6 +140,60 @@ Describe 'Per-user configuration' {
     It 'changes nothing under -WhatIf' {
         Set-PaastaConfiguration -SoaDir $Examples -WhatIf
         Test-Path $env:PAASTA_CONFIG | Should -BeFalse
+    }
+}
+
+Describe 'Lazy loading of the heavy dependencies' {
+    BeforeAll {
+        $script:Heavy = 'KubernetesClient', 'Docker.DotNet', 'LibGit2Sharp'
+        # Every assembly of every load context (the module's own "Paasta" one included), as Name@Context.
+        $probe = '[System.Runtime.Loader.AssemblyLoadContext]::All | ForEach-Object { $c = $_.Name; $_.Assemblies | ForEach-Object { "$($_.GetName().Name)@$c" } }'
+        $script:Loaded = @{}
+        # A fresh pwsh means fresh caches too: with the user's cache, pwsh's startup JIT profile
+        # (StartupProfileData-NonInteractive) pre-compiles in the background what an earlier process ran,
+        # which loads Paasta.Core whatever this process does.
+        $savedCache = $env:XDG_CACHE_HOME
+        $env:XDG_CACHE_HOME = (New-Item -ItemType Directory (Join-Path $TestDrive 'fresh-cache')).FullName
+        try {
+            $out = Invoke-ChildPwsh -Command @"
+`$ErrorActionPreference = 'Stop'
+function Loaded { ($probe) -join ',' }
+Import-Module '$env:PAASTA_TEST_MODULE'
+'import=' + (Loaded)
+`$null = Get-PaastaService -SoaDir '$Examples'
+'service=' + (Loaded)
+`$null = Get-PaastaInstance -SoaDir '$Examples'
+'instance=' + (Loaded)
+"@
+        }
+        finally { $env:XDG_CACHE_HOME = $savedCache }
+        $LASTEXITCODE | Should -Be 0
+        foreach ($line in $out | Where-Object { $_ -match '^(import|service|instance)=' }) {
+            $stage, $list = $line -split '=', 2
+            $Loaded[$stage] = @($list -split ',')
+        }
+        function Names([string] $Stage) { $Loaded[$Stage] | ForEach-Object { ($_ -split '@')[0] } }
+    }
+
+    It 'ships the dependencies it checks for (the names are real)' {
+        foreach ($name in $Heavy + 'YamlDotNet') { Test-Path (Join-Path $ModuleDir "dependencies/$name.dll") | Should -BeTrue -Because "$name is a dependency" }
+        $Loaded.Keys | Sort-Object | Should -Be @('import', 'instance', 'service')
+    }
+
+    It 'loads none of them, nor YamlDotNet or Paasta.Core, on Import-Module' {
+        $names = Names 'import'
+        $names | Should -Contain 'Paasta'
+        foreach ($name in $Heavy + 'YamlDotNet', 'Paasta.Core') { $names | Should -Not -Contain $name -Because "$name should load only when a cmdlet needs it" }
+    }
+
+    It 'still loads no Kubernetes, Docker or git client for Get-PaastaService and Get-PaastaInstance' {
+        foreach ($stage in 'service', 'instance') {
+            $names = Names $stage
+            foreach ($name in $Heavy) { $names | Should -Not -Contain $name -Because "$stage needs no $name" }
+        }
+        # The probe sees the module's own load context: what reading soa-configs needs is there.
+        $Loaded['service'] | Should -Contain 'YamlDotNet@Paasta'
+        $Loaded['service'] | Should -Contain 'Paasta.Core@Paasta'
     }
 }
 

@@ -6,29 +6,47 @@ using Paasta.Config;
 namespace Paasta.Commands;
 
 /// <summary>
-/// Tab completion from the soa-configs in use (the -SoaDir already typed, else the configured one).
-/// Completers read local folders and files only, never a cluster or a remote, so they stay fast.
+/// The completion idioms every Paasta completer shares: quotes stripped from the word, a case-insensitive
+/// prefix match, results sorted and re-quoted, and no exception ever reaching the user's prompt.
 /// </summary>
-public abstract class SoaConfigCompleter : IArgumentCompleter
+public abstract class PaastaCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         var word = wordToComplete.Trim('\'', '"');
         var pattern = WildcardPattern.Get(word + "*", WildcardOptions.IgnoreCase);
-        IEnumerable<string> candidates;
+        List<string> candidates;
         try
         {
-            var soaDir = SoaConfigReader.ResolveSoaDir(fakeBoundParameters["SoaDir"] as string, SafeSettings().SoaDir);
-            if (!Directory.Exists(soaDir)) return Array.Empty<CompletionResult>();
-            candidates = Candidates(new SoaConfigReader(soaDir), fakeBoundParameters);
+            // Materialised here: the candidate lists are lazy, and a file that fails to load must not escape to the prompt.
+            candidates = Candidates(fakeBoundParameters).ToList();
         }
         catch (Exception e) when (e is PaastaException or IOException or UnauthorizedAccessException)
         {
             return Array.Empty<CompletionResult>();
         }
         return candidates.Where(pattern.IsMatch).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
-            .Select(c => new CompletionResult(Quote(c), c, CompletionResultType.ParameterValue, c));
+            .Select(c => new CompletionResult(Quote(c), c, CompletionResultType.ParameterValue, c)).ToList();
+    }
+
+    protected abstract IEnumerable<string> Candidates(IDictionary bound);
+
+    private static string Quote(string s) => s.IndexOfAny(new[] { ' ', '\'', '"', '$', '`', '(', ')', ';', ',', '{', '}' }) >= 0
+        ? "'" + s.Replace("'", "''") + "'" : s;
+}
+
+/// <summary>
+/// Tab completion from the soa-configs in use (the -SoaDir already typed, else the configured one).
+/// Completers read local folders and files only, never a cluster or a remote, so they stay fast.
+/// </summary>
+public abstract class SoaConfigCompleter : PaastaCompleter
+{
+    protected sealed override IEnumerable<string> Candidates(IDictionary bound)
+    {
+        var soaDir = SoaConfigReader.ResolveSoaDir(bound["SoaDir"] as string, SafeSettings().SoaDir);
+        if (!Directory.Exists(soaDir)) return Array.Empty<string>();
+        return Candidates(new SoaConfigReader(soaDir), bound);
     }
 
     protected abstract IEnumerable<string> Candidates(SoaConfigReader reader, IDictionary bound);
@@ -55,9 +73,6 @@ public abstract class SoaConfigCompleter : IArgumentCompleter
     {
         try { return PaastaSettingsStore.Current; } catch (PaastaException) { return new PaastaSettings(); }
     }
-
-    private static string Quote(string s) => s.IndexOfAny(new[] { ' ', '\'', '"', '$', '`', '(', ')', ';', ',', '{', '}' }) >= 0
-        ? "'" + s.Replace("'", "''") + "'" : s;
 }
 
 public sealed class ServiceCompleter : SoaConfigCompleter
@@ -90,9 +105,10 @@ public sealed class DeployGroupCompleter : SoaConfigCompleter
         BoundServices(reader, bound).SelectMany(s => s.DeployGroups);
 }
 
-public sealed class InstanceTypeCompleter : SoaConfigCompleter
+/// <summary>The instance types Paasta loads: a fixed list, so it completes even where no soa-configs exist yet.</summary>
+public sealed class InstanceTypeCompleter : PaastaCompleter
 {
-    protected override IEnumerable<string> Candidates(SoaConfigReader reader, IDictionary bound) => InstanceTypes.Supported;
+    protected override IEnumerable<string> Candidates(IDictionary bound) => InstanceTypes.Supported;
 }
 
 /// <summary>Tron job names (the top-level keys of tron-CLUSTER.yaml) of the services and cluster already typed.</summary>

@@ -28,6 +28,22 @@ function Median($values) { ($values | Sort-Object)[[int][math]::Floor($values.Co
 $b = Median $bare; $m = Median $import; $u = Median $use
 'import: pwsh -c exit {0:N3} s; with Import-Module Paasta {1:N3} s = {2:N3} s extra (target <= 0.3 s: {3})' -f $b, $m, ($m - $b), $(if ($m - $b -le 0.3) { 'met' } else { 'NOT met' })
 'import: Import-Module + Get-PaastaInstance on the examples {0:N3} s ({1:N3} s over bare pwsh)' -f $u, ($u - $b)
-$loaded = & $process @prefix -NoProfile -NonInteractive -Command "Import-Module '$ModuleManifest'; [AppDomain]::CurrentDomain.GetAssemblies().GetName().Name -join ','"
-$heavy = 'KubernetesClient', 'Docker.DotNet', 'LibGit2Sharp', 'YamlDotNet', 'Paasta.Core' | Where-Object { ($loaded -split ',') -contains $_ }
-'import: dependencies loaded by Import-Module alone: {0}' -f $(if ($heavy) { $heavy -join ', ' } else { 'none' })
+# What each step loads, in any load context (tests/Module.Tests.ps1 asserts the same). Run with an empty
+# cache folder: otherwise pwsh's startup JIT profile pre-compiles in the background what the runs above ran,
+# which loads Paasta.Core whatever the measured command does.
+$heavyNames = 'KubernetesClient', 'Docker.DotNet', 'LibGit2Sharp', 'YamlDotNet', 'Paasta.Core'
+$probe = "([System.Runtime.Loader.AssemblyLoadContext]::All.Assemblies | ForEach-Object { `$_.GetName().Name }) -join ','"
+$savedCache = $env:XDG_CACHE_HOME
+$freshCache = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "paasta-bench-cache-$([guid]::NewGuid().ToString('N'))")
+try {
+    foreach ($step in @(@('Import-Module alone', ''), @('Import-Module + Get-PaastaInstance', "`$null = Get-PaastaInstance -SoaDir '$examples'; "))) {
+        $env:XDG_CACHE_HOME = Join-Path $freshCache ($step[0] -replace '\W', '')
+        $loaded = & $process @prefix -NoProfile -NonInteractive -Command "Import-Module '$ModuleManifest'; $($step[1])$probe"
+        $heavy = $heavyNames | Where-Object { ($loaded -split ',') -contains $_ }
+        'import: dependencies loaded by {0}: {1}' -f $step[0], $(if ($heavy) { $heavy -join ', ' } else { 'none' })
+    }
+}
+finally {
+    $env:XDG_CACHE_HOME = $savedCache
+    Remove-Item -Recurse -Force $freshCache
+}

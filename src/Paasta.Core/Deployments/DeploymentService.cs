@@ -44,8 +44,9 @@ public sealed class DeploymentService
     /// computes deployments.json, and writes it (atomically) when <paramref name="write"/> is set and the
     /// content changed.
     /// </summary>
+    /// <param name="explain">When given, told (on the caller's thread) why each deploy group got its commit and each instance its state.</param>
     public DeploymentsFile GenerateDeployments(SoaConfigReader reader, string service, string? repositoryOverride, bool write,
-        string? baseDirectory = null, CancellationToken cancellation = default)
+        string? baseDirectory = null, CancellationToken cancellation = default, Action<string>? explain = null)
     {
         var svc = reader.LoadService(service);
         var location = GitRepositoryLocation.ForService(svc, repositoryOverride, baseDirectory);
@@ -61,7 +62,13 @@ public sealed class DeploymentService
             throw;
         }
         var refs = refsTask?.GetAwaiter().GetResult();
-        var document = DeploymentsGenerator.Generate(svc.Name, branches, refs);
+        var tags = refs is null ? null : DeploymentsGenerator.Index(branches, refs);
+        var document = DeploymentsGenerator.Generate(svc.Name, branches, tags);
+        if (explain is not null)
+        {
+            if (refs is null) explain($"{svc.Name} has no repository (git_url: null): its deployments are empty.");
+            else foreach (var line in DeploymentsGenerator.Explain(branches, refs, tags!)) explain(line);
+        }
         var path = DeploymentsFileStore.PathFor(svc.Directory);
         var json = document.ToJson();
         var changed = DeploymentsFileStore.Differs(path, json);

@@ -76,4 +76,73 @@ public static class DeploymentsGenerator
         }
         return doc;
     }
+
+    /// <summary>
+    /// Why deployments.json says what it says, one sentence per deploy group and per control branch, for -Verbose:
+    /// which deploy tag won (the newest timestamp; on a tie the name that sorts first) and which start/stop tag
+    /// applies (only those on the deploy tag's commit count). One pass over the refs; the winners come from
+    /// <paramref name="tags"/>, the same index <see cref="Generate(string, IReadOnlyList{ControlBranch}, PaastaTagIndex?)"/> used.
+    /// </summary>
+    public static IEnumerable<string> Explain(IReadOnlyList<ControlBranch> branches, GitRefListing refs, PaastaTagIndex tags)
+    {
+        var groups = branches.Select(b => b.DeployGroup).ToHashSet(StringComparer.Ordinal);
+        var names = branches.Select(b => b.Branch).ToHashSet(StringComparer.Ordinal);
+        var deploys = new Dictionary<string, List<DeployTag>>(StringComparer.Ordinal);
+        var controls = new Dictionary<string, List<ControlTag>>(StringComparer.Ordinal);
+        foreach (var r in refs.Refs)
+        {
+            if (PaastaTags.TrySplit(r.Name, PaastaTags.DeploySuffix, out var rest, out var ts))
+            {
+                foreach (var (group, imageVersion) in PaastaTags.GroupCandidates(rest))
+                    if (groups.Contains(group)) Add(deploys, group, new DeployTag(r.Name, r.Sha, group, imageVersion, ts));
+            }
+            else if (PaastaTags.TryParseControl(r, out var control) && names.Contains(control.Branch))
+            {
+                Add(controls, control.Branch, control);
+            }
+        }
+
+        var explained = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var b in branches)
+        {
+            if (!explained.Add(b.DeployGroup)) continue;
+            var winner = tags.LatestDeploy(b.DeployGroup);
+            if (winner is null)
+            {
+                var left = branches.Where(x => x.DeployGroup == b.DeployGroup).Select(x => x.Branch);
+                yield return $"Deploy group '{b.DeployGroup}': no deploy tag, so {string.Join(", ", left)} {(left.Count() == 1 ? "is" : "are")} left out of deployments.json.";
+                continue;
+            }
+            var all = deploys.GetValueOrDefault(b.DeployGroup) ?? new List<DeployTag>();
+            all.Sort(PaastaTags.NewestFirst);
+            var runnerUp = all.FirstOrDefault(t => t.RefName != winner.RefName);
+            var why = runnerUp is null ? "its only deploy tag"
+                : runnerUp.Timestamp == winner.Timestamp
+                    ? $"newest timestamp {winner.Timestamp} of {all.Count} deploy tags, shared with {runnerUp.TagName}; the name that sorts first wins"
+                    : $"newest timestamp {winner.Timestamp} of {all.Count} deploy tags; next newest {runnerUp.TagName}";
+            yield return $"Deploy group '{b.DeployGroup}': {winner.TagName} wins ({why}): commit {winner.Sha}" +
+                (winner.ImageVersion is null ? "." : $", image version {winner.ImageVersion}.");
+        }
+
+        foreach (var b in branches)
+        {
+            if (tags.LatestDeploy(b.DeployGroup) is not { } deploy) continue;
+            var mine = controls.GetValueOrDefault(b.Branch) ?? new List<ControlTag>();
+            var onCommit = mine.Count(c => c.Sha == deploy.Sha);
+            var elsewhere = mine.Count - onCommit;
+            var ignored = elsewhere == 0 ? "" : $"; {elsewhere} on other commits ignored";
+            yield return tags.Control(b.Branch, deploy.Sha) is { } control
+                ? $"{b.Branch}: desired_state {control.State}, force_bounce {control.ForceBounce}, from {control.TagName} " +
+                  $"(newest of {onCommit} start/stop tag{(onCommit == 1 ? "" : "s")} on {Short(deploy.Sha)}{ignored})."
+                : $"{b.Branch}: desired_state {DefaultState}, no force_bounce (no start/stop tag on {Short(deploy.Sha)}{ignored}).";
+        }
+    }
+
+    private static void Add<T>(Dictionary<string, List<T>> map, string key, T value)
+    {
+        if (!map.TryGetValue(key, out var list)) map[key] = list = new List<T>();
+        list.Add(value);
+    }
+
+    private static string Short(string sha) => sha.Length > 8 ? sha[..8] : sha;
 }

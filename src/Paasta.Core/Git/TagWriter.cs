@@ -35,6 +35,9 @@ public sealed class TagWriter
     /// <summary>Pause before network retry <c>n</c> (1-based); default 5 s × n.</summary>
     public Func<int, TimeSpan> TransientBackoff { get; init; } = n => TimeSpan.FromSeconds(5 * n);
 
+    /// <summary>Told what each attempt is about to do, on the caller's thread (cmdlets turn it into progress).</summary>
+    public Action<string>? Report { get; init; }
+
     /// <param name="refNameFor">Builds the ref name for a timestamp.</param>
     /// <param name="knownRefs">A recent listing; a name already in it is skipped without asking the remote.</param>
     /// <param name="after">
@@ -69,11 +72,14 @@ public sealed class TagWriter
             RefCreation outcome;
             try
             {
+                Report?.Invoke($"Writing {PaastaTags.ShortName(refName)} to {location.Url}{(attempt > 1 ? $" (name attempt {attempt})" : "")}");
                 outcome = _client.CreateRef(location, refName, sha, force, knownRefs, sourceRef, cancellation);
             }
             catch (PaastaException e) when (IsTransient(e, location) && ++transientFailures < MaxTransientAttempts)
             {
-                Delay(TransientBackoff(transientFailures), cancellation);
+                var backoff = TransientBackoff(transientFailures);
+                Report?.Invoke($"{e.Message} Retrying in {backoff.TotalSeconds:0} s (attempt {transientFailures + 1} of {MaxTransientAttempts}).");
+                Delay(backoff, cancellation);
                 lastTimestamp = null;
                 continue;
             }

@@ -78,20 +78,35 @@ public static class PaastaSettingsStore
 /// <summary>Applies the precedence rule: environment variable, then saved setting, then built-in default.</summary>
 public static class PaastaSettingsResolver
 {
+    /// <summary>The environment variable that overrides each setting (KUBECONFIG is kubectl's own; its first file counts).</summary>
+    public static IReadOnlyDictionary<string, string> EnvironmentVariables { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [nameof(PaastaSettings.SoaDir)] = Config.SoaConfigReader.SoaDirVariable,
+        [nameof(PaastaSettings.Cluster)] = "PAASTA_CLUSTER",
+        [nameof(PaastaSettings.KubeConfig)] = "KUBECONFIG",
+        [nameof(PaastaSettings.KubeContext)] = "PAASTA_KUBE_CONTEXT",
+        [nameof(PaastaSettings.DockerRegistry)] = "PAASTA_DOCKER_REGISTRY",
+        [nameof(PaastaSettings.SensuSocket)] = "PAASTA_SENSU_SOCKET",
+        [nameof(PaastaSettings.TronUrl)] = "PAASTA_TRON_URL",
+        [nameof(PaastaSettings.HacheckSidecarImage)] = "PAASTA_HACHECK_SIDECAR_IMAGE",
+    };
+
     public static PaastaSettings Effective(PaastaSettings saved)
     {
-        static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+        static string? Env(string setting) => Environment.GetEnvironmentVariable(EnvironmentVariables[setting]) is { Length: > 0 } v ? v : null;
+        // The same file the Kubernetes cmdlets open: kubectl reads a KUBECONFIG list, Paasta its first entry.
+        var kubeConfig = Env(nameof(PaastaSettings.KubeConfig))?.Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
         return new PaastaSettings
         {
             SoaDir = Config.SoaConfigReader.ResolveSoaDir(null, saved.SoaDir),
-            Cluster = Env("PAASTA_CLUSTER") ?? saved.Cluster,
-            KubeConfig = Env("KUBECONFIG") ?? saved.KubeConfig
+            Cluster = Env(nameof(PaastaSettings.Cluster)) ?? saved.Cluster,
+            KubeConfig = kubeConfig ?? saved.KubeConfig
                 ?? System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config"),
-            KubeContext = Env("PAASTA_KUBE_CONTEXT") ?? saved.KubeContext,
-            DockerRegistry = Env("PAASTA_DOCKER_REGISTRY") ?? saved.DockerRegistry,
-            SensuSocket = Env("PAASTA_SENSU_SOCKET") ?? saved.SensuSocket ?? "127.0.0.1:3030",
-            TronUrl = Env("PAASTA_TRON_URL") ?? saved.TronUrl,
-            HacheckSidecarImage = Env("PAASTA_HACHECK_SIDECAR_IMAGE") ?? saved.HacheckSidecarImage,
+            KubeContext = Env(nameof(PaastaSettings.KubeContext)) ?? saved.KubeContext,
+            DockerRegistry = Env(nameof(PaastaSettings.DockerRegistry)) ?? saved.DockerRegistry,
+            SensuSocket = Env(nameof(PaastaSettings.SensuSocket)) ?? saved.SensuSocket ?? "127.0.0.1:3030",
+            TronUrl = Env(nameof(PaastaSettings.TronUrl)) ?? saved.TronUrl,
+            HacheckSidecarImage = Env(nameof(PaastaSettings.HacheckSidecarImage)) ?? saved.HacheckSidecarImage,
         };
     }
 }

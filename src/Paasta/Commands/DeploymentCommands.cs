@@ -26,11 +26,61 @@ public abstract class PaastaGitCmdlet : SoaConfigCmdlet
     private readonly Dictionary<string, (GitRefListing Refs, PaastaTagIndex Tags)> _listings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ServiceConfig> _services = new(StringComparer.Ordinal);
 
-    /// <summary>The engine, with this call's credential.</summary>
-    protected DeploymentService Deployments => _service ??= new DeploymentService(new GitRemoteClient(new GitClientOptions
+    /// <summary>The engine, with this call's credential; its tag writer reports each attempt as progress.</summary>
+    protected DeploymentService Deployments
     {
-        Credential = Credential is null ? null : new GitCredential(Credential.UserName, Credential.GetNetworkCredential().Password),
-    }));
+        get
+        {
+            if (_service is not null) return _service;
+            var client = new GitRemoteClient(new GitClientOptions
+            {
+                Credential = Credential is null ? null : new GitCredential(Credential.UserName, Credential.GetNetworkCredential().Password),
+            });
+            return _service = new DeploymentService(client) { Writer = new TagWriter(client) { Report = ReportGitStep } };
+        }
+    }
+
+    // One activity id for every git step of a call: a step's record is completed before the next one starts.
+    private const int GitProgressId = 0x6A17;
+    private (string Status, int Percent, int Thread)? _step;
+
+    /// <summary>Runs a git step that can take seconds (a large ls-remote, a push, retries) under a progress record, completed in every case.</summary>
+    protected T GitStep<T>(string status, Func<T> step, int percentComplete = -1)
+    {
+        _step = (status, percentComplete, Environment.CurrentManagedThreadId);
+        WriteGitProgress(ProgressRecordType.Processing, null);
+        try { return step(); }
+        finally
+        {
+            WriteGitProgress(ProgressRecordType.Completed, null);
+            _step = null;
+        }
+    }
+
+    private void ReportGitStep(string message)
+    {
+        // WriteProgress is only legal on the pipeline thread; a report from anywhere else is dropped, not thrown.
+        if (_step is not { } step || Environment.CurrentManagedThreadId != step.Thread) return;
+        WriteGitProgress(ProgressRecordType.Processing, message);
+    }
+
+    // A new record each time: in-process hosts keep the records they are given, so mutating one would rewrite history.
+    private void WriteGitProgress(ProgressRecordType type, string? currentOperation)
+    {
+        if (_step is not { } step) return;
+        WriteProgress(new ProgressRecord(GitProgressId, MyInvocation.MyCommand.Name, step.Status)
+        {
+            PercentComplete = type == ProgressRecordType.Completed ? 100 : step.Percent,
+            CurrentOperation = currentOperation,
+            RecordType = type,
+        });
+    }
+
+    /// <summary>Whether verbose output is wanted (-Verbose, else $VerbosePreference), so costly explanations are only built then.</summary>
+    protected bool VerboseWanted =>
+        MyInvocation.BoundParameters.TryGetValue("Verbose", out var given) ? LanguagePrimitives.IsTrue(given)
+        : LanguagePrimitives.TryConvertTo<ActionPreference>(GetVariableValue("VerbosePreference"), out var preference)
+          && preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
 
     /// <summary>-Repository as the engine needs it: paths resolved against the current PowerShell location.</summary>
     protected string? RepositoryArgument =>
@@ -60,7 +110,7 @@ public abstract class PaastaGitCmdlet : SoaConfigCmdlet
     {
         if (_listings.TryGetValue(location.TransportUrl, out var cached)) return cached;
         WriteVerbose($"Listing the refs of {location.Url}");
-        var refs = Deployments.Client.ListRefs(location, CancellationToken);
+        var refs = GitStep($"Listing the refs of {location.Url}", () => Deployments.Client.ListRefs(location, CancellationToken));
         WriteVerbose($"{refs.Count} refs in {location.Url}");
         var entry = (refs, PaastaTagIndex.Build(refs));
         _listings[location.TransportUrl] = entry;
@@ -84,7 +134,7 @@ public abstract class PaastaGitCmdlet : SoaConfigCmdlet
 
 /// <summary>
 /// <para type="synopsis">Generates deployments.json for services from their git deploy, start and stop tags.</para>
-/// <para type="description">The port of generate_deployments_for_service. Lists the refs of each service's repository (service.yaml git_url, or -Repository) without cloning it, loads every instance of every cluster, and computes deployments.json: for each deploy group the newest paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy tag, and for each instance (cluster.instance; cluster.job.action for Tron) the newest start or stop tag that points at that deploy tag's commit (start/stop tags on any other commit are ignored, so a stop lasts until the next deploy of a different commit). The file keeps both the v1 and v2 sections and is byte-for-byte what PaaSTA writes (Python json.dump defaults, one line, non-ASCII escaped). It is written atomically (temporary file and rename) and only when its content changes; an unreadable or invalid old file counts as empty. A service with git_url: null gets empty deployments. Emits one Paasta.DeploymentsFile per service, written or not; its Changed and Written properties say what happened.</para>
+/// <para type="description">The port of generate_deployments_for_service. Lists the refs of each service's repository (service.yaml git_url, or -Repository) without cloning it, loads every instance of every cluster, and computes deployments.json: for each deploy group the newest paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy tag, and for each instance (cluster.instance; cluster.job.action for Tron) the newest start or stop tag that points at that deploy tag's commit (start/stop tags on any other commit are ignored, so a stop lasts until the next deploy of a different commit). The file keeps both the v1 and v2 sections and is byte-for-byte what PaaSTA writes (Python json.dump defaults, one line, non-ASCII escaped). It is written atomically (temporary file and rename) and only when its content changes; an unreadable or invalid old file counts as empty. A service with git_url: null gets empty deployments. Emits one Paasta.DeploymentsFile per service, written or not (a New- cmdlet returns what it made, so there is no -PassThru); its Changed and Written properties say what happened. Listing a large repository's refs shows progress; -Verbose says, for each deploy group, which deploy tag won and why (the newest timestamp; on a tie, the name that sorts first) and, for each instance, which start/stop tag applies and how many on other commits were ignored.</para>
 /// </summary>
 /// <example>
 ///   <code>New-PaastaDeployments -Service hello -SoaDir ./soa-configs</code>
@@ -98,6 +148,10 @@ public abstract class PaastaGitCmdlet : SoaConfigCmdlet
 ///   <code>New-PaastaDeployments -Service hello -Repository ../hello.git -WhatIf</code>
 ///   <para>Computes hello's deployments from a local bare repository and reports whether the file would change, without writing it.</para>
 /// </example>
+/// <example>
+///   <code>New-PaastaDeployments -Service hello -WhatIf -Verbose</code>
+///   <para>Explains the file it would write: which tag each deploy group's commit comes from, and each instance's desired state and force_bounce.</para>
+/// </example>
 [Cmdlet(VerbsCommon.New, "PaastaDeployments", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [Alias("New-PaastaDeployment")]
 [OutputType(typeof(DeploymentsFile))]
@@ -110,10 +164,6 @@ public sealed class NewPaastaDeployments : PaastaGitCmdlet
     [ArgumentCompleter(typeof(ServiceCompleter))]
     public string[] Service { get; set; } = Array.Empty<string>();
 
-    /// <summary>Accepted for scripts written to the -PassThru convention: the Paasta.DeploymentsFile is emitted whether or not the file was written.</summary>
-    [Parameter]
-    public SwitchParameter PassThru { get; set; }
-
     protected override void ProcessRecord()
     {
         SoaConfigReader reader;
@@ -125,12 +175,16 @@ public sealed class NewPaastaDeployments : PaastaGitCmdlet
         }
         catch (PaastaException e) { WriteError(e); return; }
 
-        foreach (var name in services)
+        Action<string>? explain = VerboseWanted ? WriteVerbose : null;
+        for (var index = 0; index < services.Count; index++)
         {
+            var name = services[index];
+            var percent = services.Count > 1 ? 100 * index / services.Count : -1;
             Try(() =>
             {
                 WriteVerbose($"Generating deployments for {name}");
-                var computed = Deployments.GenerateDeployments(reader, name, RepositoryArgument, write: false, CurrentDirectory, CancellationToken);
+                var computed = GitStep($"{name}: listing the repository's refs and loading the instances",
+                    () => Deployments.GenerateDeployments(reader, name, RepositoryArgument, write: false, CurrentDirectory, CancellationToken, explain), percent);
                 var written = false;
                 if (computed.Changed && ShouldProcess(computed.Path, $"Write deployments.json ({computed.Deployments.Count} deploy groups, {computed.Controls.Count} instances)"))
                 {
@@ -198,8 +252,8 @@ public sealed class GetPaastaDeployment : PaastaGitCmdlet
     [ArgumentCompleter(typeof(InstanceCompleter))]
     public string[]? Instance { get; set; }
 
-    /// <summary>Only these deploy groups; wildcards allowed.</summary>
-    [Parameter]
+    /// <summary>Only these deploy groups; wildcards allowed. Binds by property name, so Get-PaastaInstance or -ByDeployGroup output narrows to its group.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(DeployGroupCompleter))]
     public string[]? DeployGroup { get; set; }
@@ -269,11 +323,11 @@ public sealed class GetPaastaDeployment : PaastaGitCmdlet
 
 /// <summary>
 /// <para type="synopsis">Marks a commit for deployment to a deploy group (paasta mark-for-deployment).</para>
-/// <para type="description">Creates the tag paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy (UTC timestamp) on the commit in the service's repository; the next New-PaastaDeployments puts it in deployments.json and the instances of that group bounce to it. -Commit is a full sha or a prefix of at least 4 hex digits, which must match exactly one commit among the repository's refs (a branch or tag tip; ambiguous or unknown prefixes are refused with CommitAmbiguous or CommitNotFound). The repository is never cloned: refs are listed remotely and the tag is pushed as a ref-only update (repositories on this machine are written in place). An existing tag is never moved: if another writer took the same name in the same second, Paasta waits for the next second and tags again. Warns when the deploy group is used by no instance, when the version is already the current one, and when the commit was rolled back from in this group before.</para>
+/// <para type="description">Creates the tag paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy (UTC timestamp) on the commit in the service's repository; the next New-PaastaDeployments puts it in deployments.json and the instances of that group bounce to it. -Commit is a full sha or a prefix of at least 4 hex digits, which must match exactly one commit among the repository's refs (a branch or tag tip; ambiguous or unknown prefixes are refused with CommitAmbiguous or CommitNotFound). The repository is never cloned: refs are listed remotely and the tag is pushed as a ref-only update (repositories on this machine are written in place). An existing tag is never moved: if another writer took the same name in the same second, Paasta waits for the next second and tags again. Warns when the deploy group is used by no instance, when the version is already the current one, and when the commit was rolled back from in this group before. Listing the refs and pushing the tag (with its retries) show progress. Returns nothing unless -PassThru; -Verbose names the tag written.</para>
 /// </summary>
 /// <example>
-///   <code>Publish-PaastaDeployment -Service hello -DeployGroup prod.canary -Commit 4ef01b5a</code>
-///   <para>Deploys the commit whose sha starts with 4ef01b5a to hello's prod.canary group.</para>
+///   <code>Publish-PaastaDeployment -Service hello -DeployGroup prod.canary -Commit 4ef01b5a -PassThru</code>
+///   <para>Deploys the commit whose sha starts with 4ef01b5a to hello's prod.canary group, and shows the deploy tag written.</para>
 /// </example>
 /// <example>
 ///   <code>Publish-PaastaDeployment -Service hello -DeployGroup prod.canary -Commit 4ef01b5a574b519ab546309e89f72972a33b6b75 -ImageVersion 1710512553 -WhatIf</code>
@@ -283,8 +337,9 @@ public sealed class GetPaastaDeployment : PaastaGitCmdlet
 [OutputType(typeof(DeployTagResult))]
 public sealed class PublishPaastaDeployment : PaastaGitCmdlet
 {
-    /// <summary>The service.</summary>
+    /// <summary>The service (Alias Name: binds the Name of Get-PaastaService output).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
     [ArgumentCompleter(typeof(ServiceCompleter))]
     public string Service { get; set; } = "";
 
@@ -303,6 +358,10 @@ public sealed class PublishPaastaDeployment : PaastaGitCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? ImageVersion { get; set; }
+
+    /// <summary>Return a Paasta.DeployTagResult for the tag written (its name, commit, timestamp and the version it replaces). Without it, nothing is returned.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -332,24 +391,25 @@ public sealed class PublishPaastaDeployment : PaastaGitCmdlet
             if (!ShouldProcess($"{svc.Name} deploy group {DeployGroup} ({location.Url})",
                     $"Mark {version} for deployment (tag paasta-{DeployGroup}{(ImageVersion is null ? "" : "+" + ImageVersion)}-<UTC now>-deploy)"))
                 return;
-            var result = Deployments.MarkForDeployment(svc.Name, location, refs, DeployGroup, sha, ImageVersion, CancellationToken);
+            var result = GitStep($"{svc.Name}: marking {version} for deployment to {DeployGroup}",
+                () => Deployments.MarkForDeployment(svc.Name, location, refs, DeployGroup, sha, ImageVersion, CancellationToken));
             WriteVerbose($"Wrote {result.Tag} at {result.Sha}");
-            WriteObject(result);
+            if (PassThru) WriteObject(result);
         });
     }
 }
 
 /// <summary>
 /// <para type="synopsis">Rolls deploy groups back to an earlier version (paasta rollback).</para>
-/// <para type="description">For each deploy group, marks an earlier version for deployment (a new paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy tag) and writes the rollback marker paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-rollback on the commit rolled back from, which Publish-PaastaDeployment later warns about. Without -Commit, the target is the version the group ran before its current one; with -Commit (full sha, or a prefix matched first against the group's past versions) it must be a version the group ran before, unless -Force. A group already at the target version is reported as NothingToRollBack and left alone. ConfirmImpact is High: you are asked to confirm each group unless -Confirm:$false.</para>
+/// <para type="description">For each deploy group, marks an earlier version for deployment (a new paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy tag) and writes the rollback marker paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-rollback on the commit rolled back from, which Publish-PaastaDeployment later warns about. Without -Commit, the target is the version the group ran before its current one; with -Commit (full sha, or a prefix matched first against the group's past versions) it must be a version the group ran before, unless -Force. A group already at the target version is reported as NothingToRollBack and left alone. ConfirmImpact is High: you are asked to confirm each group unless -Confirm:$false. Writing the tags shows progress. Returns nothing unless -PassThru.</para>
 /// </summary>
 /// <example>
 ///   <code>Undo-PaastaDeployment -Service hello -DeployGroup prod.canary</code>
 ///   <para>Rolls prod.canary back to the version it ran before the current one, after confirmation.</para>
 /// </example>
 /// <example>
-///   <code>Undo-PaastaDeployment -Service hello -AllDeployGroups -Commit 4ef01b5a -Confirm:$false</code>
-///   <para>Puts every deploy group of hello back on the version whose sha starts with 4ef01b5a, without prompting.</para>
+///   <code>Undo-PaastaDeployment -Service hello -AllDeployGroups -Commit 4ef01b5a -Confirm:$false -PassThru</code>
+///   <para>Puts every deploy group of hello back on the version whose sha starts with 4ef01b5a, without prompting, and lists each group's rollback.</para>
 /// </example>
 [Cmdlet(VerbsCommon.Undo, "PaastaDeployment", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByGroupSet)]
 [OutputType(typeof(RollbackResult))]
@@ -358,8 +418,9 @@ public sealed class UndoPaastaDeployment : PaastaGitCmdlet
     private const string ByGroupSet = "ByDeployGroup";
     private const string AllSet = "AllDeployGroups";
 
-    /// <summary>The service.</summary>
+    /// <summary>The service (Alias Name: binds the Name of Get-PaastaService output).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
     [ArgumentCompleter(typeof(ServiceCompleter))]
     public string Service { get; set; } = "";
 
@@ -386,6 +447,10 @@ public sealed class UndoPaastaDeployment : PaastaGitCmdlet
     /// <summary>Accept a -Commit that was never deployed to the group.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    /// <summary>Return a Paasta.RollbackResult per deploy group rolled back (from and to versions, the deploy and rollback tags written). Without it, nothing is returned.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -418,8 +483,11 @@ public sealed class UndoPaastaDeployment : PaastaGitCmdlet
                 groups = DeployGroup.Distinct(StringComparer.Ordinal);
             }
 
-            foreach (var group in groups)
+            var list = groups.ToList();
+            for (var index = 0; index < list.Count; index++)
             {
+                var group = list[index];
+                var percent = list.Count > 1 ? 100 * index / list.Count : -1;
                 Try(() =>
                 {
                     var plan = DeploymentService.PlanRollback(svc.Name, location, refs, group, Commit, ImageVersion, Force);
@@ -429,9 +497,10 @@ public sealed class UndoPaastaDeployment : PaastaGitCmdlet
                     if (!ShouldProcess($"{svc.Name} deploy group {group} ({location.Url})",
                             $"Roll back from {plan.Current.Version} to {plan.Target}: deploy tag on {Short(plan.Target.Sha)}, rollback tag on {Short(plan.Current.Sha)}"))
                         return;
-                    var result = Deployments.ApplyRollback(plan, refs, CancellationToken);
+                    var result = GitStep($"{svc.Name}: rolling {group} back to {plan.Target}",
+                        () => Deployments.ApplyRollback(plan, refs, CancellationToken), percent);
                     WriteVerbose($"Wrote {result.DeployTag} and {result.RollbackTag}. Revert the bad commits in git too.");
-                    WriteObject(result);
+                    if (PassThru) WriteObject(result);
                 });
             }
         });

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics;
 using System.Management.Automation;
 using Paasta.Drain;
 
@@ -188,7 +189,7 @@ public sealed class UnregisterPaastaDrainMethod : PaastaCmdlet
 
 /// <summary>
 /// <para type="synopsis">Calls one operation of a drain method on a copy by hand: Drain, StopDraining, IsDraining or IsSafeToKill.</para>
-/// <para type="description">Builds the drain method as the bounce engine does — by -Name with -Parameters (drain_method_params), -Service, -Instance and -Registration, or from an instance's own drain_method and drain_method_params with -InstanceConfig — and calls -Action on each -Task through the same safety wrapper: a call that throws or runs past -TimeoutSec is a failed result (and a non-terminating error with the method's ErrorId, e.g. DrainEndpointUnreachable, DrainScriptBlockFailed, DrainMethodTimedOut), and only a successful IsSafeToKill that answered $true has SafeToKill $true. Emits one Paasta.DrainResult per task in either case. A task is a hashtable like @{ Id = 'pod-name'; Host = '10.0.0.5'; Port = 8888 }, a pod from Get-PaastaInstanceStatus, or a pod from kubectl get pod -o json | ConvertFrom-Json; with -InstanceConfig, a task without a port gets the instance's container_port. Drain and StopDraining change state and honour -WhatIf and -Confirm; the queries change nothing.</para>
+/// <para type="description">Builds the drain method as the bounce engine does — by -Name with -Parameters (drain_method_params), -Service, -Instance and -Registration, or from an instance's own drain_method and drain_method_params with -InstanceConfig — and calls -Action on each -Task through the same safety wrapper: a call that throws or runs past -TimeoutSec is a failed result (and a non-terminating error with the method's ErrorId, e.g. DrainEndpointUnreachable, DrainScriptBlockFailed, DrainMethodTimedOut), and only a successful IsSafeToKill that answered $true has SafeToKill $true. Emits one Paasta.DrainResult per task in either case. A task is a hashtable like @{ Id = 'pod-name'; Host = '10.0.0.5'; Port = 8888 }, a pod from Get-PaastaInstanceStatus, or a pod from kubectl get pod -o json | ConvertFrom-Json; with -InstanceConfig, a task without a port gets the instance's container_port. Drain and StopDraining change state and honour -WhatIf and -Confirm; the queries change nothing. While a call runs, progress shows how long it has taken against -TimeoutSec.</para>
 /// </summary>
 /// <example>
 ///   <code>$pod = @{ Id = 'hello-main-5d8c-x2x9p'; Host = '10.244.0.12'; Port = 8888 }; Invoke-PaastaDrainMethod -Name hacheck -Parameters @{ delay = 60 } -Service hello -Instance main -Task $pod -Action Drain</code>
@@ -217,11 +218,14 @@ public sealed class InvokePaastaDrainMethod : PaastaCmdlet
     public Hashtable? Parameters { get; set; }
 
     /// <summary>The service the copy belongs to; defaults to the task's Service.</summary>
+    // No alias Name and no binding by property name: -Name is the drain method, and piped pods carry their own Service.
     [Parameter(ParameterSetName = ByNameSet)]
+    [ArgumentCompleter(typeof(ServiceCompleter))]
     public string? Service { get; set; }
 
     /// <summary>The instance the copy belongs to; defaults to the task's Instance.</summary>
     [Parameter(ParameterSetName = ByNameSet)]
+    [ArgumentCompleter(typeof(InstanceCompleter))]
     public string? Instance { get; set; }
 
     /// <summary>The copy's registrations (hacheck spools, http {nerve_ns}); default service.instance.</summary>
@@ -269,11 +273,38 @@ public sealed class InvokePaastaDrainMethod : PaastaCmdlet
                     continue;
                 WriteVerbose($"{Action} {task} through drain method '{guard.MethodName}'.");
                 DrainResult result;
-                try { result = guard.InvokeAsync(Action, task, CancellationToken).GetAwaiter().GetResult(); }
+                try { result = AwaitWithProgress(guard.InvokeAsync(Action, task, CancellationToken), $"{Action} {task} through drain method '{guard.MethodName}'"); }
                 catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
                 WriteObject(result);
                 if (result.Error is { } error) WriteError(ToErrorRecord(error));
             }
+        }
+    }
+
+    private const int ProgressId = 0x6D12;
+
+    /// <summary>Waits for a drain call on the pipeline thread, showing how long it has run against -TimeoutSec (a hacheck or http call can take the whole timeout).</summary>
+    private DrainResult AwaitWithProgress(System.Threading.Tasks.Task<DrainResult> call, string status)
+    {
+        // A new record each time: in-process hosts keep the records they are given.
+        ProgressRecord Record(int elapsed, ProgressRecordType type) => new(ProgressId, "Invoke-PaastaDrainMethod", status)
+        {
+            PercentComplete = type == ProgressRecordType.Completed ? 100 : Math.Min(99, 100 * elapsed / TimeoutSec),
+            SecondsRemaining = Math.Max(0, TimeoutSec - elapsed),
+            CurrentOperation = elapsed == 0 ? null : $"waiting for the drain method: {elapsed} s of at most {TimeoutSec} s",
+            RecordType = type,
+        };
+        WriteProgress(Record(0, ProgressRecordType.Processing));
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            while (System.Threading.Tasks.Task.WaitAny(new System.Threading.Tasks.Task[] { call }, TimeSpan.FromMilliseconds(250)) < 0)
+                WriteProgress(Record(Math.Max(1, (int)watch.Elapsed.TotalSeconds), ProgressRecordType.Processing));
+            return call.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            WriteProgress(Record((int)watch.Elapsed.TotalSeconds, ProgressRecordType.Completed));
         }
     }
 

@@ -13,8 +13,9 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
     protected const string ByNameSet = "ByName";
     protected const string InputObjectSet = "InputObject";
 
-    /// <summary>The service.</summary>
+    /// <summary>The service (Alias Name: binds the Name of Get-PaastaService output).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
     [ArgumentCompleter(typeof(ServiceCompleter))]
     public string Service { get; set; } = "";
 
@@ -34,6 +35,10 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
     [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
     public InstanceConfig[] InputObject { get; set; } = Array.Empty<InstanceConfig>();
 
+    /// <summary>Return a Paasta.InstanceControlResult per tag written (instance, desired state, tag, commit, force_bounce). Without it, nothing is returned.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
     protected abstract ControlAction Action { get; }
 
     /// <summary>Stop refuses to guess: without the pipeline it needs -Cluster and -Instance.</summary>
@@ -43,8 +48,11 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var instance in SelectedInstances())
+        var selected = SelectedInstances();
+        for (var index = 0; index < selected.Count; index++)
         {
+            var instance = selected[index];
+            var percent = selected.Count > 1 ? 100 * index / selected.Count : -1;
             Try(() =>
             {
                 var reader = Reader(instance.SoaDir);
@@ -56,7 +64,8 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
                 if (!ShouldProcess($"{instance.Service}.{instance.Instance} on {instance.Cluster}",
                         $"{Action}: tag paasta-{instance.Branch}-<UTC now>-{plan.State} at {Short(deploy.Sha)} (deploy group {deploy.DeployGroup}, {location.Url})"))
                     return;
-                var result = Deployments.ApplyControl(plan, refs, CancellationToken);
+                var result = GitStep($"{instance.Service}.{instance.Instance} on {instance.Cluster}: writing the {plan.State} tag",
+                    () => Deployments.ApplyControl(plan, refs, CancellationToken), percent);
                 WriteVerbose($"Wrote {result.Tag} at {result.Sha}");
                 if (!_noticeWritten)
                 {
@@ -65,12 +74,12 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
                         ? "Stopped instances stay stopped until a different commit is deployed to their deploy group; set instances: 0 to stop one for good."
                         : "Instances (re)start gracefully, following their bounce method, once deployments.json is regenerated (New-PaastaDeployments).");
                 }
-                WriteObject(result);
+                if (PassThru) WriteObject(result);
             });
         }
     }
 
-    private IEnumerable<InstanceConfig> SelectedInstances()
+    private IReadOnlyList<InstanceConfig> SelectedInstances()
     {
         if (ParameterSetName == InputObjectSet) return InputObject;
 
@@ -108,11 +117,11 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
 
 /// <summary>
 /// <para type="synopsis">Starts PaaSTA instances (paasta start): records desired state "start" in git.</para>
-/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-start at the commit of its deploy group's current deploy tag. The timestamp becomes the instance's force_bounce in deployments.json, so starting an instance that is already running bounces it, like Restart-PaastaInstance. Instances whose deploy group has no deploy tag are refused (NoDeployTag). Instances come by -Service/-Cluster/-Instance (wildcards allowed; all clusters and instances when omitted) or from Get-PaastaInstance through the pipeline. Emits one Paasta.InstanceControlResult per tag written. Existing tags are never moved; concurrent writers each get their own tag.</para>
+/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-start at the commit of its deploy group's current deploy tag. The timestamp becomes the instance's force_bounce in deployments.json, so starting an instance that is already running bounces it, like Restart-PaastaInstance. Instances whose deploy group has no deploy tag are refused (NoDeployTag). Instances come by -Service/-Cluster/-Instance (wildcards allowed; all clusters and instances when omitted) or from Get-PaastaInstance through the pipeline. With -PassThru, emits one Paasta.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress. Existing tags are never moved; concurrent writers each get their own tag.</para>
 /// </summary>
 /// <example>
-///   <code>Start-PaastaInstance -Service hello -Cluster local -Instance main</code>
-///   <para>Starts hello.main on the local cluster (undoing an earlier Stop-PaastaInstance).</para>
+///   <code>Start-PaastaInstance -Service hello -Cluster local -Instance main -PassThru</code>
+///   <para>Starts hello.main on the local cluster (undoing an earlier Stop-PaastaInstance) and shows the start tag written.</para>
 /// </example>
 /// <example>
 ///   <code>Get-PaastaInstance -Service hello -Cluster local | Start-PaastaInstance -WhatIf</code>
@@ -127,11 +136,11 @@ public sealed class StartPaastaInstance : InstanceControlCmdlet
 
 /// <summary>
 /// <para type="synopsis">Stops PaaSTA instances (paasta stop): records desired state "stop" in git.</para>
-/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-stop at the commit of its deploy group's current deploy tag; the next deployments.json says desired_state stop and the instance is scaled to 0. The stop is tied to that commit: deploying a different commit to the group starts the instance again (set instances: 0 to stop it for good). Needs -Cluster and -Instance, or instances from the pipeline. ConfirmImpact is High, so you are asked for each instance unless -Confirm:$false. Instances whose deploy group has no deploy tag are refused (NoDeployTag). Emits one Paasta.InstanceControlResult per tag written.</para>
+/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-stop at the commit of its deploy group's current deploy tag; the next deployments.json says desired_state stop and the instance is scaled to 0. The stop is tied to that commit: deploying a different commit to the group starts the instance again (set instances: 0 to stop it for good). Needs -Cluster and -Instance, or instances from the pipeline. ConfirmImpact is High, so you are asked for each instance unless -Confirm:$false. Instances whose deploy group has no deploy tag are refused (NoDeployTag). With -PassThru, emits one Paasta.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress.</para>
 /// </summary>
 /// <example>
-///   <code>Stop-PaastaInstance -Service hello -Cluster local -Instance canary -Confirm:$false</code>
-///   <para>Stops hello.canary on local without prompting.</para>
+///   <code>Stop-PaastaInstance -Service hello -Cluster local -Instance canary -Confirm:$false -PassThru</code>
+///   <para>Stops hello.canary on local without prompting, and shows the stop tag written.</para>
 /// </example>
 /// <example>
 ///   <code>Get-PaastaInstance -Service hello -Cluster local | Stop-PaastaInstance</code>
@@ -147,11 +156,11 @@ public sealed class StopPaastaInstance : InstanceControlCmdlet
 
 /// <summary>
 /// <para type="synopsis">Restarts PaaSTA instances (paasta restart): a start with a fresh timestamp, which forces a bounce.</para>
-/// <para type="description">Writes paasta-CLUSTER.INSTANCE-TIMESTAMP-start at the commit of the deploy group's current deploy tag. The new timestamp changes the instance's force_bounce in deployments.json, which changes its config hash, so the next deployment run replaces every copy following the bounce method. Instances come by name (wildcards allowed) or from the pipeline. Instances whose deploy group has no deploy tag are refused (NoDeployTag). Emits one Paasta.InstanceControlResult per tag written.</para>
+/// <para type="description">Writes paasta-CLUSTER.INSTANCE-TIMESTAMP-start at the commit of the deploy group's current deploy tag. The new timestamp changes the instance's force_bounce in deployments.json, which changes its config hash, so the next deployment run replaces every copy following the bounce method. Instances come by name (wildcards allowed) or from the pipeline. Instances whose deploy group has no deploy tag are refused (NoDeployTag). With -PassThru, emits one Paasta.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress.</para>
 /// </summary>
 /// <example>
-///   <code>Restart-PaastaInstance -Service hello -Cluster local -Instance main</code>
-///   <para>Bounces hello.main on local.</para>
+///   <code>(Restart-PaastaInstance -Service hello -Cluster local -Instance main -PassThru).ForceBounce</code>
+///   <para>Bounces hello.main on local, and shows the force_bounce the next deployments.json will carry.</para>
 /// </example>
 /// <example>
 ///   <code>Get-PaastaInstance -Service hello -InstanceType kubernetes | Restart-PaastaInstance -Confirm</code>

@@ -4,7 +4,7 @@ namespace Paasta.Commands;
 
 /// <summary>
 /// <para type="synopsis">Shows the per-user Paasta defaults and the values in effect.</para>
-/// <para type="description">Paasta reads each default from the cmdlet's parameter first, then an environment variable (PAASTA_SOA_DIR, PAASTA_CLUSTER, KUBECONFIG, PAASTA_KUBE_CONTEXT, PAASTA_DOCKER_REGISTRY, PAASTA_SENSU_SOCKET, PAASTA_TRON_URL, PAASTA_HACHECK_SIDECAR_IMAGE), then the settings file written by Set-PaastaConfiguration ($env:PAASTA_CONFIG, else ~/.config/paasta/settings.json). This cmdlet returns the saved settings; -Effective returns what applies now, environment included.</para>
+/// <para type="description">Paasta reads each default from the cmdlet's parameter first, then an environment variable (PAASTA_SOA_DIR, PAASTA_CLUSTER, KUBECONFIG, PAASTA_KUBE_CONTEXT, PAASTA_DOCKER_REGISTRY, PAASTA_SENSU_SOCKET, PAASTA_TRON_URL, PAASTA_HACHECK_SIDECAR_IMAGE), then the settings file written by Set-PaastaConfiguration ($env:PAASTA_CONFIG, else ~/.config/paasta/settings.json). This cmdlet returns the saved settings; -Effective returns what applies now, environment and built-in defaults included (SoaDir /nail/etc/services, KubeConfig ~/.kube/config or the first file of KUBECONFIG, SensuSocket 127.0.0.1:3030). Get-Help about_Paasta, section CONFIGURATION, lists every setting and the cmdlets that use it.</para>
 /// </summary>
 /// <example>
 ///   <code>Get-PaastaConfiguration</code>
@@ -36,7 +36,7 @@ public sealed class GetPaastaConfiguration : PaastaCmdlet
 
 /// <summary>
 /// <para type="synopsis">Saves per-user Paasta defaults so you need not repeat parameters.</para>
-/// <para type="description">Writes the given values to the settings file atomically; values not given are kept. Pass an empty string to clear a value. Environment variables still take precedence over the file.</para>
+/// <para type="description">Writes the given values to the settings file ($env:PAASTA_CONFIG, else ~/.config/paasta/settings.json) atomically; values not given are kept. Pass an empty string to clear a value. -SoaDir and -KubeConfig are saved as full paths, resolved against the current location. A cmdlet's own parameter, then the setting's environment variable, still take precedence over the file (Get-Help about_Paasta, section CONFIGURATION). Returns nothing unless -PassThru.</para>
 /// </summary>
 /// <example>
 ///   <code>Set-PaastaConfiguration -SoaDir ~/src/soa-configs -Cluster pnw-prod</code>
@@ -50,21 +50,23 @@ public sealed class GetPaastaConfiguration : PaastaCmdlet
 [OutputType(typeof(PaastaSettings))]
 public sealed class SetPaastaConfiguration : PaastaCmdlet
 {
-    /// <summary>Default soa-configs folder.</summary>
+    /// <summary>Default soa-configs folder ($env:PAASTA_SOA_DIR overrides it); saved as a full path.</summary>
     [Parameter] public string? SoaDir { get; set; }
-    /// <summary>Default cluster.</summary>
-    [Parameter] public string? Cluster { get; set; }
-    /// <summary>Default kubeconfig file.</summary>
+    /// <summary>Default cluster ($env:PAASTA_CLUSTER overrides it).</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(ClusterCompleter))]
+    public string? Cluster { get; set; }
+    /// <summary>Default kubeconfig file ($env:KUBECONFIG overrides it); saved as a full path.</summary>
     [Parameter] public string? KubeConfig { get; set; }
-    /// <summary>Default kubeconfig context.</summary>
+    /// <summary>Default kubeconfig context ($env:PAASTA_KUBE_CONTEXT overrides it).</summary>
     [Parameter] public string? KubeContext { get; set; }
-    /// <summary>Default docker registry (host:port) for services whose service.yaml names none.</summary>
+    /// <summary>Default docker registry (host:port) for services whose service.yaml names none ($env:PAASTA_DOCKER_REGISTRY overrides it).</summary>
     [Parameter] public string? DockerRegistry { get; set; }
-    /// <summary>host:port of the Sensu client socket.</summary>
+    /// <summary>host:port of the Sensu client socket ($env:PAASTA_SENSU_SOCKET overrides it).</summary>
     [Parameter] public string? SensuSocket { get; set; }
-    /// <summary>Base URL of the Tron master's API.</summary>
+    /// <summary>Base URL of the Tron master's API ($env:PAASTA_TRON_URL overrides it).</summary>
     [Parameter] public string? TronUrl { get; set; }
-    /// <summary>The hacheck sidecar image that mesh-registered instances get (none: no sidecar; readiness stays on the main container).</summary>
+    /// <summary>The hacheck sidecar image that mesh-registered instances get ($env:PAASTA_HACHECK_SIDECAR_IMAGE overrides it; none: no sidecar, readiness stays on the main container).</summary>
     [Parameter] public string? HacheckSidecarImage { get; set; }
     /// <summary>Return the saved settings.</summary>
     [Parameter] public SwitchParameter PassThru { get; set; }
