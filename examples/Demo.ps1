@@ -62,7 +62,7 @@ Invoke-Tool make @('-C', $work, 'cook-image', "DOCKER_TAG=$image")
 Invoke-Tool docker @('push', $image)
 
 Show 'mark-for-deployment: a git tag paasta-<deploy group>-<UTC time>-deploy on hello''s repository' {
-    Publish-PaastaDeployment -SoaDir $demoSoa -Service hello -DeployGroup local.everything -Commit $sha.Substring(0, 8) -Repository $bare -Confirm:$false
+    Publish-PaastaDeployment -SoaDir $demoSoa -Service hello -DeployGroup local.everything -Commit $sha.Substring(0, 8) -Repository $bare -Confirm:$false -PassThru
 }
 Show 'The tag, as git itself sees it' { git ls-remote --tags $bare }
 Show 'generate_deployments_for_service: deployments.json, written atomically' {
@@ -70,7 +70,7 @@ Show 'generate_deployments_for_service: deployments.json, written atomically' {
 }
 Show 'What runs where' { Get-PaastaDeployment -SoaDir $demoSoa -Service hello }
 Show 'Stop hello.main on cluster local: a stop tag at the deployed commit' {
-    Get-PaastaInstance -SoaDir $demoSoa -Service hello -Cluster local -Instance main | Stop-PaastaInstance -Repository $bare -Confirm:$false
+    Get-PaastaInstance -SoaDir $demoSoa -Service hello -Cluster local -Instance main | Stop-PaastaInstance -Repository $bare -Confirm:$false -PassThru
 }
 Show 'Regenerated: main is stopped, canary still runs' {
     New-PaastaDeployments -SoaDir $demoSoa -Service hello -Repository $bare -Confirm:$false | Out-Null

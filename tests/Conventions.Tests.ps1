@@ -109,11 +109,6 @@ Describe 'Argument completers on the parameters that name soa-configs things' {
             DeployGroup  = 'DeployGroupCompleter'
             InstanceType = 'InstanceTypeCompleter'
         }
-        # Known gaps in files other engineers own, as "Cmdlet -Parameter". Remove an entry once it is fixed:
-        # the last test fails while an entry names a parameter that already has its completer.
-        $script:MissingCompleterAllowList = @(
-            'Send-PaastaSensuEvent -Cluster'   # MonitoringCommands.cs
-        )
         $script:Checked = foreach ($cmd in Get-Command -Module Paasta -CommandType Cmdlet) {
             foreach ($p in $cmd.Parameters.Values | Where-Object Name -in $Expected.Keys) {
                 $completer = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ArgumentCompleterAttribute] } | Select-Object -First 1
@@ -130,15 +125,9 @@ Describe 'Argument completers on the parameters that name soa-configs things' {
     }
 
     It 'gives every Service, Instance, Cluster, DeployGroup and InstanceType parameter its completer' {
-        $unexpected = @($Violations | Where-Object { $_ -notin $MissingCompleterAllowList })
+        $unexpected = $Violations
         $details = $Checked | Where-Object Key -in $unexpected | ForEach-Object { "$($_.Key): wants [ArgumentCompleter(typeof($($_.Wanted)))], has $(if ($_.Actual) { $_.Actual } else { 'none' })" }
         $unexpected | Should -BeNullOrEmpty -Because ($details -join '; ')
-    }
-
-    It 'keeps the allow-list to gaps that still exist' {
-        foreach ($entry in $MissingCompleterAllowList) {
-            $entry | Should -BeIn $Violations -Because "$entry has its completer now: remove it from `$MissingCompleterAllowList"
-        }
     }
 }
 
@@ -148,21 +137,6 @@ Describe 'Service parameters bind the Name of Get-PaastaService output' {
         $script:Exempt = @{
             'Invoke-PaastaDrainMethod' = '-Name is the drain method, and piped pods carry their own Service'
         }
-        # Known gaps in files other engineers own. Remove an entry once the cmdlet's -Service has [Alias("Name")]
-        # and ValueFromPipelineByPropertyName; the last test fails while an entry is already fixed.
-        $script:NameAliasAllowList = @(
-            'Build-PaastaImage'            # ImageCommands.cs
-            'Publish-PaastaImage'          # ImageCommands.cs
-            'ConvertTo-PaastaTronConfig'   # TronCommands.cs
-            'Sync-PaastaTronNamespace'     # TronCommands.cs
-            'Get-PaastaInstanceStatus'     # KubernetesCommands.cs
-            'Sync-PaastaInstance'          # KubernetesCommands.cs
-            'Wait-PaastaDeployment'        # KubernetesCommands.cs
-            'Get-PaastaJob'                # JobCommands.cs
-            'Start-PaastaJob'              # JobCommands.cs
-            'Sync-PaastaJob'               # JobCommands.cs
-            'Invoke-PaastaLocalRun'        # LocalRunCommands.cs
-        )
         $script:WithService = Get-Command -Module Paasta -CommandType Cmdlet | Where-Object { $_.Parameters.ContainsKey('Service') }
         $script:Violations = @(foreach ($cmd in $WithService) {
                 $p = $cmd.Parameters['Service']
@@ -177,13 +151,14 @@ Describe 'Service parameters bind the Name of Get-PaastaService output' {
     }
 
     It 'gives every -Service the alias Name and binding by property name' {
-        $unexpected = @($Violations | Where-Object { $_ -notin $NameAliasAllowList -and -not $Exempt.ContainsKey($_) })
+        $unexpected = @($Violations | Where-Object { -not $Exempt.ContainsKey($_) })
         $unexpected | Should -BeNullOrEmpty -Because 'Get-PaastaService | <cmdlet> binds -Service from the Name property only through [Alias("Name")] with ValueFromPipelineByPropertyName'
     }
 
-    It 'keeps the allow-list and the exemptions to cmdlets that still lack it' {
-        foreach ($entry in $NameAliasAllowList + @($Exempt.Keys)) {
-            $entry | Should -BeIn $Violations -Because "$entry binds Name now: remove it from the list"
+    It 'keeps the exemptions to cmdlets that really lack it' {
+        $Exempt.Count | Should -BeGreaterThan 0
+        foreach ($entry in $Exempt.Keys) {
+            $entry | Should -BeIn $Violations -Because "$entry binds Name now: remove its exemption"
         }
     }
 

@@ -72,6 +72,19 @@ function Get-ResourceVersions {
     }
     $map
 }
+# After kubectl rewrites the Deployments, the deployment controller updates their status for a while; writes
+# counted before that settles would be the controller's, not the Sync's. Waits for two equal snapshots in a row.
+function Wait-ResourceVersionsSettled([int] $Seconds = 60) {
+    $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+    $last = Get-ResourceVersions
+    while ([DateTime]::UtcNow -lt $deadline) {
+        Start-Sleep -Seconds 2
+        $now = Get-ResourceVersions
+        if ((Compare-ResourceVersions $last $now) -eq '0') { return $now }
+        $last = $now
+    }
+    throw "the Deployments of $Namespace kept changing for $Seconds s after kubectl apply"
+}
 # How many objects got a new resourceVersion (that is, were written), by kind: '0', or '200 (200 poddisruptionbudgets)'.
 function Compare-ResourceVersions([hashtable] $Before, [hashtable] $After) {
     $changed = @($Before.Keys | Where-Object { $After[$_] -ne $Before[$_] })
@@ -175,8 +188,8 @@ else {
     # Warm-up: the first apply makes kubectl a co-owner of the fields (a real write); the JIT, the disk cache.
     foreach ($m in $measure.Values) { & $m }
 
-    # --- requests and writes, each in a run of its own
-    $before = Get-ResourceVersions
+    # --- requests and writes, each in a run of its own, on a cluster that has settled after kubectl's warm-up
+    $before = Wait-ResourceVersionsSettled
     $warmStream = Sync-PaastaInstance @syncArgs -Verbose 4>&1
     $afterWarm = Get-ResourceVersions
     $childOut = & $process @pwshPrefix @childArgs -Count

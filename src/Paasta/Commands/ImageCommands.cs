@@ -11,6 +11,7 @@ public abstract class ImageCmdlet : DockerCmdlet
     /// <summary>The service whose image this is.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ServiceCompleter))]
+    [Alias("Name")]
     public string Service { get; set; } = "";
 
     /// <summary>The service's checkout (its Makefile and Dockerfile; short commits are resolved in it). Defaults to the current directory.</summary>

@@ -25,6 +25,7 @@ public abstract class KubeInstanceCmdlet : KubeCmdlet
     [Parameter(ParameterSetName = ByNameSet, Position = 0, Mandatory = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ServiceCompleter))]
+    [Alias("Name")]
     public string[] Service { get; set; } = Array.Empty<string>();
 
     /// <summary>Clusters; wildcards allowed. Defaults to $env:PAASTA_CLUSTER or Set-PaastaConfiguration -Cluster, else every cluster the service has instance files for.</summary>
@@ -396,6 +397,7 @@ public sealed class WaitPaastaDeployment : KubeCmdlet
     /// <summary>The service.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ServiceCompleter))]
+    [Alias("Name")]
     public string Service { get; set; } = "";
 
     /// <summary>The deploy group whose instances to wait for.</summary>

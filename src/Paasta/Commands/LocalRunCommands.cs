@@ -48,6 +48,7 @@ public sealed class InvokePaastaLocalRun : DockerCmdlet
     /// <summary>The service.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(ServiceCompleter))]
+    [Alias("Name")]
     public string Service { get; set; } = "";
 
     /// <summary>The cluster whose settings the instance runs with. Defaults to Set-PaastaConfiguration -Cluster ($env:PAASTA_CLUSTER), else the service's only cluster.</summary>

@@ -409,6 +409,7 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
 
     /// <summary>The cluster the check is about; gives the default source paasta-CLUSTER.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ClusterCompleter))]
     [AllowNull, AllowEmptyString]
     public string? Cluster { get; set; }
 
