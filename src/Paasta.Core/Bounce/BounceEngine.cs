@@ -64,6 +64,18 @@ public sealed class BounceEngine
 
     public static bool IsTerminating(V1Pod pod) => pod.Metadata.DeletionTimestamp is not null;
 
+    /// <summary>
+    /// Ready for at least <paramref name="minUptime"/> seconds (bounce_health_params.min_task_uptime, the
+    /// Deployment's minReadySeconds): only such a copy counts as a healthy new one, as Kubernetes counts it available.
+    /// </summary>
+    public static bool IsAvailable(V1Pod pod, long minUptime, DateTime now)
+    {
+        if (!IsReady(pod)) return false;
+        if (minUptime <= 0) return true;
+        var since = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.LastTransitionTime;
+        return since is { } t && t.ToUniversalTime() <= now.AddSeconds(-minUptime);
+    }
+
     public static bool IsDraining(V1Pod pod) => pod.Metadata.Annotations?.ContainsKey(DrainingAnnotation) == true;
 
     private static string? Sha(V1ObjectMeta meta) =>
@@ -89,7 +101,8 @@ public sealed class BounceEngine
         // Copies of the desired version that an earlier bounce drained (a rollback to them): they go back into traffic
         // first, and do not count as serving until a later pass sees them undrained.
         var toUndrain = pods.Where(p => Sha(p.Metadata) == sha && !IsTerminating(p) && IsDraining(p)).ToList();
-        var newReady = pods.Count(p => Sha(p.Metadata) == sha && !IsTerminating(p) && IsReady(p) && !IsDraining(p));
+        var now = DateTime.UtcNow;
+        var newReady = pods.Count(p => Sha(p.Metadata) == sha && !IsTerminating(p) && !IsDraining(p) && IsAvailable(p, instance.MinTaskUptime, now));
         var alreadyDraining = oldActive.Where(IsDraining).ToList();
         var notDraining = oldActive.Where(p => !IsDraining(p))
             .OrderByDescending(IsReady)

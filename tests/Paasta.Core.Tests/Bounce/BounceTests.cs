@@ -92,7 +92,7 @@ public sealed class BounceTests : IDisposable
         return live;
     }
 
-    private static V1Pod Pod(DesiredApp app, string name, bool ready, bool draining = false, bool terminating = false, int ageSeconds = 100) => new()
+    private static V1Pod Pod(DesiredApp app, string name, bool ready, bool draining = false, bool terminating = false, int ageSeconds = 100, int readySeconds = 100) => new()
     {
         Metadata = new V1ObjectMeta
         {
@@ -103,7 +103,7 @@ public sealed class BounceTests : IDisposable
             CreationTimestamp = DateTime.UtcNow.AddSeconds(-ageSeconds),
             DeletionTimestamp = terminating ? DateTime.UtcNow : null,
         },
-        Status = new V1PodStatus { Conditions = new List<V1PodCondition> { new() { Type = "Ready", Status = ready ? "True" : "False" } } },
+        Status = new V1PodStatus { Conditions = new List<V1PodCondition> { new() { Type = "Ready", Status = ready ? "True" : "False", LastTransitionTime = DateTime.UtcNow.AddSeconds(-readySeconds) } } },
     };
 
     private static V1ReplicaSet ReplicaSet(DesiredApp app, string name) => new()
@@ -151,6 +151,24 @@ public sealed class BounceTests : IDisposable
         Assert.Equal(new[] { "drain Pod old-young", "drain Pod old-unready" }, Summaries(ops));
         Assert.Equal(2, progress.NewReady);
         Assert.Equal(2, progress.Draining);
+    }
+
+    [Fact]
+    public void NewCopiesCountAsHealthyOnlyAfterMinTaskUptime()
+    {
+        const string uptime = "  bounce_margin_factor: 1.0\n  bounce_health_params: {min_task_uptime: 30}\n";
+        var oldApp = App(ShaA, uptime);
+        var newApp = App(ShaB, uptime);
+        var pods = new List<V1Pod>
+        {
+            Pod(newApp, "new-settled", ready: true, readySeconds: 45),
+            Pod(newApp, "new-fresh", ready: true, readySeconds: 5),
+        };
+        pods.AddRange(Enumerable.Range(1, 4).Select(i => Pod(oldApp, $"old-{i}", ready: true, ageSeconds: 1000 - i)));
+        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        Assert.Equal(1, progress.NewReady); // the fresh one has been ready 5 s of the 30 required
+        Assert.Single(ops, o => o.Verb == "drain");
+        Assert.Equal(30, newApp.Deployment!.Spec.MinReadySeconds);
     }
 
     [Fact]
