@@ -434,16 +434,18 @@ public sealed class HacheckStandIn : IDisposable {
         $pwsh = Get-PwshCommand
         $script = "Import-Module '$($env:PAASTA_TEST_MODULE)'; Sync-PaastaInstance -SoaDir '$Soa' -Service $Service -Cluster local -Instance main -Confirm:`$false -Wait -Timeout 300"
         $child = Start-Process -FilePath $pwsh[0] -ArgumentList (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -PassThru -RedirectStandardOutput (Join-Path $TestDrive 'child-drain.out')
+        # Kill it once every old copy is drained and marked (the mark follows the down; a copy killed between the
+        # two is simply drained again, which the redrain test covers).
         $deadline = [DateTime]::UtcNow.AddSeconds(120)
-        while (@($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique).Count -lt $oldPods.Count) {
-            if ([DateTime]::UtcNow -gt $deadline -or $child.HasExited) { throw 'the child Sync did not drain the old copies' }
+        while (@(Get-Pods | Where-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' -eq $old -and $_.metadata.annotations.'paasta.yelp.com/draining-since' }).Count -lt $oldPods.Count) {
+            if ([DateTime]::UtcNow -gt $deadline -or $child.HasExited) { throw 'the child Sync did not drain and mark the old copies' }
             Start-Sleep -Milliseconds 100
         }
         Stop-Process -Id $child.Id -Force
         $child.WaitForExit()
         $draining = @(Get-Pods | Where-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' -eq $old -and -not $_.metadata.deletionTimestamp })
         $draining.Count | Should -Be $oldPods.Count -Because "the child was killed before hacheck's $Delay s delay let it delete anything"
-        $draining | ForEach-Object { $_.metadata.annotations.'paasta.yelp.com/draining-since' | Should -Not -BeNullOrEmpty }
+        @($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
 
         $watch = Start-DeletionWatch
         $null = Sync -Wait -Timeout 240
