@@ -76,7 +76,7 @@ Describe 'Set-PaastaConfiguration and Get-PaastaConfiguration' {
         $names = $Rows | ForEach-Object { $_.Name }
         $null = Get-PaastaConfiguration   # loads Paasta.Core, in the module's own context
         $core = [System.Runtime.Loader.AssemblyLoadContext]::All.Assemblies | Where-Object { $_.GetName().Name -eq 'Paasta.Core' } | Select-Object -First 1
-        $variables = $core.GetType('Paasta.PaastaSettingsResolver').GetProperty('EnvironmentVariables').GetValue($null)
+        $variables = $core.GetType('Paasta.Settings.PaastaSettingsResolver').GetProperty('EnvironmentVariables').GetValue($null)
         foreach ($row in $Rows) { $variables[$row.Name] | Should -Be $row.Env }
         (Get-PaastaConfiguration).PSObject.Properties.Name | Sort-Object | Should -Be ($names | Sort-Object)
         $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters

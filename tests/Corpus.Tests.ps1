@@ -73,7 +73,7 @@ Describe 'Malformed soa-configs corpus' {
                 if ($Generate) { Write-Host "    ${Name}: Test-PaastaConfig took $([int]$elapsed.TotalMilliseconds) ms" }
                 $findings | Should -Not -BeNullOrEmpty
                 # The engine lives in the module's own load context, so compare type names rather than [type]s.
-                $findings | ForEach-Object { $_.GetType().FullName | Should -Be 'Paasta.ConfigFinding' }
+                $findings | ForEach-Object { $_.GetType().FullName | Should -Be 'Paasta.Validation.ConfigFinding' }
                 $match = $findings | Where-Object { $_.RuleId -eq $RuleId -and (Test-PathSuffix $_.File $File) -and $_.Line -eq $Line }
                 $because = "$Name expects $RuleId at ${File}:$Line$(if ($KnownIssue) { " [known issue: $KnownIssue]" }); got:`n  $(Format-Findings $findings)"
                 $match | Should -Not -BeNullOrEmpty -Because $because
@@ -111,7 +111,7 @@ Describe 'Malformed soa-configs corpus' {
                 $because = "$Name expects $ErrorId$(if ($KnownIssue) { " [known issue: $KnownIssue]" }); got: $(($err | ForEach-Object { "$($_.FullyQualifiedErrorId): $($_.Exception.Message)" }) -join '; ')"
                 $record = @($err | Where-Object { $_ -is [Management.Automation.ErrorRecord] -and $_.FullyQualifiedErrorId -like "$ErrorId,*" })[0]
                 $record | Should -Not -BeNullOrEmpty -Because $because
-                $record.Exception.GetType().FullName | Should -Be 'Paasta.PaastaException'
+                $record.Exception.GetType().FullName | Should -Be 'Paasta.Errors.PaastaException'
                 $record.Exception.ErrorId | Should -Be $ErrorId
                 $record.TargetObject | Should -Not -BeNullOrEmpty
                 Test-PathSuffix $record.Exception.File $File | Should -BeTrue -Because "the error names $($record.Exception.File)"

@@ -52,7 +52,7 @@ Describe 'Publish-PaastaDeployment' {
 
     It 'marks a short sha for deployment; git ls-remote sees the tag' {
         $result = Publish-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Commit $sha.Substring(0, 7)
-        $result.PSObject.TypeNames[0] | Should -Be 'Paasta.DeployTagResult'
+        $result.PSObject.TypeNames[0] | Should -Be 'Paasta.Deployments.DeployTagResult'
         $result.Sha | Should -Be $sha
         $result.Tag | Should -Match '^paasta-prod\.main-\d{8}T\d{6}-deploy$'
         (Get-LsRemote $bed.Remote)["refs/tags/$($result.Tag)"] | Should -Be $sha
@@ -129,7 +129,7 @@ Describe 'Start-, Stop- and Restart-PaastaInstance' {
     It 'stops instances piped from Get-PaastaInstance, one result and one tag each' {
         $results = Get-PaastaInstance -SoaDir $bed.Soa -Service svc -Cluster c1 -Instance main, canary | Stop-PaastaInstance -PassThru -Confirm:$false
         $results | Should -HaveCount 2
-        $results[0].PSObject.TypeNames[0] | Should -Be 'Paasta.InstanceControlResult'
+        $results[0].PSObject.TypeNames[0] | Should -Be 'Paasta.Deployments.InstanceControlResult'
         $results.State | Should -Be @('stop', 'stop')
         $results.Instance | Sort-Object | Should -Be @('canary', 'main')
         $refs = Get-LsRemote $bed.Remote
@@ -228,7 +228,7 @@ Describe 'New-PaastaDeployments' {
 
     It 'writes deployments.json in PaaSTA''s exact format, and only when it changes' {
         $first = New-PaastaDeployments -SoaDir $bed.Soa -Service svc
-        $first.PSObject.TypeNames[0] | Should -Be 'Paasta.DeploymentsFile'
+        $first.PSObject.TypeNames[0] | Should -Be 'Paasta.Deployments.DeploymentsFile'
         $first.Written | Should -BeTrue
         $text = [IO.File]::ReadAllText($path)
         $text | Should -BeExactly ("{""v1"": {""svc:paasta-c1.main"": {""docker_image"": ""services-svc:paasta-$sha"", ""desired_state"": ""start"", ""force_bounce"": null}}, " +
@@ -301,7 +301,7 @@ Describe 'Get-PaastaDeployment' {
     It 'reads the file per instance and per deploy group' {
         $null = New-PaastaDeployments -SoaDir $bed.Soa -Service svc
         $main = Get-PaastaDeployment -SoaDir $bed.Soa -Service svc -Instance main
-        $main.PSObject.TypeNames[0] | Should -Be 'Paasta.DeploymentInfo'
+        $main.PSObject.TypeNames[0] | Should -Be 'Paasta.Deployments.DeploymentInfo'
         $main.GitSha | Should -Be $sha
         $main.ImageVersion | Should -Be '5'
         $main.DockerImage | Should -Be "services-svc:paasta-$sha-5"
@@ -330,7 +330,7 @@ Describe 'Undo-PaastaDeployment' {
 
     It 'rolls back to the previous version and tags the bad commit' {
         $result = Undo-PaastaDeployment -PassThru -SoaDir $bed.Soa -Service svc -DeployGroup prod.main -Confirm:$false
-        $result.PSObject.TypeNames[0] | Should -Be 'Paasta.RollbackResult'
+        $result.PSObject.TypeNames[0] | Should -Be 'Paasta.Deployments.RollbackResult'
         $result.From.Sha | Should -Be $bad
         $result.To.Sha | Should -Be $good
         $refs = Get-LsRemote $bed.Remote
@@ -383,13 +383,13 @@ Describe 'Action cmdlets return results only with -PassThru (house style 2.8)' {
 
     It 'New-PaastaDeployments returns the file it made, so it has no -PassThru' {
         (Get-Command New-PaastaDeployments).Parameters.Keys | Should -Not -Contain 'PassThru'
-        (New-PaastaDeployments -SoaDir $bed.Soa -Service svc).PSObject.TypeNames[0] | Should -Be 'Paasta.DeploymentsFile'
+        (New-PaastaDeployments -SoaDir $bed.Soa -Service svc).PSObject.TypeNames[0] | Should -Be 'Paasta.Deployments.DeploymentsFile'
     }
 
     It 'declares every result type it can return under -PassThru' {
-        foreach ($pair in @(@('Publish-PaastaDeployment', 'Paasta.DeployTagResult'), @('Start-PaastaInstance', 'Paasta.InstanceControlResult'),
-                @('Stop-PaastaInstance', 'Paasta.InstanceControlResult'), @('Restart-PaastaInstance', 'Paasta.InstanceControlResult'),
-                @('Undo-PaastaDeployment', 'Paasta.RollbackResult'))) {
+        foreach ($pair in @(@('Publish-PaastaDeployment', 'Paasta.Deployments.DeployTagResult'), @('Start-PaastaInstance', 'Paasta.Deployments.InstanceControlResult'),
+                @('Stop-PaastaInstance', 'Paasta.Deployments.InstanceControlResult'), @('Restart-PaastaInstance', 'Paasta.Deployments.InstanceControlResult'),
+                @('Undo-PaastaDeployment', 'Paasta.Deployments.RollbackResult'))) {
             $cmd = Get-Command $pair[0]
             $cmd.Parameters.Keys | Should -Contain 'PassThru'
             $cmd.OutputType.Name | Should -Contain $pair[1]

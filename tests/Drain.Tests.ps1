@@ -34,7 +34,7 @@ Describe 'Register-PaastaDrainMethod with scriptblocks' {
         $info.Source | Should -Be 'ScriptBlock'
         $info.Definition | Should -Be 'Drain, IsSafeToKill, StopDraining'
         $info.Description | Should -Be 'records calls'
-        $info.PSObject.TypeNames[0] | Should -Be 'Paasta.DrainMethodInfo'
+        $info.PSObject.TypeNames[0] | Should -Be 'Paasta.Drain.DrainMethodInfo'
         (Get-PaastaDrainMethod | Where-Object Source -eq BuiltIn).Name | Should -Be @('crashy_drain', 'hacheck', 'http', 'noop', 'test')
     }
 
@@ -42,8 +42,8 @@ Describe 'Register-PaastaDrainMethod with scriptblocks' {
         $task = New-Task 'pod-typed'
         $r = Invoke-PaastaDrainMethod -Name $Name -Parameters @{ log = $Log } -Task $task -Action Drain
         $r.Succeeded | Should -BeTrue
-        $r.PSObject.TypeNames[0] | Should -Be 'Paasta.DrainResult'
-        Get-Content $Log | Should -Contain 'drain pod-typed pod-typed 0 Paasta.DrainTask hello.main 8888'
+        $r.PSObject.TypeNames[0] | Should -Be 'Paasta.Drain.DrainResult'
+        Get-Content $Log | Should -Contain 'drain pod-typed pod-typed 0 Paasta.Drain.DrainTask hello.main 8888'
     }
 
     It 'is safe to kill only when its IsSafeToKill block says so' {
@@ -78,7 +78,7 @@ Describe 'Register-PaastaDrainMethod with scriptblocks' {
         $registry = $Core.GetType('Paasta.Drain.DrainMethodRegistry').GetProperty('Default').GetValue($null)
         $context = [Activator]::CreateInstance($Core.GetType('Paasta.Drain.DrainContext'))
         $guard = $registry.CreateGuarded($Name, $context, [timespan]::FromSeconds(20))
-        $taskType = $Core.GetType('Paasta.DrainTask')
+        $taskType = $Core.GetType('Paasta.Drain.DrainTask')
         $tasks = 1..6 | ForEach-Object {
             $t = [Activator]::CreateInstance($taskType)
             $taskType.GetProperty('Id').SetValue($t, "pod-thread-$_")

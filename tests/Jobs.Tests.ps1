@@ -446,7 +446,7 @@ Describe 'Sync-PaastaJob, Get-PaastaJob and Start-PaastaJob on the local cluster
     It 'writes nothing when run again' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $stream = Sync -Verbose 4>&1
-        ($stream | Where-Object { $_.PSObject.TypeNames -contains 'Paasta.JobSyncResult' }).Action | Sort-Object -Unique | Should -Be 'Unchanged'
+        ($stream | Where-Object { $_.PSObject.TypeNames -contains 'Paasta.Jobs.JobSyncResult' }).Action | Sort-Object -Unique | Should -Be 'Unchanged'
         $line = $stream | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match '^Kubernetes API: \d+ request\(s\), (\d+) write\(s\)' }
         $line | Should -Not -BeNullOrEmpty
         $null = @($line)[-1].Message -match 'write\(s\)' -and @($line)[-1].Message -match '(\d+) write\(s\)'

@@ -146,7 +146,7 @@ Describe 'Invoke-PaastaLocalRun without a Docker engine' {
     It 'plans a dry run without touching any engine' {
         $plan = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Image 'hello:dev' -DryRun `
             -DockerHost "unix://$TestDrive/no-docker.sock" -Env @{ EXTRA = 'x y' }
-        $plan.PSObject.TypeNames[0] | Should -Be 'Paasta.LocalRunPlan'
+        $plan.PSObject.TypeNames[0] | Should -Be 'Paasta.Docker.LocalRunPlan'
         $plan.CommandLine | Should -Match '^docker run --env=PAASTA_SERVICE=lr-hello --env=PAASTA_INSTANCE=main --env=PAASTA_CLUSTER=local '
         $plan.CommandLine | Should -Match "--memory=64m --memory-swap=128m --cpu-period=100000 --cpu-quota=110000 "
         $plan.CommandLine | Should -Match "'--env=EXTRA=x y'"
@@ -181,7 +181,7 @@ Describe 'Invoke-PaastaLocalRun in the local Docker engine' -Tag Integration {
         if (-not (Assert-PlatformOrSkip $DockerUp 'The Docker engine')) { return }
         $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Build -Path $Checkout -Detach -Confirm:$false 6>$null
         try {
-            $r.PSObject.TypeNames[0] | Should -Be 'Paasta.LocalRunResult'
+            $r.PSObject.TypeNames[0] | Should -Be 'Paasta.Docker.LocalRunResult'
             $script:BuiltImage = $r.Image
             $r.Image | Should -BeLike "paasta-local-run-$Service-*"
             $r.Healthy | Should -BeTrue
@@ -360,7 +360,7 @@ Describe 'Invoke-PaastaLocalRun in the local Docker engine' -Tag Integration {
         $secret = "tok-$(Get-Random)-s3cr3t"
         $out = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage -Command 'echo "token=$API_TOKEN"' `
             -Env @{ API_TOKEN = $secret } -InformationVariable info -Verbose -Confirm:$false 4>&1 6>$null
-        $r = $out | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.LocalRunResult' }
+        $r = $out | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Docker.LocalRunResult' }
         $verbose = @($out | Where-Object { $_ -is [Management.Automation.VerboseRecord] } | ForEach-Object Message)
         $r.ExitCode | Should -Be 0
         @($info | Where-Object { $_.Tags -contains 'Stdout' } | ForEach-Object { "$($_.MessageData)" }) | Should -Contain "token=$secret"   # the container got it

@@ -92,7 +92,7 @@ Describe 'Send-PaastaSensuEvent into a stand-in for the Sensu client socket' {
             Tags = 'db', 'nightly'; IrcChannels = @('#storage'); Page = $true; Cluster = 'prod'; Ttl = '2h'
         }
         $delivery = $check | Send-PaastaSensuEvent -SensuSocket $sensu.Socket -PassThru
-        $delivery.PSObject.TypeNames[0] | Should -Be 'Paasta.SensuDelivery'
+        $delivery.PSObject.TypeNames[0] | Should -Be 'Paasta.Monitoring.SensuDelivery'
         $delivery.Acknowledged | Should -BeTrue
         $delivery.Reply | Should -Be 'ok'
         $got = Get-Received $sensu
@@ -227,7 +227,7 @@ Describe 'Test-PaastaReplication arguments' {
     It 'skips instances that are not deployed without asking the cluster' {
         $kube = Join-Path $TestDrive 'missing-kubeconfig'
         $r = Test-PaastaReplication -SoaDir (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') -Cluster local -KubeConfig $kube -Summary -Verbose 4>&1
-        $summary = $r | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.ReplicationSummary' }
+        $summary = $r | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Monitoring.ReplicationSummary' }
         ($r | Where-Object { $_ -is [Management.Automation.VerboseRecord] }).Message | Should -Contain 'Not deployed, skipped: hello.main: hello has no deployments.json'
         $summary.Checked | Should -Be 0
         $summary.NotDeployed | Should -Be @('hello.canary', 'hello.main')
@@ -449,14 +449,14 @@ backend monitorhello.mesh
                 $script:results = Test-PaastaReplication -SoaDir $Soa -Service monitorhello -Cluster local -Verbose 4>&1
                 $script:verbose = @($results | Where-Object { $_ -is [Management.Automation.VerboseRecord] } | ForEach-Object Message)
                 $script:byInstance = @{}
-                $results | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.ReplicationCheckResult' } | ForEach-Object { $byInstance[$_.Instance] = $_ }
+                $results | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Monitoring.ReplicationCheckResult' } | ForEach-Object { $byInstance[$_.Instance] = $_ }
             }
         }
 
         It 'reports the instance that is fully up as OK' {
             if (-not (Assert-PlatformOrSkip $PlatformUp 'The local platform')) { return }
             $r = $byInstance['main']
-            $r.PSObject.TypeNames[0] | Should -Be 'Paasta.ReplicationCheckResult'
+            $r.PSObject.TypeNames[0] | Should -Be 'Paasta.Monitoring.ReplicationCheckResult'
             $r.Status | Should -Be 'OK'
             $r.Method | Should -Be 'Pods'
             $r.Output | Should -Be 'monitorhello.main has 2/2 replicas available (threshold: 50%)'
@@ -536,7 +536,7 @@ backend monitorhello.mesh
         It 'summarises pod-counted trouble as WARNING: the cluster-wide rule counts mesh-checked instances only' {
             if (-not (Assert-PlatformOrSkip $PlatformUp 'The local platform')) { return }
             $s = Test-PaastaReplication -SoaDir $Soa -Service monitorhello -Cluster local -Summary -MinCountCritical 1
-            $s.PSObject.TypeNames[0] | Should -Be 'Paasta.ReplicationSummary'
+            $s.PSObject.TypeNames[0] | Should -Be 'Paasta.Monitoring.ReplicationSummary'
             ($s.Checked, $s.MeshChecked, $s.IsCritical, $s.ExitCode) | Should -Be @(6, 0, $false, 1)
             $s.CriticalInstances | Should -Be @('monitorhello.broken', 'monitorhello.mesh', 'monitorhello.scaled')
             $s.Output | Should -BeLike 'WARNING: 6 instance(s) checked on local; 0 of 0 mesh-checked under-replicated*'

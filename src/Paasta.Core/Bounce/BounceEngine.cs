@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using k8s;
 using k8s.Models;
 using Paasta.Kubernetes;
+using Paasta.Errors;
 
 namespace Paasta.Bounce;
 

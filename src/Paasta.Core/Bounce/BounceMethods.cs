@@ -1,3 +1,5 @@
+using Paasta.Errors;
+
 namespace Paasta.Bounce;
 
 /// <summary>What a bounce method decides from one observation (spec §6.2).</summary>

@@ -1,5 +1,6 @@
 using k8s.Models;
 using Paasta.Drain;
+using Paasta.Config;
 
 namespace Paasta.Bounce;
 

@@ -1,4 +1,5 @@
 using k8s.Models;
+using Paasta.Config;
 
 namespace Paasta.Bounce;
 

@@ -1,6 +1,6 @@
 using Paasta.Deployments;
 
-namespace Paasta;
+namespace Paasta.Config;
 
 /// <summary>
 /// What deployments.json says an instance should run (PaaSTA's "branch dict", spec §3.4): the image and

@@ -1,4 +1,4 @@
-namespace Paasta;
+namespace Paasta.Config;
 
 /// <summary>
 /// One instance's effective configuration: the instance file merged over service.yaml and the other

@@ -1,4 +1,4 @@
-namespace Paasta;
+namespace Paasta.Config;
 
 /// <summary>Resolved alerting settings of an instance (spec §1.5): instance <c>monitoring</c> over monitoring.yaml over service.yaml.</summary>
 public sealed class MonitoringConfig

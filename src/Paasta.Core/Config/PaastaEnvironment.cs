@@ -1,7 +1,6 @@
-using Paasta.Config;
 using Paasta.Yaml;
 
-namespace Paasta;
+namespace Paasta.Config;
 
 /// <summary>
 /// The environment PaaSTA injects into every container (spec §4.4), in PaaSTA's order. Kubernetes and

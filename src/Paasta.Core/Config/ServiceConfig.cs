@@ -1,6 +1,6 @@
 using Paasta.Yaml;
 
-namespace Paasta;
+namespace Paasta.Config;
 
 /// <summary>An instance file found in a service folder.</summary>
 public sealed record InstanceFile(string InstanceType, string Cluster, string Path)

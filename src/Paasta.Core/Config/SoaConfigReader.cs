@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Paasta.Yaml;
+using Paasta.Errors;
 
 namespace Paasta.Config;
 

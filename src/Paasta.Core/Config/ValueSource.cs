@@ -1,4 +1,4 @@
-namespace Paasta;
+namespace Paasta.Config;
 
 /// <summary>Where an effective value came from, in PaaSTA's order of precedence (highest first).</summary>
 public enum ValueOrigin

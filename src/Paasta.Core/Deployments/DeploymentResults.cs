@@ -1,4 +1,6 @@
-namespace Paasta;
+using Paasta.Git;
+
+namespace Paasta.Deployments;
 
 /// <summary>What New-PaastaDeployments computed for a service, and whether deployments.json changed.</summary>
 public sealed class DeploymentsFile

@@ -1,5 +1,6 @@
 using Paasta.Config;
 using Paasta.Git;
+using Paasta.Errors;
 
 namespace Paasta.Deployments;
 

@@ -1,9 +1,8 @@
 using System.Collections;
 using System.Text;
 using System.Text.Json;
-using Paasta.Deployments;
 
-namespace Paasta;
+namespace Paasta.Deployments;
 
 /// <summary>v2.deployments[deploy_group]: the image and commit a deploy group runs.</summary>
 public sealed record DeploymentEntry(string? DockerImage, string? GitSha, string? ImageVersion);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Paasta.IO;
+using Paasta.Errors;
 
 namespace Paasta.Deployments;
 

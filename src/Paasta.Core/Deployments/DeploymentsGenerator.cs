@@ -1,4 +1,5 @@
 using Paasta.Git;
+using Paasta.Config;
 
 namespace Paasta.Deployments;
 

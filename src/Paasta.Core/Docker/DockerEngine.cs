@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
 using Docker.DotNet;
+using Paasta.Errors;
 
 namespace Paasta.Docker;
 

@@ -1,5 +1,8 @@
 using System.Text.RegularExpressions;
 using Paasta.Deployments;
+using Paasta.Config;
+using Paasta.Settings;
+using Paasta.Errors;
 
 namespace Paasta.Docker;
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Paasta.Config;
 using Paasta.Yaml;
+using Paasta.Settings;
+using Paasta.Errors;
 
 namespace Paasta.Docker;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Paasta;
+namespace Paasta.Docker;
 
 /// <summary>How a local run checks the container's health (spec §9.3 step 10): http, https, tcp or cmd.</summary>
 public sealed record HealthcheckSpec(

@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
+using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Docker;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Paasta.Errors;
 
 namespace Paasta.Drain;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Paasta.Errors;
 
 namespace Paasta.Drain;
 

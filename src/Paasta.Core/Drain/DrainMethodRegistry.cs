@@ -1,5 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Drain;
 

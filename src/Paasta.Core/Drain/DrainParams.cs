@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using Paasta.Errors;
 
 namespace Paasta.Drain;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using k8s.Models;
 
-namespace Paasta;
+namespace Paasta.Drain;
 
 /// <summary>
 /// One running copy to drain (spec §7.2's task): on Kubernetes a pod. <see cref="Host"/> and the first of

@@ -1,59 +1,58 @@
-using Paasta.Drain;
+using Paasta.Errors;
 
-namespace Paasta
+namespace Paasta.Drain;
+
+/// <summary>The four operations of a drain method (spec §7.2).</summary>
+public enum DrainAction
 {
-    /// <summary>The four operations of a drain method (spec §7.2).</summary>
-    public enum DrainAction
-    {
-        Drain,
-        StopDraining,
-        IsDraining,
-        IsSafeToKill,
-    }
+    Drain,
+    StopDraining,
+    IsDraining,
+    IsSafeToKill,
+}
 
-    /// <summary>Where a registered drain method comes from.</summary>
-    public enum DrainMethodSource
-    {
-        /// <summary>Shipped with Paasta (noop, test, crashy_drain, hacheck, http).</summary>
-        BuiltIn,
-        /// <summary>A .NET type implementing <see cref="IDrainMethod"/>.</summary>
-        Type,
-        /// <summary>PowerShell scriptblocks (Register-PaastaDrainMethod).</summary>
-        ScriptBlock,
-        /// <summary>A factory delegate registered from .NET code.</summary>
-        Delegate,
-    }
+/// <summary>Where a registered drain method comes from.</summary>
+public enum DrainMethodSource
+{
+    /// <summary>Shipped with Paasta (noop, test, crashy_drain, hacheck, http).</summary>
+    BuiltIn,
+    /// <summary>A .NET type implementing <see cref="IDrainMethod"/>.</summary>
+    Type,
+    /// <summary>PowerShell scriptblocks (Register-PaastaDrainMethod).</summary>
+    ScriptBlock,
+    /// <summary>A factory delegate registered from .NET code.</summary>
+    Delegate,
+}
 
-    /// <summary>A registered drain method, as Get-PaastaDrainMethod lists it.</summary>
-    public sealed record DrainMethodInfo(string Name, DrainMethodSource Source, string Definition, string? Description)
-    {
-        public override string ToString() => Name;
-    }
+/// <summary>A registered drain method, as Get-PaastaDrainMethod lists it.</summary>
+public sealed record DrainMethodInfo(string Name, DrainMethodSource Source, string Definition, string? Description)
+{
+    public override string ToString() => Name;
+}
 
-    /// <summary>
-    /// What one guarded drain-method call did (<see cref="DrainGuard"/>): the answer of a query, or the error
-    /// that stopped it. <see cref="SafeToKill"/> is true only for a successful IsSafeToKill that answered true.
-    /// </summary>
-    public sealed class DrainResult
-    {
-        public required DrainAction Action { get; init; }
-        public required string Method { get; init; }
-        public required DrainTask Task { get; init; }
-        public string TaskId => Task.Id;
-        /// <summary>The call returned (and, for a query, answered) within the time limit without an error.</summary>
-        public bool Succeeded => Error is null;
-        /// <summary>The answer of IsDraining or IsSafeToKill; null for Drain and StopDraining, and after an error.</summary>
-        public bool? Answer { get; init; }
-        /// <summary>The only value the bounce engine may kill on: an IsSafeToKill that succeeded and said yes.</summary>
-        public bool SafeToKill => Action == DrainAction.IsSafeToKill && Error is null && Answer == true;
-        public PaastaException? Error { get; init; }
-        public string? ErrorId => Error?.ErrorId;
-        public string? Message => Error?.Message;
-        public DateTimeOffset Time { get; init; }
-        public TimeSpan Duration { get; init; }
+/// <summary>
+/// What one guarded drain-method call did (<see cref="DrainGuard"/>): the answer of a query, or the error
+/// that stopped it. <see cref="SafeToKill"/> is true only for a successful IsSafeToKill that answered true.
+/// </summary>
+public sealed class DrainResult
+{
+    public required DrainAction Action { get; init; }
+    public required string Method { get; init; }
+    public required DrainTask Task { get; init; }
+    public string TaskId => Task.Id;
+    /// <summary>The call returned (and, for a query, answered) within the time limit without an error.</summary>
+    public bool Succeeded => Error is null;
+    /// <summary>The answer of IsDraining or IsSafeToKill; null for Drain and StopDraining, and after an error.</summary>
+    public bool? Answer { get; init; }
+    /// <summary>The only value the bounce engine may kill on: an IsSafeToKill that succeeded and said yes.</summary>
+    public bool SafeToKill => Action == DrainAction.IsSafeToKill && Error is null && Answer == true;
+    public PaastaException? Error { get; init; }
+    public string? ErrorId => Error?.ErrorId;
+    public string? Message => Error?.Message;
+    public DateTimeOffset Time { get; init; }
+    public TimeSpan Duration { get; init; }
 
-        public override string ToString() => Error is not null
-            ? $"{Action} {TaskId} via {Method}: {Error.ErrorId}: {Error.Message}"
-            : Answer is { } a ? $"{Action} {TaskId} via {Method}: {a}" : $"{Action} {TaskId} via {Method}: done";
-    }
+    public override string ToString() => Error is not null
+        ? $"{Action} {TaskId} via {Method}: {Error.ErrorId}: {Error.Message}"
+        : Answer is { } a ? $"{Action} {TaskId} via {Method}: {a}" : $"{Action} {TaskId} via {Method}: done";
 }

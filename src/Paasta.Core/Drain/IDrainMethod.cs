@@ -1,3 +1,5 @@
+using Paasta.Config;
+
 namespace Paasta.Drain;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using Paasta.Errors;
+
 namespace Paasta.Drain;
 
 /// <summary><c>noop</c> (spec §7.3): drains nothing, is never draining, is always safe to kill.</summary>

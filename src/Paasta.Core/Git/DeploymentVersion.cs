@@ -1,4 +1,4 @@
-namespace Paasta;
+namespace Paasta.Git;
 
 /// <summary>
 /// What a deploy tag marks (spec §2.3): a commit and an optional image version. Two versions are equal when

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LibGit2Sharp;
 using LibGit2Sharp.Handlers;
+using Paasta.Errors;
 
 namespace Paasta.Git;
 

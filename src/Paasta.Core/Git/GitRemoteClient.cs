@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using LibGit2Sharp;
+using Paasta.Errors;
 
 namespace Paasta.Git;
 

@@ -1,3 +1,6 @@
+using Paasta.Config;
+using Paasta.Errors;
+
 namespace Paasta.Git;
 
 /// <summary>

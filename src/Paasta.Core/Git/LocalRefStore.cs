@@ -1,5 +1,6 @@
 using System.Text;
 using LibGit2Sharp;
+using Paasta.Errors;
 
 namespace Paasta.Git;
 

@@ -1,3 +1,5 @@
+using Paasta.Errors;
+
 namespace Paasta.Git;
 
 /// <summary>A tag Paasta created.</summary>

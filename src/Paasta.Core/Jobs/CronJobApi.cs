@@ -5,6 +5,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Paasta.Kubernetes;
+using Paasta.Errors;
 
 namespace Paasta.Jobs;
 

@@ -8,6 +8,7 @@ using k8s;
 using k8s.Models;
 using Paasta.Config;
 using Paasta.Tron;
+using Paasta.Errors;
 
 namespace Paasta.Jobs;
 

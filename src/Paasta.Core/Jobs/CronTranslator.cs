@@ -1,5 +1,6 @@
 using System.Globalization;
 using Paasta.Tron;
+using Paasta.Errors;
 
 namespace Paasta.Jobs;
 

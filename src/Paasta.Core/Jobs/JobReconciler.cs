@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Paasta.Kubernetes;
 using Paasta.Tron;
+using Paasta.Errors;
 
 namespace Paasta.Jobs;
 

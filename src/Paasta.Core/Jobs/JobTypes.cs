@@ -1,4 +1,4 @@
-namespace Paasta;
+namespace Paasta.Jobs;
 
 public enum JobSyncAction
 {

@@ -1,4 +1,4 @@
-namespace Paasta;
+namespace Paasta.Kubernetes;
 
 /// <summary>Where one instance stands after Wait-PaastaDeployment: converged on the version, or not and why.</summary>
 public sealed record DeploymentWaitResult

@@ -2,6 +2,8 @@ using System.Net;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Paasta.Errors;
+using Paasta.Settings;
 
 namespace Paasta.Kubernetes;
 

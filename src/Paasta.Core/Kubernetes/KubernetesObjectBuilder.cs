@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Kubernetes;
 

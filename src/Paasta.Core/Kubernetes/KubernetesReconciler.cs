@@ -5,6 +5,8 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Paasta.Bounce;
+using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Kubernetes;
 

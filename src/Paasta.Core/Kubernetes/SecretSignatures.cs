@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using k8s;
 using k8s.Models;
+using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Kubernetes;
 

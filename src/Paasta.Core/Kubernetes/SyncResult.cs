@@ -1,4 +1,4 @@
-namespace Paasta;
+namespace Paasta.Kubernetes;
 
 /// <summary>What a sync did (or, under -WhatIf, would do) to an instance's controller.</summary>
 public enum SyncAction

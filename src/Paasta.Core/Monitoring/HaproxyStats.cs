@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
+using Paasta.Errors;
 
 namespace Paasta.Monitoring;
 

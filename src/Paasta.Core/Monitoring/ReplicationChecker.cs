@@ -3,6 +3,8 @@ using k8s;
 using k8s.Models;
 using Paasta.Deployments;
 using Paasta.Kubernetes;
+using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Monitoring;
 

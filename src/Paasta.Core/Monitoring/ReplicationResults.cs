@@ -1,7 +1,6 @@
 using System.Globalization;
-using Paasta.Monitoring;
 
-namespace Paasta;
+namespace Paasta.Monitoring;
 
 /// <summary>How a replication check counted available copies.</summary>
 public enum ReplicationMethod

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using Paasta.Errors;
 
-namespace Paasta;
+namespace Paasta.Monitoring;
 
 /// <summary>What happened to one event sent to the Sensu client socket.</summary>
 public sealed class SensuDelivery

@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Paasta.Deployments;
+using Paasta.Errors;
 
-namespace Paasta;
+namespace Paasta.Monitoring;
 
 /// <summary>Sensu check status codes (the exit codes of a Nagios/Sensu check command).</summary>
 public enum SensuStatus

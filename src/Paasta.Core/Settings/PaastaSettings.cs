@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Paasta.IO;
+using Paasta.Errors;
 
-namespace Paasta;
+namespace Paasta.Settings;
 
 /// <summary>
 /// Per-user defaults, so operators do not repeat parameters. Precedence for each value: the cmdlet's

@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Paasta.Yaml;
+using Paasta.Settings;
+using Paasta.Errors;
 
 namespace Paasta.Tron;
 

@@ -1,5 +1,6 @@
 using Paasta.Config;
 using Paasta.Deployments;
+using Paasta.Errors;
 
 namespace Paasta.Tron;
 

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Paasta.Config;
 using Paasta.Validation;
 using Paasta.Yaml;
+using Paasta.Errors;
 
 namespace Paasta.Tron;
 

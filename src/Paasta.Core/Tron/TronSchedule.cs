@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Paasta.Yaml;
+using Paasta.Errors;
 
 namespace Paasta.Tron;
 

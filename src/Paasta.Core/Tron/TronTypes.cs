@@ -1,6 +1,5 @@
-using Paasta.Tron;
 
-namespace Paasta;
+namespace Paasta.Tron;
 
 /// <summary>A Tron namespace's configuration as Paasta generates it: the YAML the Tron master stores.</summary>
 public sealed class TronNamespaceConfig

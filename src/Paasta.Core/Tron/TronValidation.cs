@@ -1,5 +1,7 @@
 using Paasta.Config;
 using Paasta.Yaml;
+using Paasta.Validation;
+using Paasta.Errors;
 
 namespace Paasta.Tron;
 

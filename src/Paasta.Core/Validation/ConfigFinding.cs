@@ -1,4 +1,6 @@
-namespace Paasta;
+using Paasta.Errors;
+
+namespace Paasta.Validation;
 
 public enum FindingSeverity
 {

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Json.Schema;
 using Paasta.Config;
 using Paasta.Yaml;
+using Paasta.Errors;
 
 namespace Paasta.Validation;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
+using Paasta.Errors;
 
 namespace Paasta.Yaml;
 

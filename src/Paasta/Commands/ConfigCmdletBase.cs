@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using Paasta.Config;
 using Paasta.Deployments;
 using Paasta.Git;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 
@@ -134,7 +135,7 @@ public abstract class PaastaGitCmdlet : SoaConfigCmdlet
 
 /// <summary>
 /// <para type="synopsis">Generates deployments.json for services from their git deploy, start and stop tags.</para>
-/// <para type="description">The port of generate_deployments_for_service. Lists the refs of each service's repository (service.yaml git_url, or -Repository) without cloning it, loads every instance of every cluster, and computes deployments.json: for each deploy group the newest paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy tag, and for each instance (cluster.instance; cluster.job.action for Tron) the newest start or stop tag that points at that deploy tag's commit (start/stop tags on any other commit are ignored, so a stop lasts until the next deploy of a different commit). The file keeps both the v1 and v2 sections and is byte-for-byte what PaaSTA writes (Python json.dump defaults, one line, non-ASCII escaped). It is written atomically (temporary file and rename) and only when its content changes; an unreadable or invalid old file counts as empty. A service with git_url: null gets empty deployments. Emits one Paasta.DeploymentsFile per service, written or not (a New- cmdlet returns what it made, so there is no -PassThru); its Changed and Written properties say what happened. Listing a large repository's refs shows progress; -Verbose says, for each deploy group, which deploy tag won and why (the newest timestamp; on a tie, the name that sorts first) and, for each instance, which start/stop tag applies and how many on other commits were ignored.</para>
+/// <para type="description">The port of generate_deployments_for_service. Lists the refs of each service's repository (service.yaml git_url, or -Repository) without cloning it, loads every instance of every cluster, and computes deployments.json: for each deploy group the newest paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy tag, and for each instance (cluster.instance; cluster.job.action for Tron) the newest start or stop tag that points at that deploy tag's commit (start/stop tags on any other commit are ignored, so a stop lasts until the next deploy of a different commit). The file keeps both the v1 and v2 sections and is byte-for-byte what PaaSTA writes (Python json.dump defaults, one line, non-ASCII escaped). It is written atomically (temporary file and rename) and only when its content changes; an unreadable or invalid old file counts as empty. A service with git_url: null gets empty deployments. Emits one Paasta.Deployments.DeploymentsFile per service, written or not (a New- cmdlet returns what it made, so there is no -PassThru); its Changed and Written properties say what happened. Listing a large repository's refs shows progress; -Verbose says, for each deploy group, which deploy tag won and why (the newest timestamp; on a tie, the name that sorts first) and, for each instance, which start/stop tag applies and how many on other commits were ignored.</para>
 /// </summary>
 /// <example>
 ///   <code>New-PaastaDeployments -Service hello -SoaDir ./soa-configs</code>
@@ -211,7 +212,7 @@ public sealed class NewPaastaDeployments : PaastaGitCmdlet
 
 /// <summary>
 /// <para type="synopsis">Shows what is deployed where: the version and desired state of each instance, or of each deploy group.</para>
-/// <para type="description">By default reads the service's deployments.json (the v2 section, as every PaaSTA loader does) and returns one Paasta.DeploymentInfo per instance: its deploy group, commit, image version, docker image, desired state (start or stop) and force_bounce token; instances whose deploy group was never marked come back with Deployed = $false. With -Live it reads the repository's refs instead (an ls-remote, no clone) and also shows the deploy tag, when it was written and the start/stop tag in force: what the next New-PaastaDeployments will write. With -ByDeployGroup it returns one Paasta.DeployGroupDeployment per deploy group instead.</para>
+/// <para type="description">By default reads the service's deployments.json (the v2 section, as every PaaSTA loader does) and returns one Paasta.Deployments.DeploymentInfo per instance: its deploy group, commit, image version, docker image, desired state (start or stop) and force_bounce token; instances whose deploy group was never marked come back with Deployed = $false. With -Live it reads the repository's refs instead (an ls-remote, no clone) and also shows the deploy tag, when it was written and the start/stop tag in force: what the next New-PaastaDeployments will write. With -ByDeployGroup it returns one Paasta.Deployments.DeployGroupDeployment per deploy group instead.</para>
 /// </summary>
 /// <example>
 ///   <code>Get-PaastaDeployment -Service hello</code>
@@ -359,7 +360,7 @@ public sealed class PublishPaastaDeployment : PaastaGitCmdlet
     [ValidateNotNullOrEmpty]
     public string? ImageVersion { get; set; }
 
-    /// <summary>Return a Paasta.DeployTagResult for the tag written (its name, commit, timestamp and the version it replaces). Without it, nothing is returned.</summary>
+    /// <summary>Return a Paasta.Deployments.DeployTagResult for the tag written (its name, commit, timestamp and the version it replaces). Without it, nothing is returned.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -448,7 +449,7 @@ public sealed class UndoPaastaDeployment : PaastaGitCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>Return a Paasta.RollbackResult per deploy group rolled back (from and to versions, the deploy and rollback tags written). Without it, nothing is returned.</summary>
+    /// <summary>Return a Paasta.Deployments.RollbackResult per deploy group rolled back (from and to versions, the deploy and rollback tags written). Without it, nothing is returned.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 

@@ -2,12 +2,14 @@ using System.Collections;
 using System.Diagnostics;
 using System.Management.Automation;
 using Paasta.Drain;
+using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 
 /// <summary>
 /// <para type="synopsis">Registers a custom drain method from PowerShell scriptblocks or a .NET type.</para>
-/// <para type="description">Adds a drain method that instances can name in drain_method, next to the built-in noop, test, crashy_drain, hacheck and http. Before the bounce engine removes an old copy (a pod) it calls the instance's drain method: Drain to take the copy out of traffic, then IsSafeToKill until it answers $true; StopDraining undoes a drain, IsDraining says whether a copy is drained. Each scriptblock receives the copy as a Paasta.DrainTask (Id is the pod name; Host, Port, Ports, Namespace, Service, Instance, Labels) in $_, $args[0] or its first parameter, and the instance's Paasta.Drain.DrainContext (Service, Instance, Registrations, Params = drain_method_params) in $args[1] or its second parameter. Drain and StopDraining output is ignored. IsSafeToKill and IsDraining must end by returning $true or $false. The blocks run in a runspace pool of their own (the engine calls them from background threads, up to 4 at once), so they do not see this session's variables or functions: put what they need inside them. Any error in a block, or a block that runs past the bounce engine's time limit, fails that call; a failed call never counts as safe to kill, so the copy keeps serving. Without -IsDraining, a copy counts as draining once this method drained it in this process. -Type registers a compiled class (Add-Type or an assembly, built against the module's dependencies/Paasta.Core.dll) implementing Paasta.Drain.IDrainMethod with a public constructor taking a Paasta.Drain.DrainContext, or none; PowerShell classes are refused, since their methods run only on the runspace that defined them, which is busy while a bounce waits. Registrations last for the process. Built-in methods cannot be replaced; another custom method of the same name only with -Force.</para>
+/// <para type="description">Adds a drain method that instances can name in drain_method, next to the built-in noop, test, crashy_drain, hacheck and http. Before the bounce engine removes an old copy (a pod) it calls the instance's drain method: Drain to take the copy out of traffic, then IsSafeToKill until it answers $true; StopDraining undoes a drain, IsDraining says whether a copy is drained. Each scriptblock receives the copy as a Paasta.Drain.DrainTask (Id is the pod name; Host, Port, Ports, Namespace, Service, Instance, Labels) in $_, $args[0] or its first parameter, and the instance's Paasta.Drain.DrainContext (Service, Instance, Registrations, Params = drain_method_params) in $args[1] or its second parameter. Drain and StopDraining output is ignored. IsSafeToKill and IsDraining must end by returning $true or $false. The blocks run in a runspace pool of their own (the engine calls them from background threads, up to 4 at once), so they do not see this session's variables or functions: put what they need inside them. Any error in a block, or a block that runs past the bounce engine's time limit, fails that call; a failed call never counts as safe to kill, so the copy keeps serving. Without -IsDraining, a copy counts as draining once this method drained it in this process. -Type registers a compiled class (Add-Type or an assembly, built against the module's dependencies/Paasta.Core.dll) implementing Paasta.Drain.IDrainMethod with a public constructor taking a Paasta.Drain.DrainContext, or none; PowerShell classes are refused, since their methods run only on the runspace that defined them, which is busy while a bounce waits. Registrations last for the process. Built-in methods cannot be replaced; another custom method of the same name only with -Force.</para>
 /// </summary>
 /// <example>
 ///   <code>Register-PaastaDrainMethod -Name lb -Drain { param($Task) Invoke-RestMethod -Method Post "http://lb.example/pools/web/members/$($Task.Host)/disable" } -IsSafeToKill { param($Task) (Invoke-RestMethod "http://lb.example/pools/web/members/$($Task.Host)").connections -eq 0 }</code>
@@ -105,7 +107,7 @@ public sealed class RegisterPaastaDrainMethod : PaastaCmdlet
 
 /// <summary>
 /// <para type="synopsis">Lists the drain methods: built-in and registered.</para>
-/// <para type="description">Emits one Paasta.DrainMethodInfo per drain method an instance can name in drain_method: the built-in noop, test, crashy_drain, hacheck and http, and those registered with Register-PaastaDrainMethod in this process, with their source (BuiltIn, ScriptBlock, Type or Delegate), what defines them, and a description. -Name filters with wildcards; a name without wildcards that matches nothing is a DrainMethodNotFound error.</para>
+/// <para type="description">Emits one Paasta.Drain.DrainMethodInfo per drain method an instance can name in drain_method: the built-in noop, test, crashy_drain, hacheck and http, and those registered with Register-PaastaDrainMethod in this process, with their source (BuiltIn, ScriptBlock, Type or Delegate), what defines them, and a description. -Name filters with wildcards; a name without wildcards that matches nothing is a DrainMethodNotFound error.</para>
 /// </summary>
 /// <example>
 ///   <code>Get-PaastaDrainMethod</code>
@@ -189,7 +191,7 @@ public sealed class UnregisterPaastaDrainMethod : PaastaCmdlet
 
 /// <summary>
 /// <para type="synopsis">Calls one operation of a drain method on a copy by hand: Drain, StopDraining, IsDraining or IsSafeToKill.</para>
-/// <para type="description">Builds the drain method as the bounce engine does — by -Name with -Parameters (drain_method_params), -Service, -Instance and -Registration, or from an instance's own drain_method and drain_method_params with -InstanceConfig — and calls -Action on each -Task through the same safety wrapper: a call that throws or runs past -TimeoutSec is a failed result (and a non-terminating error with the method's ErrorId, e.g. DrainEndpointUnreachable, DrainScriptBlockFailed, DrainMethodTimedOut), and only a successful IsSafeToKill that answered $true has SafeToKill $true. Emits one Paasta.DrainResult per task in either case. A task is a hashtable like @{ Id = 'pod-name'; Host = '10.0.0.5'; Port = 8888 }, a pod from Get-PaastaInstanceStatus, or a pod from kubectl get pod -o json | ConvertFrom-Json; with -InstanceConfig, a task without a port gets the instance's container_port. Drain and StopDraining change state and honour -WhatIf and -Confirm; the queries change nothing. While a call runs, progress shows how long it has taken against -TimeoutSec.</para>
+/// <para type="description">Builds the drain method as the bounce engine does — by -Name with -Parameters (drain_method_params), -Service, -Instance and -Registration, or from an instance's own drain_method and drain_method_params with -InstanceConfig — and calls -Action on each -Task through the same safety wrapper: a call that throws or runs past -TimeoutSec is a failed result (and a non-terminating error with the method's ErrorId, e.g. DrainEndpointUnreachable, DrainScriptBlockFailed, DrainMethodTimedOut), and only a successful IsSafeToKill that answered $true has SafeToKill $true. Emits one Paasta.Drain.DrainResult per task in either case. A task is a hashtable like @{ Id = 'pod-name'; Host = '10.0.0.5'; Port = 8888 }, a pod from Get-PaastaInstanceStatus, or a pod from kubectl get pod -o json | ConvertFrom-Json; with -InstanceConfig, a task without a port gets the instance's container_port. Drain and StopDraining change state and honour -WhatIf and -Confirm; the queries change nothing. While a call runs, progress shows how long it has taken against -TimeoutSec.</para>
 /// </summary>
 /// <example>
 ///   <code>$pod = @{ Id = 'hello-main-5d8c-x2x9p'; Host = '10.244.0.12'; Port = 8888 }; Invoke-PaastaDrainMethod -Name hacheck -Parameters @{ delay = 60 } -Service hello -Instance main -Task $pod -Action Drain</code>
@@ -236,7 +238,7 @@ public sealed class InvokePaastaDrainMethod : PaastaCmdlet
     [Parameter(Mandatory = true, ParameterSetName = ByInstanceSet)]
     public InstanceConfig InstanceConfig { get; set; } = null!;
 
-    /// <summary>The copies (pods) to act on: hashtables or objects with Id (or Name), Host (or IP), Port or Ports, and optionally Namespace, Service, Instance, Labels; pods from Get-PaastaInstanceStatus or from kubectl get pod -o json | ConvertFrom-Json; or Paasta.DrainTask objects.</summary>
+    /// <summary>The copies (pods) to act on: hashtables or objects with Id (or Name), Host (or IP), Port or Ports, and optionally Namespace, Service, Instance, Labels; pods from Get-PaastaInstanceStatus or from kubectl get pod -o json | ConvertFrom-Json; or Paasta.Drain.DrainTask objects.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     [DrainTaskTransformation]
     public DrainTask[] Task { get; set; } = Array.Empty<DrainTask>();
@@ -338,7 +340,7 @@ public sealed class InvokePaastaDrainMethod : PaastaCmdlet
 
 /// <summary>
 /// Lets -Task take what a user has at hand, since Paasta's types live in the module's own load context and
-/// [Paasta.DrainTask] cannot be named in a script: a hashtable or object with Id (or Name, PodName), Host (or IP,
+/// [Paasta.Drain.DrainTask] cannot be named in a script: a hashtable or object with Id (or Name, PodName), Host (or IP,
 /// PodIP), Port or Ports, Namespace, Service, Instance, HostIp, NodeName (or Node), ConfigSha, Labels — which
 /// Get-PaastaInstanceStatus's pods have — or a pod as kubectl prints it (kubectl get pod -o json | ConvertFrom-Json).
 /// </summary>

@@ -1,11 +1,12 @@
 using System.Management.Automation;
 using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 
 /// <summary>
 /// <para type="synopsis">Gets the effective configuration of PaaSTA instances from soa-configs.</para>
-/// <para type="description">Reads kubernetes-, eks-, adhoc- and tron-CLUSTER.yaml files, merges each instance over service.yaml and the service-wide files exactly as PaaSTA does (deep merge, lists replaced, templates and YAML merge keys resolved), applies every code default, and returns one Paasta.InstanceConfig per instance. Each object's Sources property says, for every value, whether it came from the instance file, a template, service.yaml, monitoring.yaml, smartstack.yaml or a default. Tron instances are job.action pairs. A file that cannot be read is reported as an error naming file and line; the other files are still read.</para>
+/// <para type="description">Reads kubernetes-, eks-, adhoc- and tron-CLUSTER.yaml files, merges each instance over service.yaml and the service-wide files exactly as PaaSTA does (deep merge, lists replaced, templates and YAML merge keys resolved), applies every code default, and returns one Paasta.Config.InstanceConfig per instance. Each object's Sources property says, for every value, whether it came from the instance file, a template, service.yaml, monitoring.yaml, smartstack.yaml or a default. Tron instances are job.action pairs. A file that cannot be read is reported as an error naming file and line; the other files are still read.</para>
 /// </summary>
 /// <example>
 ///   <code>Get-PaastaInstance -SoaDir ./examples/soa-configs -Service hello</code>

@@ -1,10 +1,12 @@
 using System.Management.Automation;
+using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 
 /// <summary>
 /// <para type="synopsis">Lists the services of a soa-configs folder with their metadata.</para>
-/// <para type="description">Reads service.yaml, monitoring.yaml, deploy.yaml and smartstack.yaml of each service folder and returns one Paasta.ServiceConfig per service: description, git repository, team, clusters it has instance files for, deploy groups of its pipeline and mesh namespaces.</para>
+/// <para type="description">Reads service.yaml, monitoring.yaml, deploy.yaml and smartstack.yaml of each service folder and returns one Paasta.Config.ServiceConfig per service: description, git repository, team, clusters it has instance files for, deploy groups of its pipeline and mesh namespaces.</para>
 /// </summary>
 /// <example>
 ///   <code>Get-PaastaService -SoaDir ./examples/soa-configs</code>

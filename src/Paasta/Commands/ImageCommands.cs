@@ -2,6 +2,8 @@ using System.Management.Automation;
 using Paasta.Config;
 using Paasta.Docker;
 using Paasta.Git;
+using Paasta.Errors;
+using Paasta.Settings;
 
 namespace Paasta.Commands;
 
@@ -46,7 +48,7 @@ public abstract class ImageCmdlet : DockerCmdlet
 
 /// <summary>
 /// <para type="synopsis">Builds a service's Docker image (paasta cook-image).</para>
-/// <para type="description">Runs `make cook-image` in the service's checkout (-Path, default the current directory) with DOCKER_TAG set, as PaaSTA's build contract says; a checkout whose Makefile has no cook-image target (make --question cook-image exits 2) but has a Dockerfile is built from the Dockerfile through the engine's API, honouring .dockerignore. The tag is -Tag; else, with -Commit, the name PaaSTA deploys: REGISTRY/services-SERVICE:paasta-SHA[-IMAGEVERSION] (a short sha, branch or HEAD is resolved in the checkout); else $env:DOCKER_TAG; else paasta-cook-image-SERVICE-USER. Build output is streamed to the console (and to the information stream, tagged Stdout or Stderr). A failed build is a non-terminating ImageBuildFailed error; a build that leaves no image with the tag is ImageTagMissing. Emits a Paasta.ImageBuildResult, which Publish-PaastaImage takes from the pipeline.</para>
+/// <para type="description">Runs `make cook-image` in the service's checkout (-Path, default the current directory) with DOCKER_TAG set, as PaaSTA's build contract says; a checkout whose Makefile has no cook-image target (make --question cook-image exits 2) but has a Dockerfile is built from the Dockerfile through the engine's API, honouring .dockerignore. The tag is -Tag; else, with -Commit, the name PaaSTA deploys: REGISTRY/services-SERVICE:paasta-SHA[-IMAGEVERSION] (a short sha, branch or HEAD is resolved in the checkout); else $env:DOCKER_TAG; else paasta-cook-image-SERVICE-USER. Build output is streamed to the console (and to the information stream, tagged Stdout or Stderr). A failed build is a non-terminating ImageBuildFailed error; a build that leaves no image with the tag is ImageTagMissing. Emits a Paasta.Docker.ImageBuildResult, which Publish-PaastaImage takes from the pipeline.</para>
 /// </summary>
 /// <example>
 ///   <code>Build-PaastaImage -Service hello -Path ./hello -Commit HEAD</code>
@@ -98,7 +100,7 @@ public sealed class BuildPaastaImage : ImageCmdlet
 
 /// <summary>
 /// <para type="synopsis">Pushes a service's image for a commit to its registry (paasta push-to-registry).</para>
-/// <para type="description">Pushes REGISTRY/services-SERVICE:paasta-SHA (and, with -ImageVersion, also paasta-SHA-IMAGEVERSION) from the local engine to the registry, with progress. Each name whose tag the registry already has (HEAD /v2/services-SERVICE/manifests/TAG answers 200) is skipped unless -Force. The registry is asked over plain HTTP when it is on loopback (127.0.0.1:5000) or the engine lists it as insecure, over HTTPS otherwise. When only one of the two names exists locally, the other is tagged onto the same image first. Takes Service, Commit and ImageVersion from the pipeline (e.g. from Build-PaastaImage -Commit). Emits one Paasta.ImagePushResult per name.</para>
+/// <para type="description">Pushes REGISTRY/services-SERVICE:paasta-SHA (and, with -ImageVersion, also paasta-SHA-IMAGEVERSION) from the local engine to the registry, with progress. Each name whose tag the registry already has (HEAD /v2/services-SERVICE/manifests/TAG answers 200) is skipped unless -Force. The registry is asked over plain HTTP when it is on loopback (127.0.0.1:5000) or the engine lists it as insecure, over HTTPS otherwise. When only one of the two names exists locally, the other is tagged onto the same image first. Takes Service, Commit and ImageVersion from the pipeline (e.g. from Build-PaastaImage -Commit). Emits one Paasta.Docker.ImagePushResult per name.</para>
 /// </summary>
 /// <example>
 ///   <code>Publish-PaastaImage -Service hello -Commit 0123456789abcdef0123456789abcdef01234567</code>

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Paasta.Config;
 using Paasta.Deployments;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 
@@ -35,7 +36,7 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
     [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
     public InstanceConfig[] InputObject { get; set; } = Array.Empty<InstanceConfig>();
 
-    /// <summary>Return a Paasta.InstanceControlResult per tag written (instance, desired state, tag, commit, force_bounce). Without it, nothing is returned.</summary>
+    /// <summary>Return a Paasta.Deployments.InstanceControlResult per tag written (instance, desired state, tag, commit, force_bounce). Without it, nothing is returned.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -117,7 +118,7 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
 
 /// <summary>
 /// <para type="synopsis">Starts PaaSTA instances (paasta start): records desired state "start" in git.</para>
-/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-start at the commit of its deploy group's current deploy tag. The timestamp becomes the instance's force_bounce in deployments.json, so starting an instance that is already running bounces it, like Restart-PaastaInstance. Instances whose deploy group has no deploy tag are refused (NoDeployTag). Instances come by -Service/-Cluster/-Instance (wildcards allowed; all clusters and instances when omitted) or from Get-PaastaInstance through the pipeline. With -PassThru, emits one Paasta.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress. Existing tags are never moved; concurrent writers each get their own tag.</para>
+/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-start at the commit of its deploy group's current deploy tag. The timestamp becomes the instance's force_bounce in deployments.json, so starting an instance that is already running bounces it, like Restart-PaastaInstance. Instances whose deploy group has no deploy tag are refused (NoDeployTag). Instances come by -Service/-Cluster/-Instance (wildcards allowed; all clusters and instances when omitted) or from Get-PaastaInstance through the pipeline. With -PassThru, emits one Paasta.Deployments.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress. Existing tags are never moved; concurrent writers each get their own tag.</para>
 /// </summary>
 /// <example>
 ///   <code>Start-PaastaInstance -Service hello -Cluster local -Instance main -PassThru</code>
@@ -136,7 +137,7 @@ public sealed class StartPaastaInstance : InstanceControlCmdlet
 
 /// <summary>
 /// <para type="synopsis">Stops PaaSTA instances (paasta stop): records desired state "stop" in git.</para>
-/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-stop at the commit of its deploy group's current deploy tag; the next deployments.json says desired_state stop and the instance is scaled to 0. The stop is tied to that commit: deploying a different commit to the group starts the instance again (set instances: 0 to stop it for good). Needs -Cluster and -Instance, or instances from the pipeline. ConfirmImpact is High, so you are asked for each instance unless -Confirm:$false. Instances whose deploy group has no deploy tag are refused (NoDeployTag). With -PassThru, emits one Paasta.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress.</para>
+/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-stop at the commit of its deploy group's current deploy tag; the next deployments.json says desired_state stop and the instance is scaled to 0. The stop is tied to that commit: deploying a different commit to the group starts the instance again (set instances: 0 to stop it for good). Needs -Cluster and -Instance, or instances from the pipeline. ConfirmImpact is High, so you are asked for each instance unless -Confirm:$false. Instances whose deploy group has no deploy tag are refused (NoDeployTag). With -PassThru, emits one Paasta.Deployments.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress.</para>
 /// </summary>
 /// <example>
 ///   <code>Stop-PaastaInstance -Service hello -Cluster local -Instance canary -Confirm:$false -PassThru</code>
@@ -156,7 +157,7 @@ public sealed class StopPaastaInstance : InstanceControlCmdlet
 
 /// <summary>
 /// <para type="synopsis">Restarts PaaSTA instances (paasta restart): a start with a fresh timestamp, which forces a bounce.</para>
-/// <para type="description">Writes paasta-CLUSTER.INSTANCE-TIMESTAMP-start at the commit of the deploy group's current deploy tag. The new timestamp changes the instance's force_bounce in deployments.json, which changes its config hash, so the next deployment run replaces every copy following the bounce method. Instances come by name (wildcards allowed) or from the pipeline. Instances whose deploy group has no deploy tag are refused (NoDeployTag). With -PassThru, emits one Paasta.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress.</para>
+/// <para type="description">Writes paasta-CLUSTER.INSTANCE-TIMESTAMP-start at the commit of the deploy group's current deploy tag. The new timestamp changes the instance's force_bounce in deployments.json, which changes its config hash, so the next deployment run replaces every copy following the bounce method. Instances come by name (wildcards allowed) or from the pipeline. Instances whose deploy group has no deploy tag are refused (NoDeployTag). With -PassThru, emits one Paasta.Deployments.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress.</para>
 /// </summary>
 /// <example>
 ///   <code>(Restart-PaastaInstance -Service hello -Cluster local -Instance main -PassThru).ForceBounce</code>

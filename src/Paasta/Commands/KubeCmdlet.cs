@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Paasta.Kubernetes;
+using Paasta.Settings;
 
 namespace Paasta.Commands;
 

@@ -4,6 +4,8 @@ using Paasta.Config;
 using Paasta.Deployments;
 using Paasta.Docker;
 using Paasta.Git;
+using Paasta.Errors;
+using Paasta.Settings;
 
 namespace Paasta.Commands;
 
@@ -19,7 +21,7 @@ namespace Paasta.Commands;
 ///
 /// Output is streamed to the console (and to the information stream, tagged Stdout or Stderr) until the container exits; Ctrl+C stops and removes it. -Detach leaves a healthy container running and returns at once; -HealthcheckOnly checks and removes; -Interactive binds the console to the container (a TTY when the console is a terminal; else stdin is passed through). -DryRun returns the plan, with the equivalent docker run command line, and runs nothing; that command line is the only place variables' values appear: -Verbose and the result's CommandLine name them only (--env NAME, as PaaSTA runs docker), so secrets passed with -Env stay out of logs.
 ///
-/// Emits a Paasta.LocalRunResult (container id, image, host port and URL, healthcheck result, exit code), or a Paasta.LocalRunPlan with -DryRun.</para>
+/// Emits a Paasta.Docker.LocalRunResult (container id, image, host port and URL, healthcheck result, exit code), or a Paasta.Docker.LocalRunPlan with -DryRun.</para>
 /// </summary>
 /// <example>
 ///   <code>Invoke-PaastaLocalRun -Service hello -Cluster local -Instance main -Path ./hello -Detach</code>

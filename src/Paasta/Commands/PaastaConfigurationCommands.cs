@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using Paasta.Settings;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 

@@ -1,4 +1,5 @@
 using Paasta.Bounce;
+using Paasta.Config;
 
 namespace Paasta.Commands;
 

@@ -1,11 +1,12 @@
 using System.Management.Automation;
 using Paasta.Validation;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 
 /// <summary>
 /// <para type="synopsis">Validates soa-configs (paasta validate): schemas and the rules that span files.</para>
-/// <para type="description">Checks every YAML file of each service against the JSON Schemas shipped in the module's schemas folder (unknown keys, wrong types, values out of range), then the rules that span files: cmd and args together, healthcheck_mode cmd without healthcheck_cmd, each instance's deploy group present in deploy.yaml's pipeline, monitoring.yaml with a team, instance-name pattern and sanitised length, duplicate instances, Tron requires naming real actions without cycles. Malformed YAML (syntax errors, tabs, duplicate keys, alias bombs, huge files) is reported, never thrown. Each finding is a Paasta.ConfigFinding with File, Line, Column, Path (e.g. main.cpus), Message, Severity and RuleId. With -Quiet, returns only $true (no errors) or $false.</para>
+/// <para type="description">Checks every YAML file of each service against the JSON Schemas shipped in the module's schemas folder (unknown keys, wrong types, values out of range), then the rules that span files: cmd and args together, healthcheck_mode cmd without healthcheck_cmd, each instance's deploy group present in deploy.yaml's pipeline, monitoring.yaml with a team, instance-name pattern and sanitised length, duplicate instances, Tron requires naming real actions without cycles. Malformed YAML (syntax errors, tabs, duplicate keys, alias bombs, huge files) is reported, never thrown. Each finding is a Paasta.Validation.ConfigFinding with File, Line, Column, Path (e.g. main.cpus), Message, Severity and RuleId. With -Quiet, returns only $true (no errors) or $false.</para>
 /// </summary>
 /// <example>
 ///   <code>Test-PaastaConfig -SoaDir ./examples/soa-configs</code>

@@ -1,11 +1,12 @@
 using System.Management.Automation;
 using Paasta.Docker;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 
 /// <summary>
 /// <para type="synopsis">Checks that a service keeps PaaSTA's service contract (paasta check).</para>
-/// <para type="description">Checks the service's checkout (-Path, default the current directory) and its soa-configs: a Dockerfile; a Makefile with test, itest and cook-image targets (detected as PaaSTA does: make --question TARGET exits 2 when there is no such target) that uses DOCKER_TAG (when make cannot be started, one Make check fails and the targets are not checked; the other checks still run); valid soa-configs (as Test-PaastaConfig); deploy.yaml; every instance's deploy group a step of the pipeline; a smartstack.yaml registration for every long-running instance that serves HTTP or TCP (its healthcheck mode is http, https or tcp, set on the instance or taken from its mesh namespace in smartstack.yaml; instances with neither are workers); and warns when the Dockerfile forces a time zone through /etc/localtime (containers should run in UTC). Emits one Paasta.ServiceCheckResult per check with Status Passed, Warning or Failed; with -Quiet only $true (nothing failed) or $false.</para>
+/// <para type="description">Checks the service's checkout (-Path, default the current directory) and its soa-configs: a Dockerfile; a Makefile with test, itest and cook-image targets (detected as PaaSTA does: make --question TARGET exits 2 when there is no such target) that uses DOCKER_TAG (when make cannot be started, one Make check fails and the targets are not checked; the other checks still run); valid soa-configs (as Test-PaastaConfig); deploy.yaml; every instance's deploy group a step of the pipeline; a smartstack.yaml registration for every long-running instance that serves HTTP or TCP (its healthcheck mode is http, https or tcp, set on the instance or taken from its mesh namespace in smartstack.yaml; instances with neither are workers); and warns when the Dockerfile forces a time zone through /etc/localtime (containers should run in UTC). Emits one Paasta.Docker.ServiceCheckResult per check with Status Passed, Warning or Failed; with -Quiet only $true (nothing failed) or $false.</para>
 /// </summary>
 /// <example>
 ///   <code>Test-PaastaService -Service hello -Path ./hello</code>

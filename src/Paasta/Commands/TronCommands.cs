@@ -2,6 +2,8 @@ using System.Management.Automation;
 using System.Security;
 using Paasta.Config;
 using Paasta.Tron;
+using Paasta.Errors;
+using Paasta.Settings;
 
 namespace Paasta.Commands;
 
@@ -115,7 +117,7 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
 
 /// <summary>
 /// <para type="synopsis">Generates the Tron namespace config of a service, as PaaSTA's create_complete_config does (tronfig).</para>
-/// <para type="description">Reads tron-CLUSTER.yaml of each service, validates it as Test-PaastaConfig does (schema, requires that name existing actions and form no cycle, deploy_group on container actions, schedule syntax), and formats every job and action as PaaSTA does for a Tron master: executor paasta becomes kubernetes with the image from deployments.json (an action whose deploy group has no deployment yet gets docker_image "" and a warning), the PAASTA_* environment, secret_env, node selectors and affinities, labels and annotations, resources, capabilities and volumes; None values are left out, and the YAML is written byte for byte as PyYAML's safe dumper writes it (sorted keys, block style). The result is one Paasta.TronNamespaceConfig per service with the namespace name (the service), the jobs, the YAML text and its SHA-1 hash. ssm_secrets are accepted but not merged into secret_env as PaaSTA does (AWS SSM is out of Paasta's scope), with a warning. With wildcards, only services whose tron-CLUSTER.yaml has a job with a paasta, ssh or spark action are included (setup_tron_namespace --all); a service named exactly is always included. -IncludeMaster adds the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml first; -DefaultVolume sets its k8s_options.default_volumes as PaaSTA does from its system volumes. -AsString emits only the YAML text. Nothing is sent anywhere: Sync-PaastaTronNamespace does that.</para>
+/// <para type="description">Reads tron-CLUSTER.yaml of each service, validates it as Test-PaastaConfig does (schema, requires that name existing actions and form no cycle, deploy_group on container actions, schedule syntax), and formats every job and action as PaaSTA does for a Tron master: executor paasta becomes kubernetes with the image from deployments.json (an action whose deploy group has no deployment yet gets docker_image "" and a warning), the PAASTA_* environment, secret_env, node selectors and affinities, labels and annotations, resources, capabilities and volumes; None values are left out, and the YAML is written byte for byte as PyYAML's safe dumper writes it (sorted keys, block style). The result is one Paasta.Tron.TronNamespaceConfig per service with the namespace name (the service), the jobs, the YAML text and its SHA-1 hash. ssm_secrets are accepted but not merged into secret_env as PaaSTA does (AWS SSM is out of Paasta's scope), with a warning. With wildcards, only services whose tron-CLUSTER.yaml has a job with a paasta, ssh or spark action are included (setup_tron_namespace --all); a service named exactly is always included. -IncludeMaster adds the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml first; -DefaultVolume sets its k8s_options.default_volumes as PaaSTA does from its system volumes. -AsString emits only the YAML text. Nothing is sent anywhere: Sync-PaastaTronNamespace does that.</para>
 /// </summary>
 /// <example>
 ///   <code>ConvertTo-PaastaTronConfig -Service example_service -Cluster norcal-devc -AsString</code>
@@ -133,7 +135,7 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
 [OutputType(typeof(TronNamespaceConfig), typeof(string))]
 public sealed class ConvertToPaastaTronConfig : TronConfigCmdlet
 {
-    /// <summary>Emit the YAML text of each namespace instead of Paasta.TronNamespaceConfig objects.</summary>
+    /// <summary>Emit the YAML text of each namespace instead of Paasta.Tron.TronNamespaceConfig objects.</summary>
     [Parameter]
     public SwitchParameter AsString { get; set; }
 
@@ -150,7 +152,7 @@ public sealed class ConvertToPaastaTronConfig : TronConfigCmdlet
 
 /// <summary>
 /// <para type="synopsis">Pushes Tron namespace configs to a Tron master with PaaSTA's compare-then-post protocol (setup_tron_namespace).</para>
-/// <para type="description">For each namespace (MASTER first with -IncludeMaster, then each service's, sorted, as ConvertTo-PaastaTronConfig generates them, or piped from it): reads what the master holds with GET /api/config?name=NAMESPACE&amp;no_header=1, which answers the config text and its hash; when the generated YAML parses to the same data, nothing is sent (Unchanged); otherwise POST /api/config with the form fields name, config (the YAML), hash (the hash just read, so a master changed meanwhile refuses the stale update) and check=0. An answer carrying "error" is a failure (TronUpdateRefused). -WhatIf shows a unified diff from the master's config to the generated one and sends nothing. The master's URL is -TronUrl, else $env:PAASTA_TRON_URL, else Set-PaastaConfiguration -TronUrl. A bearer token (-TronToken, else $env:PAASTA_TRON_TOKEN) goes in the Authorization header of every request; with $env:TRONCTL_API_AUTH set, as PaaSTA uses it, a token is required (TronTokenNotConfigured). Piped namespace configs are sent as they are: -Cluster, -Registry, -IncludeMaster and -DefaultVolume belong to the -Service form only. Emits one Paasta.TronNamespaceSyncResult per namespace: Updated, Unchanged or Failed, with the old and new hashes and the diff.</para>
+/// <para type="description">For each namespace (MASTER first with -IncludeMaster, then each service's, sorted, as ConvertTo-PaastaTronConfig generates them, or piped from it): reads what the master holds with GET /api/config?name=NAMESPACE&amp;no_header=1, which answers the config text and its hash; when the generated YAML parses to the same data, nothing is sent (Unchanged); otherwise POST /api/config with the form fields name, config (the YAML), hash (the hash just read, so a master changed meanwhile refuses the stale update) and check=0. An answer carrying "error" is a failure (TronUpdateRefused). -WhatIf shows a unified diff from the master's config to the generated one and sends nothing. The master's URL is -TronUrl, else $env:PAASTA_TRON_URL, else Set-PaastaConfiguration -TronUrl. A bearer token (-TronToken, else $env:PAASTA_TRON_TOKEN) goes in the Authorization header of every request; with $env:TRONCTL_API_AUTH set, as PaaSTA uses it, a token is required (TronTokenNotConfigured). Piped namespace configs are sent as they are: -Cluster, -Registry, -IncludeMaster and -DefaultVolume belong to the -Service form only. Emits one Paasta.Tron.TronNamespaceSyncResult per namespace: Updated, Unchanged or Failed, with the old and new hashes and the diff.</para>
 /// </summary>
 /// <example>
 ///   <code>Sync-PaastaTronNamespace -Service hello -Cluster local -TronUrl http://tron.example:8089</code>

@@ -3,6 +3,8 @@ using k8s.Models;
 using Paasta.Bounce;
 using Paasta.Kubernetes;
 using Paasta.Tests.Kubernetes;
+using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Bounce;
 

@@ -1,4 +1,5 @@
 using Paasta.Config;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Config;
 

@@ -1,4 +1,5 @@
 using Paasta.Yaml;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Config;
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Paasta.Config;
 using Paasta.Validation;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Corpus;
 

@@ -2,6 +2,7 @@ using Paasta.Config;
 using Paasta.Deployments;
 using Paasta.Git;
 using Paasta.Tests.Git;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Deployments;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Paasta.Deployments;
 using Paasta.Git;
+using Paasta.Config;
 
 namespace Paasta.Tests.Deployments;
 

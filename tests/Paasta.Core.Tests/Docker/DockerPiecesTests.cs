@@ -1,4 +1,6 @@
 using Paasta.Docker;
+using Paasta.Errors;
+using Paasta.Settings;
 
 namespace Paasta.Tests.Docker;
 

@@ -1,5 +1,7 @@
 using Paasta.Config;
 using Paasta.Docker;
+using Paasta.Errors;
+using Paasta.Settings;
 
 namespace Paasta.Tests.Docker;
 

@@ -1,5 +1,6 @@
 using Paasta.Config;
 using Paasta.Drain;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Drain;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Paasta.Drain;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Drain;
 

@@ -1,4 +1,5 @@
 using Paasta.Drain;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Drain;
 

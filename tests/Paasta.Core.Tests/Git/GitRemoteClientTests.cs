@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Paasta.Git;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Git;
 

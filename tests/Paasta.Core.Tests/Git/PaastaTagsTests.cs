@@ -1,4 +1,5 @@
 using Paasta.Git;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Git;
 

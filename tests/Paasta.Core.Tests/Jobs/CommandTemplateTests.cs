@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Paasta.Jobs;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Jobs;
 

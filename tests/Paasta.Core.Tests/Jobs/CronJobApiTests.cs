@@ -1,5 +1,6 @@
 using Paasta.Jobs;
 using Paasta.Tests.Kubernetes;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Jobs;
 

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Paasta.Config;
 using Paasta.Jobs;
 using Paasta.Tron;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Jobs;
 

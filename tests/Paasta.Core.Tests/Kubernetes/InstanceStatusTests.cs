@@ -1,5 +1,6 @@
 using k8s.Models;
 using Paasta.Kubernetes;
+using Paasta.Config;
 
 namespace Paasta.Tests.Kubernetes;
 

@@ -1,6 +1,7 @@
 using k8s.Models;
 using Paasta.Config;
 using Paasta.Kubernetes;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Kubernetes;
 

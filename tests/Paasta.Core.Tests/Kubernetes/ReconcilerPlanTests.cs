@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using Paasta.Kubernetes;
+using Paasta.Config;
 
 namespace Paasta.Tests.Kubernetes;
 

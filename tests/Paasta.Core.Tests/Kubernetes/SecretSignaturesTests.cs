@@ -1,6 +1,7 @@
 using System.Text;
 using k8s.Models;
 using Paasta.Kubernetes;
+using Paasta.Config;
 
 namespace Paasta.Tests.Kubernetes;
 

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Paasta.Monitoring;
 using Paasta.Tests.Corpus;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Monitoring;
 

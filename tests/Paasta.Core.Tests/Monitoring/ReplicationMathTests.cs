@@ -1,4 +1,5 @@
 using Paasta.Monitoring;
+using Paasta.Config;
 
 namespace Paasta.Tests.Monitoring;
 

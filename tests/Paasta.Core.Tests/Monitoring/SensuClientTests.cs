@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Paasta.Monitoring;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Monitoring;
 

@@ -1,5 +1,6 @@
 using Paasta.Config;
 using Paasta.Monitoring;
+using Paasta.Errors;
 
 namespace Paasta.Tests.Monitoring;
 

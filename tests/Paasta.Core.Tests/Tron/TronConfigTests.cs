@@ -5,6 +5,8 @@ using Paasta.Config;
 using Paasta.Tron;
 using Paasta.Validation;
 using Paasta.Yaml;
+using Paasta.Errors;
+using Paasta.Settings;
 
 namespace Paasta.Tests.Tron;
 

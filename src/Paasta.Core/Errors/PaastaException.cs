@@ -1,4 +1,4 @@
-namespace Paasta;
+namespace Paasta.Errors;
 
 /// <summary>What kind of failure a <see cref="PaastaException"/> is; the cmdlets map it onto PowerShell's ErrorCategory.</summary>
 public enum PaastaErrorKind

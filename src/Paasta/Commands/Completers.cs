@@ -2,6 +2,8 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using Paasta.Config;
+using Paasta.Settings;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 

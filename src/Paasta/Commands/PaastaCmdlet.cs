@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using Paasta.Config;
+using Paasta.Errors;
+using Paasta.Settings;
 
 namespace Paasta.Commands;
 

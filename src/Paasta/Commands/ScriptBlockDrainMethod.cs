@@ -2,6 +2,7 @@ using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using Paasta.Drain;
+using Paasta.Errors;
 
 namespace Paasta.Commands;
 
