@@ -14,14 +14,17 @@ BeforeDiscovery {
         @{ Name = 'SensuSocket'; Env = 'PAASTA_SENSU_SOCKET'; Value = '10.0.0.1:3030'; EnvValue = '10.0.0.2:3030' }
         @{ Name = 'TronUrl'; Env = 'PAASTA_TRON_URL'; Value = 'http://tron-file.example:8089'; EnvValue = 'http://tron-env.example:8089' }
         @{ Name = 'HacheckSidecarImage'; Env = 'PAASTA_HACHECK_SIDECAR_IMAGE'; Value = 'file.example/hacheck:1'; EnvValue = 'env.example/hacheck:2' }
+        # A map, not a string: its own tests below.
+        @{ Name = 'ClusterContext'; Env = 'PAASTA_CLUSTER_CONTEXT'; Map = $true }
     )
+    $script:StringSettings = @($Settings | Where-Object { -not $_.Map })
 }
 
 BeforeAll {
     Import-Module $env:PAASTA_TEST_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
     $script:Variables = 'PAASTA_CONFIG', 'PAASTA_SOA_DIR', 'PAASTA_CLUSTER', 'KUBECONFIG', 'PAASTA_KUBE_CONTEXT', 'PAASTA_DOCKER_REGISTRY',
-        'PAASTA_SENSU_SOCKET', 'PAASTA_TRON_URL', 'PAASTA_HACHECK_SIDECAR_IMAGE'
+        'PAASTA_SENSU_SOCKET', 'PAASTA_TRON_URL', 'PAASTA_HACHECK_SIDECAR_IMAGE', 'PAASTA_CLUSTER_CONTEXT'
     $script:Saved = @{}
     foreach ($v in $Variables) { $Saved[$v] = [Environment]::GetEnvironmentVariable($v) }
     $script:PlatformKubeConfig = $Saved['KUBECONFIG']
@@ -76,7 +79,7 @@ Describe 'Set-PaastaConfiguration and Get-PaastaConfiguration' {
         $names = $Rows | ForEach-Object { $_.Name }
         $null = Get-PaastaConfiguration   # loads Paasta.Core, in the module's own context
         $core = [System.Runtime.Loader.AssemblyLoadContext]::All.Assemblies | Where-Object { $_.GetName().Name -eq 'Paasta.Core' } | Select-Object -First 1
-        $variables = $core.GetType('Paasta.Settings.PaastaSettingsResolver').GetProperty('EnvironmentVariables').GetValue($null)
+        $variables = $core.GetType('Paasta.Settings.SettingNames').GetProperty('EnvironmentVariables').GetValue($null)
         foreach ($row in $Rows) { $variables[$row.Name] | Should -Be $row.Env }
         (Get-PaastaConfiguration).PSObject.Properties.Name | Sort-Object | Should -Be ($names | Sort-Object)
         $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
@@ -84,7 +87,7 @@ Describe 'Set-PaastaConfiguration and Get-PaastaConfiguration' {
             Should -Be ($names | Sort-Object)
     }
 
-    It 'round-trips -<Name> through the settings file, keeps it when others change, and clears it with an empty string' -ForEach $Settings {
+    It 'round-trips -<Name> through the settings file, keeps it when others change, and clears it with an empty string' -ForEach $StringSettings {
         Save @{ $Name = $Value }
         (Get-PaastaConfiguration).$Name | Should -Be $Value
         $key = $Name.Substring(0, 1).ToLowerInvariant() + $Name.Substring(1)
@@ -100,13 +103,25 @@ Describe 'Set-PaastaConfiguration and Get-PaastaConfiguration' {
         (Get-PaastaConfiguration).($other.Keys | Select-Object -First 1) | Should -Not -BeNullOrEmpty
     }
 
-    It 'lets $env:<Env> override the saved -<Name>' -ForEach $Settings {
+    It 'lets $env:<Env> override the saved -<Name>' -ForEach $StringSettings {
         Save @{ $Name = $Value }
         Set-Item "env:$Env" $EnvValue
         (Get-PaastaConfiguration -Effective).$Name | Should -Be $EnvValue
         (Get-PaastaConfiguration).$Name | Should -Be $Value -Because 'the saved value is untouched'
         Remove-Item "env:$Env"
         (Get-PaastaConfiguration -Effective).$Name | Should -Be $Value
+    }
+
+    It 'saves -ClusterContext as a map, lets $env:PAASTA_CLUSTER_CONTEXT override it, and clears it with an empty map' {
+        Save @{ ClusterContext = @{ prod = 'ctx-prod'; canary = 'ctx-canary' } }
+        (Read-SettingsFile).clusterContext.prod | Should -Be 'ctx-prod'
+        (Get-PaastaConfiguration).ClusterContext['canary'] | Should -Be 'ctx-canary'
+        $env:PAASTA_CLUSTER_CONTEXT = 'prod=env-prod'
+        (Get-PaastaConfiguration -Effective).ClusterContext['prod'] | Should -Be 'env-prod'
+        (Get-PaastaConfiguration -Effective).ClusterContext.Keys | Should -Not -Contain 'canary'
+        Remove-Item env:PAASTA_CLUSTER_CONTEXT
+        Save @{ ClusterContext = @{} }
+        (Read-SettingsFile).Keys | Should -Not -Contain 'clusterContext'
     }
 
     It 'takes the first file of a KUBECONFIG list, as the Kubernetes cmdlets do' {

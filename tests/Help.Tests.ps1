@@ -56,7 +56,7 @@ Describe 'about_Paasta, section CONFIGURATION' {
         # The environment variables as the engine resolves them (Paasta.Core loads in the module's own context).
         $null = Get-PaastaConfiguration -Effective
         $core = [System.Runtime.Loader.AssemblyLoadContext]::All.Assemblies | Where-Object { $_.GetName().Name -eq 'Paasta.Core' } | Select-Object -First 1
-        $script:Variables = $core.GetType('Paasta.Settings.PaastaSettingsResolver').GetProperty('EnvironmentVariables').GetValue($null)
+        $script:Variables = $core.GetType('Paasta.Settings.SettingNames').GetProperty('EnvironmentVariables').GetValue($null)
         $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
         $script:Settings = (Get-Command Set-PaastaConfiguration).Parameters.Keys | Where-Object { $_ -notin $common -and $_ -ne 'PassThru' }
     }

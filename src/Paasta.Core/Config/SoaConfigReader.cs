@@ -20,8 +20,6 @@ public sealed record LoadResult<T>(T? Value, PaastaException? Error) where T : c
 /// <summary>Reads services and instances from a soa-configs root (spec §1).</summary>
 public sealed class SoaConfigReader
 {
-    public const string DefaultSoaDir = "/nail/etc/services";
-    public const string SoaDirVariable = "PAASTA_SOA_DIR";
 
     private static readonly HashSet<string> SpecialSteps = new(StringComparer.Ordinal)
         { "itest", "itest-and-push-to-registry", "security-check", "push-to-registry" };
@@ -33,18 +31,11 @@ public sealed class SoaConfigReader
         SoaDir = Path.GetFullPath(soaDir);
         if (!Directory.Exists(SoaDir))
             throw new PaastaException("SoaDirNotFound", PaastaErrorKind.ObjectNotFound,
-                $"The soa-configs folder '{SoaDir}' does not exist. Pass -SoaDir, set ${SoaDirVariable}, or Set-PaastaConfiguration -SoaDir.")
+                $"The soa-configs folder '{SoaDir}' does not exist. Pass -SoaDir, set $env:PAASTA_SOA_DIR, or Set-PaastaConfiguration -SoaDir.")
             { Target = SoaDir };
     }
 
     public string SoaDir { get; }
-
-    /// <summary>The given folder, else $PAASTA_SOA_DIR, else the configured default, else /nail/etc/services.</summary>
-    public static string ResolveSoaDir(string? given, string? configured = null) =>
-        !string.IsNullOrEmpty(given) ? given
-        : Environment.GetEnvironmentVariable(SoaDirVariable) is { Length: > 0 } env ? env
-        : !string.IsNullOrEmpty(configured) ? configured
-        : DefaultSoaDir;
 
     /// <summary>Refuses names that would escape the soa dir or that no service folder can have.</summary>
     public static void ValidateServiceName(string service)

@@ -10,11 +10,11 @@ namespace Paasta.Docker;
 public static partial class ImageNames
 {
     /// <summary>The registry of a service: -Registry, else service.yaml docker_registry, else the user's setting (PAASTA_DOCKER_REGISTRY).</summary>
-    public static string ResolveRegistry(string? given, ServiceConfig service, PaastaSettings settings)
+    public static string ResolveRegistry(string? given, ServiceConfig service, ResolvedSettings settings)
     {
         var registry = !string.IsNullOrWhiteSpace(given) ? given
             : !string.IsNullOrWhiteSpace(service.DockerRegistry) ? service.DockerRegistry
-            : PaastaSettingsResolver.Effective(settings).DockerRegistry;
+            : settings.DockerRegistry;
         if (string.IsNullOrWhiteSpace(registry))
             throw new PaastaException("DockerRegistryNotConfigured", PaastaErrorKind.InvalidArgument,
                 $"No Docker registry for {service.Name}: pass -Registry, set docker_registry in {service.Name}/service.yaml, " +

@@ -18,10 +18,10 @@ public static class LocalRunInstances
     /// The cluster: the given one, else the user's default (PAASTA_CLUSTER / Set-PaastaConfiguration -Cluster),
     /// else the service's only cluster.
     /// </summary>
-    public static string ResolveCluster(ServiceConfig service, string? cluster, PaastaSettings settings)
+    public static string ResolveCluster(ServiceConfig service, string? cluster, ResolvedSettings settings)
     {
         if (!string.IsNullOrWhiteSpace(cluster)) return cluster;
-        if (PaastaSettingsResolver.Effective(settings).Cluster is { Length: > 0 } configured) return configured;
+        if (settings.Cluster is { Length: > 0 } configured) return configured;
         if (service.Clusters.Count == 1) return service.Clusters[0];
         throw new PaastaException("ClusterRequired", PaastaErrorKind.InvalidArgument,
             service.Clusters.Count == 0

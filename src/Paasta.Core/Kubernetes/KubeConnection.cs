@@ -7,25 +7,8 @@ using Paasta.Settings;
 
 namespace Paasta.Kubernetes;
 
-/// <summary>Where Paasta's Kubernetes client points, resolved the way kubectl does, plus Paasta's settings.</summary>
-public sealed record KubeTarget(string KubeConfigPath, string? Context)
-{
-    /// <summary>
-    /// -KubeConfig, else the first file of $KUBECONFIG, else the saved setting, else ~/.kube/config;
-    /// -Context, else $PAASTA_KUBE_CONTEXT, else the saved setting, else the kubeconfig's current context.
-    /// </summary>
-    public static KubeTarget Resolve(string? kubeConfig, string? context, PaastaSettings settings)
-    {
-        var path = !string.IsNullOrEmpty(kubeConfig) ? kubeConfig
-            : Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } env ? env.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)[0]
-            : !string.IsNullOrEmpty(settings.KubeConfig) ? settings.KubeConfig
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
-        var ctx = !string.IsNullOrEmpty(context) ? context
-            : Environment.GetEnvironmentVariable("PAASTA_KUBE_CONTEXT") is { Length: > 0 } c ? c
-            : settings.KubeContext;
-        return new KubeTarget(path, ctx);
-    }
-}
+/// <summary>Where Paasta's Kubernetes client points: a kubeconfig file and a context in it (null: its current context).</summary>
+public sealed record KubeTarget(string KubeConfigPath, string? Context);
 
 /// <summary>Counts the API requests a client makes, and how many of them write, for -Verbose and the benchmarks.</summary>
 public sealed class RequestCounter : DelegatingHandler

@@ -36,11 +36,9 @@ public sealed class TronClient : IDisposable
     public int Posts => _posts;
 
     /// <summary>Resolves the master's URL: -TronUrl, else $PAASTA_TRON_URL, else the saved setting.</summary>
-    public static Uri ResolveUrl(string? given, PaastaSettings settings)
+    public static Uri ResolveUrl(ResolvedSettings settings)
     {
-        var text = !string.IsNullOrEmpty(given) ? given
-            : Environment.GetEnvironmentVariable("PAASTA_TRON_URL") is { Length: > 0 } env ? env
-            : settings.TronUrl;
+        var text = settings.TronUrl;
         if (string.IsNullOrEmpty(text))
             throw new PaastaException("TronUrlNotConfigured", PaastaErrorKind.InvalidOperation,
                 "No Tron master URL: pass -TronUrl, set $env:PAASTA_TRON_URL, or Set-PaastaConfiguration -TronUrl.") { Target = "TronUrl" };

@@ -46,7 +46,7 @@ public abstract class SoaConfigCompleter : PaastaCompleter
 {
     protected sealed override IEnumerable<string> Candidates(IDictionary bound)
     {
-        var soaDir = SoaConfigReader.ResolveSoaDir(bound["SoaDir"] as string, SafeSettings().SoaDir);
+        var soaDir = new ResolvedSettings(new PaastaSettings { SoaDir = bound["SoaDir"] as string }, SafeSettings).SoaDir;
         if (!Directory.Exists(soaDir)) return Array.Empty<string>();
         return Candidates(new SoaConfigReader(soaDir), bound);
     }
@@ -73,7 +73,7 @@ public abstract class SoaConfigCompleter : PaastaCompleter
 
     private static PaastaSettings SafeSettings()
     {
-        try { return PaastaSettingsStore.Current; } catch (PaastaException) { return new PaastaSettings(); }
+        try { return PaastaSettingsStore.Load(); } catch (PaastaException) { return new PaastaSettings(); }
     }
 }
 

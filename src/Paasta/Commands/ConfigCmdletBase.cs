@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Paasta.Config;
+using Paasta.Settings;
 using Paasta.Errors;
 
 namespace Paasta.Commands;
@@ -11,6 +12,11 @@ public abstract class SoaConfigCmdlet : PaastaCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? SoaDir { get; set; }
+
+    protected override PaastaSettings GivenSettings() => base.GivenSettings() with { SoaDir = ProviderPath(SoaDir) };
+
+    /// <summary>The soa dir this call reads (parameter, environment, settings file, default).</summary>
+    protected string ResolveSoaDir(string? _) => Operation.Reader.SoaDir;
 
     private SoaConfigReader? _reader;
 

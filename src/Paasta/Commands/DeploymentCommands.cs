@@ -165,7 +165,7 @@ public sealed class NewPaastaDeployments : PaastaGitCmdlet
     [ArgumentCompleter(typeof(ServiceCompleter))]
     public string[] Service { get; set; } = Array.Empty<string>();
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         SoaConfigReader reader;
         List<string> services;
@@ -267,7 +267,7 @@ public sealed class GetPaastaDeployment : PaastaGitCmdlet
     [Parameter(Mandatory = true, ParameterSetName = ByDeployGroupSet)]
     public SwitchParameter ByDeployGroup { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         SoaConfigReader reader;
         List<string> services;
@@ -364,7 +364,7 @@ public sealed class PublishPaastaDeployment : PaastaGitCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         Try(() =>
         {
@@ -453,7 +453,7 @@ public sealed class UndoPaastaDeployment : PaastaGitCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         Try(() =>
         {

@@ -63,7 +63,7 @@ public sealed class RegisterPaastaDrainMethod : PaastaCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         try
         {
@@ -98,7 +98,7 @@ public sealed class RegisterPaastaDrainMethod : PaastaCmdlet
             if (PassThru) WriteObject(info);
         }
         catch (PaastaException e) { ThrowTerminatingError(e); }
-        finally { base.EndProcessing(); }
+        finally { base.End(); }
     }
 
     private static bool IsPowerShellClass(Type type) =>
@@ -127,7 +127,7 @@ public sealed class GetPaastaDrainMethod : PaastaCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         var all = DrainMethodRegistry.Default.List();
         if (Name is null)
@@ -173,7 +173,7 @@ public sealed class UnregisterPaastaDrainMethod : PaastaCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         foreach (var name in Name)
         {
@@ -256,7 +256,7 @@ public sealed class InvokePaastaDrainMethod : PaastaCmdlet
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 60;
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         foreach (var given in Task)
         {

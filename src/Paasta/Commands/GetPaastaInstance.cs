@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using Paasta.Config;
-using Paasta.Errors;
+using Paasta.Operations;
 
 namespace Paasta.Commands;
 
@@ -49,38 +49,9 @@ public sealed class GetPaastaInstance : SoaConfigCmdlet
     [ArgumentCompleter(typeof(InstanceTypeCompleter))]
     public string[]? InstanceType { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
-        SoaConfigReader reader;
-        List<string> services;
-        try
-        {
-            reader = Reader(ResolveSoaDir(SoaDir));
-            services = SelectServices(reader, Service).ToList();
-        }
-        catch (PaastaException e) { WriteError(e); return; }
-
-        var filter = new InstanceFilter(Matcher(Cluster), Matcher(Instance), Matcher(InstanceType));
-        // Services load in parallel; results are written in order, on this thread.
-        var loaded = services.AsParallel().AsOrdered().WithCancellation(CancellationToken)
-            .Select(name => LoadAll(reader, name, filter));
-        try
-        {
-            foreach (var results in loaded)
-            {
-                foreach (var r in results)
-                {
-                    if (r.Error is not null) WriteError(r.Error);
-                    else WriteObject(r.Value);
-                }
-            }
-        }
-        catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-    }
-
-    private static List<LoadResult<InstanceConfig>> LoadAll(SoaConfigReader reader, string name, InstanceFilter filter)
-    {
-        try { return reader.LoadInstances(reader.LoadService(name), filter).ToList(); }
-        catch (PaastaException e) { return new() { LoadResult<InstanceConfig>.Fail(e) }; }
+        var selection = new InstanceSelection { Services = Service, Clusters = Cluster, Instances = Instance, InstanceTypes = InstanceType };
+        foreach (var instance in RunOrWriteError(op => InstanceQuery.Instances(op, selection)) ?? Array.Empty<InstanceConfig>()) WriteObject(instance);
     }
 }

@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using Paasta.Config;
-using Paasta.Errors;
+using Paasta.Operations;
 
 namespace Paasta.Commands;
 
@@ -27,17 +27,8 @@ public sealed class GetPaastaService : SoaConfigCmdlet
     [ArgumentCompleter(typeof(ServiceCompleter))]
     public string[]? Name { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
-        try
-        {
-            var reader = Reader(ResolveSoaDir(SoaDir));
-            foreach (var name in SelectServices(reader, Name))
-            {
-                try { WriteObject(reader.LoadService(name)); }
-                catch (PaastaException e) { WriteError(e); }
-            }
-        }
-        catch (PaastaException e) { WriteError(e); }
+        foreach (var service in RunOrWriteError(op => InstanceQuery.Services(op, Name)) ?? Array.Empty<Paasta.Config.ServiceConfig>()) WriteObject(service);
     }
 }

@@ -76,7 +76,7 @@ public sealed class BuildPaastaImage : ImageCmdlet
     [ValidateNotNullOrEmpty]
     public string? Tag { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         try
         {
@@ -86,7 +86,7 @@ public sealed class BuildPaastaImage : ImageCmdlet
             string tag;
             if (Commit is not null) sha = LocalCheckout.ResolveCommit(Commit, path);
             if (Tag is not null) tag = Tag;
-            else if (sha is not null) tag = ImageNames.Full(ImageNames.ResolveRegistry(Registry, service, PaastaSettingsStore.Current), service.Name, sha, ImageVersion);
+            else if (sha is not null) tag = ImageNames.Full(ImageNames.ResolveRegistry(Registry, service, Operation.Settings), service.Name, sha, ImageVersion);
             else tag = Environment.GetEnvironmentVariable("DOCKER_TAG") is { Length: > 0 } env ? env
                 : $"paasta-cook-image-{ImageNames.SafeTagPart(service.Name)}-{ImageNames.SafeTagPart(UserName)}";
             if (!ShouldProcess(tag, $"Build the image from {path}")) return;
@@ -123,13 +123,13 @@ public sealed class PublishPaastaImage : ImageCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         try
         {
             var service = LoadService(out _);
             var sha = LocalCheckout.ResolveCommit(Commit, CheckoutPath);
-            var registry = ImageNames.ResolveRegistry(Registry, service, PaastaSettingsStore.Current);
+            var registry = ImageNames.ResolveRegistry(Registry, service, Operation.Settings);
             var names = new List<string> { ImageNames.Full(registry, service.Name, sha, null) };
             if (ImageVersion is not null) names.Add(ImageNames.Full(registry, service.Name, sha, ImageVersion));
 

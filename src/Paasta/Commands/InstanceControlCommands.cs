@@ -47,7 +47,7 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
 
     private bool _noticeWritten;
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         var selected = SelectedInstances();
         for (var index = 0; index < selected.Count; index++)

@@ -30,7 +30,7 @@ public abstract class JobCmdlet : KubeCmdlet
     protected string? ClusterOrDefault(string? given)
     {
         if (given is not null) return given;
-        var fallback = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster;
+        var fallback = Operation.Settings.Cluster;
         if (fallback is { Length: > 0 }) WriteVerbose($"Cluster {fallback} (from $env:PAASTA_CLUSTER or Set-PaastaConfiguration -Cluster).");
         return fallback is { Length: > 0 } ? fallback : null;
     }
@@ -101,7 +101,7 @@ public sealed class SyncPaastaJob : JobCmdlet
     [ValidateNotNullOrEmpty]
     public string? Registry { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         try
         {
@@ -111,7 +111,7 @@ public sealed class SyncPaastaJob : JobCmdlet
             if (!TryMaster(reader.SoaDir, cluster, out var master)) return;
             var jobNames = JobNames(Job);
             var jobFilter = Matcher(jobNames);
-            var registry = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).DockerRegistry;
+            var registry = Operation.Settings.DockerRegistry;
             foreach (var name in SelectServices(reader, Service))
             {
                 IReadOnlyList<TronJob> jobs;
@@ -164,7 +164,7 @@ public sealed class SyncPaastaJob : JobCmdlet
         }
     }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         try
         {
@@ -178,7 +178,7 @@ public sealed class SyncPaastaJob : JobCmdlet
             foreach (var item in plan) Report(reconciler, item);
         }
         catch (PaastaException e) { WriteError(e); }
-        finally { base.EndProcessing(); }
+        finally { base.End(); }
     }
 
     private void Report(JobReconciler reconciler, JobPlanItem item)
@@ -260,7 +260,7 @@ public sealed class GetPaastaJob : JobCmdlet
     [Alias("Instance")]
     public string[]? Job { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         try
         {
@@ -333,7 +333,7 @@ public sealed class StartPaastaJob : JobCmdlet
     [ValidateRange(1, 86400)]
     public int TimeoutSec { get; set; } = 600;
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         var progress = new ProgressRecord(ProgressId, "Start-PaastaJob", $"{Service}.{Job}");
         try

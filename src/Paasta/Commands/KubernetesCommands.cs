@@ -54,7 +54,7 @@ public abstract class KubeInstanceCmdlet : KubeCmdlet
     /// <summary>The instances collected from all input, in order.</summary>
     protected List<InstanceConfig> Instances { get; } = new();
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         try
         {
@@ -69,7 +69,7 @@ public abstract class KubeInstanceCmdlet : KubeCmdlet
                 return;
             }
             var reader = Reader(ResolveSoaDir(SoaDir));
-            var clusters = Cluster ?? (PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster is { } fallback ? new[] { fallback } : null);
+            var clusters = Cluster ?? (Operation.Settings.Cluster is { } fallback ? new[] { fallback } : null);
             if (Cluster is null && clusters is not null) WriteVerbose($"Cluster {clusters[0]} (from $env:PAASTA_CLUSTER or Set-PaastaConfiguration -Cluster).");
             var filter = new InstanceFilter(Matcher(clusters), Matcher(Instance), InstanceTypes.IsLongRunning);
             foreach (var name in SelectServices(reader, Service))
@@ -117,7 +117,7 @@ public abstract class KubeInstanceCmdlet : KubeCmdlet
     protected string? RegistryOf(InstanceConfig i) =>
         Registry
         ?? (i.Config.TryGetValue("docker_registry", out var fromService) ? fromService as string : null)
-        ?? PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).DockerRegistry;
+        ?? Operation.Settings.DockerRegistry;
 
     protected KubernetesBuildContext? BuildContext(InstanceConfig i, bool reportMissingRegistry)
     {
@@ -131,7 +131,7 @@ public abstract class KubeInstanceCmdlet : KubeCmdlet
         }
         return new KubernetesBuildContext(registry, SoaConfigsSha(i.SoaDir))
         {
-            HacheckSidecarImage = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).HacheckSidecarImage,
+            HacheckSidecarImage = Operation.Settings.HacheckSidecarImage,
         };
     }
 
@@ -200,7 +200,7 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
     [ValidateRange(0.1, 600)]
     public double PollInterval { get; set; } = 1;
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         var progress = new ProgressRecord(ProgressId, "Sync-PaastaInstance", "Reading soa-configs and deployments.json");
         try
@@ -270,7 +270,7 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
         {
             progress.RecordType = ProgressRecordType.Completed;
             WriteProgress(progress);
-            base.EndProcessing();
+            base.End();
         }
     }
 
@@ -349,7 +349,7 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
 [OutputType(typeof(InstanceStatus))]
 public sealed class GetPaastaInstanceStatus : KubeInstanceCmdlet
 {
-    protected override void EndProcessing()
+    protected override void End()
     {
         try
         {
@@ -374,7 +374,7 @@ public sealed class GetPaastaInstanceStatus : KubeInstanceCmdlet
                 WriteObject(status);
         }
         catch (PaastaException e) { WriteError(e); }
-        finally { base.EndProcessing(); }
+        finally { base.End(); }
     }
 }
 
@@ -433,7 +433,7 @@ public sealed class WaitPaastaDeployment : KubeCmdlet
     [ValidateRange(1, 600)]
     public int PollInterval { get; set; } = 2;
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         var progress = new ProgressRecord(ProgressId, $"Wait-PaastaDeployment {Service} {DeployGroup}", "Reading soa-configs");
         try
@@ -441,7 +441,7 @@ public sealed class WaitPaastaDeployment : KubeCmdlet
             var reader = Reader(ResolveSoaDir(SoaDir));
             SoaConfigReader.ValidateServiceName(Service);
             var svc = reader.LoadService(Service);
-            var clusters = Cluster ?? (PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster is { } c ? new[] { c } : null);
+            var clusters = Cluster ?? (Operation.Settings.Cluster is { } c ? new[] { c } : null);
             var instances = new List<InstanceConfig>();
             foreach (var r in reader.LoadInstances(svc, new InstanceFilter(Matcher(clusters), null, InstanceTypes.IsLongRunning)))
             {

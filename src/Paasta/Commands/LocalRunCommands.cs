@@ -129,7 +129,7 @@ public sealed class InvokePaastaLocalRun : DockerCmdlet
     [Parameter]
     public SwitchParameter HealthcheckOnly { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         try { Run(); }
         catch (PaastaException e) { WriteError(e); }
@@ -152,7 +152,7 @@ public sealed class InvokePaastaLocalRun : DockerCmdlet
         SoaConfigReader reader;
         ServiceConfig service;
         InstanceConfig instance;
-        var settings = PaastaSettingsStore.Current;
+        var settings = Operation.Settings;
         if (InputObject is { } given)
         {
             reader = Reader(given.SoaDir);

@@ -90,7 +90,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
     // Services and instances whose soa-configs could not be read: nothing was checked for them.
     private readonly List<string> _unreadable = new();
 
-    protected override void BeginProcessing()
+    protected override void Begin()
     {
         // Refuse a bad -HaproxyStats before reading anything; the default location's name is known only later.
         if (HaproxyStats is { Length: > 0 })
@@ -106,7 +106,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
         if (!string.IsNullOrEmpty(Cluster)) return Cluster;
         if (_defaultCluster is not null) return _defaultCluster;
         string? cluster = null;
-        try { cluster = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster; }
+        try { cluster = Operation.Settings.Cluster; }
         catch (PaastaException e) { ThrowTerminatingError(e); }
         if (string.IsNullOrEmpty(cluster))
             ThrowTerminatingError(new PaastaException("ClusterNotSpecified", PaastaErrorKind.InvalidArgument,
@@ -114,7 +114,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
         return _defaultCluster = cluster!;
     }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         if (ParameterSetName == InputObjectSet)
         {
@@ -177,10 +177,10 @@ public sealed class TestPaastaReplication : KubeCmdlet
         if (_seen.Add($"{i.Cluster}\0{i.Service}\0{i.Instance}")) _instances.Add(i);
     }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         try { Check(); }
-        finally { base.EndProcessing(); }
+        finally { base.End(); }
     }
 
     private void Check()
@@ -453,17 +453,17 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     private const int ActivityId = 8;
     private int _sent;
 
-    protected override void BeginProcessing()
+    protected override void Begin()
     {
         try
         {
-            _endpoint = SensuEndpoint.Parse(SensuSocket ?? PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).SensuSocket);
+            _endpoint = SensuEndpoint.Parse(SensuSocket ?? Operation.Settings.SensuSocket);
         }
         catch (PaastaException e) { ThrowTerminatingError(e); }
         WriteDebug($"Sensu client socket: {_endpoint}");
     }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         SensuEvent sensuEvent;
         try

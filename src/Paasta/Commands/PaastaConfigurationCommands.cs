@@ -24,15 +24,14 @@ public sealed class GetPaastaConfiguration : PaastaCmdlet
     [Parameter]
     public SwitchParameter Effective { get; set; }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         try
         {
-            var saved = PaastaSettingsStore.Current;
-            WriteObject(Effective ? PaastaSettingsResolver.Effective(saved) : saved);
+            WriteObject(Effective ? new ResolvedSettings().Effective() : PaastaSettingsStore.Load());
         }
         catch (PaastaException e) { ThrowTerminatingError(e); }
-        base.EndProcessing();
+        base.End();
     }
 }
 
@@ -62,6 +61,8 @@ public sealed class SetPaastaConfiguration : PaastaCmdlet
     [Parameter] public string? KubeConfig { get; set; }
     /// <summary>Default kubeconfig context ($env:PAASTA_KUBE_CONTEXT overrides it).</summary>
     [Parameter] public string? KubeContext { get; set; }
+    /// <summary>The kubeconfig context of each PaaSTA cluster, as @{ prod = 'ctx-prod'; canary = 'ctx-canary' } ($env:PAASTA_CLUSTER_CONTEXT, as prod=ctx-prod,canary=ctx-canary, overrides it); an empty map clears it. Cmdlets that talk to several clusters use each cluster's own context.</summary>
+    [Parameter] public System.Collections.Hashtable? ClusterContext { get; set; }
     /// <summary>Default docker registry (host:port) for services whose service.yaml names none ($env:PAASTA_DOCKER_REGISTRY overrides it).</summary>
     [Parameter] public string? DockerRegistry { get; set; }
     /// <summary>host:port of the Sensu client socket ($env:PAASTA_SENSU_SOCKET overrides it).</summary>
@@ -73,11 +74,11 @@ public sealed class SetPaastaConfiguration : PaastaCmdlet
     /// <summary>Return the saved settings.</summary>
     [Parameter] public SwitchParameter PassThru { get; set; }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         try
         {
-            var s = PaastaSettingsStore.Current;
+            var s = PaastaSettingsStore.Load();
             static string? Pick(string? given, string? old) => given is null ? old : given.Length == 0 ? null : given;
             string? PathPick(string? given, string? old) => given is { Length: > 0 } ? GetUnresolvedProviderPathFromPSPath(given) : Pick(given, old);
             var updated = s with
@@ -86,6 +87,9 @@ public sealed class SetPaastaConfiguration : PaastaCmdlet
                 Cluster = Pick(Cluster, s.Cluster),
                 KubeConfig = PathPick(KubeConfig, s.KubeConfig),
                 KubeContext = Pick(KubeContext, s.KubeContext),
+                ClusterContext = ClusterContext is null ? s.ClusterContext
+                    : ClusterContext.Count == 0 ? null
+                    : ClusterContext.Cast<System.Collections.DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "", StringComparer.Ordinal),
                 DockerRegistry = Pick(DockerRegistry, s.DockerRegistry),
                 SensuSocket = Pick(SensuSocket, s.SensuSocket),
                 TronUrl = Pick(TronUrl, s.TronUrl),
@@ -93,11 +97,11 @@ public sealed class SetPaastaConfiguration : PaastaCmdlet
             };
             if (ShouldProcess(PaastaSettingsStore.FilePath, "Save Paasta settings"))
             {
-                PaastaSettingsStore.Save(updated);
+                PaastaSettingsStore.Update(_ => updated);
                 if (PassThru) WriteObject(updated);
             }
         }
         catch (PaastaException e) { ThrowTerminatingError(e); }
-        base.EndProcessing();
+        base.End();
     }
 }

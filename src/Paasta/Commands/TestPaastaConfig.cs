@@ -38,7 +38,7 @@ public sealed class TestPaastaConfig : SoaConfigCmdlet
     [Parameter]
     public SwitchParameter Quiet { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         List<string> services;
         Paasta.Config.SoaConfigReader reader;
@@ -65,9 +65,9 @@ public sealed class TestPaastaConfig : SoaConfigCmdlet
         }
     }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         if (Quiet) WriteObject(!_anyError);
-        base.EndProcessing();
+        base.End();
     }
 }

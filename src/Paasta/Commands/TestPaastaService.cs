@@ -36,7 +36,7 @@ public sealed class TestPaastaService : SoaConfigCmdlet
     [Parameter]
     public SwitchParameter Quiet { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         try
         {

@@ -46,7 +46,7 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
     protected string ResolveCluster()
     {
         if (Cluster is not null) return Cluster;
-        if (PaastaSettingsResolver.Effective(PaastaSettingsStore.Current).Cluster is { Length: > 0 } fallback)
+        if (Operation.Settings.Cluster is { Length: > 0 } fallback)
         {
             WriteVerbose($"Cluster {fallback} (from $env:PAASTA_CLUSTER or Set-PaastaConfiguration -Cluster).");
             return fallback;
@@ -83,7 +83,7 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
                     $"-IncludeMaster: there is no {TronConfigBuilder.MasterPath(reader.SoaDir, cluster)}.") { Target = TronConfigBuilder.MasterNamespace });
             else yield return master;
         }
-        var settings = PaastaSettingsResolver.Effective(PaastaSettingsStore.Current);
+        var settings = Operation.Settings;
         foreach (var name in SelectServices(reader, Service))
         {
             TronNamespaceConfig? config = null;
@@ -139,7 +139,7 @@ public sealed class ConvertToPaastaTronConfig : TronConfigCmdlet
     [Parameter]
     public SwitchParameter AsString { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         try
         {
@@ -182,6 +182,8 @@ public sealed class SyncPaastaTronNamespace : TronConfigCmdlet
     [ValidateNotNullOrEmpty]
     public string? TronUrl { get; set; }
 
+    protected override PaastaSettings GivenSettings() => base.GivenSettings() with { TronUrl = TronUrl };
+
     /// <summary>Namespace configs from ConvertTo-PaastaTronConfig.</summary>
     [Parameter(ParameterSetName = InputObjectSet, Mandatory = true, ValueFromPipeline = true)]
     public TronNamespaceConfig[] InputObject { get; set; } = Array.Empty<TronNamespaceConfig>();
@@ -196,7 +198,7 @@ public sealed class SyncPaastaTronNamespace : TronConfigCmdlet
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 30;
 
-    protected override void ProcessRecord()
+    protected override void Process()
     {
         try
         {
@@ -206,12 +208,12 @@ public sealed class SyncPaastaTronNamespace : TronConfigCmdlet
         catch (PaastaException e) { WriteError(e); }
     }
 
-    protected override void EndProcessing()
+    protected override void End()
     {
         try
         {
             if (_configs.Count == 0) return;
-            var url = TronClient.ResolveUrl(TronUrl, PaastaSettingsStore.Current);
+            var url = TronClient.ResolveUrl(Operation.Settings);
             var token = TronClient.ResolveToken(TronToken is null ? null : new System.Net.NetworkCredential("", TronToken).Password);
             if (token is not null) WriteVerbose("Tron API requests carry a bearer token.");
             using var client = new TronClient(url, token, timeout: TimeSpan.FromSeconds(TimeoutSec));
@@ -222,7 +224,7 @@ public sealed class SyncPaastaTronNamespace : TronConfigCmdlet
             WriteVerbose($"Tron API: {client.Requests} request(s), {client.Posts} update(s).");
         }
         catch (PaastaException e) { WriteError(e); }
-        finally { base.EndProcessing(); }
+        finally { base.End(); }
     }
 
     private void Sync(TronNamespaceSync sync, TronNamespaceConfig config, Uri url)

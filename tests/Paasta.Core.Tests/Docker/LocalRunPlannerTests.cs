@@ -364,15 +364,15 @@ public class LocalRunPlannerTests
     public void ClusterDefaultsToTheOnlyOne()
     {
         var (_, service) = Soa(kubernetes: "main: {}\n");
-        Assert.Equal("local", LocalRunInstances.ResolveCluster(service, null, new PaastaSettings()));
-        Assert.Equal("other", LocalRunInstances.ResolveCluster(service, "other", new PaastaSettings()));
+        Assert.Equal("local", LocalRunInstances.ResolveCluster(service, null, TestSettings.Saved(new PaastaSettings())));
+        Assert.Equal("other", LocalRunInstances.ResolveCluster(service, "other", TestSettings.Saved(new PaastaSettings())));
         var soa = new TempSoaDir();
         soa.Service("two");
         soa.Write("two/kubernetes-a.yaml", "main: {}\n");
         soa.Write("two/kubernetes-b.yaml", "main: {}\n");
         var two = new SoaConfigReader(soa.Root).LoadService("two");
         if (Environment.GetEnvironmentVariable("PAASTA_CLUSTER") is null)
-            Assert.Equal("ClusterRequired", Assert.Throws<PaastaException>(() => LocalRunInstances.ResolveCluster(two, null, new PaastaSettings())).ErrorId);
-        Assert.Equal("b", LocalRunInstances.ResolveCluster(two, null, new PaastaSettings { Cluster = "b" }));
+            Assert.Equal("ClusterRequired", Assert.Throws<PaastaException>(() => LocalRunInstances.ResolveCluster(two, null, TestSettings.Saved(new PaastaSettings()))).ErrorId);
+        Assert.Equal("b", LocalRunInstances.ResolveCluster(two, null, TestSettings.Saved(new PaastaSettings { Cluster = "b" })));
     }
 }

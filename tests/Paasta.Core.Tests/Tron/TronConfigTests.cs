@@ -574,11 +574,11 @@ public class TronConfigTests
     [Fact]
     public void TronUrlComesFromParameterEnvironmentOrSettings()
     {
-        Assert.Equal("http://a:1/", TronClient.ResolveUrl("http://a:1", new PaastaSettings()).ToString());
-        Assert.Equal("http://b:2/", TronClient.ResolveUrl(null, new PaastaSettings { TronUrl = "http://b:2" }).ToString());
+        Assert.Equal("http://a:1/", TronClient.ResolveUrl(TestSettings.Given(new PaastaSettings { TronUrl = "http://a:1" }, new PaastaSettings())).ToString());
+        Assert.Equal("http://b:2/", TronClient.ResolveUrl(TestSettings.Given(new PaastaSettings { TronUrl = null }, new PaastaSettings { TronUrl = "http://b:2" })).ToString());
         if (Environment.GetEnvironmentVariable("PAASTA_TRON_URL") is null)
-            Assert.Equal("TronUrlNotConfigured", Assert.Throws<PaastaException>(() => TronClient.ResolveUrl(null, new PaastaSettings())).ErrorId);
-        Assert.Equal("TronUrlNotConfigured", Assert.Throws<PaastaException>(() => TronClient.ResolveUrl("ftp://x", new PaastaSettings())).ErrorId);
+            Assert.Equal("TronUrlNotConfigured", Assert.Throws<PaastaException>(() => TronClient.ResolveUrl(TestSettings.Given(new PaastaSettings { TronUrl = null }, new PaastaSettings()))).ErrorId);
+        Assert.Equal("TronUrlNotConfigured", Assert.Throws<PaastaException>(() => TronClient.ResolveUrl(TestSettings.Given(new PaastaSettings { TronUrl = "ftp://x" }, new PaastaSettings()))).ErrorId);
     }
 
     [Fact]
