@@ -132,18 +132,24 @@ function Invoke-Test {
     $kubeconfig = Join-Path $PlatformState 'kubeconfig'
     if (-not $env:KUBECONFIG -and (Test-Path $kubeconfig)) { $env:KUBECONFIG = $kubeconfig }
 
-    Write-Step 'Running xunit (Paasta.Core.Tests)'
-    $trx = Join-Path $results 'core.trx'
-    if (Test-Path $trx) { Remove-Item $trx }
-    & $Dotnet test (Join-Path $Root 'tests/Paasta.Core.Tests/Paasta.Core.Tests.csproj') -c $Configuration --nologo `
-        --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+    # xunit: the engine (Paasta.Core.Tests), then the cmdlets hosted in-process against the built module (Paasta.Cmdlets.Tests).
     $xunit = @{ Passed = 0; Failed = 0; Skipped = 0 }
-    if (Test-Path $trx) {
-        $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
-        $xunit = @{ Passed = [int]$counters.passed; Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout; Skipped = [int]$counters.notExecuted }
-    } else {
-        $xunit.Failed = 1
-        Write-Warning 'xunit produced no results file; counting it as one failure.'
+    $env:PAASTA_TEST_MODULE = Join-Path $ModuleDir 'Paasta.psd1'
+    foreach ($project in 'Paasta.Core.Tests', 'Paasta.Cmdlets.Tests') {
+        Write-Step "Running xunit ($project)"
+        $trx = Join-Path $results "$project.trx"
+        if (Test-Path $trx) { Remove-Item $trx }
+        & $Dotnet test (Join-Path $Root "tests/$project/$project.csproj") -c $Configuration --nologo `
+            --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+        if (Test-Path $trx) {
+            $counters = ([xml](Get-Content -Raw $trx)).TestRun.ResultSummary.Counters
+            $xunit.Passed += [int]$counters.passed
+            $xunit.Failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout
+            $xunit.Skipped += [int]$counters.notExecuted
+        } else {
+            $xunit.Failed += 1
+            Write-Warning "xunit ($project) produced no results file; counting it as one failure."
+        }
     }
 
     Write-Step 'Running Pester against the built module (in a child pwsh)'
