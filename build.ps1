@@ -26,7 +26,7 @@ param(
     [string[]] $Tag,
     # Pester tags to leave out.
     [string[]] $ExcludeTag,
-    # Test: do not start the local platform (integration tests then fail under CI=true, skip otherwise).
+    # Test and Benchmark: do not start the local platform (integration tests then fail under CI=true, skip otherwise).
     [switch] $NoPlatform,
     # Benchmark: run only these benches of tools/benchmark (default: all). Example: -Bench Kubernetes
     [string[]] $Bench
@@ -214,6 +214,16 @@ function Invoke-Demo {
 
 function Invoke-Benchmark {
     Invoke-Build
+    # The cluster benches use the local platform, found (and started where it can run) as the Test task does.
+    if (-not $NoPlatform -and (Test-PlatformUsable)) {
+        $null = & bash (Join-Path $Root 'tools/platform/platform.sh') status *>&1
+        if ($LASTEXITCODE -ne 0) {
+            Write-Step 'Bringing the local platform up for the cluster benches'
+            if ((Invoke-Platform 'Up') -ne 0) { Write-Warning 'The local platform did not come up; the cluster benches will say so.' }
+        }
+    }
+    $kubeconfig = Join-Path $PlatformState 'kubeconfig'
+    if (-not $env:KUBECONFIG -and (Test-Path $kubeconfig)) { $env:KUBECONFIG = $kubeconfig }
     $benchArgs = @('-NoProfile', '-File', (Join-Path $Root 'tools/benchmark/Invoke-Benchmark.ps1'), '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'))
     if ($Bench) { $benchArgs += @('-Name', ($Bench -join ',')) }
     Invoke-ChildPwsh $benchArgs
