@@ -21,7 +21,7 @@ public static class LocalRunInstances
     /// <summary>
     /// The interactive instance: <c>interactive</c> of adhoc-CLUSTER.yaml when there is one, else an empty
     /// config; merged over service.yaml like any adhoc instance, then cpus 4, mem 10240 and disk 1024 where
-    /// nothing sets them (spec §11).
+    /// nothing sets them (docs/BEHAVIOUR.md §11).
     /// </summary>
     public static InstanceConfig Interactive(SoaConfigReader reader, ServiceConfig service, string cluster)
     {
