@@ -1,136 +1,8 @@
 #Requires -Version 7.4
-# Local runs, image builds and pushes against the real Docker engine and registry of the local platform.
-# The docker CLI and the registry's HTTP API are the oracles. Everything made here belongs to the service
-# lr-hello (a copy of examples/soa-configs/hello) and is removed in AfterAll; other engineers' containers
-# and images are never touched.
+# Local runs, image builds and service checks that need no Docker engine: plans (-DryRun), refusals, -WhatIf.
+# What runs in the real engine is in LocalRun.Integration.Tests.ps1; both share LocalRun.Fixture.ps1.
 BeforeAll {
-    Import-Module $env:PAASTA_TEST_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
-    $script:Repo = $env:PAASTA_REPO_ROOT
-    $script:Service = 'lr-hello'
-    $script:Registry = '127.0.0.1:5000'
-
-    $script:DockerUp = $false
-    if ($IsLinux -and (Get-Command docker -ErrorAction Ignore)) {
-        $null = & docker version --format '{{.Server.Version}}' 2>&1
-        $script:DockerUp = $LASTEXITCODE -eq 0
-    }
-    $script:RegistryUp = $false
-    try { $script:RegistryUp = (Invoke-WebRequest "http://$Registry/v2/" -TimeoutSec 5 -SkipHttpErrorCheck).StatusCode -eq 200 } catch { }
-
-    # soa-configs: hello as lr-hello, plus an instance whose healthcheck can never pass.
-    $script:Soa = Join-Path $TestDrive 'soa'
-    $null = New-Item -ItemType Directory $Soa
-    Copy-Item -Recurse (Join-Path $Repo 'examples/soa-configs/hello') (Join-Path $Soa $Service)
-    Add-Content (Join-Path $Soa "$Service/kubernetes-local.yaml") @'
-
-broken:
-  <<: *defaults
-  healthcheck_uri: /no-such-page
-  healthcheck_grace_period_seconds: 1
-  healthcheck_interval_seconds: 0.5
-  healthcheck_max_consecutive_failures: 2
-'@
-
-    # Instances for the engine's own view (docker inspect) of what soa-configs ask for, and for each healthcheck mode.
-    $script:VolumeDir = Join-Path $TestDrive 'volume'
-    $null = New-Item -ItemType Directory $VolumeDir
-    Set-Content (Join-Path $VolumeDir 'marker') 'mounted'
-    function Get-FreePort {
-        $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Any, 0)
-        $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
-        $port
-    }
-    $script:HostNetPort = Get-FreePort
-    Add-Content (Join-Path $Soa "$Service/kubernetes-local.yaml") @"
-
-tuned:
-  <<: *defaults
-  cpu_burst_add: 0.5
-  cfs_period_us: 50000
-  healthcheck_mode: cmd
-  healthcheck_cmd: test -s /data/marker
-  healthcheck_grace_period_seconds: 0
-  healthcheck_interval_seconds: 0.5
-  extra_volumes: [{hostPath: $VolumeDir, containerPath: /data, mode: RO}]
-  extra_docker_args:
-    shm-size: 96m
-    ulimit: nofile=1024:2048
-    cap-add: SYS_PTRACE
-    add-host: db.local:10.1.2.3
-    dns: 10.0.0.53
-    memory-swap: 256m
-
-isolated:
-  <<: *defaults
-  net: none
-  healthcheck_mode: cmd
-  healthcheck_cmd: 'true'
-
-tcphost:
-  <<: *defaults
-  net: host
-  container_port: $HostNetPort
-  healthcheck_mode: tcp
-  healthcheck_grace_period_seconds: 0
-  healthcheck_interval_seconds: 0.5
-  healthcheck_max_consecutive_failures: 6
-
-slow:
-  <<: *defaults
-  healthcheck_uri: /cgi-bin/status
-  healthcheck_grace_period_seconds: 0
-  healthcheck_interval_seconds: 0.5
-  healthcheck_timeout_seconds: 1
-  healthcheck_max_consecutive_failures: 2
-
-patient:
-  <<: *defaults
-  healthcheck_uri: /cgi-bin/status
-  healthcheck_grace_period_seconds: 0
-  healthcheck_interval_seconds: 0.5
-  healthcheck_timeout_seconds: 8
-  healthcheck_max_consecutive_failures: 2
-
-unsupported:
-  <<: *defaults
-  extra_docker_args: {cgroup-parent: /paasta}
-"@
-
-    Add-Content (Join-Path $Soa "$Service/adhoc-local.yaml") @'
-
-hog:
-  deploy_group: local.everything
-  mem: 33
-  cmd: x=$(head -c 150000000 /dev/zero | tr '\0' a); echo survived
-'@
-
-    # The service's checkout: the hello example in a git repository of its own.
-    $script:Checkout = Join-Path $TestDrive 'checkout'
-    $null = New-Item -ItemType Directory $Checkout
-    Copy-Item -Recurse (Join-Path $Repo 'examples/services/hello/*') $Checkout
-    & git -C $Checkout init -q
-    & git -C $Checkout add -A
-    & git -C $Checkout -c user.name=test -c user.email=test@example.com commit -q -m "lr-hello $(New-Guid)"
-    $script:Sha = (& git -C $Checkout rev-parse HEAD).Trim()
-
-    function Get-Containers { @(& docker ps -aq --filter "label=paasta_service=$Service") | Where-Object { $_ } }
-    function Get-Env([string] $Id) {
-        $envs = & docker inspect $Id --format '{{json .Config.Env}}' | ConvertFrom-Json
-        $table = @{}
-        foreach ($e in $envs) { $k, $v = $e -split '=', 2; $table[$k] = $v }
-        $table
-    }
-    $script:BuiltImage = $null
-}
-
-AfterAll {
-    if (-not $DockerUp) { return }
-    $ids = Get-Containers
-    if ($ids) { $null = & docker rm -f @ids 2>&1 }
-    $images = @(& docker images --format '{{.Repository}}:{{.Tag}}' 2>$null) |
-        Where-Object { $_ -like "paasta-local-run-$Service-*" -or $_ -like "*services-$($Service):*" -or $_ -like "lr-dockerfile-*" }
-    if ($images) { $null = & docker rmi -f @images 2>&1 }
+    . (Join-Path $PSScriptRoot 'LocalRun.Fixture.ps1')
 }
 
 Describe 'Invoke-PaastaLocalRun without a Docker engine' {
@@ -147,9 +19,10 @@ Describe 'Invoke-PaastaLocalRun without a Docker engine' {
         $plan = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Image 'hello:dev' -DryRun `
             -DockerHost "unix://$TestDrive/no-docker.sock" -Env @{ EXTRA = 'x y' }
         $plan.PSObject.TypeNames[0] | Should -Be 'Paasta.Docker.LocalRunPlan'
-        $plan.CommandLine | Should -Match '^docker run --env=PAASTA_SERVICE=lr-hello --env=PAASTA_INSTANCE=main --env=PAASTA_CLUSTER=local '
+        # A kubernetes instance: PAASTA_CLUSTER comes last (PaaSTA's pods read it from a label; local-run puts it back).
+        $plan.CommandLine | Should -Match '^docker run --env=PAASTA_SERVICE=lr-hello --env=PAASTA_INSTANCE=main --env=PAASTA_DEPLOY_GROUP=local.everything '
+        $plan.CommandLine | Should -Match " --env=PAASTA_SOA_CONFIGS_SHA=$SoaSha .* --env=PAASTA_CLUSTER=local '--env=EXTRA=x y' --memory="
         $plan.CommandLine | Should -Match "--memory=64m --memory-swap=128m --cpu-period=100000 --cpu-quota=110000 "
-        $plan.CommandLine | Should -Match "'--env=EXTRA=x y'"
         $plan.CommandLine | Should -Match "--publish=$($plan.HostPort):8888 .* --rm hello:dev$"
         $plan.Healthcheck.Target | Should -Be "http://127.0.0.1:$($plan.HostPort)/status"
         ($plan | Out-String) | Should -Match 'CommandLine\s+: docker run'
@@ -169,118 +42,10 @@ Describe 'Invoke-PaastaLocalRun without a Docker engine' {
         $e1[0].FullyQualifiedErrorId | Should -Be 'ImageSourceConflict,Paasta.Commands.InvokePaastaLocalRun'
         Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Image x -Detach -Interactive -DryRun -ErrorVariable e2 -ErrorAction SilentlyContinue
         $e2[0].FullyQualifiedErrorId | Should -Be 'LocalRunModeConflict,Paasta.Commands.InvokePaastaLocalRun'
-        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance nightly_report.collect -Image x -DryRun -ErrorVariable e3 -ErrorAction SilentlyContinue
-        $e3[0].FullyQualifiedErrorId | Should -Be 'LocalRunUnsupportedInstance,Paasta.Commands.InvokePaastaLocalRun'
+        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Image x -Commit HEAD -DryRun -ErrorVariable e3 -ErrorAction SilentlyContinue
+        $e3[0].FullyQualifiedErrorId | Should -Be 'ImageSourceConflict,Paasta.Commands.InvokePaastaLocalRun'
         Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Pull -DryRun -ErrorVariable e4 -ErrorAction SilentlyContinue
         $e4[0].FullyQualifiedErrorId | Should -Be 'DeploymentsFileNotFound,Paasta.Commands.InvokePaastaLocalRun'
-    }
-}
-
-Describe 'Invoke-PaastaLocalRun in the local Docker engine' -Tag Integration {
-    It 'builds the checkout with make cook-image, runs main detached and healthy, with PaaSTA''s environment and limits' {
-        if (-not (Assert-PlatformOrSkip $DockerUp 'The Docker engine')) { return }
-        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Build -Path $Checkout -Detach -Confirm:$false 6>$null
-        try {
-            $r.PSObject.TypeNames[0] | Should -Be 'Paasta.Docker.LocalRunResult'
-            $script:BuiltImage = $r.Image
-            $r.Image | Should -BeLike "paasta-local-run-$Service-*"
-            $r.Healthy | Should -BeTrue
-            $r.Healthcheck.Target | Should -Be "http://127.0.0.1:$($r.HostPort)/status"
-            $r.Running | Should -BeTrue
-            $r.ExitCode | Should -BeNullOrEmpty
-
-            # The oracles: the engine itself, and the service answering on the host port.
-            (& docker inspect $r.ContainerId --format '{{.State.Running}}') | Should -Be 'true'
-            $http = [Net.Http.HttpClient]::new()
-            try { $http.GetStringAsync("$($r.Url)status").GetAwaiter().GetResult().Trim() | Should -Be 'ok' } finally { $http.Dispose() }
-            $envs = Get-Env $r.ContainerId
-            $envs.PAASTA_SERVICE | Should -Be $Service
-            $envs.PAASTA_INSTANCE | Should -Be 'main'
-            $envs.PAASTA_CLUSTER | Should -Be 'local'
-            $envs.PAASTA_DOCKER_IMAGE | Should -Be $r.Image
-            $envs.PAASTA_GIT_SHA | Should -Be $Sha.Substring(0, 8)
-            $envs.PAASTA_PORT | Should -Be '8888'
-            $envs.PAASTA_RESOURCE_MEM | Should -Be '64'
-            $envs.GREETING | Should -Be 'hello from main'
-            $envs.PAASTA_LAUNCHED_BY | Should -Not -BeNullOrEmpty
-            $limits = & docker inspect $r.ContainerId --format '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}} {{.HostConfig.Init}} {{index .Config.Labels "paasta_instance"}}'
-            $limits | Should -Be "$(64MB) $(128MB) 100000 110000 true main"
-            (& docker inspect $r.ContainerId --format '{{json .HostConfig.CapDrop}}' | ConvertFrom-Json) | Should -Contain 'NET_RAW'
-        }
-        finally { $null = & docker rm -f $r.ContainerId 2>&1 }
-    }
-
-    It 'runs an adhoc command to completion: output streamed, exit code returned, container removed' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage `
-            -Command 'echo "out $PAASTA_SERVICE.$PAASTA_INSTANCE $PAASTA_CLUSTER $PAASTA_DOCKER_IMAGE"; echo err >&2; exit 3' -Env @{ EXTRA = 'from-env' } `
-            -InformationVariable info -Confirm:$false 6>$null
-        $r.ExitCode | Should -Be 3
-        $r.Removed | Should -BeTrue
-        $stdout = @($info | Where-Object { $_.Tags -contains 'Stdout' } | ForEach-Object { "$($_.MessageData)" })
-        $stderr = @($info | Where-Object { $_.Tags -contains 'Stderr' } | ForEach-Object { "$($_.MessageData)" })
-        $stdout | Should -Contain "out $Service.greet local $BuiltImage"
-        $stderr | Should -Contain 'err'
-        (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
-
-        # Without -Command, the instance's own cmd runs with its env.
-        $r2 = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage -InformationVariable info2 -Confirm:$false 6>$null
-        $r2.ExitCode | Should -Be 0
-        @($info2 | Where-Object { $_.Tags -contains 'Stdout' } | ForEach-Object { "$($_.MessageData)" }) | Should -Contain "hi from $Service.greet"
-    }
-
-    It 'reports a failing healthcheck as unhealthy and removes the container' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance broken -Image $BuiltImage -Detach `
-            -ErrorVariable err -ErrorAction SilentlyContinue -Confirm:$false 6>$null
-        $r.Healthy | Should -BeFalse
-        $r.Healthcheck.CountedFailures | Should -Be 2
-        $r.Healthcheck.Message | Should -Match 'HTTP 404'
-        $r.Removed | Should -BeTrue
-        $r.Running | Should -BeFalse
-        $err[0].FullyQualifiedErrorId | Should -Be 'HealthcheckFailed,Paasta.Commands.InvokePaastaLocalRun'
-        $err[0].TargetObject.ContainerId | Should -Be $r.ContainerId
-        (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
-    }
-
-    It 'checks health only, then removes the container (-HealthcheckOnly)' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        $r = Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance canary |
-            Invoke-PaastaLocalRun -Image $BuiltImage -HealthcheckOnly -Confirm:$false 6>$null
-        $r.Instance | Should -Be 'canary'
-        $r.Healthy | Should -BeTrue
-        $r.Running | Should -BeFalse
-        $r.Removed | Should -BeTrue
-        (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
-        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage -HealthcheckOnly `
-            -ErrorVariable err -ErrorAction SilentlyContinue -Confirm:$false | Should -BeNullOrEmpty
-        $err[0].FullyQualifiedErrorId | Should -Be 'HealthcheckNotDefined,Paasta.Commands.InvokePaastaLocalRun'
-    }
-
-    It 'applies net, extra_volumes, cfs_period_us, cpu_burst_add and extra_docker_args, as docker inspect shows' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        # The cmd healthcheck reads a file of the mounted volume: it passes only if extra_volumes was applied.
-        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance tuned -Image $BuiltImage -Detach -Confirm:$false 6>$null
-        try {
-            $r.Healthy | Should -BeTrue
-            $r.Healthcheck.Mode | Should -Be 'cmd'
-            $r.Healthcheck.Message | Should -Match "'test -s /data/marker' exited 0"
-            $h = (& docker inspect $r.ContainerId --format '{{json .HostConfig}}' | ConvertFrom-Json)
-            ($h.CpuPeriod, $h.CpuQuota) | Should -Be @(50000, 30000)            # (0.1 + 0.5) x 50000
-            $h.Binds | Should -Be @("$($VolumeDir):/data:ro")
-            $h.NetworkMode | Should -Be 'bridge'
-            $h.ShmSize | Should -Be (96MB)
-            $h.MemorySwap | Should -Be (256MB)
-            $h.Memory | Should -Be (64MB)
-            @($h.Ulimits | ForEach-Object { "$($_.Name)=$($_.Soft):$($_.Hard)" }) | Should -Be @('nofile=1024:2048')
-            $h.CapAdd | Should -Contain 'SYS_PTRACE'
-            $h.ExtraHosts | Should -Be @('db.local:10.1.2.3')
-            $h.Dns | Should -Be @('10.0.0.53')
-            # And inside: the limits and files the process really gets.
-            (& docker exec $r.ContainerId sh -c 'ulimit -n; cat /data/marker; grep db.local /etc/hosts | tr -s " \t" " "') | Should -Be @('1024', 'mounted', '10.1.2.3 db.local')
-            $r.CommandLine | Should -Match '--shm-size=96m --ulimit=nofile=1024:2048 --cap-add=SYS_PTRACE --add-host=db.local:10.1.2.3 --dns=10.0.0.53 --memory-swap=256m --init=true'
-        }
-        finally { $null = & docker rm -f $r.ContainerId 2>&1 }
     }
 
     It 'refuses an extra_docker_args option it cannot apply, naming it and its file, before touching the engine' {
@@ -295,239 +60,59 @@ Describe 'Invoke-PaastaLocalRun in the local Docker engine' -Tag Integration {
         $err2[0].FullyQualifiedErrorId | Should -Be 'ExtraDockerArgUnsupported,Paasta.Commands.InvokePaastaLocalRun'
     }
 
-    It 'runs net: none, and says that -Port is ignored there' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance isolated -Image $BuiltImage -Port (Get-FreePort) -Detach `
-            -WarningVariable warn -WarningAction SilentlyContinue -Confirm:$false 6>$null
-        try {
-            $r.Healthy | Should -BeTrue
-            $r.HostPort | Should -BeNullOrEmpty
-            "$warn" | Should -Match '-Port \d+ is ignored: with net: none the container port is not published'
-            (& docker inspect $r.ContainerId --format '{{.HostConfig.NetworkMode}} {{len .HostConfig.PortBindings}}') | Should -Be 'none 0'
-        }
-        finally { $null = & docker rm -f $r.ContainerId 2>&1 }
-    }
-
-    It 'passes a tcp healthcheck when the service listens, and fails it when nothing does (net: host)' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        # net: host, so the check connects to the container's own socket: through a published port, docker's proxy
-        # would accept the connection whether or not anything listens inside.
-        $asked = Get-FreePort
-        $ok = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance tcphost -Image $BuiltImage -HealthcheckOnly -Port $asked `
-            -WarningVariable warn -WarningAction SilentlyContinue -Confirm:$false 6>$null
-        $ok.Healthy | Should -BeTrue
-        ($ok.Healthcheck.Mode, $ok.Healthcheck.Target) | Should -Be @('tcp', "tcp://127.0.0.1:$HostNetPort")
-        $ok.Healthcheck.Message | Should -Be "connected to 127.0.0.1:$HostNetPort"
-        $ok.Removed | Should -BeTrue
-        "$warn" | Should -Match "-Port $asked is ignored: with net: host .* its own port $HostNetPort"
-
-        $bad = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance tcphost -Image $BuiltImage -HealthcheckOnly -Command 'sleep 60' `
-            -ErrorAction SilentlyContinue -Confirm:$false 6>$null
-        $bad.Healthy | Should -BeFalse
-        $bad.Healthcheck.CountedFailures | Should -Be 6
-        $bad.Healthcheck.Message | Should -Match "127\.0\.0\.1:$($HostNetPort): .*refused"
-    }
-
-    It 'passes a cmd healthcheck that exits 0 inside the container' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance isolated -Image $BuiltImage -HealthcheckOnly -Confirm:$false 6>$null
-        ($r.Healthy, $r.Healthcheck.Mode, $r.Healthcheck.Attempts) | Should -Be @($true, 'cmd', 1)
-        $r.Healthcheck.Message | Should -Be "'true' exited 0"
-        (& docker ps -aq --filter "id=$($r.ContainerId)") | Should -BeNullOrEmpty
-    }
-
-    It 'gives up on an HTTP answer slower than healthcheck_timeout_seconds, and waits for it when the timeout allows' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        # busybox httpd with a CGI /cgi-bin/status that answers after 3 s.
-        $slowServer = 'mkdir -p /tmp/www/cgi-bin && printf ''#!/bin/sh\nsleep 3\necho "Content-Type: text/plain"\necho\necho ok\n'' > /tmp/www/cgi-bin/status && chmod +x /tmp/www/cgi-bin/status && exec httpd -f -p 8888 -h /tmp/www'
-        $sw = [Diagnostics.Stopwatch]::StartNew()
-        $fast = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance slow -Image $BuiltImage -HealthcheckOnly -Command $slowServer `
-            -ErrorAction SilentlyContinue -Confirm:$false 6>$null
-        $sw.Stop()
-        $fast.Healthy | Should -BeFalse
-        $fast.Healthcheck.CountedFailures | Should -Be 2
-        $fast.Healthcheck.Message | Should -Match 'did not answer within 1 s'
-        $fast.Healthcheck.Duration.TotalSeconds | Should -BeLessThan 3.5   # two 1 s timeouts and a 0.5 s pause, not 3 s answers
-
-        $patient = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance patient -Image $BuiltImage -HealthcheckOnly -Command $slowServer -Confirm:$false 6>$null
-        $patient.Healthy | Should -BeTrue -Because $patient.Healthcheck.Message
-        $patient.Healthcheck.Message | Should -Match '^HTTP 200 from http://127\.0\.0\.1:\d+/cgi-bin/status: ok$'
-        $patient.Healthcheck.Duration.TotalSeconds | Should -BeGreaterThan 2.5
-    }
-
-    It 'keeps -Env values out of -Verbose and the result, and passes them to the container' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
+    It 'refuses an -Env value given without NAME= without echoing it' {
         $secret = "tok-$(Get-Random)-s3cr3t"
-        $out = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage -Command 'echo "token=$API_TOKEN"' `
-            -Env @{ API_TOKEN = $secret } -InformationVariable info -Verbose -Confirm:$false 4>&1 6>$null
-        $r = $out | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Docker.LocalRunResult' }
-        $verbose = @($out | Where-Object { $_ -is [Management.Automation.VerboseRecord] } | ForEach-Object Message)
-        $r.ExitCode | Should -Be 0
-        @($info | Where-Object { $_.Tags -contains 'Stdout' } | ForEach-Object { "$($_.MessageData)" }) | Should -Contain "token=$secret"   # the container got it
-        $line = $verbose | Where-Object { $_ -like 'docker run *' }
-        $line | Should -Match '^docker run --env PAASTA_SERVICE --env PAASTA_INSTANCE '
-        $line | Should -Match ' --env API_TOKEN '
-        ($verbose -join "`n") | Should -Not -Match $secret
-        $r.CommandLine | Should -Match ' --env API_TOKEN '
-        ($r | Format-List * | Out-String) | Should -Not -Match $secret
-        "$r" | Should -Not -Match $secret
-        # Only the plan the caller asked for shows the value, so its command line runs as it is.
-        $plan = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image $BuiltImage -Env @{ API_TOKEN = $secret } -DryRun
-        $plan.CommandLine | Should -Match " --env=API_TOKEN=$secret "
+        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Image x -DryRun -Env $secret -ErrorVariable err -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'EnvInvalid,Paasta.Commands.InvokePaastaLocalRun'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        ($err[0] | Format-List * -Force | Out-String) | Should -Not -Match $secret
+        "$($err[0].TargetObject)" | Should -Not -Match $secret
+        # A hashtable key with '=' in it shows only what comes before the '='.
+        Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Image x -DryRun -Env @{ "TOKEN=$secret" = '1' } -ErrorVariable err2 -ErrorAction SilentlyContinue
+        $err2[0].FullyQualifiedErrorId | Should -Be 'EnvInvalid,Paasta.Commands.InvokePaastaLocalRun'
+        $err2[0].Exception.Message | Should -Not -Match $secret
     }
 
-    It 'says when the container was killed for running out of memory' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance hog -Image $BuiltImage -WarningVariable warn -WarningAction SilentlyContinue -Confirm:$false 6>$null
-        $r.ExitCode | Should -Be 137
-        $r.OomKilled | Should -BeTrue
-        $r.Removed | Should -BeTrue
-        "$warn" | Should -Match 'out of memory \(mem: 33 MiB\)'
+    It 'refuses an env name from soa-configs that a container cannot carry, naming file, line and key' {
+        $soa2 = Join-Path $TestDrive 'soa-badenv'
+        Copy-Item -Recurse $Soa $soa2
+        Add-Content (Join-Path $soa2 "$Service/kubernetes-local.yaml") "`nbadenv:`n  <<: *defaults`n  env:`n    `"A=B`": x`n"
+        Invoke-PaastaLocalRun -SoaDir $soa2 -Service $Service -Cluster local -Instance badenv -Image x -DryRun -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'EnvNameInvalid,Paasta.Commands.InvokePaastaLocalRun'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $err[0].Exception.Key | Should -Be 'env.A=B'
+        $err[0].Exception.File | Should -BeLike '*kubernetes-local.yaml'
+        $err[0].Exception.Message | Should -Match "kubernetes-local\.yaml:\d+: env key 'A=B' of $Service\.badenv .*contains '='"
     }
 
-    It 'passes piped stdin to an interactive run and returns its exit code' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        $cmd = @(Get-PwshCommand)
-        $start = [Diagnostics.ProcessStartInfo]::new($cmd[0])
-        foreach ($a in @($cmd | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command',
-                "Import-Module '$env:PAASTA_TEST_MODULE'; `$r = Invoke-PaastaLocalRun -SoaDir '$Soa' -Service $Service -Cluster local -Image '$BuiltImage' -Confirm:`$false; 'exit=' + `$r.ExitCode")) {
-            $start.ArgumentList.Add($a)
-        }
-        $start.RedirectStandardInput = $true
-        $start.RedirectStandardOutput = $true
-        $start.UseShellExecute = $false
-        $p = [Diagnostics.Process]::Start($start)
-        $p.StandardInput.Write("echo piped-`$((40 + 2)) `$PAASTA_INSTANCE`nexit 5`n")
-        $p.StandardInput.Close()
-        $out = $p.StandardOutput.ReadToEnd()
-        $p.WaitForExit(120000) | Should -BeTrue
-        $out | Should -Match 'piped-42 interactive'
-        $out | Should -Match 'exit=5'
+    It 'runs a Tron action with Tron''s date variables filled in, interactively and without a port' {
+        $plan = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance dated.show -Image x -Date 2024-03-01 -DryRun
+        $plan.InstanceType | Should -Be 'tron'
+        $plan.Command | Should -Be @('sh', '-c', 'echo day=2024-02-29 month=2024-03 $PAASTA_INSTANCE')
+        $plan.Interactive | Should -BeTrue
+        $plan.HostPort | Should -BeNullOrEmpty
+        $plan.CommandLine | Should -Match ' --interactive=true --rm x sh -c '
+        $plan.CommandLine | Should -Not -Match '--publish'
     }
 
-    It 'stops and removes the container when the run is interrupted (Ctrl+C)' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $BuiltImage) 'The Docker engine and the built image')) { return }
-        $cmd = @(Get-PwshCommand)
-        $start = [Diagnostics.ProcessStartInfo]::new($cmd[0])
-        foreach ($a in @($cmd | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command',
-                "Import-Module '$env:PAASTA_TEST_MODULE'; Invoke-PaastaLocalRun -SoaDir '$Soa' -Service $Service -Cluster local -Instance greet -Image '$BuiltImage' -Command 'echo started; sleep 300' -Confirm:`$false")) {
-            $start.ArgumentList.Add($a)
-        }
-        $start.RedirectStandardOutput = $true
-        $start.RedirectStandardInput = $true
-        $start.UseShellExecute = $false
-        $p = [Diagnostics.Process]::Start($start)
-        try {
-            $deadline = [DateTime]::UtcNow.AddSeconds(90)
-            $id = $null
-            while (-not $id -and [DateTime]::UtcNow -lt $deadline) {
-                $id = @(& docker ps -q --filter "label=paasta_service=$Service" --filter 'label=paasta_instance=greet') | Select-Object -First 1
-                if (-not $id) { Start-Sleep -Milliseconds 300 }
-            }
-            $id | Should -Not -BeNullOrEmpty -Because 'the run should have started a container'
-            & kill -INT $p.Id
-            $p.WaitForExit(60000) | Should -BeTrue
-            (& docker ps -aq --filter "id=$id") | Should -BeNullOrEmpty
-        }
-        finally { if (-not $p.HasExited) { $p.Kill($true) } }
-    }
-}
-
-Describe 'Build-PaastaImage, Publish-PaastaImage and Invoke-PaastaLocalRun -Pull' -Tag Integration {
-    It 'builds the image for a commit, pushes it once, and runs it pulled from the registry' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $RegistryUp) 'The Docker engine and the local registry')) { return }
-        $image = "$Registry/services-$($Service):paasta-$Sha"
-        $built = Build-PaastaImage -SoaDir $Soa -Service $Service -Path $Checkout -Commit HEAD -Confirm:$false 6>$null
-        $built.Image | Should -Be $image
-        $built.Commit | Should -Be $Sha
-        $built.Method | Should -Be 'make cook-image'
-        (& docker image inspect $image --format '{{.Id}}') | Should -Be $built.ImageId
-
-        $manifestUrl = "http://$Registry/v2/services-$Service/manifests/paasta-$Sha"
-        $accept = @{ Accept = 'application/vnd.docker.distribution.manifest.v2+json' }
-        $built | Publish-PaastaImage -SoaDir $Soa -WhatIf | Should -BeNullOrEmpty
-        (Invoke-WebRequest -Method Head $manifestUrl -Headers $accept -SkipHttpErrorCheck).StatusCode | Should -Be 404
-
-        $pushed = $built | Publish-PaastaImage -SoaDir $Soa -Confirm:$false
-        $pushed.Pushed | Should -BeTrue
-        $pushed.Digest | Should -Match '^sha256:[0-9a-f]{64}$'
-        (Invoke-WebRequest -Method Head $manifestUrl -Headers $accept -SkipHttpErrorCheck).StatusCode | Should -Be 200
-        (Publish-PaastaImage -SoaDir $Soa -Service $Service -Commit $Sha).Pushed | Should -BeFalse
-        (Publish-PaastaImage -SoaDir $Soa -Service $Service -Commit $Sha -Force -Confirm:$false).Pushed | Should -BeTrue
-
-        # deployments.json says local.everything runs that commit; drop the local copy so -Pull must fetch it.
-        Set-Content (Join-Path $Soa "$Service/deployments.json") (@{
-                v1 = @{}
-                v2 = @{
-                    deployments = @{ 'local.everything' = @{ docker_image = "services-$($Service):paasta-$Sha"; git_sha = $Sha; image_version = $null } }
-                    controls    = @{ "$($Service):local.greet" = @{ desired_state = 'start'; force_bounce = $null } }
-                }
-            } | ConvertTo-Json -Depth 5)
-        $null = & docker rmi $image 2>&1
-        (& docker images -q $image) | Should -BeNullOrEmpty
-        $r = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Pull `
-            -Command 'echo "$PAASTA_DOCKER_IMAGE $PAASTA_GIT_SHA"' -InformationVariable info -Confirm:$false 6>$null
-        $r.Image | Should -Be $image
-        $r.ExitCode | Should -Be 0
-        @($info | Where-Object { $_.Tags -contains 'Stdout' } | ForEach-Object { "$($_.MessageData)" }) |
-            Should -Contain "services-$($Service):paasta-$Sha $($Sha.Substring(0, 8))"
-        (& docker images -q $image) | Should -Not -BeNullOrEmpty
+    It 'runs the image a commit was built into, from the registry (-Commit)' {
+        $plan = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Commit HEAD -Path $Checkout -DryRun -Registry 'registry.example:5000'
+        $plan.Image | Should -Be "registry.example:5000/services-$($Service):paasta-$Sha"
+        $env = @{}; foreach ($e in $plan.Environment) { $env[$e.Key] = $e.Value }
+        $env.PAASTA_GIT_SHA | Should -Be $Sha.Substring(0, 8)
+        $env.PAASTA_DOCKER_IMAGE | Should -Be "services-$($Service):paasta-$Sha"
+        # The service's own registry (service.yaml docker_registry) when -Registry is not given.
+        (Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance main -Commit $Sha -DryRun).Image | Should -Be "$Registry/services-$($Service):paasta-$Sha"
     }
 
-    It 'pushes both the plain and the versioned tag with -ImageVersion, as the same image' {
-        if (-not (Assert-PlatformOrSkip ($DockerUp -and $RegistryUp) 'The Docker engine and the local registry')) { return }
-        # A commit of its own, so neither tag is in the registry yet.
-        $clone = Join-Path $TestDrive 'versioned-checkout'
-        $null = Invoke-Git clone -q $Checkout $clone
-        $null = Invoke-Git -C $clone -c user.name=test -c user.email=test@example.com commit -q --allow-empty -m "versioned $(New-Guid)"
-        $sha = (Invoke-Git -C $clone rev-parse HEAD).Trim()
-        $version = "v$(Get-Random -Maximum 100000)"
-        $built = Build-PaastaImage -SoaDir $Soa -Service $Service -Path $clone -Commit HEAD -ImageVersion $version -Confirm:$false 6>$null
-        $built.Image | Should -Be "$Registry/services-$($Service):paasta-$sha-$version"
-
-        $accept = @{ Accept = 'application/vnd.docker.distribution.manifest.v2+json' }
-        $urls = "paasta-$sha", "paasta-$sha-$version" | ForEach-Object { "http://$Registry/v2/services-$Service/manifests/$_" }
-        foreach ($u in $urls) { (Invoke-WebRequest -Method Head $u -Headers $accept -SkipHttpErrorCheck).StatusCode | Should -Be 404 }
-
-        $pushed = @(Publish-PaastaImage -SoaDir $Soa -Service $Service -Path $clone -Commit $sha -ImageVersion $version -Confirm:$false 6>$null)
-        ($pushed | ForEach-Object Image) | Should -Be @("$Registry/services-$($Service):paasta-$sha", "$Registry/services-$($Service):paasta-$sha-$version")
-        ($pushed | ForEach-Object Pushed) | Should -Be @($true, $true)
-        # The oracle: the registry's own manifests, over HTTP; one image under two tags.
-        $digests = foreach ($u in $urls) {
-            $head = Invoke-WebRequest -Method Head $u -Headers $accept -SkipHttpErrorCheck
-            $head.StatusCode | Should -Be 200
-            "$($head.Headers['Docker-Content-Digest'])"
-        }
-        $digests[0] | Should -Match '^sha256:[0-9a-f]{64}$'
-        $digests[1] | Should -Be $digests[0]
-        $pushed[0].Digest | Should -Be $digests[0]
-    }
-
-    It 'builds from the Dockerfile when the Makefile has no cook-image target' {
-        if (-not (Assert-PlatformOrSkip $DockerUp 'The Docker engine')) { return }
-        $plain = Join-Path $TestDrive 'dockerfile-only'
-        $null = New-Item -ItemType Directory $plain
-        Copy-Item (Join-Path $Checkout 'Dockerfile'), (Join-Path $Checkout 'run.sh') $plain
-        Copy-Item -Recurse (Join-Path $Checkout 'www') $plain
-        Set-Content (Join-Path $plain '.dockerignore') 'www/index.html'
-        $tag = "lr-dockerfile-$(Get-Random)"
-        $built = Build-PaastaImage -SoaDir $Soa -Service $Service -Path $plain -Tag $tag -Confirm:$false 6>$null
-        $built.Method | Should -Be 'Dockerfile'
-        (& docker image inspect $tag --format '{{.Id}}') | Should -Be $built.ImageId
-        $files = & docker run --rm $tag ls /srv/hello/www
-        $files | Should -Contain 'status'
-        $files | Should -Not -Contain 'index.html'
-    }
-
-    It 'reports a failing build with make''s exit code' {
-        if (-not (Assert-PlatformOrSkip $DockerUp 'The Docker engine')) { return }
-        $bad = Join-Path $TestDrive 'bad-build'
-        $null = New-Item -ItemType Directory $bad
-        Set-Content (Join-Path $bad 'Makefile') "cook-image:`n`t@echo building `$(DOCKER_TAG); exit 4`n"
-        Build-PaastaImage -SoaDir $Soa -Service $Service -Path $bad -Tag lr-never -InformationVariable info -ErrorVariable err -ErrorAction SilentlyContinue -Confirm:$false 6>$null
-        $err[0].FullyQualifiedErrorId | Should -Be 'ImageBuildFailed,Paasta.Commands.BuildPaastaImage'
-        $err[0].Exception.Message | Should -Match 'failed with exit code 2 \(DOCKER_TAG=lr-never\)'   # make's own code for a failed recipe
-        @($info | ForEach-Object { "$($_.MessageData)" }) | Should -Contain 'building lr-never'
+    It 'runs an instance without a healthcheck interactively, with its own command, publishing no port' {
+        $plan = Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image x -Port 4567 -DryRun -WarningVariable warn -WarningAction SilentlyContinue
+        $plan.Interactive | Should -BeTrue
+        $plan.Command | Should -Be @('sh', '-c', 'echo "$GREETING from $PAASTA_SERVICE.$PAASTA_INSTANCE"')
+        $plan.HostPort | Should -BeNullOrEmpty
+        "$warn" | Should -Match '-Port 4567 is ignored: lr-hello\.greet has no healthcheck'
+        (Invoke-PaastaLocalRun -SoaDir $Soa -Service $Service -Cluster local -Instance greet -Image x -Interactive:$false -DryRun).Interactive | Should -BeFalse
     }
 }
 

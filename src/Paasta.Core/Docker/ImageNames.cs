@@ -1,28 +1,11 @@
 using System.Text.RegularExpressions;
 using Paasta.Deployments;
-using Paasta.Config;
-using Paasta.Settings;
-using Paasta.Errors;
 
 namespace Paasta.Docker;
 
-/// <summary>Docker image names as PaaSTA forms and parses them (spec §3.5).</summary>
+/// <summary>Docker image names as PaaSTA forms and parses them (docs/BEHAVIOUR.md §3.5).</summary>
 public static partial class ImageNames
 {
-    /// <summary>The registry of a service: -Registry, else service.yaml docker_registry, else the user's setting (PAASTA_DOCKER_REGISTRY).</summary>
-    public static string ResolveRegistry(string? given, ServiceConfig service, ResolvedSettings settings)
-    {
-        var registry = !string.IsNullOrWhiteSpace(given) ? given
-            : !string.IsNullOrWhiteSpace(service.DockerRegistry) ? service.DockerRegistry
-            : settings.DockerRegistry;
-        if (string.IsNullOrWhiteSpace(registry))
-            throw new PaastaException("DockerRegistryNotConfigured", PaastaErrorKind.InvalidArgument,
-                $"No Docker registry for {service.Name}: pass -Registry, set docker_registry in {service.Name}/service.yaml, " +
-                "or Set-PaastaConfiguration -DockerRegistry (or $env:PAASTA_DOCKER_REGISTRY).")
-            { Target = service.Name };
-        return registry.Trim().TrimEnd('/');
-    }
-
     /// <summary><c>registry/services-svc:paasta-sha[-iv]</c>.</summary>
     public static string Full(string registry, string service, string sha, string? imageVersion) =>
         $"{registry.TrimEnd('/')}/{DeploymentsGenerator.DockerImage(service, sha, imageVersion)}";

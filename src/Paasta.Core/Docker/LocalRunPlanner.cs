@@ -37,24 +37,33 @@ public sealed record LocalRunOptions
 {
     /// <summary>-Command: one string runs with <c>sh -c</c>; several words run as they are.</summary>
     public IReadOnlyList<string>? Command { get; init; }
-    public bool Interactive { get; init; }
-    /// <summary>Allocate a TTY (the console is a terminal).</summary>
+    /// <summary>
+    /// True: run interactively with a shell unless a command is given (-Interactive, or the interactive instance).
+    /// False: never interactively (-Interactive:$false). Null: interactively only when the instance has no
+    /// healthcheck, as PaaSTA forces it then, with the instance's own command.
+    /// </summary>
+    public bool? Interactive { get; init; }
+    /// <summary>The console is a terminal: an interactive run gets a TTY.</summary>
     public bool Tty { get; init; }
     public bool Detach { get; init; }
     public bool NoHealthcheck { get; init; }
     public bool HealthcheckOnly { get; init; }
     /// <summary>-Port: the host port to publish the container port on.</summary>
     public int? Port { get; init; }
-    /// <summary>-Env: added last, so they override everything else.</summary>
+    /// <summary>-Env: added last, so they override everything else. Names are checked by the caller.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Env { get; init; } = Array.Empty<KeyValuePair<string, string>>();
     /// <summary>-Volume: <c>host:container[:ro|rw]</c>, host paths already absolute.</summary>
     public IReadOnlyList<string> Volumes { get; init; } = Array.Empty<string>();
     public string? ContainerName { get; init; }
+    /// <summary>The instance's own command when it differs from its config (a Tron action's, with its date variables filled in).</summary>
+    public IReadOnlyList<string>? InstanceCommand { get; init; }
+    /// <summary>git_sha of the soa dir's .metadata.json, "" when unknown: PAASTA_SOA_CONFIGS_SHA of kubernetes and eks instances.</summary>
+    public string SoaConfigsSha { get; init; } = "";
 }
 
 /// <summary>
 /// Turns an instance, its deployment and the caller's options into a <see cref="LocalRunPlan"/> the way
-/// <c>paasta local-run</c> does (spec §9.3): PaaSTA's environment plus the local-run variables, memory and CPU
+/// <c>paasta local-run</c> does (docs/BEHAVIOUR.md §9.3): PaaSTA's environment plus the local-run variables, memory and CPU
 /// limits, PaaSTA's labels and capability set, the published port, volumes, command and healthcheck.
 /// </summary>
 public static class LocalRunPlanner
@@ -79,18 +88,25 @@ public static class LocalRunPlanner
             throw new PaastaException("InstanceConfigInvalid", PaastaErrorKind.InvalidData,
                 $"{instance.File}:{instance.Line}: {instance.Service}.{instance.Instance} sets both cmd and args; give only one.")
             { File = instance.File, Line = instance.Line, Key = "args", Target = instance.ToString() };
+        EnvironmentNames.Check(instance);
 
         var warnings = new List<string>();
         var net = string.IsNullOrEmpty(instance.Net) ? "bridge" : instance.Net;
 
-        // Environment: PaaSTA's injected set and the instance's env, then local-run's own variables (a dict update:
-        // keys already present keep their place), then -Env.
+        // Environment: PaaSTA's injected set and the instance's env; kubernetes and eks instances add the soa-configs
+        // commit and drop PAASTA_CLUSTER (their pods get it from a label); then local-run's own variables (a dict
+        // update: keys already present keep their place), then -Env.
         var env = PaastaEnvironment.Build(instance, branch);
         void Set(string name, string value)
         {
             var i = env.FindIndex(e => e.Key == name);
             if (i >= 0) env[i] = new(name, value);
             else env.Add(new(name, value));
+        }
+        if (InstanceTypes.IsLongRunning(instance.InstanceType))
+        {
+            Set("PAASTA_SOA_CONFIGS_SHA", options.SoaConfigsSha);
+            env.RemoveAll(e => e.Key == "PAASTA_CLUSTER");
         }
         Set("HOST", identity.Fqdn);
         Set("PAASTA_DOCKER_IMAGE", dockerImageVariable);
@@ -102,15 +118,19 @@ public static class LocalRunPlanner
             if (PaastaEnvironment.IsSecretReference(v, out _, out var secret))
                 warnings.Add($"{k} refers to secret '{secret}'; local runs do not decrypt secrets, so the container gets the literal {v}. Pass a value with -Env {k}=...");
 
-        // The mode decides whether the container port is published (spec §9.3 step 10).
+        // docs/BEHAVIOUR.md §9.3 step 10: an instance without a healthcheck runs interactively and publishes no port;
+        // one with a healthcheck publishes its port when -Port is given, the healthcheck runs, or -HealthcheckOnly.
         var mode = instance.HealthcheckMode;
-        var servesPort = mode is "http" or "https" or "tcp";
+        var interactive = options.Interactive ?? (mode is null && !options.Detach);
+        var publish = mode is not null && (options.Port is not null || !options.NoHealthcheck || options.HealthcheckOnly);
         int? hostPort = null;
-        if (net == "bridge" && (options.Port is not null || servesPort))
+        if (net == "bridge" && publish)
             hostPort = options.Port ?? (pickPort ?? (() => PortPicker.Pick(instance.Service, identity.User)))();
         var reachable = hostPort ?? (net == "host" ? (int?)instance.ContainerPort : null);
         if (options.Port is { } asked && hostPort is null)
-            warnings.Add(net == "host"
+            warnings.Add(mode is null
+                ? $"-Port {asked} is ignored: {instance.Service}.{instance.Instance} has no healthcheck, so its port is not published (as PaaSTA runs it)."
+                : net == "host"
                 ? $"-Port {asked} is ignored: with net: host the container shares the host's network and listens on its own port {instance.ContainerPort}."
                 : $"-Port {asked} is ignored: with net: {net} the container port is not published.");
 
@@ -132,12 +152,18 @@ public static class LocalRunPlanner
                 healthcheck = new HealthcheckSpec(mode, target, instance.HealthcheckGracePeriodSeconds, instance.HealthcheckIntervalSeconds,
                     instance.HealthcheckTimeoutSeconds, instance.HealthcheckMaxConsecutiveFailures);
         }
+        if (options.HealthcheckOnly && healthcheck is null)
+            throw new PaastaException("HealthcheckNotDefined", PaastaErrorKind.InvalidOperation,
+                $"{instance.Service}.{instance.Instance} on {instance.Cluster} has no healthcheck{(mode is null ? " (no healthcheck_mode, and no mesh registration that implies one)" : $" this run can make (healthcheck_mode {mode} with net: {net})")}; nothing to check.")
+            { Target = $"{instance.Service}.{instance.Instance}" };
 
+        // An interactive run asked for starts a shell unless a command is given; a forced one runs the instance's command.
         IReadOnlyList<string>? command = options.Command switch
         {
             { Count: 1 } one => new[] { "sh", "-c", one[0] },
             { Count: > 1 } many => many.ToArray(),
-            _ when options.Interactive => new[] { "sh", "-c", InteractiveShell },
+            _ when options.Interactive == true => new[] { "sh", "-c", InteractiveShell },
+            _ when options.InstanceCommand is { } own => own,
             _ when instance.Command is { } c => c,
             _ when instance.Args is { Count: > 0 } a => a,
             _ => null,
@@ -148,20 +174,15 @@ public static class LocalRunPlanner
 
         var (extraDocker, extraArgs) = ExtraDockerArgs.Parse(instance);
 
-        var volumes = new List<string>();
-        foreach (var v in instance.ExtraVolumes)
+        // PaaSTA lists --volume values first, then the instance's volumes (de-duplicated and sorted), those whose host path exists.
+        var volumes = options.Volumes.Select(ValidateVolume).ToList();
+        foreach (var v in ContainerVolumes.Of(instance))
         {
             if (Directory.Exists(v.HostPath) || File.Exists(v.HostPath))
                 volumes.Add($"{v.HostPath}:{v.ContainerPath}:{v.Mode.ToLowerInvariant()}");
             else
-                warnings.Add($"extra_volumes: {v.HostPath} does not exist on this host; {v.ContainerPath} is not mounted.");
+                warnings.Add($"{(v == ContainerVolumes.Bulkdata ? "uses_bulkdata" : "extra_volumes")}: {v.HostPath} does not exist on this host; {v.ContainerPath} is not mounted.");
         }
-        if (instance.UsesBulkdata)
-        {
-            if (Directory.Exists("/nail/bulkdata")) volumes.Add("/nail/bulkdata:/nail/bulkdata:ro");
-            else warnings.Add("uses_bulkdata: /nail/bulkdata does not exist on this host; not mounted.");
-        }
-        foreach (var v in options.Volumes) volumes.Add(ValidateVolume(v));
 
         var mem = instance.Mem;
         const long MiB = 1024 * 1024;
@@ -191,8 +212,8 @@ public static class LocalRunPlanner
             HostPort = hostPort,
             HostPortRequested = options.Port is not null,
             Volumes = volumes,
-            Interactive = options.Interactive,
-            Tty = options.Interactive && options.Tty,
+            Interactive = interactive,
+            Tty = interactive && options.Tty,
             Detach = options.Detach,
             HealthcheckOnly = options.HealthcheckOnly,
             Healthcheck = healthcheck,
@@ -219,7 +240,7 @@ public static class LocalRunPlanner
     }
 }
 
-/// <summary>Host ports for local runs (spec §9.3 step 9).</summary>
+/// <summary>Host ports for local runs (docs/BEHAVIOUR.md §9.3 step 9).</summary>
 public static class PortPicker
 {
     /// <summary>PaaSTA's stable choice for a service and user: 33000 + sha1("service,user") mod 25000.</summary>

@@ -37,7 +37,7 @@ public sealed class LocalRunResult
 }
 
 /// <summary>
-/// Runs a <see cref="LocalRunPlan"/> in the Docker engine (spec §9.3 steps 13-16): creates and starts the
+/// Runs a <see cref="LocalRunPlan"/> in the Docker engine (docs/BEHAVIOUR.md §9.3 steps 13-16): creates and starts the
 /// container, streams its output, simulates the healthcheck, waits for the end, and removes the container
 /// on every way out (exit, unhealthy, Ctrl+C) unless it was asked to stay (-Detach).
 /// </summary>
@@ -57,10 +57,9 @@ public sealed class LocalRunner
     {
         if (plan.Interactive && terminal is null)
             throw new ArgumentException("An interactive run needs a terminal.", nameof(terminal));
+        // The planner refuses -HealthcheckOnly without a healthcheck (HealthcheckNotDefined) before anything runs.
         if (plan.HealthcheckOnly && plan.Healthcheck is null)
-            throw new PaastaException("HealthcheckNotDefined", PaastaErrorKind.InvalidOperation,
-                $"{plan.Service}.{plan.Instance} on {plan.Cluster} has no healthcheck (no healthcheck_mode, and no mesh registration that implies one); nothing to check.")
-            { Target = $"{plan.Service}.{plan.Instance}" };
+            throw new ArgumentException("A -HealthcheckOnly plan needs a healthcheck.", nameof(plan));
         var clock = Stopwatch.StartNew();
         var attach = !plan.Detach;
         string? id = null;

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
-using Paasta.Config;
-using Paasta.Validation;
 using Paasta.Errors;
+using Paasta.IO;
 
 namespace Paasta.Docker;
 
@@ -20,10 +19,9 @@ public sealed record ServiceCheckResult(string Service, string Check, ServiceChe
 }
 
 /// <summary>
-/// paasta check: whether a service keeps PaaSTA's contract (spec §4) — a Dockerfile, a Makefile answering
-/// test, itest and cook-image, valid soa-configs with a deploy.yaml whose pipeline holds every instance's deploy
-/// group, mesh registration for instances that serve HTTP or TCP — plus advice (DOCKER_TAG in the Makefile,
-/// no time zone baked into the image).
+/// The repository half of paasta check (docs/BEHAVIOUR.md §4): a Dockerfile, a Makefile answering test, itest
+/// and cook-image, plus advice (DOCKER_TAG in the Makefile, no time zone baked into the image). The soa-configs
+/// half is Operations/ServiceCheck.
 /// </summary>
 public static partial class ServiceContract
 {
@@ -33,7 +31,7 @@ public static partial class ServiceContract
     private static partial Regex LocalTime();
 
     /// <param name="make">The make program (tests name one that does not exist).</param>
-    public static async Task<IReadOnlyList<ServiceCheckResult>> CheckAsync(SoaConfigReader reader, string serviceName, string repository, CancellationToken cancellationToken, string make = "make")
+    public static async Task<List<ServiceCheckResult>> CheckRepositoryAsync(string serviceName, string repository, CancellationToken cancellationToken, string make = "make")
     {
         var results = new List<ServiceCheckResult>();
         void Add(string check, ServiceCheckStatus status, string message) => results.Add(new(serviceName, check, status, message));
@@ -43,7 +41,7 @@ public static partial class ServiceContract
         if (File.Exists(dockerfile))
         {
             Add("Dockerfile", ServiceCheckStatus.Passed, $"{dockerfile} exists.");
-            var lines = File.ReadAllLines(dockerfile)
+            var lines = ReadLines(dockerfile)
                 .Select((text, i) => (Text: text, Line: i + 1))
                 .Where(l => !l.Text.TrimStart().StartsWith('#') && LocalTime().IsMatch(l.Text))
                 .ToList();
@@ -79,7 +77,7 @@ public static partial class ServiceContract
                 Add($"MakeTarget:{target}", exists ? ServiceCheckStatus.Passed : ServiceCheckStatus.Failed,
                     exists ? $"'make {target}' exists." : $"The Makefile has no '{target}' target (make --question {target} exits 2); '{target}' {why}.");
             }
-            var text = File.ReadAllText(makefile);
+            var text = string.Join('\n', ReadLines(makefile));
             Add("MakefileDockerTag", text.Contains("DOCKER_TAG", StringComparison.Ordinal) ? ServiceCheckStatus.Passed : ServiceCheckStatus.Warning,
                 text.Contains("DOCKER_TAG", StringComparison.Ordinal)
                     ? "The Makefile uses DOCKER_TAG."
@@ -88,46 +86,9 @@ public static partial class ServiceContract
         else
             Add("Makefile", ServiceCheckStatus.Failed, $"No Makefile in {repository}: PaaSTA runs 'make test', 'make itest' and 'make cook-image'.");
 
-        // soa-configs.
-        ServiceConfig service;
-        try { service = reader.LoadService(serviceName); }
-        catch (PaastaException e)
-        {
-            Add("SoaConfigs", ServiceCheckStatus.Failed, e.Message);
-            return results;
-        }
-        var findings = new ConfigValidator(reader).ValidateService(serviceName);
-        var errors = findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
-        Add("SoaConfigs", errors.Count == 0 ? ServiceCheckStatus.Passed : ServiceCheckStatus.Failed,
-            errors.Count == 0
-                ? $"{service.Directory} is valid ({findings.Count} warning(s)); Test-PaastaConfig -Service {serviceName} lists details."
-                : $"{errors.Count} error(s) in {service.Directory}, first: {errors[0].Location} {errors[0].Message} (Test-PaastaConfig -Service {serviceName} lists them all).");
-
-        Add("DeployYaml", service.HasDeployYaml ? ServiceCheckStatus.Passed : ServiceCheckStatus.Failed,
-            service.HasDeployYaml
-                ? $"deploy.yaml has {service.PipelineSteps.Count} pipeline step(s): {string.Join(", ", service.PipelineSteps)}."
-                : $"{service.Directory}/deploy.yaml is missing: the deploy pipeline (its steps are the deploy groups) comes from it.");
-
-        var instances = reader.LoadInstances(service).Where(r => r.Value is not null).Select(r => r.Value!).ToList();
-        if (instances.Count == 0)
-            Add("Instances", ServiceCheckStatus.Failed, $"{serviceName} has no instances: add one to a kubernetes-, eks-, adhoc- or tron-CLUSTER.yaml.");
-
-        var missing = instances.Where(i => i.DeployGroup is not null && !service.DeployGroups.Contains(i.DeployGroup))
-            .Select(i => $"{i.Branch} ({i.DeployGroup})").ToList();
-        Add("DeployGroups", missing.Count == 0 ? ServiceCheckStatus.Passed : ServiceCheckStatus.Failed,
-            missing.Count == 0
-                ? $"Every instance's deploy group is a step of the pipeline ({string.Join(", ", instances.Select(i => i.DeployGroup).Where(g => g is not null).Distinct())})."
-                : $"Not in deploy.yaml's pipeline, so never deployed: {string.Join(", ", missing)}.");
-
-        var serving = instances.Where(i => InstanceTypes.IsLongRunning(i.InstanceType) && i.HealthcheckMode is "http" or "https" or "tcp").ToList();
-        var unregistered = serving.Where(i => !i.IsInSmartstack).Select(i => $"{i.Branch} ({i.HealthcheckMode}; registration {string.Join(",", i.Registrations)})").ToList();
-        if (serving.Count == 0)
-            Add("MeshRegistration", ServiceCheckStatus.Passed, "No long-running instance serves HTTP or TCP; nothing to register in the mesh.");
-        else
-            Add("MeshRegistration", unregistered.Count == 0 ? ServiceCheckStatus.Passed : ServiceCheckStatus.Warning,
-                unregistered.Count == 0
-                    ? $"Every HTTP/TCP instance is registered in smartstack.yaml ({string.Join(", ", serving.SelectMany(i => i.Registrations).Distinct())})."
-                    : $"Serve {serving[0].HealthcheckMode} but have no smartstack.yaml entry with a proxy_port for their registration, so nothing can discover them: {string.Join(", ", unregistered)}.");
         return results;
     }
+
+    // The checkout is not Paasta's: read only regular files, bounded (a FIFO named Dockerfile must not hang the check).
+    private static string[] ReadLines(string path) => BoundedFile.ReadAllText(path).Split('\n');
 }

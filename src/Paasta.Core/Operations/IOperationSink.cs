@@ -33,6 +33,17 @@ public enum MessageLevel
     Warning,
 }
 
+/// <summary>Which stream a console line belongs to.</summary>
+public enum ConsoleLineKind
+{
+    /// <summary>A program's standard output (a container, make, docker build).</summary>
+    Stdout,
+    /// <summary>A program's standard error.</summary>
+    Stderr,
+    /// <summary>A status line worth seeing as it happens (the container is healthy, where it listens).</summary>
+    Status,
+}
+
 /// <summary>
 /// Where an operation reports what happens while it runs (docs/ARCHITECTURE.md, "Operations"). Every member
 /// may be called from any thread; the cmdlet base queues the calls and replays them on the pipeline thread.
@@ -58,6 +69,12 @@ public interface IOperationSink
 
     /// <summary>Whether verbose messages are wanted, so costly explanations are built only then.</summary>
     bool VerboseWanted { get; }
+
+    /// <summary>
+    /// A line for the console as a program wrote it (or a status line): cmdlets show it on the host and keep it
+    /// in the information stream tagged with its kind. Sinks without a console record it as information.
+    /// </summary>
+    void ConsoleLine(string line, ConsoleLineKind kind) => Message(MessageLevel.Information, line);
 }
 
 /// <summary>Convenience calls on a sink.</summary>

@@ -239,6 +239,12 @@ public sealed class ResolvedSettings
     public string? TronUrl => Get(nameof(PaastaSettings.TronUrl)).Value;
     public string? HacheckSidecarImage => Get(nameof(PaastaSettings.HacheckSidecarImage)).Value;
 
+    /// <summary>
+    /// An environment variable that is part of PaaSTA's contract but no setting (DOCKER_TAG of the build contract),
+    /// read through the same seam as the settings, so operations never read the process environment themselves.
+    /// </summary>
+    public string? EnvironmentVariable(string name) => _environment(name);
+
     /// <summary>The cluster → context map (parameter, else environment, else file); empty when none is set.</summary>
     public IReadOnlyDictionary<string, string> ClusterContext
     {

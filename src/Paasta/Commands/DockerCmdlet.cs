@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Text;
 using Paasta.Docker;
@@ -6,121 +5,18 @@ using Paasta.Docker;
 namespace Paasta.Commands;
 
 /// <summary>
-/// Base of the cmdlets that use the local Docker engine: -DockerHost, and a pump that runs engine work on a
-/// worker while its output, progress, verbose and warning messages are written here, on the pipeline thread.
+/// Base of the cmdlets that use the local Docker engine: -DockerHost. The operations do the work and report
+/// through the sink (progress, container output, confirmations); see Operations/LocalRun and Operations/Images.
 /// </summary>
 public abstract class DockerCmdlet : SoaConfigCmdlet
 {
-    private DockerEngine? _engine;
-
     /// <summary>The Docker engine endpoint (unix:///path/docker.sock, tcp://host:port). Defaults to $env:DOCKER_HOST, then unix:///var/run/docker.sock.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? DockerHost { get; set; }
 
-    /// <summary>The engine, connected on first use.</summary>
-    protected DockerEngine Docker
-    {
-        get
-        {
-            if (_engine is null)
-            {
-                _engine = DockerEngine.Connect(DockerHost);
-                WriteVerbose($"Docker engine: {_engine.Endpoint}");
-            }
-            return _engine;
-        }
-    }
-
-    /// <summary>The user, as PaaSTA names it in tags and PAASTA_LAUNCHED_BY: $SUDO_USER, else the current user.</summary>
-    protected static string UserName => LocalIdentity.Current.User;
-
-    /// <summary>
-    /// Runs engine work to completion. Its messages are queued and written here in order; Ctrl+C cancels the
-    /// work, which then cleans up (containers are removed) before this returns by throwing PipelineStoppedException.
-    /// </summary>
-    protected T RunEngine<T>(Func<IRunReporter, CancellationToken, Task<T>> work)
-    {
-        _ = Docker; // connect (and say where) here, on the pipeline thread
-        using var queue = new BlockingCollection<Action>();
-        var reporter = new QueueReporter(queue, this);
-        var task = Task.Run(() => work(reporter, CancellationToken));
-        _ = task.ContinueWith(_ => queue.CompleteAdding(), TaskScheduler.Default);
-        PipelineStoppedException? stopped = null;
-        try
-        {
-            foreach (var action in queue.GetConsumingEnumerable())
-            {
-                if (stopped is not null) continue;
-                try { action(); }
-                catch (PipelineStoppedException e) { stopped = e; }
-            }
-        }
-        finally
-        {
-            if (stopped is null) reporter.CompleteProgress();
-        }
-        if (stopped is not null) throw stopped;
-        try { return task.GetAwaiter().GetResult(); }
-        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
-    }
-
-    /// <summary>Container and build output: shown on the host like Write-Host, and in the information stream tagged Stdout or Stderr.</summary>
-    internal void WriteOutputLine(string line, bool isError) =>
-        WriteInformation(new HostInformationMessage { Message = line, NoNewLine = false }, new[] { "PSHOST", isError ? "Stderr" : "Stdout", "Paasta" });
-
-    internal void WriteStatusLine(string message) =>
-        WriteInformation(new HostInformationMessage { Message = message, NoNewLine = false, ForegroundColor = ConsoleColor.Green }, new[] { "PSHOST", "Status", "Paasta" });
-
-    private sealed class QueueReporter : IRunReporter
-    {
-        private readonly BlockingCollection<Action> _queue;
-        private readonly DockerCmdlet _cmdlet;
-        private readonly Dictionary<int, ProgressRecord> _open = new();
-
-        public QueueReporter(BlockingCollection<Action> queue, DockerCmdlet cmdlet)
-        {
-            _queue = queue;
-            _cmdlet = cmdlet;
-        }
-
-        private void Post(Action action)
-        {
-            // Late messages (a pump finishing after the work returned) are dropped, never thrown on a worker.
-            try { _queue.TryAdd(action); }
-            catch (InvalidOperationException) { }
-        }
-
-        public void Output(string line, bool isError) => Post(() => _cmdlet.WriteOutputLine(line, isError));
-        public void Status(string message) => Post(() => _cmdlet.WriteStatusLine(message));
-        public void Verbose(string message) => Post(() => _cmdlet.WriteVerbose(message));
-        public void Warning(string message) => Post(() => _cmdlet.WriteWarning(message));
-
-        public void Progress(RunProgress p) => Post(() =>
-        {
-            var record = new ProgressRecord(p.ActivityId, p.Activity, string.IsNullOrEmpty(p.Status) ? "..." : p.Status)
-            {
-                PercentComplete = p.PercentComplete,
-                CurrentOperation = p.CurrentOperation,
-                RecordType = p.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-            };
-            if (p.Completed) _open.Remove(p.ActivityId);
-            else _open[p.ActivityId] = record;
-            _cmdlet.WriteProgress(record);
-        });
-
-        /// <summary>Closes any progress bar the work left open (it failed or was cancelled mid-way).</summary>
-        public void CompleteProgress()
-        {
-            foreach (var record in _open.Values.ToList())
-            {
-                record.RecordType = ProgressRecordType.Completed;
-                try { _cmdlet.WriteProgress(record); }
-                catch (PipelineStoppedException) { break; }
-            }
-            _open.Clear();
-        }
-    }
+    /// <summary>The engine -DockerHost names (nothing is contacted until an operation uses it).</summary>
+    protected IContainerEngine Engine() => DockerContainerEngine.Connect(DockerHost);
 }
 
 /// <summary>

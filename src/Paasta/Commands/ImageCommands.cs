@@ -1,13 +1,11 @@
 using System.Management.Automation;
-using Paasta.Config;
 using Paasta.Docker;
-using Paasta.Git;
-using Paasta.Errors;
+using Paasta.Operations;
 using Paasta.Settings;
 
 namespace Paasta.Commands;
 
-/// <summary>Shared by the image cmdlets: the service (a leading "services-" and trailing '/' dropped, as PaaSTA does) and its checkout.</summary>
+/// <summary>Shared by the image cmdlets: the service (a leading "services-" and trailing '/' dropped, as PaaSTA does), its checkout and the registry.</summary>
 public abstract class ImageCmdlet : DockerCmdlet
 {
     /// <summary>The service whose image this is.</summary>
@@ -25,25 +23,12 @@ public abstract class ImageCmdlet : DockerCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? ImageVersion { get; set; }
 
-    /// <summary>The registry. Defaults to service.yaml docker_registry, then Set-PaastaConfiguration -DockerRegistry ($env:PAASTA_DOCKER_REGISTRY).</summary>
+    /// <summary>The registry. Defaults to service.yaml docker_registry, then $env:PAASTA_DOCKER_REGISTRY, then Set-PaastaConfiguration -DockerRegistry.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Registry { get; set; }
 
-    protected string CheckoutPath => GetUnresolvedProviderPathFromPSPath(Path ?? SessionState.Path.CurrentFileSystemLocation.ProviderPath);
-
-    protected ServiceConfig LoadService(out SoaConfigReader reader)
-    {
-        if (string.IsNullOrEmpty(ImageVersion)) ImageVersion = null;
-        else if (!System.Text.RegularExpressions.Regex.IsMatch(ImageVersion, "^[A-Za-z0-9_.-]+$"))
-            throw new PaastaException("InvalidImageVersion", PaastaErrorKind.InvalidArgument,
-                $"'{ImageVersion}' cannot be part of a docker tag: use letters, digits, '_', '.' and '-'.") { Target = ImageVersion };
-        reader = Reader(ResolveSoaDir(SoaDir));
-        var name = Service.TrimEnd('/');
-        if (name.StartsWith("services-", StringComparison.Ordinal) && !Directory.Exists(System.IO.Path.Combine(reader.SoaDir, name)))
-            name = name["services-".Length..];
-        return reader.LoadService(name);
-    }
+    protected override PaastaSettings GivenSettings() => base.GivenSettings() with { DockerRegistry = Registry };
 }
 
 /// <summary>
@@ -78,23 +63,8 @@ public sealed class BuildPaastaImage : ImageCmdlet
 
     protected override void Process()
     {
-        try
-        {
-            var service = LoadService(out _);
-            var path = CheckoutPath;
-            string? sha = null;
-            string tag;
-            if (Commit is not null) sha = LocalCheckout.ResolveCommit(Commit, path);
-            if (Tag is not null) tag = Tag;
-            else if (sha is not null) tag = ImageNames.Full(ImageNames.ResolveRegistry(Registry, service, Operation.Settings), service.Name, sha, ImageVersion);
-            else tag = Environment.GetEnvironmentVariable("DOCKER_TAG") is { Length: > 0 } env ? env
-                : $"paasta-cook-image-{ImageNames.SafeTagPart(service.Name)}-{ImageNames.SafeTagPart(UserName)}";
-            if (!ShouldProcess(tag, $"Build the image from {path}")) return;
-            var result = RunEngine((reporter, ct) => new ImageBuilder(Docker, reporter).BuildAsync(service.Name, path, tag, sha, ct, Commit is null ? null : ImageVersion));
-            WriteVerbose($"Built {result.Image} ({result.ImageId}) with {result.Method} in {result.Duration.TotalSeconds:0.0} s.");
-            WriteObject(result);
-        }
-        catch (PaastaException e) { WriteError(e); }
+        var request = new ImageBuildRequest { Service = Service, Path = ProviderPath(Path), Commit = Commit, Tag = Tag, ImageVersion = ImageVersion };
+        if (RunOrWriteError(op => Images.Build(op, request, Engine())) is { } result) WriteObject(result);
     }
 }
 
@@ -125,43 +95,7 @@ public sealed class PublishPaastaImage : ImageCmdlet
 
     protected override void Process()
     {
-        try
-        {
-            var service = LoadService(out _);
-            var sha = LocalCheckout.ResolveCommit(Commit, CheckoutPath);
-            var registry = ImageNames.ResolveRegistry(Registry, service, Operation.Settings);
-            var names = new List<string> { ImageNames.Full(registry, service.Name, sha, null) };
-            if (ImageVersion is not null) names.Add(ImageNames.Full(registry, service.Name, sha, ImageVersion));
-
-            foreach (var image in names)
-            {
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                // Reading first: does the registry have the tag already?
-                var existed = RunEngine((reporter, ct) => new ImageRegistry(Docker, reporter).ManifestExistsAsync(image, ct));
-                if (existed == true && !Force)
-                {
-                    WriteVerbose($"{image} is already in the registry; skipped (-Force pushes it again).");
-                    WriteObject(new ImagePushResult { Service = service.Name, Image = image, Registry = registry, Pushed = false, ExistedBefore = true, Duration = clock.Elapsed });
-                    continue;
-                }
-                if (existed is null) WriteVerbose($"The registry would not say whether it has {image}; pushing.");
-                if (!ShouldProcess(image, $"Push to {registry}")) continue;
-                var digest = RunEngine(async (reporter, ct) =>
-                {
-                    var images = new ImageRegistry(Docker, reporter);
-                    if (!await images.EnsureLocalAsync(image, names, ct).ConfigureAwait(false))
-                        throw new PaastaException("ImageNotBuilt", PaastaErrorKind.ObjectNotFound,
-                            $"The local engine has no image {image}. Build it first: Build-PaastaImage -Service {service.Name} -Commit {sha}{(ImageVersion is null ? "" : $" -ImageVersion {ImageVersion}")}.")
-                        { Target = image };
-                    return await images.PushAsync(image, ct).ConfigureAwait(false);
-                });
-                WriteVerbose($"Pushed {image}{(digest is null ? "" : $" ({digest})")}.");
-                WriteObject(new ImagePushResult
-                {
-                    Service = service.Name, Image = image, Registry = registry, Pushed = true, ExistedBefore = existed, Digest = digest, Duration = clock.Elapsed,
-                });
-            }
-        }
-        catch (PaastaException e) { WriteError(e); }
+        var request = new ImagePublishRequest { Service = Service, Path = ProviderPath(Path), Commit = Commit, ImageVersion = ImageVersion, Force = Force };
+        foreach (var result in RunOrWriteError(op => Images.Publish(op, request, Engine())) ?? Array.Empty<ImagePushResult>()) WriteObject(result);
     }
 }

@@ -182,6 +182,7 @@ public abstract class PaastaCmdlet : PSCmdlet
     {
         private const int ProgressBaseId = 0x7A00;
         private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(200);
+        private static readonly TimeSpan CleanupGrace = TimeSpan.FromSeconds(60);
 
         private readonly PaastaCmdlet _cmdlet;
         private readonly int _pipelineThread = Environment.CurrentManagedThreadId;
@@ -232,6 +233,17 @@ public abstract class PaastaCmdlet : PSCmdlet
 
         public void Error(PaastaException error) => Post(() => _cmdlet.WriteError(error));
 
+        public void ConsoleLine(string line, ConsoleLineKind kind)
+        {
+            var message = new HostInformationMessage
+            {
+                Message = Redaction.Apply(line) ?? "",
+                NoNewLine = false,
+                ForegroundColor = kind == ConsoleLineKind.Status ? ConsoleColor.Green : null,
+            };
+            Post(() => _cmdlet.WriteInformation(message, new[] { "PSHOST", kind.ToString(), "Paasta" }));
+        }
+
         public void Output(object result) => Post(() => _cmdlet.WriteObject(result));
 
         public bool ShouldProcess(string target, string action) =>
@@ -257,6 +269,10 @@ public abstract class PaastaCmdlet : PSCmdlet
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {
                 Abort();
+                // Ctrl+C: the worker sees the cancellation and cleans up (a local run removes its container); wait
+                // for that, bounded, so the host does not exit under it.
+                try { task.Wait(CleanupGrace); }
+                catch (AggregateException) { }
                 throw new PipelineStoppedException();
             }
             catch

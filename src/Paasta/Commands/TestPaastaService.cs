@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Paasta.Docker;
 using Paasta.Errors;
+using Paasta.Operations;
 
 namespace Paasta.Commands;
 
@@ -40,19 +41,9 @@ public sealed class TestPaastaService : SoaConfigCmdlet
     {
         try
         {
-            var reader = Reader(ResolveSoaDir(SoaDir));
-            Paasta.Config.SoaConfigReader.ValidateServiceName(Service.TrimEnd('/'));
-            var path = GetUnresolvedProviderPathFromPSPath(Path ?? SessionState.Path.CurrentFileSystemLocation.ProviderPath);
-            WriteVerbose($"Checking {Service} in {reader.SoaDir} against its checkout {path}.");
-            IReadOnlyList<ServiceCheckResult> results;
-            try { results = ServiceContract.CheckAsync(reader, Service.TrimEnd('/'), path, CancellationToken).WaitAsync(CancellationToken).GetAwaiter().GetResult(); }
-            catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
-            if (Quiet)
-            {
-                WriteObject(results.All(r => r.Passed));
-                return;
-            }
-            foreach (var r in results) WriteObject(r);
+            var results = Run(op => ServiceCheck.RunAsync(op, Service.TrimEnd('/'), ProviderPath(Path)).GetAwaiter().GetResult());
+            if (Quiet) WriteObject(results.All(r => r.Passed));
+            else foreach (var r in results) WriteObject(r);
         }
         catch (PaastaException e)
         {

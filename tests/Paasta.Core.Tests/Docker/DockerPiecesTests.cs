@@ -137,23 +137,6 @@ public class ImageNamesTests
         Assert.Equal("a-b_c.d-e", ImageNames.SafeTagPart("A B_c.d@e"));
     }
 
-    [Fact]
-    public void RegistryComesFromTheParameterThenServiceYamlThenSettings()
-    {
-        var soa = new TempSoaDir();
-        soa.Service("svc");
-        var reader = new Paasta.Config.SoaConfigReader(soa.Root);
-        var service = reader.LoadService("svc");
-        Assert.Equal("given:1", ImageNames.ResolveRegistry("given:1/", service, TestSettings.Saved(new PaastaSettings { DockerRegistry = "saved" })));
-        if (Environment.GetEnvironmentVariable("PAASTA_DOCKER_REGISTRY") is null)
-        {
-            Assert.Equal("saved", ImageNames.ResolveRegistry(null, service, TestSettings.Saved(new PaastaSettings { DockerRegistry = "saved" })));
-            Assert.Equal("DockerRegistryNotConfigured", Assert.Throws<PaastaException>(() => ImageNames.ResolveRegistry(null, service, TestSettings.Saved(new PaastaSettings()))).ErrorId);
-        }
-        soa.Write("svc/service.yaml", "description: x\nexternal_link: y\ndocker_registry: 127.0.0.1:5000\n");
-        Assert.Equal("127.0.0.1:5000", ImageNames.ResolveRegistry(null, new Paasta.Config.SoaConfigReader(soa.Root).LoadService("svc"), TestSettings.Saved(new PaastaSettings { DockerRegistry = "saved" })));
-    }
-
     [Theory]
     [InlineData("127.0.0.1:5000", true)]
     [InlineData("127.1.2.3", true)]

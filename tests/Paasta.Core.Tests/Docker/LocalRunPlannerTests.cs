@@ -26,7 +26,7 @@ public class LocalRunPlannerTests
     private static InstanceConfig Instance(string kubernetes, string name = "main", string smartstack = "")
     {
         var (reader, service) = Soa(kubernetes, smartstack: smartstack);
-        return LocalRunInstances.Resolve(reader, service, "local", name);
+        return reader.LoadInstances(service).Select(r => r.Value ?? throw r.Error!).Single(i => i.Instance == name && i.Cluster == "local");
     }
 
     private static LocalRunPlan Plan(InstanceConfig instance, LocalRunOptions? options = null, DeploymentBranch? branch = null, string image = "img:1") =>
@@ -40,9 +40,10 @@ public class LocalRunPlannerTests
         var names = plan.Environment.Select(e => e.Key).ToList();
         Assert.Equal(new[]
         {
-            "PAASTA_SERVICE", "PAASTA_INSTANCE", "PAASTA_CLUSTER", "PAASTA_DEPLOY_GROUP", "PAASTA_DOCKER_IMAGE", "PAASTA_RESOURCE_CPUS",
+            // A kubernetes instance: PaaSTA drops PAASTA_CLUSTER (its pods read a label), local-run puts it back last.
+            "PAASTA_SERVICE", "PAASTA_INSTANCE", "PAASTA_DEPLOY_GROUP", "PAASTA_DOCKER_IMAGE", "PAASTA_RESOURCE_CPUS",
             "PAASTA_RESOURCE_MEM", "PAASTA_RESOURCE_DISK", "PAASTA_GIT_SHA", "PAASTA_MONITORING_TEAM", "PAASTA_INSTANCE_TYPE", "AWS_SDK_UA_APP_ID",
-            "FOO", "PAASTA_PORT", "HOST", "PAASTA_LAUNCHED_BY", "PAASTA_HOST", "EXTRA",
+            "FOO", "PAASTA_PORT", "PAASTA_SOA_CONFIGS_SHA", "HOST", "PAASTA_LAUNCHED_BY", "PAASTA_HOST", "PAASTA_CLUSTER", "EXTRA",
         }, names);
         var env = plan.Environment.ToDictionary(e => e.Key, e => e.Value);
         Assert.Equal("svc", env["PAASTA_SERVICE"]);
@@ -58,6 +59,35 @@ public class LocalRunPlannerTests
         Assert.Equal("box.example.com", env["HOST"]);
         Assert.Equal("box.example.com", env["PAASTA_HOST"]);
         Assert.Equal("alice", env["PAASTA_LAUNCHED_BY"]);
+        Assert.Equal("", env["PAASTA_SOA_CONFIGS_SHA"]);            // unknown: empty, as PaaSTA passes it
+    }
+
+    [Fact]
+    public void SoaConfigsShaIsPassedToLongRunningInstancesOnly()
+    {
+        var sha = "0123456789abcdef0123456789abcdef01234567";
+        var k8s = Plan(Instance("main: {}\n"), new LocalRunOptions { SoaConfigsSha = sha }).Environment.ToDictionary(e => e.Key, e => e.Value);
+        Assert.Equal(sha, k8s["PAASTA_SOA_CONFIGS_SHA"]);
+        var (reader, service) = Soa(adhoc: "job: {}\n");
+        var adhoc = reader.LoadInstances(service).Select(r => r.Value!).Single(i => i.Instance == "job");
+        var names = Plan(adhoc, new LocalRunOptions { SoaConfigsSha = sha }).Environment.Select(e => e.Key).ToList();
+        Assert.DoesNotContain("PAASTA_SOA_CONFIGS_SHA", names);
+        Assert.Equal(2, names.IndexOf("PAASTA_CLUSTER"));           // adhoc keeps PAASTA_CLUSTER in its place
+    }
+
+    [Fact]
+    public void EnvNamesAContainerCannotCarryAreRefusedNamingFileAndKey()
+    {
+        var bad = Assert.Throws<PaastaException>(() => Plan(Instance("main:\n  env:\n    \"A=B\": x\n")));
+        Assert.Equal("EnvNameInvalid", bad.ErrorId);
+        Assert.EndsWith("kubernetes-local.yaml", bad.File);
+        Assert.Equal(3, bad.Line);
+        Assert.Equal("env.A=B", bad.Key);
+        Assert.Contains("contains '='", bad.Message);
+        var newline = Assert.Throws<PaastaException>(() => Plan(Instance("main:\n  env:\n    \"A\\nB\": x\n")));
+        Assert.Equal("EnvNameInvalid", newline.ErrorId);
+        Assert.Contains("'A\\nB'", newline.Message);                // escaped, so the message stays one line
+        Assert.DoesNotContain("\n", newline.Message);
     }
 
     [Fact]
@@ -131,16 +161,38 @@ public class LocalRunPlannerTests
         Assert.Null(plan.Healthcheck);
         Assert.Null(plan.Url);
         Assert.DoesNotContain(plan.DockerArguments, a => a.StartsWith("--publish", StringComparison.Ordinal));
-        // ... unless a port is asked for.
-        Assert.Equal(4567, Plan(Instance("main: {}\n"), new LocalRunOptions { Port = 4567 }).HostPort);
+        // Not even when a port is asked for (PaaSTA ignores --port there); a warning says so.
+        var asked = Plan(Instance("main: {}\n"), new LocalRunOptions { Port = 4567 });
+        Assert.Null(asked.HostPort);
+        Assert.Contains(asked.Warnings, w => w.StartsWith("-Port 4567 is ignored", StringComparison.Ordinal) && w.Contains("no healthcheck"));
     }
 
     [Fact]
-    public void NoHealthcheckSkipsTheCheckButKeepsThePort()
+    public void WorkersWithoutAHealthcheckRunInteractivelyWithTheirOwnCommand()
     {
+        // docs/BEHAVIOUR.md §9.3 step 10: no healthcheck mode forces --interactive (PaaSTA), the command stays the instance's.
+        var worker = Plan(Instance("main: {cmd: ./work}\n"));
+        Assert.True(worker.Interactive);
+        Assert.Equal(new[] { "sh", "-c", "./work" }, worker.Command);
+        Assert.Contains("--interactive=true", worker.DockerArguments);
+        Assert.Contains("--tty=true", Plan(Instance("main: {cmd: ./work}\n"), new LocalRunOptions { Tty = true }).DockerArguments);
+        // -Interactive:$false and -Detach run it unattached; an instance with a healthcheck is not forced.
+        Assert.False(Plan(Instance("main: {cmd: ./work}\n"), new LocalRunOptions { Interactive = false }).Interactive);
+        Assert.False(Plan(Instance("main: {cmd: ./work}\n"), new LocalRunOptions { Detach = true }).Interactive);
+        Assert.False(Plan(Instance("main: {healthcheck_mode: http}\n")).Interactive);
+        // -HealthcheckOnly has nothing to check: refused before anything runs.
+        Assert.Equal("HealthcheckNotDefined", Assert.Throws<PaastaException>(() => Plan(Instance("main: {}\n"), new LocalRunOptions { HealthcheckOnly = true })).ErrorId);
+    }
+
+    [Fact]
+    public void NoHealthcheckSkipsTheCheckAndPublishesOnlyAnAskedPort()
+    {
+        // PaaSTA: with --no-healthcheck the port is published only when --port is given.
         var plan = Plan(Instance("main: {healthcheck_mode: tcp}\n"), new LocalRunOptions { NoHealthcheck = true });
         Assert.Null(plan.Healthcheck);
-        Assert.Equal(40000, plan.HostPort);
+        Assert.Null(plan.HostPort);
+        Assert.False(plan.Interactive);
+        Assert.Equal(4567, Plan(Instance("main: {healthcheck_mode: tcp}\n"), new LocalRunOptions { NoHealthcheck = true, Port = 4567 }).HostPort);
         var only = Plan(Instance("main: {healthcheck_mode: tcp}\n"), new LocalRunOptions { NoHealthcheck = true, HealthcheckOnly = true });
         Assert.Equal("tcp://127.0.0.1:40000", only.Healthcheck!.Target);
     }
@@ -171,13 +223,26 @@ public class LocalRunPlannerTests
         {
             var plan = Plan(Instance($"main: {{extra_volumes: [{{hostPath: {dir}, containerPath: /data, mode: RW}}, {{hostPath: /does/not/exist, containerPath: /x, mode: RO}}]}}\n"),
                 new LocalRunOptions { Volumes = new[] { "/tmp:/scratch" } });
-            Assert.Equal(new[] { $"{dir}:/data:rw", "/tmp:/scratch:rw" }, plan.Volumes);
+            Assert.Equal(new[] { "/tmp:/scratch:rw", $"{dir}:/data:rw" }, plan.Volumes);   // PaaSTA: --volume values first
             Assert.Contains(plan.Warnings, w => w.Contains("/does/not/exist", StringComparison.Ordinal));
         }
         finally { Directory.Delete(dir); }
         Assert.Equal("VolumeSpecInvalid", Assert.Throws<PaastaException>(() => LocalRunPlanner.ValidateVolume("relative:/x")).ErrorId);
         Assert.Equal("VolumeSpecInvalid", Assert.Throws<PaastaException>(() => LocalRunPlanner.ValidateVolume("/a:/b:rx")).ErrorId);
         Assert.Equal("/a:/b:ro", LocalRunPlanner.ValidateVolume("/a:/b:RO"));
+    }
+
+    [Fact]
+    public void ExtraVolumesAreDeduplicatedAndSortedAsPaastaDoes()
+    {
+        var dir = Directory.CreateTempSubdirectory("paasta-vol-").FullName;
+        try
+        {
+            // /b/ and /b are one path (the later entry wins, its mode too); the rest is sorted by container path.
+            var plan = Plan(Instance($"main: {{uses_bulkdata: false, extra_volumes: [{{hostPath: {dir}, containerPath: /b/, mode: RO}}, {{hostPath: {dir}/, containerPath: /a, mode: RO}}, {{hostPath: {dir}/, containerPath: /b, mode: RW}}]}}\n"));
+            Assert.Equal(new[] { $"{dir}/:/a:ro", $"{dir}/:/b:rw" }, plan.Volumes);
+        }
+        finally { Directory.Delete(dir); }
     }
 
     [Fact]
@@ -190,7 +255,7 @@ public class LocalRunPlannerTests
     [Fact]
     public void TheDockerCommandLineFollowsPaastasOrderAndQuotes()
     {
-        var plan = Plan(Instance("main: {env: {GREETING: hello world}, cmd: echo \"$GREETING\"}\n"), new LocalRunOptions { ContainerName = "paasta_local_run_alice_1" });
+        var plan = Plan(Instance("main: {env: {GREETING: hello world}, cmd: echo \"$GREETING\"}\n"), new LocalRunOptions { ContainerName = "paasta_local_run_alice_1", Interactive = false });
         var args = plan.DockerArguments;
         Assert.Equal("run", args[0]);
         Assert.True(args.ToList().IndexOf("--memory=4096m") > args.ToList().FindLastIndex(a => a.StartsWith("--env=", StringComparison.Ordinal)));
@@ -225,12 +290,12 @@ public class LocalRunPlannerTests
     [Fact]
     public void PortIsWarnedAboutWhenTheNetDoesNotPublishIt()
     {
-        var host = Plan(Instance("main: {net: host, container_port: 9000}\n"), new LocalRunOptions { Port = 4567 });
+        var host = Plan(Instance("main: {net: host, container_port: 9000, healthcheck_mode: tcp}\n"), new LocalRunOptions { Port = 4567 });
         Assert.Null(host.HostPort);
         Assert.Contains(host.Warnings, w => w.StartsWith("-Port 4567 is ignored: with net: host", StringComparison.Ordinal) && w.Contains("9000"));
-        var none = Plan(Instance("main: {net: none}\n"), new LocalRunOptions { Port = 4567 });
+        var none = Plan(Instance("main: {net: none, healthcheck_mode: cmd, healthcheck_cmd: 'true'}\n"), new LocalRunOptions { Port = 4567 });
         Assert.Contains(none.Warnings, w => w.StartsWith("-Port 4567 is ignored: with net: none", StringComparison.Ordinal));
-        Assert.DoesNotContain(Plan(Instance("main: {}\n"), new LocalRunOptions { Port = 4567 }).Warnings, w => w.Contains("-Port", StringComparison.Ordinal));
+        Assert.DoesNotContain(Plan(Instance("main: {healthcheck_mode: http}\n"), new LocalRunOptions { Port = 4567 }).Warnings, w => w.Contains("-Port", StringComparison.Ordinal));
         Assert.DoesNotContain(Plan(Instance("main: {net: host}\n")).Warnings, w => w.Contains("-Port", StringComparison.Ordinal));
     }
 
@@ -324,7 +389,7 @@ public class LocalRunPlannerTests
     public void InteractiveInstanceGetsBigDefaultsWhereNothingSetsThem()
     {
         var (reader, service) = Soa(adhoc: "interactive: {mem: 256, deploy_group: local.everything}\n");
-        var i = LocalRunInstances.Resolve(reader, service, "local", null);
+        var i = LocalRunInstances.Interactive(reader, service, "local");
         Assert.Equal("interactive", i.Instance);
         Assert.Equal("adhoc", i.InstanceType);
         Assert.Equal(4, i.Cpus);
@@ -336,43 +401,9 @@ public class LocalRunPlannerTests
 
         // No adhoc file at all: an empty config, still merged over service.yaml.
         var (reader2, service2) = Soa(kubernetes: "main: {}\n", serviceExtra: "cpus: 2\n");
-        var bare = LocalRunInstances.Resolve(reader2, service2, "local", null);
+        var bare = LocalRunInstances.Interactive(reader2, service2, "local");
         Assert.Equal(2, bare.Cpus);
         Assert.Equal(10240, bare.Mem);
         Assert.Equal("local.interactive", bare.DeployGroup);
-    }
-
-    [Fact]
-    public void NamedInstancesPreferLongRunningFilesAndRefuseTron()
-    {
-        var soa = new TempSoaDir();
-        soa.Service("svc");
-        soa.Write("svc/kubernetes-local.yaml", "job: {cpus: 2}\n");
-        soa.Write("svc/adhoc-local.yaml", "job: {cpus: 3}\nonce: {cpus: 1}\n");
-        soa.Write("svc/tron-local.yaml", "nightly: {schedule: daily, actions: {run: {command: echo}}}\n");
-        var reader = new SoaConfigReader(soa.Root);
-        var service = reader.LoadService("svc");
-        Assert.Equal("kubernetes", LocalRunInstances.Resolve(reader, service, "local", "job").InstanceType);
-        Assert.Equal("adhoc", LocalRunInstances.Resolve(reader, service, "local", "once").InstanceType);
-        Assert.Equal("LocalRunUnsupportedInstance", Assert.Throws<PaastaException>(() => LocalRunInstances.Resolve(reader, service, "local", "nightly.run")).ErrorId);
-        var missing = Assert.Throws<PaastaException>(() => LocalRunInstances.Resolve(reader, service, "local", "nope"));
-        Assert.Equal("InstanceNotFound", missing.ErrorId);
-        Assert.Contains("job", missing.Message);
-    }
-
-    [Fact]
-    public void ClusterDefaultsToTheOnlyOne()
-    {
-        var (_, service) = Soa(kubernetes: "main: {}\n");
-        Assert.Equal("local", LocalRunInstances.ResolveCluster(service, null, TestSettings.Saved(new PaastaSettings())));
-        Assert.Equal("other", LocalRunInstances.ResolveCluster(service, "other", TestSettings.Saved(new PaastaSettings())));
-        var soa = new TempSoaDir();
-        soa.Service("two");
-        soa.Write("two/kubernetes-a.yaml", "main: {}\n");
-        soa.Write("two/kubernetes-b.yaml", "main: {}\n");
-        var two = new SoaConfigReader(soa.Root).LoadService("two");
-        if (Environment.GetEnvironmentVariable("PAASTA_CLUSTER") is null)
-            Assert.Equal("ClusterRequired", Assert.Throws<PaastaException>(() => LocalRunInstances.ResolveCluster(two, null, TestSettings.Saved(new PaastaSettings()))).ErrorId);
-        Assert.Equal("b", LocalRunInstances.ResolveCluster(two, null, TestSettings.Saved(new PaastaSettings { Cluster = "b" })));
     }
 }

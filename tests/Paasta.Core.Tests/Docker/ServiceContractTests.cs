@@ -1,5 +1,5 @@
-using Paasta.Config;
 using Paasta.Docker;
+using Paasta.Operations;
 
 namespace Paasta.Tests.Docker;
 
@@ -14,7 +14,7 @@ public class ServiceContractTests
         {
             if (makefile.Length > 0) File.WriteAllText(Path.Combine(repo, "Makefile"), makefile);
             if (dockerfile.Length > 0) File.WriteAllText(Path.Combine(repo, "Dockerfile"), dockerfile);
-            var results = await ServiceContract.CheckAsync(new SoaConfigReader(soa.Root), "svc", repo, CancellationToken.None, make);
+            var results = await ServiceCheck.RunAsync(new RecordingSink().Context(soa.Root), "svc", repo, make);
             return results.ToDictionary(r => r.Check);
         }
         finally { Directory.Delete(repo, true); }
