@@ -5,6 +5,11 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
     $script:Examples = Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs'
     $script:ModuleDir = Split-Path $env:PAASTA_TEST_MODULE
+    # Absolute addresses the manifest and the examples may name: each was opened and answered.
+    $script:KnownAddresses = @(
+        'https://www.apache.org/licenses/LICENSE-2.0'   # the text of the module's licence (LICENSE)
+        'https://example.com/'                           # the domain reserved for examples (RFC 2606)
+    )
 }
 
 Describe 'Module manifest' {
@@ -14,7 +19,6 @@ Describe 'Module manifest' {
         $m.PowerShellVersion | Should -Be ([version]'7.4')
         $m.CompatiblePSEditions | Should -Be @('Core')
         $m.PrivateData.PSData.Tags | Should -Contain 'PaaSTA'
-        $m.PrivateData.PSData.ProjectUri | Should -Not -BeNullOrEmpty
         $m.PrivateData.PSData.LicenseUri | Should -Not -BeNullOrEmpty
     }
 
@@ -23,10 +27,22 @@ Describe 'Module manifest' {
         $psData = $data.PrivateData.PSData
         foreach ($tag in $psData.Tags) { $tag | Should -Not -Match '\s' -Because 'the Gallery splits tags on spaces' }
         $psData.Tags | Should -Contain 'PSEdition_Core'
-        foreach ($key in 'ProjectUri', 'LicenseUri') { [uri]::IsWellFormedUriString($psData[$key], 'Absolute') | Should -BeTrue -Because "$key must be an absolute URI" }
+        foreach ($key in 'ProjectUri', 'LicenseUri', 'IconUri' | Where-Object { $psData.ContainsKey($_) }) {
+            [uri]::IsWellFormedUriString($psData[$key], 'Absolute') | Should -BeTrue -Because "$key must be an absolute URI"
+            $psData[$key] | Should -BeIn $KnownAddresses -Because "$key must name an address that exists (add it to KnownAddresses only once you have opened it)"
+        }
         # Notes start with the version they describe, so a version bump without new notes fails here.
         $psData.ReleaseNotes | Should -Match "^## $([regex]::Escape($data.ModuleVersion))\b"
         foreach ($cmd in 'Sync-PaastaInstance', 'New-PaastaDeployments', 'Invoke-PaastaLocalRun', 'Set-PaastaConfiguration') { $psData.ReleaseNotes | Should -Match $cmd }
+    }
+
+    It 'takes its release notes from CHANGELOG.md, the one place they are kept' {
+        $data = Import-PowerShellDataFile $env:PAASTA_TEST_MODULE
+        $changelog = Get-Content -Raw (Join-Path $env:PAASTA_REPO_ROOT 'CHANGELOG.md')
+        $section = [regex]::Match($changelog, "(?ms)^## $([regex]::Escape($data.ModuleVersion))\b.*?(?=^## |\z)").Value.Trim()
+        $section | Should -Not -BeNullOrEmpty -Because "CHANGELOG.md needs a '## $($data.ModuleVersion)' section"
+        ($data.PrivateData.PSData.ReleaseNotes -replace '\r', '') | Should -Be ($section -replace '\r', '')
+        (Get-Content -Raw (Join-Path $env:PAASTA_REPO_ROOT 'Paasta.psd1')) | Should -Not -Match '(?m)^## ' -Because 'the source manifest keeps no copy of the notes'
     }
 
     It 'lists every cmdlet of the assembly explicitly, without wildcards' {
@@ -42,6 +58,25 @@ Describe 'Module manifest' {
     It 'keeps dependencies out of the module root (they load in their own context)' {
         Get-ChildItem $ModuleDir -Filter *.dll | Select-Object -ExpandProperty Name | Should -Be @('Paasta.dll')
         Test-Path (Join-Path $ModuleDir 'dependencies/YamlDotNet.dll') | Should -BeTrue
+    }
+}
+
+Describe 'Links in the examples' {
+    It 'name files of this repository or addresses that exist (runbook goes into Sensu events and Tron monitoring)' {
+        $checked = 0
+        foreach ($file in Get-ChildItem (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') -Recurse -Include service.yaml, monitoring.yaml) {
+            foreach ($line in Get-Content $file) {
+                if ($line -notmatch '^\s*(external_link|runbook):\s*(\S+)') { continue }
+                $key, $value = $Matches[1], $Matches[2]
+                $checked++
+                if ([uri]::IsWellFormedUriString($value, 'Absolute')) {
+                    $value | Should -BeIn $KnownAddresses -Because "$($file.FullName) $key names an address that must exist"
+                } else {
+                    Join-Path $env:PAASTA_REPO_ROOT $value | Should -Exist -Because "$($file.FullName) $key names a file of this repository"
+                }
+            }
+        }
+        $checked | Should -BeGreaterOrEqual 3
     }
 }
 
