@@ -91,6 +91,52 @@ Describe 'Output types and formatting' {
         }
     }
 
+    It 'gives every table view columns that fit 120 characters, each at least as wide as its label' {
+        $checked = 0
+        foreach ($definition in Get-FormatData -TypeName 'Paasta.*') {
+            foreach ($view in $definition.FormatViewDefinition | Where-Object { $_.Control -is [System.Management.Automation.TableControl] }) {
+                $checked++
+                $headers = @($view.Control.Headers)
+                # A column without a width takes what is left: it needs room for its label and a short value.
+                $needed = ($headers | ForEach-Object { if ($_.Width -gt 0) { $_.Width } else { [math]::Max(12, $_.Label.Length) } } | Measure-Object -Sum).Sum + $headers.Count - 1
+                $needed | Should -BeLessOrEqual 120 -Because "$($view.Name) needs $needed columns"
+                foreach ($h in $headers | Where-Object Width -gt 0) { $h.Width | Should -BeGreaterOrEqual $h.Label.Length -Because "$($view.Name)'s $($h.Label) column" }
+            }
+        }
+        $checked | Should -BeGreaterThan 25
+    }
+
+    It 'renders every table view at width 120 with no column dropped and no value cut' {
+        $assemblies = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -in 'Paasta', 'Paasta.Core' }
+        $rendered = 0
+        foreach ($definition in Get-FormatData -TypeName 'Paasta.*') {
+            $view = $definition.FormatViewDefinition | Where-Object { $_.Control -is [System.Management.Automation.TableControl] } | Select-Object -First 1
+            if (-not $view) { continue }
+            $type = $assemblies | ForEach-Object { $_.GetType($definition.TypeNames[0]) } | Where-Object { $_ } | Select-Object -First 1
+            $type | Should -Not -BeNullOrEmpty -Because "$($definition.TypeNames[0]) has a view, so it must be a type of the module"
+            $sample = if ($type.GetConstructor([type]::EmptyTypes)) { [Activator]::CreateInstance($type) } else { [System.Runtime.CompilerServices.RuntimeHelpers]::GetUninitializedObject($type) }
+            # Each string column shown by property gets a value exactly as wide as its column (12 for the last, free one).
+            $headers = @($view.Control.Headers)
+            $columns = @($view.Control.Rows[0].Columns)
+            for ($i = 0; $i -lt $columns.Count; $i++) {
+                $entry = $columns[$i].DisplayEntry
+                if ($entry.ValueType -ne 'Property') { continue }
+                $property = $type.GetProperty($entry.Value)
+                if (-not $property -or $property.PropertyType -ne [string] -or -not $property.SetMethod) { continue }
+                $width = if ($headers[$i].Width -gt 0) { $headers[$i].Width } else { 12 }
+                $property.SetValue($sample, ('v' * $width))
+            }
+            $text = $sample | Format-Table | Out-String -Width 120
+            $headerLine = ($text -split "`r?`n" | Where-Object { $_ -match '^-{2,}' } | Select-Object -First 1)
+            $headerLine | Should -Not -BeNullOrEmpty -Because "$($view.Name) renders a table"
+            $labels = ($text -split "`r?`n")[([array]::IndexOf(($text -split "`r?`n"), $headerLine) - 1)]
+            foreach ($h in $headers) { $labels | Should -Match ([regex]::Escape($h.Label)) -Because "$($view.Name) shows its $($h.Label) column at width 120" }
+            $text | Should -Not -Match '…' -Because "no value of $($view.Name) is cut at width 120"
+            $rendered++
+        }
+        $rendered | Should -BeGreaterThan 25
+    }
+
     It 'renders instances as a grouped table that fits one screen' {
         $text = Get-PaastaInstance -SoaDir $Examples -Service hello -InstanceType kubernetes | Out-String -Width 120
         $text | Should -Match 'Service: hello'
