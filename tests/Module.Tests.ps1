@@ -81,6 +81,40 @@ Describe 'Links in the examples' {
 }
 
 Describe 'Output types and formatting' {
+    BeforeAll {
+        function Test-Leaf([type] $t) {
+            $t = [Nullable]::GetUnderlyingType($t) ?? $t
+            $t.IsPrimitive -or $t.IsEnum -or $t -in [string], [datetime], [datetimeoffset], [timespan], [guid], [uri], [decimal]
+        }
+        # ConvertTo-Json writes a value it cuts as its ToString(): readable when the type declares its own.
+        function Test-Readable([type] $t) { $t.GetMethod('ToString', [type[]]@()).DeclaringType -notin [object], [ValueType] }
+        function New-Sample([type] $t) {
+            if ($t.GetConstructor([type]::EmptyTypes)) { [Activator]::CreateInstance($t) } else { [System.Runtime.CompilerServices.RuntimeHelpers]::GetUninitializedObject($t) }
+        }
+        # Every property of every type reachable from the cmdlets' [OutputType], with its path and the depth
+        # ConvertTo-Json gives its value (the output object is depth 0, its properties' values depth 1).
+        # -ObjectDepth: the deepest object whose properties are walked (2: what ConvertTo-Json writes by default).
+        function Get-OutputTypeProperty([int] $ObjectDepth = 2) {
+            $queue = [System.Collections.Generic.Queue[object]]::new()
+            foreach ($cmd in Get-Command -Module Paasta -CommandType Cmdlet) { foreach ($o in $cmd.OutputType | Where-Object Type) { $queue.Enqueue(@($o.Type, $o.Type.Name, 0)) } }
+            $seen = @{}
+            while ($queue.Count) {
+                $type, $path, $depth = $queue.Dequeue()
+                if ($type.Namespace -notlike 'Paasta*' -or $seen.ContainsKey("$($type.FullName)@$depth") -or $depth -gt $ObjectDepth) { continue }
+                $seen["$($type.FullName)@$depth"] = $true
+                foreach ($p in $type.GetProperties([System.Reflection.BindingFlags]'Public, Instance') | Where-Object { -not $_.GetIndexParameters() }) {
+                    [pscustomobject]@{ Type = $type; Property = $p; Path = "$path.$($p.Name)"; Depth = $depth + 1 }
+                    $t = [Nullable]::GetUnderlyingType($p.PropertyType) ?? $p.PropertyType
+                    if ($t.Namespace -like 'Paasta*' -and -not $t.IsEnum) { $queue.Enqueue(@($t, "$path.$($p.Name)", ($depth + 1))) }
+                    elseif ($t.IsArray -or ($t.IsGenericType -and [System.Collections.IEnumerable].IsAssignableFrom($t))) {
+                        $element = if ($t.IsArray) { $t.GetElementType() } else { $t.GetGenericArguments()[-1] }
+                        if ($element.Namespace -like 'Paasta*' -and -not $element.IsEnum) { $queue.Enqueue(@($element, "$path.$($p.Name)[]", ($depth + 2))) }
+                    }
+                }
+            }
+        }
+    }
+
     It 'every exported cmdlet declares OutputType and every Paasta output type has a view' {
         $views = (Get-FormatData -TypeName 'Paasta.*').TypeNames
         foreach ($cmd in Get-Command -Module Paasta -CommandType Cmdlet) {
@@ -135,6 +169,45 @@ Describe 'Output types and formatting' {
             $rendered++
         }
         $rendered | Should -BeGreaterThan 25
+    }
+
+    It 'writes every enum of every output type by name in ConvertTo-Json' {
+        $enumProperties = @(Get-OutputTypeProperty -ObjectDepth 6 | Where-Object { ([Nullable]::GetUnderlyingType($_.Property.PropertyType) ?? $_.Property.PropertyType).IsEnum })
+        $enumProperties.Count | Should -BeGreaterThan 10 -Because 'the walk over [OutputType] reaches the result types (the scan itself works)'
+        foreach ($e in $enumProperties) {
+            $enum = [Nullable]::GetUnderlyingType($e.Property.PropertyType) ?? $e.Property.PropertyType
+            # The mechanism (docs/OUTPUT.md): PowerShell writes 64-bit enums by name.
+            [Enum]::GetUnderlyingType($enum) | Should -Be ([long]) -Because "$($e.Path) is a $($enum.Name), which must be declared ': long'"
+            if (-not $e.Property.SetMethod) { continue }
+            $sample = New-Sample $e.Type
+            $value = [Enum]::GetValues($enum) | Select-Object -Last 1
+            $e.Property.SetValue($sample, $value)
+            $json = $sample | ConvertTo-Json -Depth 1 -Compress -WarningAction SilentlyContinue | ConvertFrom-Json
+            $json.($e.Property.Name) | Should -BeOfType [string] -Because "ConvertTo-Json must write $($e.Path) by name"
+            $json.($e.Property.Name) | Should -Be ([string]$value)
+        }
+    }
+
+    It 'keeps what users need within ConvertTo-Json''s default -Depth 2 (what is cut is written as readable text)' {
+        # Values nested deeper than 2 are written as their ToString(). Allowed to be cut, and why:
+        $rawYaml = 'raw YAML as read; every value Paasta uses is a typed property of the same object'
+        $allowed = @{
+            'InstanceConfig.Config'            = $rawYaml
+            'InstanceConfig.DrainMethodParams' = $rawYaml
+            'InstanceConfig.Monitoring.All'    = $rawYaml
+            'ServiceConfig.Metadata'           = $rawYaml
+        }
+        $cut = @(foreach ($e in Get-OutputTypeProperty) {
+                if ($allowed.Keys | Where-Object { $e.Path -eq $_ -or $e.Path.StartsWith("$_.") -or $e.Path.StartsWith("$_[") }) { continue }
+                $t = [Nullable]::GetUnderlyingType($e.Property.PropertyType) ?? $e.Property.PropertyType
+                if (Test-Leaf $t) { continue }
+                $element = if ($t.IsArray) { $t.GetElementType() } elseif ($t.IsGenericType -and [System.Collections.IEnumerable].IsAssignableFrom($t)) { $t.GetGenericArguments()[-1] } else { $null }
+                if ($element) {
+                    # A collection cut as a whole is written as its elements' texts; else its elements sit one deeper.
+                    if (($e.Depth -ge 3 -or $e.Depth + 1 -ge 3) -and -not (Test-Leaf $element) -and -not (Test-Readable $element)) { "$($e.Path) ($($element.Name) elements)" }
+                } elseif ($e.Depth -ge 3 -and -not (Test-Readable $t)) { "$($e.Path) ($($t.Name))" }
+            })
+        $cut | Should -BeNullOrEmpty -Because 'a value cut at -Depth 2 must say what it holds: give its type a ToString() (records have one) or list it above with the reason'
     }
 
     It 'renders instances as a grouped table that fits one screen' {

@@ -5,7 +5,8 @@ using Paasta.Errors;
 
 namespace Paasta.Docker;
 
-public enum ServiceCheckStatus
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum ServiceCheckStatus : long
 {
     Passed,
     Warning,

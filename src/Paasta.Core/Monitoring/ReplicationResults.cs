@@ -3,7 +3,8 @@ using System.Globalization;
 namespace Paasta.Monitoring;
 
 /// <summary>How a replication check counted available copies.</summary>
-public enum ReplicationMethod
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum ReplicationMethod : long
 {
     /// <summary>Ready pods of the instance in the cluster (spec §8.4).</summary>
     Pods,

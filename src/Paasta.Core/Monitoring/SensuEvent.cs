@@ -7,7 +7,8 @@ using Paasta.Errors;
 namespace Paasta.Monitoring;
 
 /// <summary>Sensu check status codes (the exit codes of a Nagios/Sensu check command).</summary>
-public enum SensuStatus
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum SensuStatus : long
 {
     OK = 0,
     WARNING = 1,
