@@ -249,7 +249,7 @@ public static class KubernetesObjectBuilder
     {
         if (!InstanceTypes.IsLongRunning(instance.InstanceType))
             throw new PaastaException("InstanceNotLongRunning", PaastaErrorKind.InvalidArgument,
-                $"{instance} is a {instance.InstanceType} instance; only kubernetes and eks instances run as Deployments.") { Target = instance.ToString() };
+                $"{instance} is a {instance.InstanceType} instance; only kubernetes and eks instances run as Deployments.") { Target = instance };
         if (instance.Cmd is not null && instance.Args is not null)
             throw Invalid(instance, "args", "sets both cmd and args; give only one.");
         if (instance.HealthcheckMode == "cmd" && instance.HealthcheckCmd is null)
@@ -260,7 +260,7 @@ public static class KubernetesObjectBuilder
 
     private static PaastaException Invalid(InstanceConfig instance, string key, string what) =>
         new("InstanceConfigInvalid", PaastaErrorKind.InvalidData, $"{instance.File}:{instance.Line}: {instance.Service}.{instance.Instance} {what}")
-        { File = instance.File, Line = instance.Line, Key = key, Target = instance.ToString() };
+        { File = instance.File, Line = instance.Line, Key = key, Target = instance };
 
     /// <summary>
     /// "&lt;int((1 - bounce_margin_factor) × 100)&gt;%" exactly as PaaSTA computes it in floating point, truncating

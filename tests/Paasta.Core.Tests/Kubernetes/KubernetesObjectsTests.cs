@@ -341,5 +341,6 @@ public class KubernetesObjectsTests
         var adhoc = reader.LoadInstances(reader.LoadService("svc")).Single().Value!;
         var e = Assert.Throws<PaastaException>(() => KubernetesObjectBuilder.Build(adhoc, Branch, Context));
         Assert.Equal("InstanceNotLongRunning", e.ErrorId);
+        Assert.Same(adhoc, e.Target);
     }
 }
