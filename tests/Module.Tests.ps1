@@ -61,6 +61,25 @@ Describe 'Module manifest' {
     }
 }
 
+Describe 'README' {
+    BeforeAll { $script:Readme = Get-Content (Join-Path $env:PAASTA_REPO_ROOT 'README.md') }
+
+    It 'starts with installing the module as a Gallery user would' {
+        $first = $Readme | Where-Object { $_ -match '^## ' } | Select-Object -First 1
+        $first | Should -Be '## Installation'
+        $section = ($Readme -join "`n") -replace '(?s)^.*?## Installation(.*?)\n## .*$', '$1'
+        $install = $section.IndexOf('Install-PSResource Paasta')
+        $install | Should -BeGreaterThan -1
+        $section.IndexOf('Import-Module Paasta') | Should -BeGreaterThan $install
+    }
+
+    It 'tours the installed module, not the build output, and keeps the main job and the test command' {
+        ($Readme -join "`n") | Should -Not -Match 'Import-Module \./out/'
+        ($Readme -join "`n") | Should -Match ([regex]::Escape('./build.ps1 -Task Demo'))
+        ($Readme -join "`n") | Should -Match ([regex]::Escape('./build.ps1 -Task Test'))
+    }
+}
+
 Describe 'Links in the examples' {
     It 'name files of this repository or addresses that exist (runbook goes into Sensu events and Tron monitoring)' {
         $checked = 0
