@@ -13,7 +13,7 @@ public sealed record DockerUlimit(string Name, long Soft, long Hard)
 }
 
 /// <summary>
-/// An instance's extra_docker_args (spec §9.3) as the container settings the Docker API takes: what
+/// An instance's extra_docker_args (docs/BEHAVIOUR.md §9.3) as the container settings the Docker API takes: what
 /// <c>docker run --KEY=VALUE</c> would set for each, for the options Paasta knows. Null or empty means not given.
 /// </summary>
 public sealed class ExtraDockerSettings

@@ -7,7 +7,7 @@ using Paasta.Errors;
 
 namespace Paasta.Docker;
 
-/// <summary>The outcome of a simulated healthcheck (spec §9.3 step 14).</summary>
+/// <summary>The outcome of a simulated healthcheck (docs/BEHAVIOUR.md §9.3 step 14).</summary>
 public sealed record HealthcheckResult
 {
     public required string Mode { get; init; }

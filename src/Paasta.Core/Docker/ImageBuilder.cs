@@ -27,7 +27,7 @@ public sealed class ImageBuildResult
 }
 
 /// <summary>
-/// Builds a service's image the way PaaSTA's contract says (spec §4.3, §9.12): <c>make cook-image</c> with
+/// Builds a service's image the way PaaSTA's contract says (docs/BEHAVIOUR.md §4.3, §9.12): <c>make cook-image</c> with
 /// DOCKER_TAG when the Makefile has that target, else the repository's Dockerfile through the engine's API.
 /// </summary>
 public sealed class ImageBuilder

@@ -6,7 +6,7 @@ using Paasta.Errors;
 
 namespace Paasta.Docker;
 
-/// <summary>Docker image names as PaaSTA forms and parses them (spec §3.5).</summary>
+/// <summary>Docker image names as PaaSTA forms and parses them (docs/BEHAVIOUR.md §3.5).</summary>
 public static partial class ImageNames
 {
     /// <summary>The registry of a service: -Registry, else service.yaml docker_registry, else the user's setting (PAASTA_DOCKER_REGISTRY).</summary>

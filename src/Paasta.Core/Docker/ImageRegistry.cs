@@ -25,7 +25,7 @@ public sealed class ImagePushResult
 }
 
 /// <summary>
-/// The registry side of images: does a tag exist (HEAD /v2/REPO/manifests/TAG; spec §3.5), pulling for
+/// The registry side of images: does a tag exist (HEAD /v2/REPO/manifests/TAG; docs/BEHAVIOUR.md §3.5), pulling for
 /// -Pull, and pushing (push-to-registry). Loopback registries, and those the engine is configured to treat
 /// as insecure, are spoken to over plain HTTP, all others over HTTPS.
 /// </summary>

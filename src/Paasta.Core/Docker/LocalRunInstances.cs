@@ -6,7 +6,7 @@ using Paasta.Errors;
 
 namespace Paasta.Docker;
 
-/// <summary>Which instance a local run runs (spec §9.3 step 5, §11).</summary>
+/// <summary>Which instance a local run runs (docs/BEHAVIOUR.md §9.3 step 5, §11).</summary>
 public static class LocalRunInstances
 {
     public const string InteractiveInstance = "interactive";
@@ -65,7 +65,7 @@ public static class LocalRunInstances
     /// <summary>
     /// The interactive instance: <c>interactive</c> of adhoc-CLUSTER.yaml when there is one, else an empty
     /// config; merged over service.yaml like any adhoc instance, then cpus 4, mem 10240 and disk 1024 where
-    /// nothing sets them (spec §11).
+    /// nothing sets them (docs/BEHAVIOUR.md §11).
     /// </summary>
     public static InstanceConfig Interactive(SoaConfigReader reader, ServiceConfig service, string cluster)
     {

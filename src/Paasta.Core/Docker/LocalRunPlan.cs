@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Paasta.Docker;
 
-/// <summary>How a local run checks the container's health (spec §9.3 step 10): http, https, tcp or cmd.</summary>
+/// <summary>How a local run checks the container's health (docs/BEHAVIOUR.md §9.3 step 10): http, https, tcp or cmd.</summary>
 public sealed record HealthcheckSpec(
     string Mode,
     string Target,
@@ -76,7 +76,7 @@ public sealed class LocalRunPlan
     public string? Url => ReachablePort is { } p ? $"http{(Healthcheck?.Mode == "https" ? "s" : "")}://127.0.0.1:{p}/" : null;
 
     /// <summary>
-    /// The arguments of the equivalent <c>docker run</c>, in PaaSTA's order (spec §9.3 step 11), with each variable's
+    /// The arguments of the equivalent <c>docker run</c>, in PaaSTA's order (docs/BEHAVIOUR.md §9.3 step 11), with each variable's
     /// value (<c>--env=NAME=VALUE</c>) so the line runs as it is. What -DryRun shows; not for logs.
     /// </summary>
     public IReadOnlyList<string> DockerArguments => Arguments(withValues: true);

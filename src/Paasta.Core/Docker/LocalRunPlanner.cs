@@ -54,7 +54,7 @@ public sealed record LocalRunOptions
 
 /// <summary>
 /// Turns an instance, its deployment and the caller's options into a <see cref="LocalRunPlan"/> the way
-/// <c>paasta local-run</c> does (spec §9.3): PaaSTA's environment plus the local-run variables, memory and CPU
+/// <c>paasta local-run</c> does (docs/BEHAVIOUR.md §9.3): PaaSTA's environment plus the local-run variables, memory and CPU
 /// limits, PaaSTA's labels and capability set, the published port, volumes, command and healthcheck.
 /// </summary>
 public static class LocalRunPlanner
@@ -102,7 +102,7 @@ public static class LocalRunPlanner
             if (PaastaEnvironment.IsSecretReference(v, out _, out var secret))
                 warnings.Add($"{k} refers to secret '{secret}'; local runs do not decrypt secrets, so the container gets the literal {v}. Pass a value with -Env {k}=...");
 
-        // The mode decides whether the container port is published (spec §9.3 step 10).
+        // The mode decides whether the container port is published (docs/BEHAVIOUR.md §9.3 step 10).
         var mode = instance.HealthcheckMode;
         var servesPort = mode is "http" or "https" or "tcp";
         int? hostPort = null;
@@ -219,7 +219,7 @@ public static class LocalRunPlanner
     }
 }
 
-/// <summary>Host ports for local runs (spec §9.3 step 9).</summary>
+/// <summary>Host ports for local runs (docs/BEHAVIOUR.md §9.3 step 9).</summary>
 public static class PortPicker
 {
     /// <summary>PaaSTA's stable choice for a service and user: 33000 + sha1("service,user") mod 25000.</summary>

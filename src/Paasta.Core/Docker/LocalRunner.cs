@@ -37,7 +37,7 @@ public sealed class LocalRunResult
 }
 
 /// <summary>
-/// Runs a <see cref="LocalRunPlan"/> in the Docker engine (spec §9.3 steps 13-16): creates and starts the
+/// Runs a <see cref="LocalRunPlan"/> in the Docker engine (docs/BEHAVIOUR.md §9.3 steps 13-16): creates and starts the
 /// container, streams its output, simulates the healthcheck, waits for the end, and removes the container
 /// on every way out (exit, unhealthy, Ctrl+C) unless it was asked to stay (-Detach).
 /// </summary>

@@ -21,7 +21,7 @@ public sealed record ServiceCheckResult(string Service, string Check, ServiceChe
 }
 
 /// <summary>
-/// paasta check: whether a service keeps PaaSTA's contract (spec §4) — a Dockerfile, a Makefile answering
+/// paasta check: whether a service keeps PaaSTA's contract (docs/BEHAVIOUR.md §4) — a Dockerfile, a Makefile answering
 /// test, itest and cook-image, valid soa-configs with a deploy.yaml whose pipeline holds every instance's deploy
 /// group, mesh registration for instances that serve HTTP or TCP — plus advice (DOCKER_TAG in the Makefile,
 /// no time zone baked into the image).

@@ -2,7 +2,7 @@ using Paasta.Errors;
 
 namespace Paasta.Drain;
 
-/// <summary>The four operations of a drain method (spec §7.2).</summary>
+/// <summary>The four operations of a drain method (docs/BEHAVIOUR.md §7.2).</summary>
 // long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
 public enum DrainAction : long
 {

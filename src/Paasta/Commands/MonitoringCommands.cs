@@ -194,7 +194,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
         var clusterName = string.Join(",", _clusters);
         if (HaproxyStats is { Length: > 0 })
         {
-            // Entries without LOCATION= belong to a location named after the cluster, as the spec's output names locations.
+            // Entries without LOCATION= belong to a location named after the cluster, as PaaSTA's output names locations (docs/BEHAVIOUR.md §8.3).
             _locations = HaproxyLocation.FromArguments(HaproxyStats, clusterName.Length > 0 ? clusterName : "default");
             foreach (var l in _locations) WriteVerbose($"Mesh location {l}");
         }
