@@ -11,8 +11,8 @@
     * INPUTS lists what each cmdlet takes from the pipeline, from the parameters' ValueFromPipeline and
       ValueFromPipelineByPropertyName.
     * Each parameter's default is its C# initialiser (read from a new instance of the cmdlet); where there is
-      none, the first sentence of its <summary> that starts "Defaults to", "Default:" or "Omitted:" or ends
-      "when omitted"; else None.
+      none, the first sentence of its <summary> that starts "Defaults to", "Default:" or "Omitted:", ends
+      "when omitted", or ends with a clause "; default: X", "; defaults to X" or "; X by default"; else None.
     Run in a child pwsh by build.ps1, so the build session never loads the module.
 #>
 param(
@@ -61,6 +61,9 @@ function Get-DocumentedDefault([string] $summary) {
         $s = $sentence.Trim().TrimEnd('.')
         if ($s -match '^(?:Defaults to|Default:|Default is|Omitted:)\s+(.+)$') { return $Matches[1] }
         if ($s -match '^(.+?) when omitted$') { return $Matches[1] }
+        # A closing clause: "...; default: X", "...; default X", "... (default: X)", "...; none by default".
+        if ($s -match '[;(]\s*defaults?(?: to)?:?\s+([^)]+)\)?$') { return $Matches[1] }
+        if ($s -match ';\s*(\S+) by default$') { return $Matches[1].Substring(0, 1).ToUpperInvariant() + $Matches[1].Substring(1) }
     }
     return $null
 }
