@@ -50,21 +50,10 @@
     PrivateData            = @{
         PSData = @{
             Tags         = @('PaaSTA', 'Kubernetes', 'Docker', 'Deployment', 'GitOps', 'soa-configs', 'Tron', 'Sensu', 'PSEdition_Core', 'Linux')
-            ProjectUri   = 'https://github.com/paasta-powershell/paasta'
-            LicenseUri   = 'https://github.com/paasta-powershell/paasta/blob/main/LICENSE'
-            ReleaseNotes = @'
-## 0.1.0
-First release: PaaSTA's workflow as PowerShell cmdlets that return typed objects.
-- soa-configs: Get-PaastaService, Get-PaastaInstance (merged values, each with its source), Test-PaastaConfig, Test-PaastaService.
-- The git deploy contract: Publish-PaastaDeployment, Undo-PaastaDeployment, Start-/Stop-/Restart-PaastaInstance and Get-PaastaDeployment; New-PaastaDeployments writes deployments.json byte for byte as PaaSTA does, and -Verbose says which tag won for each deploy group and instance.
-- Kubernetes: Sync-PaastaInstance (bounce methods crossover, brutal, downthenup, upthendown; drained through drain methods), Get-PaastaInstanceStatus, Wait-PaastaDeployment.
-- Drain methods: Register-, Get-, Unregister- and Invoke-PaastaDrainMethod (scriptblocks or compiled classes).
-- Jobs: ConvertTo-PaastaTronConfig, Sync-PaastaTronNamespace, Sync-PaastaJob, Get-PaastaJob, Start-PaastaJob.
-- Local runs and images: Invoke-PaastaLocalRun, Build-PaastaImage, Publish-PaastaImage.
-- Monitoring: Test-PaastaReplication, Send-PaastaSensuEvent.
-- Per-user defaults: Get-/Set-PaastaConfiguration, each overridable by an environment variable (Get-Help about_Paasta, section CONFIGURATION).
-- Operator experience: tab completion of services, instances, clusters, deploy groups and instance types; progress on git pushes, bounces and drain calls; action cmdlets return their results with -PassThru; stable ErrorIds (Get-Help about_Paasta_Errors); dependencies load in their own context, and only when needed.
-'@
+            # No ProjectUri: Paasta has no public project page yet, and the Gallery must not link to one that does not exist.
+            LicenseUri   = 'https://www.apache.org/licenses/LICENSE-2.0'
+            # Release notes live in CHANGELOG.md only: build.ps1 puts the section of ModuleVersion here.
+            ReleaseNotes = 'See CHANGELOG.md.'
         }
     }
 }

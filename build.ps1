@@ -70,6 +70,19 @@ function Get-NuGetPackageRoot {
     return ($line -replace '^global-packages:\s*', '').Trim()
 }
 
+function Get-ReleaseNotes([string] $ForVersion) {
+    # The '## VERSION' section of CHANGELOG.md, heading included, up to the next '## ' heading.
+    $lines = Get-Content (Join-Path $Root 'CHANGELOG.md')
+    $start = [array]::IndexOf($lines, ($lines | Where-Object { $_ -match "^## $([regex]::Escape($ForVersion))(\s|$)" } | Select-Object -First 1))
+    if ($start -lt 0) { throw "CHANGELOG.md has no '## $ForVersion' section: write this version's release notes there." }
+    $section = for ($i = $start; $i -lt $lines.Count; $i++) {
+        if ($i -gt $start -and $lines[$i] -match '^## ') { break }
+        $lines[$i]
+    }
+    if (($section -join "`n") -match "'@") { throw "CHANGELOG.md's '## $ForVersion' section may not contain the sequence '@ (it ends the manifest's string)." }
+    return (($section -join "`n").Trim())
+}
+
 function Invoke-Build {
     Write-Step "Building Paasta $Version ($Configuration)"
     $stage = Join-Path $OutDir "stage"
@@ -90,6 +103,9 @@ function Invoke-Build {
 
     $manifest = Get-Content -Raw (Join-Path $Root 'Paasta.psd1')
     $manifest = $manifest -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion          = '$Version'"
+    # Release notes are kept once, in CHANGELOG.md; the manifest gets this version's section.
+    $notes = Get-ReleaseNotes $Version
+    $manifest = [regex]::Replace($manifest, "ReleaseNotes\s*=\s*'[^']*'", { "ReleaseNotes = @'`n$notes`n'@" })
     Set-Content -Path (Join-Path $ModuleDir 'Paasta.psd1') -Value $manifest -NoNewline
 
     $helpScript = Join-Path $Root 'tools/help/New-PaastaHelp.ps1'

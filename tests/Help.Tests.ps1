@@ -27,6 +27,53 @@ Describe 'Help for <Name>' -ForEach $Commands {
         }
     }
 
+    It 'shows the same SYNTAX as Get-Command -Syntax (switches without a value, -WhatIf and -Confirm included)' {
+        $fromHelp = @(($help.syntax | Out-String -Width 10000) -split "`r?`n" | ForEach-Object Trim | Where-Object { $_ })
+        $fromCommand = @((Get-Command $Name -Syntax) -split "`r?`n" | ForEach-Object Trim | Where-Object { $_ })
+        $fromHelp | Should -Be $fromCommand
+    }
+
+    It 'lists -WhatIf and -Confirm under PARAMETERS when it supports them' {
+        $supports = (Get-Command $Name).Parameters.ContainsKey('WhatIf')
+        foreach ($p in 'WhatIf', 'Confirm') {
+            $entry = $help.parameters.parameter | Where-Object name -eq $p
+            if ($supports) { ($entry.description.Text -join ' ') | Should -Match '\w{4,}' -Because "-$p of $Name needs a description" }
+            else { $entry | Should -BeNullOrEmpty }
+        }
+    }
+
+    It 'states a default value for every parameter, the C# initialiser where there is one' {
+        $instance = [Activator]::CreateInstance((Get-Command $Name).ImplementingType)
+        foreach ($p in (Get-Command $Name).Parameters.Values | Where-Object Name -notin $Common) {
+            $entry = $help.parameters.parameter | Where-Object name -eq $p.Name
+            [string]$entry.defaultValue | Should -Not -BeNullOrEmpty -Because "-$($p.Name) of $Name needs a default value (None where there is none)"
+            $initial = $instance.GetType().GetProperty($p.Name).GetValue($instance)
+            if ($initial -is [switch]) { $entry.defaultValue | Should -Be 'False'; continue }
+            $isSet = if ($initial -is [string]) { $initial -ne '' } elseif ($null -eq $initial -or $initial -is [System.Collections.ICollection]) { $false }
+                     else { -not $initial.GetType().IsValueType -or $initial -ne [Activator]::CreateInstance($initial.GetType()) }
+            if ($isSet) {
+                $entry.defaultValue | Should -Be ([string]$initial) -Because "-$($p.Name) of $Name starts as $initial"
+            }
+        }
+    }
+
+    It 'lists under INPUTS what it takes from the pipeline' {
+        $inputs = @($help.inputTypes.inputType)
+        $names = @($inputs | ForEach-Object { $_.type.name })
+        $text = ($inputs | ForEach-Object { $_.description.Text }) -join ' '
+        $bound = @((Get-Command $Name).Parameters.Values | Where-Object Name -notin $Common | ForEach-Object {
+                foreach ($a in $_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }) {
+                    if ($a.ValueFromPipeline) { [pscustomobject]@{ Name = $_.Name; Type = $_.ParameterType.FullName; By = 'Value' } }
+                    if ($a.ValueFromPipelineByPropertyName) { [pscustomobject]@{ Name = $_.Name; Type = $_.ParameterType.FullName; By = 'PropertyName' } }
+                }
+            })
+        if (-not $bound) { $names | Should -Be @('None'); return }
+        foreach ($b in $bound) {
+            if ($b.By -eq 'Value') { $names | Should -Contain $b.Type -Because "-$($b.Name) binds $($b.Type) by value" }
+            $text | Should -Match "\b$($b.Name)\b" -Because "-$($b.Name) binds from the pipeline"
+        }
+    }
+
     It 'has at least two examples that call it' {
         $examples = @($help.examples.example)
         $examples.Count | Should -BeGreaterOrEqual 2

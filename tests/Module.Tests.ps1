@@ -5,6 +5,11 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
     $script:Examples = Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs'
     $script:ModuleDir = Split-Path $env:PAASTA_TEST_MODULE
+    # Absolute addresses the manifest and the examples may name: each was opened and answered.
+    $script:KnownAddresses = @(
+        'https://www.apache.org/licenses/LICENSE-2.0'   # the text of the module's licence (LICENSE)
+        'https://example.com/'                           # the domain reserved for examples (RFC 2606)
+    )
 }
 
 Describe 'Module manifest' {
@@ -14,7 +19,6 @@ Describe 'Module manifest' {
         $m.PowerShellVersion | Should -Be ([version]'7.4')
         $m.CompatiblePSEditions | Should -Be @('Core')
         $m.PrivateData.PSData.Tags | Should -Contain 'PaaSTA'
-        $m.PrivateData.PSData.ProjectUri | Should -Not -BeNullOrEmpty
         $m.PrivateData.PSData.LicenseUri | Should -Not -BeNullOrEmpty
     }
 
@@ -23,10 +27,22 @@ Describe 'Module manifest' {
         $psData = $data.PrivateData.PSData
         foreach ($tag in $psData.Tags) { $tag | Should -Not -Match '\s' -Because 'the Gallery splits tags on spaces' }
         $psData.Tags | Should -Contain 'PSEdition_Core'
-        foreach ($key in 'ProjectUri', 'LicenseUri') { [uri]::IsWellFormedUriString($psData[$key], 'Absolute') | Should -BeTrue -Because "$key must be an absolute URI" }
+        foreach ($key in 'ProjectUri', 'LicenseUri', 'IconUri' | Where-Object { $psData.ContainsKey($_) }) {
+            [uri]::IsWellFormedUriString($psData[$key], 'Absolute') | Should -BeTrue -Because "$key must be an absolute URI"
+            $psData[$key] | Should -BeIn $KnownAddresses -Because "$key must name an address that exists (add it to KnownAddresses only once you have opened it)"
+        }
         # Notes start with the version they describe, so a version bump without new notes fails here.
         $psData.ReleaseNotes | Should -Match "^## $([regex]::Escape($data.ModuleVersion))\b"
         foreach ($cmd in 'Sync-PaastaInstance', 'New-PaastaDeployments', 'Invoke-PaastaLocalRun', 'Set-PaastaConfiguration') { $psData.ReleaseNotes | Should -Match $cmd }
+    }
+
+    It 'takes its release notes from CHANGELOG.md, the one place they are kept' {
+        $data = Import-PowerShellDataFile $env:PAASTA_TEST_MODULE
+        $changelog = Get-Content -Raw (Join-Path $env:PAASTA_REPO_ROOT 'CHANGELOG.md')
+        $section = [regex]::Match($changelog, "(?ms)^## $([regex]::Escape($data.ModuleVersion))\b.*?(?=^## |\z)").Value.Trim()
+        $section | Should -Not -BeNullOrEmpty -Because "CHANGELOG.md needs a '## $($data.ModuleVersion)' section"
+        ($data.PrivateData.PSData.ReleaseNotes -replace '\r', '') | Should -Be ($section -replace '\r', '')
+        (Get-Content -Raw (Join-Path $env:PAASTA_REPO_ROOT 'Paasta.psd1')) | Should -Not -Match '(?m)^## ' -Because 'the source manifest keeps no copy of the notes'
     }
 
     It 'lists every cmdlet of the assembly explicitly, without wildcards' {
@@ -45,7 +61,79 @@ Describe 'Module manifest' {
     }
 }
 
+Describe 'README' {
+    BeforeAll { $script:Readme = Get-Content (Join-Path $env:PAASTA_REPO_ROOT 'README.md') }
+
+    It 'starts with installing the module as a Gallery user would' {
+        $first = $Readme | Where-Object { $_ -match '^## ' } | Select-Object -First 1
+        $first | Should -Be '## Installation'
+        $section = ($Readme -join "`n") -replace '(?s)^.*?## Installation(.*?)\n## .*$', '$1'
+        $install = $section.IndexOf('Install-PSResource Paasta')
+        $install | Should -BeGreaterThan -1
+        $section.IndexOf('Import-Module Paasta') | Should -BeGreaterThan $install
+    }
+
+    It 'tours the installed module, not the build output, and keeps the main job and the test command' {
+        ($Readme -join "`n") | Should -Not -Match 'Import-Module \./out/'
+        ($Readme -join "`n") | Should -Match ([regex]::Escape('./build.ps1 -Task Demo'))
+        ($Readme -join "`n") | Should -Match ([regex]::Escape('./build.ps1 -Task Test'))
+    }
+}
+
+Describe 'Links in the examples' {
+    It 'name files of this repository or addresses that exist (runbook goes into Sensu events and Tron monitoring)' {
+        $checked = 0
+        foreach ($file in Get-ChildItem (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs') -Recurse -Include service.yaml, monitoring.yaml) {
+            foreach ($line in Get-Content $file) {
+                if ($line -notmatch '^\s*(external_link|runbook):\s*(\S+)') { continue }
+                $key, $value = $Matches[1], $Matches[2]
+                $checked++
+                if ([uri]::IsWellFormedUriString($value, 'Absolute')) {
+                    $value | Should -BeIn $KnownAddresses -Because "$($file.FullName) $key names an address that must exist"
+                } else {
+                    Join-Path $env:PAASTA_REPO_ROOT $value | Should -Exist -Because "$($file.FullName) $key names a file of this repository"
+                }
+            }
+        }
+        $checked | Should -BeGreaterOrEqual 3
+    }
+}
+
 Describe 'Output types and formatting' {
+    BeforeAll {
+        function Test-Leaf([type] $t) {
+            $t = [Nullable]::GetUnderlyingType($t) ?? $t
+            $t.IsPrimitive -or $t.IsEnum -or $t -in [string], [datetime], [datetimeoffset], [timespan], [guid], [uri], [decimal]
+        }
+        # ConvertTo-Json writes a value it cuts as its ToString(): readable when the type declares its own.
+        function Test-Readable([type] $t) { $t.GetMethod('ToString', [type[]]@()).DeclaringType -notin [object], [ValueType] }
+        function New-Sample([type] $t) {
+            if ($t.GetConstructor([type]::EmptyTypes)) { [Activator]::CreateInstance($t) } else { [System.Runtime.CompilerServices.RuntimeHelpers]::GetUninitializedObject($t) }
+        }
+        # Every property of every type reachable from the cmdlets' [OutputType], with its path and the depth
+        # ConvertTo-Json gives its value (the output object is depth 0, its properties' values depth 1).
+        # -ObjectDepth: the deepest object whose properties are walked (2: what ConvertTo-Json writes by default).
+        function Get-OutputTypeProperty([int] $ObjectDepth = 2) {
+            $queue = [System.Collections.Generic.Queue[object]]::new()
+            foreach ($cmd in Get-Command -Module Paasta -CommandType Cmdlet) { foreach ($o in $cmd.OutputType | Where-Object Type) { $queue.Enqueue(@($o.Type, $o.Type.Name, 0)) } }
+            $seen = @{}
+            while ($queue.Count) {
+                $type, $path, $depth = $queue.Dequeue()
+                if ($type.Namespace -notlike 'Paasta*' -or $seen.ContainsKey("$($type.FullName)@$depth") -or $depth -gt $ObjectDepth) { continue }
+                $seen["$($type.FullName)@$depth"] = $true
+                foreach ($p in $type.GetProperties([System.Reflection.BindingFlags]'Public, Instance') | Where-Object { -not $_.GetIndexParameters() }) {
+                    [pscustomobject]@{ Type = $type; Property = $p; Path = "$path.$($p.Name)"; Depth = $depth + 1 }
+                    $t = [Nullable]::GetUnderlyingType($p.PropertyType) ?? $p.PropertyType
+                    if ($t.Namespace -like 'Paasta*' -and -not $t.IsEnum) { $queue.Enqueue(@($t, "$path.$($p.Name)", ($depth + 1))) }
+                    elseif ($t.IsArray -or ($t.IsGenericType -and [System.Collections.IEnumerable].IsAssignableFrom($t))) {
+                        $element = if ($t.IsArray) { $t.GetElementType() } else { $t.GetGenericArguments()[-1] }
+                        if ($element.Namespace -like 'Paasta*' -and -not $element.IsEnum) { $queue.Enqueue(@($element, "$path.$($p.Name)[]", ($depth + 2))) }
+                    }
+                }
+            }
+        }
+    }
+
     It 'every exported cmdlet declares OutputType and every Paasta output type has a view' {
         $views = (Get-FormatData -TypeName 'Paasta.*').TypeNames
         foreach ($cmd in Get-Command -Module Paasta -CommandType Cmdlet) {
@@ -54,6 +142,91 @@ Describe 'Output types and formatting' {
                 $views | Should -Contain $t -Because "$($cmd.Name) emits $t"
             }
         }
+    }
+
+    It 'gives every table view columns that fit 120 characters, each at least as wide as its label' {
+        $checked = 0
+        foreach ($definition in Get-FormatData -TypeName 'Paasta.*') {
+            foreach ($view in $definition.FormatViewDefinition | Where-Object { $_.Control -is [System.Management.Automation.TableControl] }) {
+                $checked++
+                $headers = @($view.Control.Headers)
+                # A column without a width takes what is left: it needs room for its label and a short value.
+                $needed = ($headers | ForEach-Object { if ($_.Width -gt 0) { $_.Width } else { [math]::Max(12, $_.Label.Length) } } | Measure-Object -Sum).Sum + $headers.Count - 1
+                $needed | Should -BeLessOrEqual 120 -Because "$($view.Name) needs $needed columns"
+                foreach ($h in $headers | Where-Object Width -gt 0) { $h.Width | Should -BeGreaterOrEqual $h.Label.Length -Because "$($view.Name)'s $($h.Label) column" }
+            }
+        }
+        $checked | Should -BeGreaterThan 25
+    }
+
+    It 'renders every table view at width 120 with no column dropped and no value cut' {
+        $assemblies = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -in 'Paasta', 'Paasta.Core' }
+        $rendered = 0
+        foreach ($definition in Get-FormatData -TypeName 'Paasta.*') {
+            $view = $definition.FormatViewDefinition | Where-Object { $_.Control -is [System.Management.Automation.TableControl] } | Select-Object -First 1
+            if (-not $view) { continue }
+            $type = $assemblies | ForEach-Object { $_.GetType($definition.TypeNames[0]) } | Where-Object { $_ } | Select-Object -First 1
+            $type | Should -Not -BeNullOrEmpty -Because "$($definition.TypeNames[0]) has a view, so it must be a type of the module"
+            $sample = if ($type.GetConstructor([type]::EmptyTypes)) { [Activator]::CreateInstance($type) } else { [System.Runtime.CompilerServices.RuntimeHelpers]::GetUninitializedObject($type) }
+            # Each string column shown by property gets a value exactly as wide as its column (12 for the last, free one).
+            $headers = @($view.Control.Headers)
+            $columns = @($view.Control.Rows[0].Columns)
+            for ($i = 0; $i -lt $columns.Count; $i++) {
+                $entry = $columns[$i].DisplayEntry
+                if ($entry.ValueType -ne 'Property') { continue }
+                $property = $type.GetProperty($entry.Value)
+                if (-not $property -or $property.PropertyType -ne [string] -or -not $property.SetMethod) { continue }
+                $width = if ($headers[$i].Width -gt 0) { $headers[$i].Width } else { 12 }
+                $property.SetValue($sample, ('v' * $width))
+            }
+            $text = $sample | Format-Table | Out-String -Width 120
+            $headerLine = ($text -split "`r?`n" | Where-Object { $_ -match '^-{2,}' } | Select-Object -First 1)
+            $headerLine | Should -Not -BeNullOrEmpty -Because "$($view.Name) renders a table"
+            $labels = ($text -split "`r?`n")[([array]::IndexOf(($text -split "`r?`n"), $headerLine) - 1)]
+            foreach ($h in $headers) { $labels | Should -Match ([regex]::Escape($h.Label)) -Because "$($view.Name) shows its $($h.Label) column at width 120" }
+            $text | Should -Not -Match '…' -Because "no value of $($view.Name) is cut at width 120"
+            $rendered++
+        }
+        $rendered | Should -BeGreaterThan 25
+    }
+
+    It 'writes every enum of every output type by name in ConvertTo-Json' {
+        $enumProperties = @(Get-OutputTypeProperty -ObjectDepth 6 | Where-Object { ([Nullable]::GetUnderlyingType($_.Property.PropertyType) ?? $_.Property.PropertyType).IsEnum })
+        $enumProperties.Count | Should -BeGreaterThan 10 -Because 'the walk over [OutputType] reaches the result types (the scan itself works)'
+        foreach ($e in $enumProperties) {
+            $enum = [Nullable]::GetUnderlyingType($e.Property.PropertyType) ?? $e.Property.PropertyType
+            # The mechanism (docs/OUTPUT.md): PowerShell writes 64-bit enums by name.
+            [Enum]::GetUnderlyingType($enum) | Should -Be ([long]) -Because "$($e.Path) is a $($enum.Name), which must be declared ': long'"
+            if (-not $e.Property.SetMethod) { continue }
+            $sample = New-Sample $e.Type
+            $value = [Enum]::GetValues($enum) | Select-Object -Last 1
+            $e.Property.SetValue($sample, $value)
+            $json = $sample | ConvertTo-Json -Depth 1 -Compress -WarningAction SilentlyContinue | ConvertFrom-Json
+            $json.($e.Property.Name) | Should -BeOfType [string] -Because "ConvertTo-Json must write $($e.Path) by name"
+            $json.($e.Property.Name) | Should -Be ([string]$value)
+        }
+    }
+
+    It 'keeps what users need within ConvertTo-Json''s default -Depth 2 (what is cut is written as readable text)' {
+        # Values nested deeper than 2 are written as their ToString(). Allowed to be cut, and why:
+        $rawYaml = 'raw YAML as read; every value Paasta uses is a typed property of the same object'
+        $allowed = @{
+            'InstanceConfig.Config'            = $rawYaml
+            'InstanceConfig.DrainMethodParams' = $rawYaml
+            'InstanceConfig.Monitoring.All'    = $rawYaml
+            'ServiceConfig.Metadata'           = $rawYaml
+        }
+        $cut = @(foreach ($e in Get-OutputTypeProperty) {
+                if ($allowed.Keys | Where-Object { $e.Path -eq $_ -or $e.Path.StartsWith("$_.") -or $e.Path.StartsWith("$_[") }) { continue }
+                $t = [Nullable]::GetUnderlyingType($e.Property.PropertyType) ?? $e.Property.PropertyType
+                if (Test-Leaf $t) { continue }
+                $element = if ($t.IsArray) { $t.GetElementType() } elseif ($t.IsGenericType -and [System.Collections.IEnumerable].IsAssignableFrom($t)) { $t.GetGenericArguments()[-1] } else { $null }
+                if ($element) {
+                    # A collection cut as a whole is written as its elements' texts; else its elements sit one deeper.
+                    if (($e.Depth -ge 3 -or $e.Depth + 1 -ge 3) -and -not (Test-Leaf $element) -and -not (Test-Readable $element)) { "$($e.Path) ($($element.Name) elements)" }
+                } elseif ($e.Depth -ge 3 -and -not (Test-Readable $t)) { "$($e.Path) ($($t.Name))" }
+            })
+        $cut | Should -BeNullOrEmpty -Because 'a value cut at -Depth 2 must say what it holds: give its type a ToString() (records have one) or list it above with the reason'
     }
 
     It 'renders instances as a grouped table that fits one screen' {

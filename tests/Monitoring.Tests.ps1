@@ -76,7 +76,7 @@ BeforeAll {
         $port
     }
 
-    # The key order pysensu-yelp sends (spec §8.5), then the optional keys present only when set.
+    # The key order pysensu-yelp sends (docs/BEHAVIOUR.md §8.5), then the optional keys present only when set.
     $script:SensuKeys = 'name', 'status', 'output', 'handler', 'team', 'runbook', 'tip', 'notification_email', 'interval', 'page',
     'realert_every', 'dependencies', 'alert_after', 'ticket', 'project', 'priority', 'source', 'tags', 'ttl', 'issuetype'
 }
@@ -340,7 +340,7 @@ undeployed: {deploy_group: itest.never}
         $null = & $Kubectl delete namespace $Ns --ignore-not-found --wait=true --timeout=120s 2>&1
         $null = Invoke-Kubectl create namespace $Ns
 
-        # Deployments labelled as the reconciler labels them (spec §5.5): main serves /status; broken serves a folder
+        # Deployments labelled as the reconciler labels them (docs/BEHAVIOUR.md §5.5): main serves /status; broken serves a folder
         # without it, so its readiness probe and HAProxy's check both fail; stopped and scaled have 0 replicas.
         function New-Deployment([string] $Instance, [int] $Replicas, [string[]] $Command, [string] $Kind = 'Deployment') {
             $labels = @{ 'paasta.yelp.com/service' = 'monitorhello'; 'paasta.yelp.com/instance' = $Instance; 'paasta.yelp.com/managed' = 'true'

@@ -29,7 +29,7 @@ public sealed class BounceProgress
 }
 
 /// <summary>
-/// Bounces a Deployment by PaaSTA's bounce methods with drain methods, on Kubernetes (spec §6.2, §7).
+/// Bounces a Deployment by PaaSTA's bounce methods with drain methods, on Kubernetes (docs/BEHAVIOUR.md §6.2, §7).
 ///
 /// Kubernetes picks its own victims when a Deployment scales down, so the old version is taken out of the
 /// Deployment's hands first: the old Deployment and then its ReplicaSets are deleted with propagationPolicy

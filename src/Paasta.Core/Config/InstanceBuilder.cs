@@ -2,7 +2,7 @@ using Paasta.Yaml;
 
 namespace Paasta.Config;
 
-/// <summary>Builds <see cref="InstanceConfig"/>s: merge (spec §1.3), then every code default of §1.4.</summary>
+/// <summary>Builds <see cref="InstanceConfig"/>s: merge (docs/BEHAVIOUR.md §1.3), then every code default of §1.4.</summary>
 internal static class InstanceBuilder
 {
     // Whole-file keys of the general config: present in Config, but not "values" of the instance.
@@ -193,7 +193,7 @@ internal static class InstanceBuilder
     }
 
     /// <summary>
-    /// Monitoring keys (spec §1.5): default, then service.yaml's top-level key, then service.yaml's
+    /// Monitoring keys (docs/BEHAVIOUR.md §1.5): default, then service.yaml's top-level key, then service.yaml's
     /// monitoring.K, then monitoring.yaml, then the instance's (or Tron job's) monitoring — last one wins.
     /// </summary>
     private static MonitoringConfig Monitoring(ServiceConfig service, YMapping? overrides, YMapping? _)

@@ -2,7 +2,7 @@ namespace Paasta.Config;
 
 /// <summary>
 /// One instance's effective configuration: the instance file merged over service.yaml and the other
-/// service-wide files, with every code default of spec §1.4 applied, and where each value came from.
+/// service-wide files, with every code default of docs/BEHAVIOUR.md §1.4 applied, and where each value came from.
 /// </summary>
 public sealed class InstanceConfig
 {

@@ -1,6 +1,6 @@
 namespace Paasta.Config;
 
-/// <summary>Resolved alerting settings of an instance (spec §1.5): instance <c>monitoring</c> over monitoring.yaml over service.yaml.</summary>
+/// <summary>Resolved alerting settings of an instance (docs/BEHAVIOUR.md §1.5): instance <c>monitoring</c> over monitoring.yaml over service.yaml.</summary>
 public sealed class MonitoringConfig
 {
     public const string DefaultRunbook = "Please set a `runbook` field in monitoring.yaml";

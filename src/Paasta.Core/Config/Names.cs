@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 
 namespace Paasta.Config;
 
-/// <summary>Kubernetes-safe names, as PaaSTA derives them (spec §5.2).</summary>
+/// <summary>Kubernetes-safe names, as PaaSTA derives them (docs/BEHAVIOUR.md §5.2).</summary>
 public static partial class Names
 {
     public const string Spacer = ".";

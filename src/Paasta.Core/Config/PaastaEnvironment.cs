@@ -3,7 +3,7 @@ using Paasta.Yaml;
 namespace Paasta.Config;
 
 /// <summary>
-/// The environment PaaSTA injects into every container (spec §4.4), in PaaSTA's order. Kubernetes and
+/// The environment PaaSTA injects into every container (docs/BEHAVIOUR.md §4.4), in PaaSTA's order. Kubernetes and
 /// local-run add their own variables on top (the cluster as a field reference, PAASTA_HOST...).
 /// </summary>
 public static class PaastaEnvironment

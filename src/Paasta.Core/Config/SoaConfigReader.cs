@@ -17,7 +17,7 @@ public sealed record LoadResult<T>(T? Value, PaastaException? Error) where T : c
     public static LoadResult<T> Fail(PaastaException error) => new(null, error);
 }
 
-/// <summary>Reads services and instances from a soa-configs root (spec §1).</summary>
+/// <summary>Reads services and instances from a soa-configs root (docs/BEHAVIOUR.md §1).</summary>
 public sealed class SoaConfigReader
 {
 

@@ -1,7 +1,8 @@
 namespace Paasta.Config;
 
 /// <summary>Where an effective value came from, in PaaSTA's order of precedence (highest first).</summary>
-public enum ValueOrigin
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum ValueOrigin : long
 {
     InstanceFile,
     Template,

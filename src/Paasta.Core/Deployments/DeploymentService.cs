@@ -23,7 +23,7 @@ public sealed record RollbackPlan(string Service, string DeployGroup, DeployTag 
 }
 
 /// <summary>
-/// The git contract's operations (spec §2.6, §2.7, §3, §9.5): mark-for-deployment, start/stop/restart,
+/// The git contract's operations (docs/BEHAVIOUR.md §2.6, §2.7, §3, §9.5): mark-for-deployment, start/stop/restart,
 /// rollback and deployments.json generation, over a <see cref="GitRemoteClient"/>. Plans are computed
 /// from a ref listing first, so cmdlets can ask ShouldProcess with the real target before anything is written.
 /// </summary>
@@ -250,7 +250,7 @@ public sealed class DeploymentService
 
     // ---------------------------------------------------------------- what is deployed
 
-    /// <summary>Per instance, from a deployments.json (spec §3.4: v2 only).</summary>
+    /// <summary>Per instance, from a deployments.json (docs/BEHAVIOUR.md §3.4: v2 only).</summary>
     public static IEnumerable<DeploymentInfo> DescribeFromFile(string service, IEnumerable<InstanceConfig> instances, DeploymentsDocument document)
     {
         foreach (var i in instances)

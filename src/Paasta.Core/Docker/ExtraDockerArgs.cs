@@ -116,7 +116,7 @@ public static partial class ExtraDockerArgs
         if (raw is not IEnumerable<KeyValuePair<string, object?>> entries)
             throw new PaastaException("ExtraDockerArgInvalid", PaastaErrorKind.InvalidData,
                 $"{instance.File}: extra_docker_args of {instance.Service}.{instance.Instance} must be a mapping of docker run options to values.")
-            { File = instance.File, Line = instance.Line, Key = "extra_docker_args", Target = instance.ToString() };
+            { File = instance.File, Line = instance.Line, Key = "extra_docker_args", Target = instance };
         foreach (var (key, value) in entries)
         {
             if (!Handlers.TryGetValue(key, out var handler))

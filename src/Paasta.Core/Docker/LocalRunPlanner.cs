@@ -141,7 +141,7 @@ public static class LocalRunPlanner
             {
                 "cmd" => instance.HealthcheckCmd ?? throw new PaastaException("InstanceConfigInvalid", PaastaErrorKind.InvalidData,
                     $"{instance.File}:{instance.Line}: {instance.Service}.{instance.Instance} uses healthcheck_mode cmd without healthcheck_cmd.")
-                    { File = instance.File, Line = instance.Line, Key = "healthcheck_cmd", Target = instance.ToString() },
+                    { File = instance.File, Line = instance.Line, Key = "healthcheck_cmd", Target = instance },
                 "http" or "https" when reachable is { } p => $"{mode}://127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}{(instance.HealthcheckUri.StartsWith('/') ? "" : "/")}{instance.HealthcheckUri}",
                 "tcp" when reachable is { } p => $"tcp://127.0.0.1:{p.ToString(CultureInfo.InvariantCulture)}",
                 _ => null,

@@ -4,7 +4,8 @@ using Paasta.IO;
 
 namespace Paasta.Docker;
 
-public enum ServiceCheckStatus
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum ServiceCheckStatus : long
 {
     Passed,
     Warning,

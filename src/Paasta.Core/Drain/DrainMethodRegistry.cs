@@ -6,7 +6,7 @@ using Paasta.Errors;
 namespace Paasta.Drain;
 
 /// <summary>
-/// Drain methods by name (spec §7.2's registry): the built-ins noop, test, crashy_drain, hacheck and http, plus
+/// Drain methods by name (docs/BEHAVIOUR.md §7.2's registry): the built-ins noop, test, crashy_drain, hacheck and http, plus
 /// custom ones registered from .NET types, factory delegates or (through the cmdlets) PowerShell scriptblocks.
 /// Names compare case-insensitively. <see cref="Default"/> is the process-wide registry the cmdlets and the
 /// bounce engine share. Thread-safe.

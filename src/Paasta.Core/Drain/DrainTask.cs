@@ -4,7 +4,7 @@ using k8s.Models;
 namespace Paasta.Drain;
 
 /// <summary>
-/// One running copy to drain (spec §7.2's task): on Kubernetes a pod. <see cref="Host"/> and the first of
+/// One running copy to drain (docs/BEHAVIOUR.md §7.2's task): on Kubernetes a pod. <see cref="Host"/> and the first of
 /// <see cref="Ports"/> are what hacheck and http drain methods talk to; <see cref="Id"/> is what the test
 /// method records. The bounce engine fills one from a pod with <see cref="FromPod"/>.
 /// </summary>
@@ -18,7 +18,7 @@ public sealed record DrainTask
     /// <summary>The node's IP, for custom methods that talk to a per-node agent.</summary>
     public string? HostIp { get; init; }
     public string? NodeName { get; init; }
-    /// <summary>The copy's ports; drain methods use the first (spec §7.2). On Kubernetes: container_port.</summary>
+    /// <summary>The copy's ports; drain methods use the first (docs/BEHAVIOUR.md §7.2). On Kubernetes: container_port.</summary>
     public IReadOnlyList<int> Ports { get; init; } = Array.Empty<int>();
     public string? Service { get; init; }
     public string? Instance { get; init; }

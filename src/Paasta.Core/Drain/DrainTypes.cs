@@ -2,8 +2,9 @@ using Paasta.Errors;
 
 namespace Paasta.Drain;
 
-/// <summary>The four operations of a drain method (spec §7.2).</summary>
-public enum DrainAction
+/// <summary>The four operations of a drain method (docs/BEHAVIOUR.md §7.2).</summary>
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum DrainAction : long
 {
     Drain,
     StopDraining,
@@ -12,7 +13,8 @@ public enum DrainAction
 }
 
 /// <summary>Where a registered drain method comes from.</summary>
-public enum DrainMethodSource
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum DrainMethodSource : long
 {
     /// <summary>Shipped with Paasta (noop, test, crashy_drain, hacheck, http).</summary>
     BuiltIn,

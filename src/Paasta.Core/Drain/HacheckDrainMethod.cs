@@ -5,14 +5,14 @@ using Paasta.Errors;
 
 namespace Paasta.Drain;
 
-/// <summary>What hacheck says about one spool (spec §7.4): state up/down, since and until as epoch seconds (0 when absent).</summary>
+/// <summary>What hacheck says about one spool (docs/BEHAVIOUR.md §7.4): state up/down, since and until as epoch seconds (0 when absent).</summary>
 public sealed record HacheckSpool(string Service, string State, double Since, double Until, string? Reason)
 {
     public bool IsUp => State == "up";
 }
 
 /// <summary>
-/// <c>hacheck</c> (spec §7.4): marks the task down in hacheck's spool for each registration, with an expiration,
+/// <c>hacheck</c> (docs/BEHAVIOUR.md §7.4): marks the task down in hacheck's spool for each registration, with an expiration,
 /// and calls it safe to kill once every down spool has been down for <c>delay</c> seconds. hacheck keeps the
 /// state, so a later Sync pass (or another process) sees the same answers.
 /// </summary>

@@ -6,7 +6,7 @@ namespace Paasta.Drain;
 
 /// <summary>
 /// Acceptable HTTP status codes of a URL spec: comma-separated codes and inclusive ranges, e.g.
-/// <c>200-399,407-409,500</c> (spec §7.5).
+/// <c>200-399,407-409,500</c> (docs/BEHAVIOUR.md §7.5).
 /// </summary>
 public sealed class SuccessCodes
 {
@@ -95,14 +95,14 @@ public sealed class UrlTemplate
 public sealed record HttpDrainRequest(UrlTemplate Url, HttpMethod Method, SuccessCodes SuccessCodes);
 
 /// <summary>
-/// <c>http</c> (spec §7.5): calls the configured URL for each operation once per registration, concurrently.
+/// <c>http</c> (docs/BEHAVIOUR.md §7.5): calls the configured URL for each operation once per registration, concurrently.
 /// Drain and StopDraining fail when any answer is not a success code; IsDraining and IsSafeToKill are true
 /// exactly when every answer is one.
 /// </summary>
 public sealed class HttpDrainMethod : IDrainMethod, IDisposable
 {
     public const string Name = "http";
-    /// <summary>Paasta's choice when a URL spec has no success_codes (the spec leaves it open): any 2xx.</summary>
+    /// <summary>Paasta's choice when a URL spec has no success_codes (PaaSTA leaves it open, docs/BEHAVIOUR.md §7.5): any 2xx.</summary>
     public const string DefaultSuccessCodes = "200-299";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 

@@ -3,7 +3,7 @@ using Paasta.Config;
 namespace Paasta.Drain;
 
 /// <summary>
-/// A drain method (spec §7.2): takes one copy out of traffic before the bounce engine removes it. All four
+/// A drain method (docs/BEHAVIOUR.md §7.2): takes one copy out of traffic before the bounce engine removes it. All four
 /// operations are per task and asynchronous; state must live outside the process (a bounce spans several
 /// Sync passes and processes), except for the in-process <c>test</c> method. Implementations are created per
 /// instance by a <see cref="DrainMethodFactory"/> from a <see cref="DrainContext"/>; a .NET type registered
@@ -29,7 +29,7 @@ public interface IDrainMethod
 public delegate IDrainMethod DrainMethodFactory(DrainContext context);
 
 /// <summary>
-/// What a drain method is constructed with (spec §7.2: service, instance, registrations, drain_method_params),
+/// What a drain method is constructed with (docs/BEHAVIOUR.md §7.2: service, instance, registrations, drain_method_params),
 /// plus the clock and HTTP handler, which tests replace.
 /// </summary>
 public sealed class DrainContext

@@ -2,7 +2,7 @@ using Paasta.Errors;
 
 namespace Paasta.Drain;
 
-/// <summary><c>noop</c> (spec §7.3): drains nothing, is never draining, is always safe to kill.</summary>
+/// <summary><c>noop</c> (docs/BEHAVIOUR.md §7.3): drains nothing, is never draining, is always safe to kill.</summary>
 public sealed class NoopDrainMethod : IDrainMethod
 {
     public Task DrainAsync(DrainTask task, CancellationToken cancellationToken) => Task.CompletedTask;
@@ -11,7 +11,7 @@ public sealed class NoopDrainMethod : IDrainMethod
     public Task<bool> IsSafeToKillAsync(DrainTask task, CancellationToken cancellationToken) => Task.FromResult(true);
 }
 
-/// <summary><c>crashy_drain</c> (spec §7.3): every operation fails. For testing that failures keep copies alive.</summary>
+/// <summary><c>crashy_drain</c> (docs/BEHAVIOUR.md §7.3): every operation fails. For testing that failures keep copies alive.</summary>
 public sealed class CrashyDrainMethod : IDrainMethod
 {
     private static Exception Crash(DrainAction action) => new InvalidOperationException($"crashy_drain fails every call ({action}).");
@@ -25,7 +25,7 @@ public sealed class CrashyDrainMethod : IDrainMethod
 public sealed record TestDrainEvent(DateTimeOffset Time, DrainAction Action, string TaskId, bool? Answer);
 
 /// <summary>
-/// The in-process record behind the <c>test</c> drain method (spec §7.3): which task ids are downed and which
+/// The in-process record behind the <c>test</c> drain method (docs/BEHAVIOUR.md §7.3): which task ids are downed and which
 /// are safe to kill, and every call in order. <see cref="Shared"/> is the process-wide record the registered
 /// <c>test</c> method uses (PaaSTA keeps it class-level too); tests may make their own.
 /// </summary>
@@ -124,7 +124,7 @@ public sealed class TestDrainRecord
 }
 
 /// <summary>
-/// <c>test</c> (spec §7.3): records drains in a <see cref="TestDrainRecord"/>. Drain downs the task unless it is
+/// <c>test</c> (docs/BEHAVIOUR.md §7.3): records drains in a <see cref="TestDrainRecord"/>. Drain downs the task unless it is
 /// already safe; StopDraining forgets it; IsDraining is "downed or safe"; IsSafeToKill is "safe". A task becomes
 /// safe through <see cref="TestDrainRecord.MarkSafeToKill"/>, or, when drain_method_params has <c>delay</c>
 /// (a Paasta addition for dry runs), by itself that many seconds after it was drained.

@@ -1,7 +1,8 @@
 namespace Paasta.Errors;
 
 /// <summary>What kind of failure a <see cref="PaastaException"/> is; the cmdlets map it onto PowerShell's ErrorCategory.</summary>
-public enum PaastaErrorKind
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum PaastaErrorKind : long
 {
     NotSpecified,
     InvalidArgument,

@@ -151,7 +151,7 @@ public static partial class CronJobBuilder
         foreach (var action in ordered)
         {
             if (!images.TryGetValue(action.Name, out var image) || !image.HasImage)
-                throw new PaastaException("JobNotRunnable", PaastaErrorKind.InvalidData, $"Job '{job.Name}': action '{action.Name}' has no image.") { Target = job.FullName };
+                throw new PaastaException("JobNotRunnable", PaastaErrorKind.InvalidData, $"Job '{job.Name}': action '{action.Name}' has no image.") { Target = job };
             containers.Add(Container(job, action, image, volumes));
             var (selectors, actionAffinities) = TronConfigBuilder.NodeSelectors(action);
             foreach (var (k, v) in selectors)
@@ -338,7 +338,7 @@ public static partial class CronJobBuilder
             $"Job '{job.Name}' of {job.Service} cannot run as a Kubernetes CronJob here: {from} needs spec.timeZone, which CronJobs have only in batch/v1 " +
             $"from Kubernetes {CronJobApi.TimeZoneRelease}, and this cluster serves {target}; the schedule would run in the controller's clock (UTC) instead. " +
             $"Write the schedule in UTC and set time_zone: UTC on the job.")
-        { File = own is not null ? job.File : master!.Path, Line = own is not null ? job.Line : 0, Key = own is not null ? $"{job.Name}.time_zone" : "time_zone", Target = job.FullName };
+        { File = own is not null ? job.File : master!.Path, Line = own is not null ? job.Line : 0, Key = own is not null ? $"{job.Name}.time_zone" : "time_zone", Target = job };
     }
 
     /// <summary>Tron time spans (max_runtime, expected_runtime): <c>90s</c>, <c>30m</c>, <c>2 h</c>, <c>1d</c>, or a number of seconds.</summary>
@@ -377,5 +377,5 @@ public static partial class CronJobBuilder
 
     private static PaastaException NotRunnable(TronJob job, string why) =>
         new("JobNotRunnable", PaastaErrorKind.InvalidData, $"Job '{job.Name}' of {job.Service} cannot run as a Kubernetes CronJob: {why}.")
-        { File = job.File, Line = job.Line, Key = job.Name, Target = job.FullName };
+        { File = job.File, Line = job.Line, Key = job.Name, Target = job };
 }

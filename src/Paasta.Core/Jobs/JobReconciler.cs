@@ -149,7 +149,7 @@ public sealed class JobReconciler
         new("CronJobNameConflict", PaastaErrorKind.InvalidOperation,
             $"Job '{job.Name}' of {job.Service} on {job.Cluster} would be CronJob {CronJobBuilder.Namespace}/{name}, which belongs to {owner}; " +
             "Paasta never replaces or deletes another job's CronJob. CronJob names are sanitise(service)-sanitise(job), so service a-b job c and service a job b-c meet: rename one of the jobs.")
-        { File = job.File, Line = job.Line, Key = job.Name, Target = job.FullName };
+        { File = job.File, Line = job.Line, Key = job.Name, Target = job };
 
     /// <summary>Carries out one planned change; nothing for Unchanged, NoDeployment and Failed items.</summary>
     public async Task ApplyAsync(JobPlanItem item, CancellationToken cancellation)

@@ -1,6 +1,7 @@
 namespace Paasta.Jobs;
 
-public enum JobSyncAction
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum JobSyncAction : long
 {
     Unchanged,
     Created,
@@ -41,7 +42,8 @@ public sealed record JobSyncResult
     public override string ToString() => $"{Service}.{Job} on {Cluster}: {Action}{(Changes.Count > 0 ? " (" + string.Join("; ", Changes) + ")" : "")}";
 }
 
-public enum JobRunOutcome
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum JobRunOutcome : long
 {
     /// <summary>No run yet.</summary>
     None,

@@ -7,7 +7,7 @@ using k8s;
 namespace Paasta.Kubernetes;
 
 /// <summary>
-/// config_sha (spec §5.8): <c>config</c> + the first 8 hex digits of MD5 over the desired controller object
+/// config_sha (docs/BEHAVIOUR.md §5.8): <c>config</c> + the first 8 hex digits of MD5 over the desired controller object
 /// (Deployment or StatefulSet) without what must not bounce — its replica count, its namespace, the config_sha
 /// labels themselves and every container's PAASTA_SOA_CONFIGS_SHA — serialised canonically (keys sorted at every
 /// level, Python's default separators), plus the secrets' signatures, followed by the force_bounce token.

@@ -58,7 +58,7 @@ public sealed class DesiredApp
 }
 
 /// <summary>
-/// Turns a long-running instance and its deployment into the Kubernetes objects PaaSTA would run (spec §5):
+/// Turns a long-running instance and its deployment into the Kubernetes objects PaaSTA would run (docs/BEHAVIOUR.md §5):
 /// names, labels, annotations, the pod with its containers, env, resources, probes, lifecycle, scheduling
 /// constraints and volumes, the bounce strategy, the replica count, the config_sha, the PDB and the HPA.
 /// Pure: no cluster access, same output for the same input.
@@ -78,7 +78,7 @@ public static class KubernetesObjectBuilder
     public const string HacheckContainer = "hacheck";
     public const int HacheckPort = 6666;
 
-    /// <summary>The capabilities dropped unless cap_add adds them back (spec §5.6), in PaaSTA's order.</summary>
+    /// <summary>The capabilities dropped unless cap_add adds them back (docs/BEHAVIOUR.md §5.6), in PaaSTA's order.</summary>
     internal static readonly string[] DefaultDroppedCapabilities =
         { "SETPCAP", "MKNOD", "AUDIT_WRITE", "CHOWN", "NET_RAW", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE", "SYS_CHROOT", "SETFCAP" };
 
@@ -153,7 +153,7 @@ public static class KubernetesObjectBuilder
         if (instance.IsInSmartstack) podLabels["paasta.yelp.com/weight"] = instance.Weight.ToString(CultureInfo.InvariantCulture);
         if (shard is not null) podLabels["paasta.yelp.com/prometheus_shard"] = shard;
         if (branch.ImageVersion is { } piv) podLabels[ImageVersionLabel] = piv;
-        // Metrics scrapers find autoscaled pods by these labels and annotations (spec §5.5).
+        // Metrics scrapers find autoscaled pods by these labels and annotations (docs/BEHAVIOUR.md §5.5).
         var providers = instance.IsAutoscaled ? AutoscalingProviderTypes(raw) : new HashSet<string>();
         if (providers.Contains("piscina")) podLabels["paasta.yelp.com/scrape_piscina_prometheus"] = "true";
         if (providers.Contains("gunicorn") || providers.Contains("worker-load")) podLabels["paasta.yelp.com/scrape_gunicorn_prometheus"] = "true";
@@ -249,7 +249,7 @@ public static class KubernetesObjectBuilder
     {
         if (!InstanceTypes.IsLongRunning(instance.InstanceType))
             throw new PaastaException("InstanceNotLongRunning", PaastaErrorKind.InvalidArgument,
-                $"{instance} is a {instance.InstanceType} instance; only kubernetes and eks instances run as Deployments.") { Target = instance.ToString() };
+                $"{instance} is a {instance.InstanceType} instance; only kubernetes and eks instances run as Deployments.") { Target = instance };
         if (instance.Cmd is not null && instance.Args is not null)
             throw Invalid(instance, "args", "sets both cmd and args; give only one.");
         if (instance.HealthcheckMode == "cmd" && instance.HealthcheckCmd is null)
@@ -260,7 +260,7 @@ public static class KubernetesObjectBuilder
 
     private static PaastaException Invalid(InstanceConfig instance, string key, string what) =>
         new("InstanceConfigInvalid", PaastaErrorKind.InvalidData, $"{instance.File}:{instance.Line}: {instance.Service}.{instance.Instance} {what}")
-        { File = instance.File, Line = instance.Line, Key = key, Target = instance.ToString() };
+        { File = instance.File, Line = instance.Line, Key = key, Target = instance };
 
     /// <summary>
     /// "&lt;int((1 - bounce_margin_factor) × 100)&gt;%" exactly as PaaSTA computes it in floating point, truncating
@@ -269,7 +269,7 @@ public static class KubernetesObjectBuilder
     internal static string MarginPercent(InstanceConfig instance) =>
         $"{(int)((1 - instance.BounceMarginFactor) * 100)}%";
 
-    /// <summary>Deployment strategy per bounce method (spec §6.3).</summary>
+    /// <summary>Deployment strategy per bounce method (docs/BEHAVIOUR.md §6.3).</summary>
     internal static V1DeploymentStrategy Strategy(InstanceConfig instance)
     {
         var overprovision = RawConfig.Number(new RawConfig(instance.Config)["bounce_overprovision_factor"]) ?? 1.0;
@@ -501,7 +501,7 @@ public static class KubernetesObjectBuilder
     /// <summary>A quantity in canonical form (0.1 → 100m), as the API server stores it, so diffs compare like with like.</summary>
     internal static ResourceQuantity Quantity(string value) => new(new ResourceQuantity(value).CanonicalizeString());
 
-    /// <summary>The healthcheck as a probe (spec §5.6); null when the instance has no healthcheck mode.</summary>
+    /// <summary>The healthcheck as a probe (docs/BEHAVIOUR.md §5.6); null when the instance has no healthcheck mode.</summary>
     internal static V1Probe? Probe(InstanceConfig instance)
     {
         if (instance.HealthcheckMode is null) return null;
@@ -528,7 +528,7 @@ public static class KubernetesObjectBuilder
     }
 
     /// <summary>
-    /// preStop (spec §5.6): lifecycle.pre_stop_command when given; otherwise sleep pre_stop_drain_seconds (30 in the
+    /// preStop (docs/BEHAVIOUR.md §5.6): lifecycle.pre_stop_command when given; otherwise sleep pre_stop_drain_seconds (30 in the
     /// mesh, else 0) and, when pre_stop_wait_for_connections_to_complete (default: in the mesh), wait while
     /// /proc/net/tcp lists an ESTABLISHED connection on the container port.
     /// </summary>
@@ -725,7 +725,7 @@ public static class KubernetesObjectBuilder
     // ------------------------------------------------------------------------------------------ PDB and HPA
 
     /// <summary>
-    /// The PodDisruptionBudget (spec §5.7), without apiVersion: maxUnavailable from bounce_margin_factor when it
+    /// The PodDisruptionBudget (docs/BEHAVIOUR.md §5.7), without apiVersion: maxUnavailable from bounce_margin_factor when it
     /// is configured, else the cluster default (0); the selector is the controller's.
     /// </summary>
     internal static JsonObject PodDisruptionBudget(InstanceConfig instance, string name, KubernetesBuildContext context)
@@ -773,7 +773,7 @@ public static class KubernetesObjectBuilder
         AutoscalingProviders(raw).Select(p => RawConfig.Text(RawConfig.Path(p, "type")) ?? "cpu").ToHashSet(StringComparer.Ordinal);
 
     /// <summary>
-    /// The HorizontalPodAutoscaler (spec §5.7) for an autoscaled, running Deployment, without apiVersion (the
+    /// The HorizontalPodAutoscaler (docs/BEHAVIOUR.md §5.7) for an autoscaled, running Deployment, without apiVersion (the
     /// autoscaling/v2 and v2beta2 shapes are the same for these fields); null when none is wanted.
     /// </summary>
     internal static JsonObject? HorizontalPodAutoscaler(InstanceConfig instance, RawConfig raw, DeploymentBranch branch, string name)

@@ -27,7 +27,7 @@ public sealed record SyncPlanItem(SyncResult Result, DesiredApp? Desired, IKuber
     /// <summary>Why the instance cannot be synced (Action Failed).</summary>
     public PaastaException? Error { get; init; }
 
-    /// <summary>Work order: new code first, then config-only changes, then scaling and side objects (spec §5.1 step 7).</summary>
+    /// <summary>Work order: new code first, then config-only changes, then scaling and side objects (docs/BEHAVIOUR.md §5.1 step 7).</summary>
     public int Priority => Result.Action switch
     {
         SyncAction.Created => 0,
@@ -60,7 +60,7 @@ public sealed class ClusterState
 
 /// <summary>
 /// How a controller that exists but is out of date gets updated. The default replaces it and lets the
-/// Deployment strategy (spec §6.3) roll the pods; the bounce engine (bounce methods with drain methods) plugs
+/// Deployment strategy (docs/BEHAVIOUR.md §6.3) roll the pods; the bounce engine (bounce methods with drain methods) plugs
 /// in here with its own plan for the same inputs.
 /// </summary>
 public interface IControllerUpdater
@@ -500,7 +500,7 @@ public sealed class KubernetesReconciler
         }
     }
 
-    /// <summary>Creates a namespace with PaaSTA's labels, plus the default LimitRange for paastasvc- namespaces (spec §5.3).</summary>
+    /// <summary>Creates a namespace with PaaSTA's labels, plus the default LimitRange for paastasvc- namespaces (docs/BEHAVIOUR.md §5.3).</summary>
     public async Task EnsureNamespaceAsync(string name, CancellationToken cancellation)
     {
         if (_ensuredNamespaces.ContainsKey(name)) return;

@@ -1,7 +1,8 @@
 namespace Paasta.Kubernetes;
 
 /// <summary>What a sync did (or, under -WhatIf, would do) to an instance's controller.</summary>
-public enum SyncAction
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum SyncAction : long
 {
     /// <summary>Everything already matched; nothing was written.</summary>
     Unchanged,

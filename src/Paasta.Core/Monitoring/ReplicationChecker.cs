@@ -21,7 +21,7 @@ public sealed class ReplicationSelection
     public List<PaastaException> Errors { get; } = new();
 
     /// <summary>
-    /// Keeps the deployed instances, as the replication check does (spec §8.1): an instance whose deploy group has
+    /// Keeps the deployed instances, as the replication check does (docs/BEHAVIOUR.md §8.1): an instance whose deploy group has
     /// no docker image, or which has no control entry, in its service's deployments.json is not deployed and is
     /// skipped; so is a service without deployments.json. One that exists but cannot be read leaves its instances
     /// unchecked, not skipped. Each service's file is read once.
@@ -83,7 +83,7 @@ public enum ReplicaControllers
 {
     None = 0,
     Deployments = 1,
-    /// <summary>Instances with persistent_volumes run as StatefulSets (spec §5.4).</summary>
+    /// <summary>Instances with persistent_volumes run as StatefulSets (docs/BEHAVIOUR.md §5.4).</summary>
     StatefulSets = 2,
 }
 
@@ -94,7 +94,7 @@ public interface IReplicaReader
 }
 
 /// <summary>
-/// One LIST of pods per namespace, selected by the labels the reconciler puts on them (spec §5.5), counted per
+/// One LIST of pods per namespace, selected by the labels the reconciler puts on them (docs/BEHAVIOUR.md §5.5), counted per
 /// (<c>paasta.yelp.com/service</c>, <c>paasta.yelp.com/instance</c>) when their Ready condition is True; the same
 /// for Deployments and StatefulSets (spec.replicas), each listed only when an autoscaled instance of that kind
 /// needs its live replica count.
@@ -280,7 +280,7 @@ public sealed class ReplicationChecker
         return new NamespaceOutcome(results, notChecked, errors, replicas.PodsListed);
     }
 
-    /// <summary>Pod-based result (spec §8.4).</summary>
+    /// <summary>Pod-based result (docs/BEHAVIOUR.md §8.4).</summary>
     public static ReplicationCheckResult PodResult(ReplicationTarget target, long expected, long ready)
     {
         var i = target.Instance;
@@ -303,7 +303,7 @@ public sealed class ReplicationChecker
         return MeshResult(target, expected, counts);
     }
 
-    /// <summary>Mesh-based result (spec §8.3) from the UP counts of every location, in location order.</summary>
+    /// <summary>Mesh-based result (docs/BEHAVIOUR.md §8.3) from the UP counts of every location, in location order.</summary>
     public static ReplicationCheckResult MeshResult(ReplicationTarget target, long expected, IReadOnlyList<HaproxyCounts> locations)
     {
         var i = target.Instance;

@@ -3,7 +3,7 @@ using Paasta.Config;
 
 namespace Paasta.Monitoring;
 
-/// <summary>The arithmetic and the texts of PaaSTA's replication check (spec §8.2–8.5), as pure functions.</summary>
+/// <summary>The arithmetic and the texts of PaaSTA's replication check (docs/BEHAVIOUR.md §8.2–8.5), as pure functions.</summary>
 public static class ReplicationMath
 {
     public const string CheckPrefix = "check_paasta_services_replication";

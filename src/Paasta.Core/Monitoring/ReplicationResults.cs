@@ -3,11 +3,12 @@ using System.Globalization;
 namespace Paasta.Monitoring;
 
 /// <summary>How a replication check counted available copies.</summary>
-public enum ReplicationMethod
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum ReplicationMethod : long
 {
-    /// <summary>Ready pods of the instance in the cluster (spec §8.4).</summary>
+    /// <summary>Ready pods of the instance in the cluster (docs/BEHAVIOUR.md §8.4).</summary>
     Pods,
-    /// <summary>UP servers of the instance's backend in HAProxy's stats, per location (spec §8.3).</summary>
+    /// <summary>UP servers of the instance's backend in HAProxy's stats, per location (docs/BEHAVIOUR.md §8.3).</summary>
     Smartstack,
 }
 
@@ -60,7 +61,7 @@ public sealed class ReplicationCheckResult
     /// <summary>Mesh-based checks: one entry per location.</summary>
     public IReadOnlyList<ReplicationLocation> Locations { get; init; } = Array.Empty<ReplicationLocation>();
 
-    // The Sensu check (spec §8.5); the names match Send-PaastaSensuEvent's parameters.
+    // The Sensu check (docs/BEHAVIOUR.md §8.5); the names match Send-PaastaSensuEvent's parameters.
     public required string CheckName { get; init; }
     public string? Team { get; init; }
     public bool? Page { get; init; }
@@ -134,7 +135,7 @@ public sealed class ReplicationSummary
     public double PercentUnderReplicated => MeshChecked == 0 ? 0 : 100.0 * UnderReplicated / MeshChecked;
     /// <summary>Every instance whose own status is CRITICAL, however counted.</summary>
     public IReadOnlyList<string> CriticalInstances => Results.Where(r => r.Status == SensuStatus.CRITICAL).Select(r => ReplicationMath.JobId(r.Service, r.Instance)).ToList();
-    /// <summary>The spec's rule: percentage at or over -CriticalPercent and count at or over -MinCountCritical.</summary>
+    /// <summary>PaaSTA's rule (docs/BEHAVIOUR.md §8.1): percentage at or over -CriticalPercent and count at or over -MinCountCritical.</summary>
     public bool IsCritical => PercentUnderReplicated >= CriticalPercent && UnderReplicated >= MinCountCritical;
 
     /// <summary>

@@ -7,7 +7,8 @@ using Paasta.Errors;
 namespace Paasta.Monitoring;
 
 /// <summary>Sensu check status codes (the exit codes of a Nagios/Sensu check command).</summary>
-public enum SensuStatus
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum SensuStatus : long
 {
     OK = 0,
     WARNING = 1,
@@ -17,7 +18,7 @@ public enum SensuStatus
 
 /// <summary>
 /// One check result as PaaSTA's Sensu helper (pysensu-yelp) puts it on the wire to the local Sensu client
-/// socket (spec §8.5): durations already in seconds, the default handler, and the optional keys present
+/// socket (docs/BEHAVIOUR.md §8.5): durations already in seconds, the default handler, and the optional keys present
 /// only when set. <see cref="ToJson"/> gives the exact bytes (without the terminating newline).
 /// </summary>
 public sealed class SensuEvent
@@ -146,7 +147,7 @@ internal static class SensuJson
     }
 }
 
-/// <summary>The conversions and checks pysensu-yelp applies before sending (spec §8.5).</summary>
+/// <summary>The conversions and checks pysensu-yelp applies before sending (docs/BEHAVIOUR.md §8.5).</summary>
 public static class SensuRules
 {
     /// <summary>What Sensu is sent for an empty runbook.</summary>

@@ -10,7 +10,7 @@ namespace Paasta.Tron;
 public sealed record TronStoredConfig(string Config, string Hash);
 
 /// <summary>
-/// The part of a Tron master's HTTP API that setup_tron_namespace uses (spec §10.3):
+/// The part of a Tron master's HTTP API that setup_tron_namespace uses (docs/BEHAVIOUR.md §10.3):
 /// <c>GET /api/config?name=NS&amp;no_header=1</c> → <c>{config, hash}</c>, and
 /// <c>POST /api/config</c> with form fields name, config, hash (the one read) and check=0, whose JSON answer
 /// carries <c>error</c> when the master refused it (a stale hash among others).
@@ -50,7 +50,7 @@ public sealed class TronClient : IDisposable
 
     /// <summary>The environment variable that holds Paasta's bearer token for the Tron API.</summary>
     public const string TokenVariable = "PAASTA_TRON_TOKEN";
-    /// <summary>PaaSTA's switch (spec §10.3): when set, requests to the Tron API carry a bearer token.</summary>
+    /// <summary>PaaSTA's switch (docs/BEHAVIOUR.md §10.3): when set, requests to the Tron API carry a bearer token.</summary>
     public const string AuthSwitchVariable = "TRONCTL_API_AUTH";
 
     /// <summary>

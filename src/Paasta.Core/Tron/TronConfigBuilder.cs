@@ -6,7 +6,7 @@ using Paasta.Yaml;
 namespace Paasta.Tron;
 
 /// <summary>
-/// create_complete_config and the MASTER namespace (spec §10.2–10.3): each job and action formatted as
+/// create_complete_config and the MASTER namespace (docs/BEHAVIOUR.md §10.2–10.3): each job and action formatted as
 /// PaaSTA formats them, every None value left out, dumped as PyYAML does (sorted keys, block style).
 /// </summary>
 public static class TronConfigBuilder
@@ -181,7 +181,7 @@ public static class TronConfigBuilder
         return result;
     }
 
-    /// <summary>Volume names (spec §5.2): '/' → slash-, '.' → dot-, sanitised, cut to 57 characters plus -- and 4 hex of MD5 when longer than 63.</summary>
+    /// <summary>Volume names (docs/BEHAVIOUR.md §5.2): '/' → slash-, '.' → dot-, sanitised, cut to 57 characters plus -- and 4 hex of MD5 when longer than 63.</summary>
     public static string VolumeName(string name)
     {
         var n = Names.Sanitise(name.Replace("/", "slash-").Replace(".", "dot-"));
@@ -277,7 +277,7 @@ public static class TronConfigBuilder
     }
 }
 
-/// <summary>The environment of a Tron action (spec §4.4): PaaSTA's variables for the action's service, then the action's env.</summary>
+/// <summary>The environment of a Tron action (docs/BEHAVIOUR.md §4.4): PaaSTA's variables for the action's service, then the action's env.</summary>
 public static class TronEnvironment
 {
     public static List<KeyValuePair<string, string>> Build(TronAction action, DeploymentBranch? branch)

@@ -10,7 +10,7 @@ namespace Paasta.Tron;
 public sealed class TronAction
 {
     public required string Name { get; init; }
-    /// <summary>The action as an instance (spec §10.1: not merged with service.yaml; service, deploy_group, cost_owner from the job).</summary>
+    /// <summary>The action as an instance (docs/BEHAVIOUR.md §10.1: not merged with service.yaml; service, deploy_group, cost_owner from the job).</summary>
     public required InstanceConfig Instance { get; init; }
     /// <summary>paasta (the default: a container on Kubernetes), ssh or spark.</summary>
     public required string Executor { get; init; }
@@ -58,7 +58,7 @@ public sealed class TronJob
             foreach (var r in a.Requires.Where(r => !byName.ContainsKey(r)))
                 throw new PaastaException("TronConfigInvalid", PaastaErrorKind.InvalidData,
                     $"{File}:{a.Instance.Line}: action '{a.Instance.Instance}' requires '{r}', which is not an action of job '{Name}'.")
-                { File = File, Line = a.Instance.Line, Key = $"{a.Instance.Instance}.requires", Target = FullName };
+                { File = File, Line = a.Instance.Line, Key = $"{a.Instance.Instance}.requires", Target = this };
         var done = new HashSet<string>(StringComparer.Ordinal);
         var order = new List<TronAction>();
         while (order.Count < Actions.Count)
@@ -67,7 +67,7 @@ public sealed class TronJob
             if (next is null)
                 throw new PaastaException("TronConfigInvalid", PaastaErrorKind.InvalidData,
                     $"{File}:{Line}: the actions of job '{Name}' require each other in a cycle ({string.Join(", ", Actions.Where(a => !done.Contains(a.Name)).Select(a => a.Name))}).")
-                { File = File, Line = Line, Key = $"{Name}.actions", Target = FullName };
+                { File = File, Line = Line, Key = $"{Name}.actions", Target = this };
             done.Add(next.Name);
             order.Add(next);
         }

@@ -79,7 +79,7 @@ public static class TextDiff
 }
 
 /// <summary>
-/// The compare-then-post protocol of setup_tron_namespace (spec §10.3): read the namespace's config and
+/// The compare-then-post protocol of setup_tron_namespace (docs/BEHAVIOUR.md §10.3): read the namespace's config and
 /// hash, skip when the YAML says the same, otherwise post the new text with the hash that was read (so a
 /// master that changed meanwhile refuses the stale update instead of losing someone else's change).
 /// </summary>

@@ -5,7 +5,7 @@ using Paasta.Errors;
 
 namespace Paasta.Tron;
 
-/// <summary>The schedule syntaxes Tron understands (spec §10.1).</summary>
+/// <summary>The schedule syntaxes Tron understands (docs/BEHAVIOUR.md §10.1).</summary>
 public enum TronScheduleKind
 {
     /// <summary><c>cron MIN HOUR DOM MON DOW</c> (or a @macro), or <c>{type: cron, value: …}</c>.</summary>

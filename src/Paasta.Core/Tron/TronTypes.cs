@@ -22,7 +22,8 @@ public sealed class TronNamespaceConfig
     public override string ToString() => Yaml;
 }
 
-public enum TronSyncAction
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum TronSyncAction : long
 {
     Unchanged,
     Updated,

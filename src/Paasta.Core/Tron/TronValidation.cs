@@ -6,7 +6,7 @@ using Paasta.Errors;
 namespace Paasta.Tron;
 
 /// <summary>
-/// Test-PaastaConfig rules for Tron that the schema cannot express (spec §10.4): every job's schedule must
+/// Test-PaastaConfig rules for Tron that the schema cannot express (docs/BEHAVIOUR.md §10.4): every job's schedule must
 /// be one Tron parses — cron fields in range, daily times and day letters, intervals with a unit, the
 /// mapping form's type and value. Called by <see cref="Validation.ConfigValidator"/> through one hook.
 /// </summary>

@@ -2,7 +2,8 @@ using Paasta.Errors;
 
 namespace Paasta.Validation;
 
-public enum FindingSeverity
+// long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
+public enum FindingSeverity : long
 {
     Error,
     Warning,

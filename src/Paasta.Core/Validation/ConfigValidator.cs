@@ -7,7 +7,7 @@ using Paasta.Errors;
 namespace Paasta.Validation;
 
 /// <summary>
-/// paasta validate: every file against its JSON Schema, then the rules that span files (spec §1, §9.7).
+/// paasta validate: every file against its JSON Schema, then the rules that span files (docs/BEHAVIOUR.md §1, §9.7).
 /// Never stops at the first problem; each finding names file, line, column and key.
 /// </summary>
 public sealed class ConfigValidator

@@ -7,7 +7,7 @@ namespace Paasta.Commands;
 
 /// <summary>
 /// Start-, Stop- and Restart-PaastaInstance: write a start or stop tag for each selected instance at the
-/// commit of its deploy group's current deploy tag (spec §2.7). Instances come by name or from the pipeline.
+/// commit of its deploy group's current deploy tag (docs/BEHAVIOUR.md §2.7). Instances come by name or from the pipeline.
 /// </summary>
 public abstract class InstanceControlCmdlet : PaastaGitCmdlet
 {

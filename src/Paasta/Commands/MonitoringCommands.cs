@@ -194,7 +194,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
         var clusterName = string.Join(",", _clusters);
         if (HaproxyStats is { Length: > 0 })
         {
-            // Entries without LOCATION= belong to a location named after the cluster, as the spec's output names locations.
+            // Entries without LOCATION= belong to a location named after the cluster, as PaaSTA's output names locations (docs/BEHAVIOUR.md §8.3).
             _locations = HaproxyLocation.FromArguments(HaproxyStats, clusterName.Length > 0 ? clusterName : "default");
             foreach (var l in _locations) WriteVerbose($"Mesh location {l}");
         }
@@ -331,7 +331,7 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [AllowNull, AllowEmptyString]
     public string? Team { get; set; }
 
-    /// <summary>Where responders find what to do. Default http://y/paasta-troubleshooting.</summary>
+    /// <summary>Where responders find what to do. Default: http://y/paasta-troubleshooting.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull, AllowEmptyString]
     public string? Runbook { get; set; }
@@ -404,7 +404,7 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [AllowNull, AllowEmptyString]
     public string? Description { get; set; }
 
-    /// <summary>The event's source. Default paasta-CLUSTER when -Cluster is given.</summary>
+    /// <summary>The event's source. Default: paasta-CLUSTER when -Cluster is given.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull, AllowEmptyString]
     public string? Source { get; set; }

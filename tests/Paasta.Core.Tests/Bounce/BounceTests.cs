@@ -8,7 +8,7 @@ using Paasta.Errors;
 
 namespace Paasta.Tests.Bounce;
 
-/// <summary>The bounce methods' decisions (spec §6.2) and the engine's pass plans, from pods built in memory.</summary>
+/// <summary>The bounce methods' decisions (docs/BEHAVIOUR.md §6.2) and the engine's pass plans, from pods built in memory.</summary>
 public sealed class BounceTests : IDisposable
 {
     private static readonly string[] Old4 = { "o1", "o2", "o3", "o4" };

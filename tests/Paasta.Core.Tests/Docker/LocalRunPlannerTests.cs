@@ -130,8 +130,10 @@ public class LocalRunPlannerTests
     [Fact]
     public void CmdWithArgsIsRefused()
     {
-        var e = Assert.Throws<PaastaException>(() => Plan(Instance("main: {cmd: a, args: [b]}\n")));
+        var instance = Instance("main: {cmd: a, args: [b]}\n");
+        var e = Assert.Throws<PaastaException>(() => Plan(instance));
         Assert.Equal("InstanceConfigInvalid", e.ErrorId);
+        Assert.Same(instance, e.Target);
     }
 
     [Fact]

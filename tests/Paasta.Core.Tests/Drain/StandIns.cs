@@ -95,7 +95,7 @@ public sealed class HttpStandIn : IDisposable
 }
 
 /// <summary>
-/// A stand-in for hacheck's spool API (spec §7.4), since hacheck cannot run here. POST /spool/NAME/PORT/status
+/// A stand-in for hacheck's spool API (docs/BEHAVIOUR.md §7.4), since hacheck cannot run here. POST /spool/NAME/PORT/status
 /// with status=down (and expiration, reason) marks that spool down since now; status=up clears it. GET answers
 /// 200 while up, and otherwise 503 "Service NAME in down state since F until F: REASON". A down state whose
 /// expiration has passed is dropped on the next GET, as hacheck does. It reads time from the given clock.

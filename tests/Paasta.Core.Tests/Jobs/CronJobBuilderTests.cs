@@ -195,6 +195,7 @@ public class CronJobBuilderTests
         Assert.Contains("ssh", ssh.Message);
         Assert.EndsWith("tron-pnw-prod.yaml", ssh.File);
         Assert.True(ssh.Line > 0);
+        Assert.Equal("remote", Assert.IsType<TronJob>(ssh.Target).Name); // TargetObject: the job itself
     }
 
     [Fact]

@@ -165,7 +165,10 @@ public class KubernetesObjectBuilderTests
     [Fact]
     public void CmdAndArgsTogetherAreRefused()
     {
-        var e = Assert.Throws<PaastaException>(() => KubernetesObjectBuilder.BuildDeployment(Load("main: {cmd: x, args: [y]}\n"), Branch, Context));
+        var instance = Load("main: {cmd: x, args: [y]}\n");
+        var e = Assert.Throws<PaastaException>(() => KubernetesObjectBuilder.BuildDeployment(instance, Branch, Context));
         Assert.Equal("InstanceConfigInvalid", e.ErrorId);
+        Assert.Same(instance, e.Target); // the ErrorRecord's TargetObject: the instance itself, not its name
+
     }
 }

@@ -7,7 +7,7 @@ using Paasta.Errors;
 
 namespace Paasta.Tests.Kubernetes;
 
-/// <summary>The rest of spec §5: names, labels, env, resources, the mesh sidecar, StatefulSets, scheduling, PDB, HPA, config_sha.</summary>
+/// <summary>The rest of docs/BEHAVIOUR.md §5: names, labels, env, resources, the mesh sidecar, StatefulSets, scheduling, PDB, HPA, config_sha.</summary>
 public class KubernetesObjectsTests
 {
     private const string Sha = "4ef01b5a574b519ab546309e89f72972a33b6b75";
@@ -341,5 +341,6 @@ public class KubernetesObjectsTests
         var adhoc = reader.LoadInstances(reader.LoadService("svc")).Single().Value!;
         var e = Assert.Throws<PaastaException>(() => KubernetesObjectBuilder.Build(adhoc, Branch, Context));
         Assert.Equal("InstanceNotLongRunning", e.ErrorId);
+        Assert.Same(adhoc, e.Target);
     }
 }

@@ -10,7 +10,7 @@ using Paasta.Settings;
 
 namespace Paasta.Tests.Tron;
 
-/// <summary>Tron jobs from soa-configs, the namespace config of spec §10.2 (byte for byte), MASTER, and the §10.3 protocol.</summary>
+/// <summary>Tron jobs from soa-configs, the namespace config of docs/BEHAVIOUR.md §10.2 (byte for byte), MASTER, and the §10.3 protocol.</summary>
 public class TronConfigTests
 {
     internal const string Sha = "4ef01b5a574b519ab546309e89f72972a33b6b75";
