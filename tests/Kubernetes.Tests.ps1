@@ -164,7 +164,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $before = (Get-Live).metadata.resourceVersion
         $stream = Sync -Verbose 4>&1
-        ($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' }).Action | Should -Be 'Unchanged'
+        ($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' }).Action | Should -Be 'Unchanged'
         $counts = Get-ApiCounts $stream
         $counts.Writes | Should -Be 0
         $counts.Requests | Should -BeLessOrEqual 3
@@ -391,7 +391,7 @@ Describe 'Sync-PaastaInstance of an autoscaled instance' -Tag Integration {
         # The autoscaler owns the replica count: Sync keeps what is live (clamped), and a second pass writes nothing.
         Invoke-Kubectl -n $Namespace scale deployment "$Service-auto" --replicas=2 | Out-Null
         $stream = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false -Verbose 4>&1
-        $again = $stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' }
+        $again = $stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' }
         $again.Action | Should -Be 'Unchanged'
         (Get-ApiCounts $stream).Writes | Should -Be 0
         (Get-Live "$Service-auto").spec.replicas | Should -Be 2
@@ -477,7 +477,7 @@ Describe 'Sync-PaastaInstance through a kube-apiserver restart' -Tag Integration
         @((Invoke-Kubectl -n $OutageNamespace get poddisruptionbudgets.v1beta1.policy -o json | ConvertFrom-Json).items).Count | Should -Be $Count
 
         $stream = Sync-PaastaInstance -SoaDir $OutageSoa -Service $OutageService -Cluster local -Confirm:$false -Verbose 4>&1
-        @($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' -and $_.Action -ne 'Unchanged' }).Count | Should -Be 0
+        @($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' -and $_.Action -ne 'Unchanged' }).Count | Should -Be 0
         (Get-ApiCounts $stream).Writes | Should -Be 0
         (Get-ApiCounts $stream).Requests | Should -BeLessOrEqual 3
     }

@@ -158,7 +158,7 @@ Import-Module $Manifest
 if ($Count) {
     $stream = Sync-PaastaInstance -SoaDir $SoaDir -Service $Service -Cluster $Cluster -Confirm:$false -Verbose 4>&1
     ($stream | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API:*' } | Select-Object -Last 1).Message
-    "unchanged: $(@($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' -and $_.Action -eq 'Unchanged' }).Count)"
+    "unchanged: $(@($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' -and $_.Action -eq 'Unchanged' }).Count)"
 }
 else {
     "unchanged: $(@(Sync-PaastaInstance -SoaDir $SoaDir -Service $Service -Cluster $Cluster -Confirm:$false | Where-Object Action -eq 'Unchanged').Count)"
@@ -203,7 +203,7 @@ else {
         [pscustomobject]@{ Requests = [int]$Matches[1]; Writes = [int]$Matches[2] }
     }
     $warmApi = Read-ApiLine ($warmStream | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API:*' } | Select-Object -Last 1).Message
-    $warmUnchanged = @($warmStream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' -and $_.Action -eq 'Unchanged' }).Count
+    $warmUnchanged = @($warmStream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' -and $_.Action -eq 'Unchanged' }).Count
     $childApi = Read-ApiLine ($childOut | Where-Object { $_ -like 'Kubernetes API:*' } | Select-Object -Last 1)
     if (($childOut | Select-Object -Last 1) -ne $expect -or $warmUnchanged -ne $Instances) { throw "a no-op Sync changed something: $childOut; warm: $warmUnchanged Unchanged" }
     $kubectlRequests = @($kubectlLog | Where-Object { "$_" -match '\] (GET|HEAD|POST|PUT|PATCH|DELETE) https?://\S+ \d{3}' })

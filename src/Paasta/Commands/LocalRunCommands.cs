@@ -276,7 +276,7 @@ public sealed class InvokePaastaLocalRun : DockerCmdlet
         var path = DeploymentsFileStore.PathFor(service.Directory);
         if (!required && !File.Exists(path)) return null;
         var document = DeploymentsFileStore.Load(path, service.Name);
-        var branch = DeploymentBranch.For(instance, document);
+        var branch = DeploymentBranches.For(instance, document);
         if (branch is null && required)
             throw new PaastaException("NoDeploymentForInstance", PaastaErrorKind.ObjectNotFound,
                 $"deployments.json has no image for {instance} (deploy group {instance.DeployGroup ?? "none"}): nothing is marked for deployment there. " +
