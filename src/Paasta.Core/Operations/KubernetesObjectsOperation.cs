@@ -21,13 +21,14 @@ namespace Paasta.Operations;
 /// </summary>
 public static class KubernetesObjectsOperation
 {
-    public static IReadOnlyList<IKubernetesObject<V1ObjectMeta>> Render(OperationContext context, IReadOnlyList<InstanceConfig> instances, bool live)
+    /// <summary>The objects, in apply order (typed KubernetesClient objects, returned as object so that callers need not load KubernetesClient).</summary>
+    public static IReadOnlyList<object> Render(OperationContext context, IReadOnlyList<InstanceConfig> instances, bool live)
     {
         var requests = new SyncInputs(context).Requests(instances);
         foreach (var r in requests.Where(r => r.Branch is null))
             context.Sink.Warning($"{r.Instance.Service}.{r.Instance.Instance} on {r.Instance.Cluster}: {KubernetesReconciler.NoDeployment(r.Instance).Message}.");
         var building = requests.Where(r => r.Branch is not null).ToList();
-        if (building.Count == 0) return Array.Empty<IKubernetesObject<V1ObjectMeta>>();
+        if (building.Count == 0) return Array.Empty<object>();
 
         var states = new Dictionary<string, ClusterState>(StringComparer.Ordinal);
         if (live)
@@ -43,7 +44,7 @@ public static class KubernetesObjectsOperation
         else if (building.Select(r => r.Instance.Cluster).Distinct(StringComparer.Ordinal).Count() > 1)
             context.Sink.Warning("The instances belong to several clusters: the objects of each are rendered together; apply them cluster by cluster (filter on the label paasta.yelp.com/cluster).");
 
-        var objects = new List<IKubernetesObject<V1ObjectMeta>>();
+        var objects = new List<object>();
         var namespaces = new HashSet<string>(StringComparer.Ordinal);
         foreach (var request in building)
         {
@@ -78,7 +79,7 @@ public static class KubernetesObjectsOperation
     }
 
     /// <summary>One YAML stream of the objects, documents separated by <c>---</c>, as <c>kubectl apply -f</c> reads it.</summary>
-    public static string ToYaml(IEnumerable<IKubernetesObject<V1ObjectMeta>> objects)
+    public static string ToYaml(IEnumerable<object> objects)
     {
         var text = new StringBuilder();
         foreach (var o in objects)

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using k8s.Models;
 using Paasta.Config;
 using Paasta.Kubernetes;
 using Paasta.Operations;
@@ -250,7 +249,8 @@ public sealed class WaitPaastaDeployment : KubeCmdlet
 ///   <para>Renders with the cluster's live replica counts and Secret signatures, and diffs the result against what runs.</para>
 /// </example>
 [Cmdlet(VerbsData.ConvertTo, "PaastaKubernetesObject", DefaultParameterSetName = ByNameSet)]
-[OutputType(typeof(V1Namespace), typeof(V1LimitRange), typeof(V1Deployment), typeof(V1StatefulSet), typeof(V1PodDisruptionBudget), typeof(V2HorizontalPodAutoscaler))]
+// By name: KubernetesClient lives in the module's own load context, which PowerShell's attribute reader cannot see.
+[OutputType("k8s.Models.V1Namespace", "k8s.Models.V1LimitRange", "k8s.Models.V1Deployment", "k8s.Models.V1StatefulSet", "k8s.Models.V1PodDisruptionBudget", "k8s.Models.V2HorizontalPodAutoscaler")]
 [OutputType(typeof(string))]
 public sealed class ConvertToPaastaKubernetesObject : KubeInstanceCmdlet
 {
