@@ -449,11 +449,17 @@ Describe 'Sync-PaastaInstance of an autoscaled instance' -Tag Integration {
 Describe 'ConvertTo-PaastaKubernetesObject against what Sync applied' -Tag Integration {
     It 'renders offline the objects Sync created for main (same config_sha, image, replicas), and with the cluster a manifest the API server accepts' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        # Earlier tests may have left main behind soa-configs (a regenerated deployments.json): in sync first.
+        $preview = Sync -WhatIf
+        if ($preview.Action -ne 'Unchanged') { Write-Host "main before rendering: $($preview.Action)`n$($preview.Diff)" }
+        $synced = Sync -Wait -Timeout 180
+        $synced.Converging | Should -BeFalse
         $objects = @(ConvertTo-PaastaKubernetesObject -SoaDir $Soa -Service $Service -Cluster local -Instance main)
         $objects.Kind | Should -Be @('Namespace', 'LimitRange', 'Deployment', 'PodDisruptionBudget')
         $live = Get-Live
         $rendered = $objects | Where-Object Kind -eq 'Deployment'
-        $rendered.Metadata.Labels['paasta.yelp.com/config_sha'] | Should -Be $live.metadata.labels.'paasta.yelp.com/config_sha' -Because 'Sync builds through the same code'
+        $live.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $synced.NewConfigSha
+        $rendered.Metadata.Labels['paasta.yelp.com/config_sha'] | Should -Be $synced.NewConfigSha -Because 'Sync builds through the same code'
         $rendered.Spec.Template.Spec.Containers[0].Image | Should -Be $live.spec.template.spec.containers[0].image
         $rendered.Spec.Replicas | Should -Be $live.spec.replicas
         ($objects | Where-Object Kind -eq 'PodDisruptionBudget').ApiVersion | Should -Be 'policy/v1' -Because 'offline, the version PaaSTA writes'
@@ -506,14 +512,15 @@ Describe 'Sync-PaastaInstance -Prune' -Tag Integration {
     }
     AfterAll {
         if ($Up) {
-            Unregister-PaastaDrainMethod -Name $DrainMethod -ErrorAction Ignore
-            Remove-TestNamespace $PruneNamespace
+            try { Unregister-PaastaDrainMethod -Name $DrainMethod -Confirm:$false -ErrorAction Ignore }
+            finally { Remove-TestNamespace $PruneNamespace }
         }
     }
 
     It 'lists under -WhatIf, then drains and removes only the instance gone from soa-configs; unlabelled and foreign objects stay' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        @(Sync-Prune -Wait -Timeout 180).Action | Should -Be @('Created', 'Created')
+        @(Sync-Prune).Action | Should -Be @('Created', 'Created')
+        @(Sync-Prune -Wait -Timeout 180).Converging | Should -Be @($false, $false)
         $gonePods = @((Invoke-Kubectl -n $PruneNamespace get pods -l 'paasta.yelp.com/instance=gone' -o json | ConvertFrom-Json).items.metadata.name)
         $gonePods.Count | Should -Be 2
         # An unlabelled Deployment, and one labelled for this service's 'gone' instance on another PaaSTA cluster.
@@ -564,7 +571,7 @@ spec:
     It 'refuses to remove every instance of a service without -Force' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         Set-PruneInstances @()
-        $r = Sync-Prune -Prune -ErrorVariable err -ErrorAction SilentlyContinue
+        $r = Sync-PaastaInstance -SoaDir $PruneSoa -Service $PruneService -Cluster local -Confirm:$false -Prune -ErrorVariable err -ErrorAction SilentlyContinue
         $r | Should -BeNullOrEmpty
         @($err.FullyQualifiedErrorId) | Should -Contain 'PruneWouldRemoveAllInstances,Paasta.Commands.SyncPaastaInstance'
         Get-PruneObject deployment "$PruneService-keep" | Should -Not -BeNullOrEmpty

@@ -140,7 +140,9 @@ public static class ClusterConnections
     public static IReadOnlyList<ClusterGroup> Group(OperationContext context, IEnumerable<string> clusters)
     {
         var distinct = clusters.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        var groups = distinct.GroupBy(c => context.Settings.ContextFor(c).Value, StringComparer.Ordinal)
+        if (distinct.Count <= 1) return distinct.Select(c => new ClusterGroup(context.Settings.ContextFor(c).Value, new[] { c })).ToList();
+        var current = new Lazy<string?>(() => CurrentContext(context));
+        var groups = distinct.GroupBy(c => context.Settings.ContextFor(c).Value ?? current.Value, StringComparer.Ordinal)
             .Select(g => new ClusterGroup(g.Key, g.ToList())).ToList();
         var shared = groups.FirstOrDefault(g => g.Clusters.Count > 1);
         if (shared is not null)
@@ -150,5 +152,19 @@ public static class ClusterConnections
                 "; one Kubernetes context serves one PaaSTA cluster. Map each cluster to its own context (Set-PaastaConfiguration -ClusterContext @{ cluster = 'context' }, or $env:PAASTA_CLUSTER_CONTEXT), or pass -Cluster.")
             { Target = string.Join(",", shared.Clusters) };
         return groups;
+    }
+
+    /// <summary>The kubeconfig's current-context, which a cluster with no context of its own uses; null when unreadable.</summary>
+    private static string? CurrentContext(OperationContext context)
+    {
+        try
+        {
+            var path = Path.GetFullPath(context.Settings.KubeConfig, context.CurrentDirectory);
+            return File.Exists(path) ? k8s.KubernetesClientConfiguration.LoadKubeConfig(new FileInfo(path)).CurrentContext : null;
+        }
+        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or YamlDotNet.Core.YamlException)
+        {
+            return null; // the connection reports the kubeconfig's problem when it is opened
+        }
     }
 }
