@@ -299,6 +299,40 @@ public sealed class BounceTests : IDisposable
         Assert.Equal(new[] { "is-draining old-1", "safe old-1" }, kept.Calls);
     }
 
+    /// <summary>Every copy is draining and safe to kill.</summary>
+    private sealed class DoneDrainer : IPodDrainer
+    {
+        public string Name => "done";
+        public Task DrainAsync(V1Pod pod, CancellationToken cancellation) => Task.CompletedTask;
+        public Task StopDrainingAsync(V1Pod pod, CancellationToken cancellation) => Task.CompletedTask;
+        public Task<bool> IsDrainingAsync(V1Pod pod, CancellationToken cancellation) => Task.FromResult(true);
+        public Task<bool> IsSafeToKillAsync(V1Pod pod, CancellationToken cancellation) => Task.FromResult(true);
+    }
+
+    [Fact]
+    public async Task ARemovalDeletesOnlyOnceTheDrainMethodSaysEveryCopyIsSafeToKill()
+    {
+        var app = App(ShaA);
+        var pods = new[] { Pod(app, "p1", ready: true, draining: true), Pod(app, "p2", ready: true, draining: true), Pod(app, "gone", ready: false, terminating: true) };
+        var removed = 0;
+        Task Remove(CancellationToken _) { removed++; return Task.CompletedTask; }
+
+        var notYet = new RecordingDrainer { Draining = true }; // draining, but never safe
+        var (ops, progress) = new BounceEngine(Kube, _ => notYet).PlanRemoval(app.Instance, "Deployment", app.Namespace, app.Name, pods, "delete Deployment", Remove);
+        Assert.Equal(new[] { $"drain Deployment {app.Name}" }, Summaries(ops));
+        Assert.Contains("drain all 2 pod(s), then delete Deployment once every one is safe to kill", ops[0].Details[0]);
+        Assert.Equal("remove", progress.Method);
+        await ops[0].Run(CancellationToken.None);
+        Assert.Equal(0, removed);
+        Assert.False(progress.Finished);
+        Assert.Equal(new[] { "is-draining p1", "is-draining p2", "safe p1", "safe p2" }, notYet.Calls.Order());
+
+        (ops, progress) = new BounceEngine(Kube, _ => new DoneDrainer()).PlanRemoval(app.Instance, "Deployment", app.Namespace, app.Name, pods, "delete Deployment", Remove);
+        await ops[0].Run(CancellationToken.None);
+        Assert.Equal(1, removed);
+        Assert.True(progress.Finished);
+    }
+
     [Theory]
     [InlineData("", false, true)]                                 // default hacheck, no sidecar: nothing would answer
     [InlineData("", true, false)]                                 // the sidecar answers
