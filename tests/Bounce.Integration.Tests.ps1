@@ -1,6 +1,6 @@
 #Requires -Version 7.4
 # Bounces on the real local cluster: each bounce method replaces hello's 4 copies while `kubectl get pods -w`
-# records every pod change; the recorded timeline is checked against the method's promise (spec §6.2).
+# records every pod change; the recorded timeline is checked against the method's promise (docs/BEHAVIOUR.md §6.2).
 # Objects live in a namespace of this run's own (paastasvc-bouncehello…), the only one it deletes; the cluster is the
 # local platform's (Use-TestCluster).
 BeforeAll {

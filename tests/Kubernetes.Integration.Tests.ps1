@@ -436,7 +436,7 @@ Describe 'Sync-PaastaInstance of an autoscaled instance' -Tag Integration {
         (Get-ApiCounts $stream).Writes | Should -Be 0
         (Get-Live "$Service-auto").spec.replicas | Should -Be 2
 
-        # Stopped: no HPA (spec §5.7), 0 replicas.
+        # Stopped: no HPA (docs/BEHAVIOUR.md §5.7), 0 replicas.
         Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto | Stop-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
         Update-Deployments
         $null = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false -Wait -Timeout 120

@@ -2,7 +2,7 @@ using Paasta.Errors;
 
 namespace Paasta.Bounce;
 
-/// <summary>What a bounce method decides from one observation (spec §6.2).</summary>
+/// <summary>What a bounce method decides from one observation (docs/BEHAVIOUR.md §6.2).</summary>
 /// <param name="CreateNew">Whether the new version's controller may exist now.</param>
 /// <param name="Drain">The old copies to take out of traffic now (a subset of the non-draining old copies given).</param>
 /// <param name="Reason">One sentence for -Verbose: why these copies, why now.</param>

@@ -4,7 +4,7 @@ using Paasta.Config;
 namespace Paasta.Bounce;
 
 /// <summary>
-/// The part of a drain method (spec §7.2) a bounce needs, for one instance's pods. The bounce engine never
+/// The part of a drain method (docs/BEHAVIOUR.md §7.2) a bounce needs, for one instance's pods. The bounce engine never
 /// deletes a pod this has not called safe to kill.
 /// </summary>
 public interface IPodDrainer
@@ -40,7 +40,7 @@ public static class BounceDrainMethod
 /// <summary>Finds the drainer for an instance (its drain_method and drain_method_params).</summary>
 public delegate IPodDrainer PodDrainerFactory(InstanceConfig instance);
 
-/// <summary>The noop drain method: nothing to do, always safe (spec §7.3).</summary>
+/// <summary>The noop drain method: nothing to do, always safe (docs/BEHAVIOUR.md §7.3).</summary>
 public sealed class NoopPodDrainer : IPodDrainer
 {
     public static readonly NoopPodDrainer Instance = new();

@@ -215,7 +215,7 @@ public sealed class KubernetesStatusReader
 }
 
 /// <summary>
-/// Whether an instance has finished deploying a version (spec §6.4, wait-for-deployment): stopped or 0 wanted;
+/// Whether an instance has finished deploying a version (docs/BEHAVIOUR.md §6.4, wait-for-deployment): stopped or 0 wanted;
 /// or the controller runs the version, no pod of another version is left, and at least
 /// ceil(bounce_margin_factor × replicas) copies of it are ready. Otherwise, the reason it has not.
 /// </summary>

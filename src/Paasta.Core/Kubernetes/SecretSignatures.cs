@@ -9,7 +9,7 @@ namespace Paasta.Kubernetes;
 
 /// <summary>
 /// Signatures of the Kubernetes Secrets that instances' env references, so that a rotated secret changes
-/// config_sha and bounces the instance (spec §5.8 step 3, §6.1). PaaSTA reads them from a ConfigMap its secret
+/// config_sha and bounces the instance (docs/BEHAVIOUR.md §5.8 step 3, §6.1). PaaSTA reads them from a ConfigMap its secret
 /// syncer writes; Paasta has no syncer, so it signs each Secret's data itself — only the data, so relabelling
 /// or annotating a Secret does not bounce anything.
 /// </summary>

@@ -56,7 +56,7 @@ public sealed class DeploymentWaitOperation
             throw new PaastaException("DeployGroupNotUsed", PaastaErrorKind.InvalidArgument,
                 $"No long-running instance of {service.Name}{(clusters is null ? "" : " on " + string.Join(", ", clusters))} uses deploy group '{request.DeployGroup}'. Groups in deploy.yaml: {string.Join(", ", service.DeployGroups)}.")
             { Target = request.DeployGroup };
-        var groups = ClusterConnections.Group(_context, instances.Select(i => i.Cluster));
+        var groups = ClusterConnections.Group(_context, instances.Select(i => i.Cluster), readOnly: true);
 
         var doc = TryLoadDeployments(service, request);
         var (sha, imageVersion) = TargetVersion(doc, request);

@@ -18,7 +18,7 @@ public static class InstanceStatusOperation
         if (instances.Count == 0) return Array.Empty<InstanceStatus>();
         var inputs = new SyncInputs(context);
         var byInstance = new Dictionary<InstanceConfig, InstanceStatus>(ReferenceEqualityComparer.Instance);
-        foreach (var group in ClusterConnections.Group(context, instances.Select(i => i.Cluster)))
+        foreach (var group in ClusterConnections.Group(context, instances.Select(i => i.Cluster), readOnly: true))
         {
             var kube = group.Connect(context);
             var mine = instances.Where(i => group.Contains(i.Cluster)).ToList();

@@ -132,12 +132,13 @@ public sealed record ClusterGroup(string? Context, IReadOnlyList<string> Cluster
 /// <summary>
 /// Which kubeconfig context serves each PaaSTA cluster (docs/CONFIGURATION.md: -Context, else the cluster's
 /// ClusterContext entry, else KubeContext, else the kubeconfig's current context). Clusters of distinct contexts
-/// are talked to each through its own; two clusters that would share one context are refused, since their objects
-/// would land in the same namespaces under the same names.
+/// are talked to each through its own. Two clusters that would share one context are refused to an operation that
+/// writes, since their objects would land in the same namespaces under the same names; one that only reads
+/// (status, wait) reads them through the one connection, telling them apart by the cluster label.
 /// </summary>
 public static class ClusterConnections
 {
-    public static IReadOnlyList<ClusterGroup> Group(OperationContext context, IEnumerable<string> clusters)
+    public static IReadOnlyList<ClusterGroup> Group(OperationContext context, IEnumerable<string> clusters, bool readOnly = false)
     {
         var distinct = clusters.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         if (distinct.Count <= 1) return distinct.Select(c => new ClusterGroup(context.Settings.ContextFor(c).Value, new[] { c })).ToList();
@@ -145,7 +146,7 @@ public static class ClusterConnections
         var groups = distinct.GroupBy(c => context.Settings.ContextFor(c).Value ?? current.Value, StringComparer.Ordinal)
             .Select(g => new ClusterGroup(g.Key, g.ToList())).ToList();
         var shared = groups.FirstOrDefault(g => g.Clusters.Count > 1);
-        if (shared is not null)
+        if (shared is not null && !readOnly)
             throw new PaastaException("MultipleClusters", PaastaErrorKind.InvalidArgument,
                 $"The instances given belong to clusters {string.Join(", ", shared.Clusters)}, which would all be reached through " +
                 (shared.Context is null ? "the kubeconfig's current context" : $"context '{shared.Context}'") +

@@ -17,7 +17,7 @@ public sealed record SyncPlanItem(SyncResult Result, DesiredApp? Desired, IKuber
     /// <summary>Why the instance cannot be synced (Action Failed).</summary>
     public PaastaException? Error { get; init; }
 
-    /// <summary>Work order: new code first, then config-only changes, then scaling and side objects (spec §5.1 step 7).</summary>
+    /// <summary>Work order: new code first, then config-only changes, then scaling and side objects (docs/BEHAVIOUR.md §5.1 step 7).</summary>
     public int Priority => Result.Action switch
     {
         SyncAction.Created => 0,

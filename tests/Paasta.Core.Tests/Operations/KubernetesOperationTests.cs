@@ -352,6 +352,17 @@ public sealed class KubernetesOperationTests : IDisposable
     }
 
     [Fact]
+    public void StatusReadsClustersThatShareAContextThroughOneConnection()
+    {
+        Service("svc", ("c1", "main: {}\n"), ("c2", "other: {}\n"));
+        var (context, sink) = Context();
+        var statuses = InstanceStatusOperation.Run(context, Select(context));
+        Assert.Equal(new[] { ("main", "NotRunning"), ("other", "NotRunning") }, statuses.Select(s => (s.Instance, s.State)));
+        Assert.Empty(sink.Errors);
+        Assert.Single(context.OpenConnections);
+    }
+
+    [Fact]
     public void WaitReturnsWhenReadyAndWaitsOncePerServiceAndDeployGroup()
     {
         Running(_one, "main", ready: 2);
