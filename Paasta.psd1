@@ -19,6 +19,7 @@
         'Sync-PaastaInstance'
         'Get-PaastaInstanceStatus'
         'Wait-PaastaDeployment'
+        'ConvertTo-PaastaKubernetesObject'
         'Publish-PaastaDeployment'
         'Start-PaastaInstance'
         'Stop-PaastaInstance'

@@ -25,23 +25,118 @@ function Assert-PlatformOrSkip {
     return $false
 }
 
+# ---------------------------------------------------------------------------------------------------- cluster safety
+# The suite talks to the local platform's cluster only: $PlatformState/kubeconfig, context paasta-local
+# ($PlatformState is $env:PAASTA_PLATFORM_STATE, else .platform in this checkout). Whatever $env:KUBECONFIG says is
+# ignored, unless $env:PAASTA_TEST_KUBE_CONTEXT names the context to use instead (from $env:PAASTA_TEST_KUBECONFIG,
+# else $env:KUBECONFIG). The chosen context is copied alone into a kubeconfig of its own, which $env:KUBECONFIG then
+# names for the rest of the run: no cmdlet, setting or kubectl call in a test can reach another cluster.
+
+$script:TestCluster = $null
+$script:CreatedNamespaces = [System.Collections.Generic.List[string]]::new()
+
+function Get-TestPlatformState {
+    <# The local platform's state folder: $env:PAASTA_PLATFORM_STATE, else .platform in this checkout. #>
+    if ($env:PAASTA_PLATFORM_STATE) { return $env:PAASTA_PLATFORM_STATE }
+    $repo = if ($env:PAASTA_REPO_ROOT) { $env:PAASTA_REPO_ROOT } else { Split-Path $PSScriptRoot }
+    Join-Path $repo '.platform'
+}
+
+function Use-TestCluster {
+    <# The cluster the tests may use (see above), set up once per import: Up, KubeConfig, Context, Kubectl,
+       OwnPlatform (this checkout's own platform, which a test may restart), Reason (why not Up). #>
+    if ($script:TestCluster) { return $script:TestCluster }
+    $state = Get-TestPlatformState
+    $named = $env:PAASTA_TEST_KUBE_CONTEXT
+    $firstKubeConfig = if ($env:KUBECONFIG) { @($env:KUBECONFIG -split [IO.Path]::PathSeparator | Where-Object { $_ })[0] }
+    $source = if (-not $named) { Join-Path $state 'kubeconfig' }
+        elseif ($env:PAASTA_TEST_KUBECONFIG) { $env:PAASTA_TEST_KUBECONFIG }
+        elseif ($firstKubeConfig) { $firstKubeConfig }
+        else { Join-Path $state 'kubeconfig' }
+    $context = if ($named) { $named } else { 'paasta-local' }
+    $kubectl = if (Test-Path (Join-Path $state 'bin/kubectl')) { Join-Path $state 'bin/kubectl' } else { (Get-Command kubectl -ErrorAction Ignore).Source }
+    $result = [pscustomobject]@{
+        Up = $false; KubeConfig = $null; Context = $context; Source = $source; Kubectl = $kubectl
+        OwnPlatform = $false; Reason = $null
+    }
+    if (-not $named -and $firstKubeConfig -and $firstKubeConfig -ne $source) {
+        Write-Warning "The tests ignore `$env:KUBECONFIG ($firstKubeConfig): they use the local platform's $source, context $context. Name another context in `$env:PAASTA_TEST_KUBE_CONTEXT to test against it."
+    }
+    if (-not (Test-Path $source)) { $result.Reason = "no kubeconfig at $source" }
+    elseif (-not $kubectl) { $result.Reason = 'no kubectl' }
+    else {
+        $contexts = @(& $kubectl --kubeconfig $source config get-contexts -o name 2>$null)
+        if ($contexts -notcontains $context) { $result.Reason = "$source has no context $context" }
+        else {
+            # The context alone, in a folder of its own with kubectl next to it (as the platform lays it out).
+            $dir = Join-Path ([IO.Path]::GetTempPath()) "paasta-test-cluster-$PID"
+            $null = New-Item -ItemType Directory -Force (Join-Path $dir 'bin')
+            $file = Join-Path $dir 'kubeconfig'
+            $yaml = & $kubectl --kubeconfig $source config view --minify --flatten --raw --context $context 2>&1
+            if ($LASTEXITCODE) { $result.Reason = "kubectl config view failed: $yaml" }
+            else {
+                [IO.File]::WriteAllText($file, ($yaml -join "`n") + "`n")
+                if (-not $IsWindows) { & chmod 600 $file }
+                $link = Join-Path $dir 'bin/kubectl'
+                if (-not (Test-Path $link)) { $null = New-Item -ItemType SymbolicLink -Path $link -Target $kubectl }
+                $env:KUBECONFIG = $file
+                Remove-Item Env:PAASTA_KUBE_CONTEXT, Env:PAASTA_CLUSTER_CONTEXT -ErrorAction Ignore
+                $result.KubeConfig = $file
+                # Only this checkout's own platform may be restarted by a test: a shared one serves other runs too.
+                $repo = if ($env:PAASTA_REPO_ROOT) { $env:PAASTA_REPO_ROOT } else { Split-Path $PSScriptRoot }
+                $own = Join-Path $repo '.platform'
+                $result.OwnPlatform = -not $named -and (Test-Path (Join-Path $state 'run/kube-apiserver.pid')) -and (Test-Path $own) -and
+                    ((Resolve-Path $state).Path.TrimEnd('/') -eq (Resolve-Path $own).Path.TrimEnd('/'))
+                $ready = & $kubectl --kubeconfig $file get --raw /readyz 2>$null
+                $result.Up = $LASTEXITCODE -eq 0 -and $ready -eq 'ok'
+                if (-not $result.Up) { $result.Reason = "the API server of context $context does not answer /readyz" }
+            }
+        }
+    }
+    $script:TestCluster = $result
+    $result
+}
+
 function Get-TestKubectl {
-    <# kubectl: the local platform's (next to $env:KUBECONFIG), else the one on PATH; $null when there is none. #>
-    if ($env:KUBECONFIG -and (Test-Path (Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl'))) { return Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl' }
-    (Get-Command kubectl -ErrorAction Ignore).Source
+    <# kubectl: the local platform's, else the one on PATH; $null when there is none. #>
+    (Use-TestCluster).Kubectl
 }
 
 function Test-KubernetesUp {
-    <# True when $env:KUBECONFIG points at an API server that answers /readyz with ok. #>
+    <# True when the test cluster (Use-TestCluster) answers /readyz with ok. #>
+    (Use-TestCluster).Up
+}
+
+function New-TestName {
+    <# A name no other run uses: the prefix and six hex digits (lower case, no dash, valid as a service name). #>
+    param([Parameter(Mandatory)] [string] $Prefix)
+    $Prefix + [guid]::NewGuid().ToString('n').Substring(0, 6)
+}
+
+function Register-TestNamespace {
+    <# Declares a namespace this run is about to have created (by Sync or kubectl). It must not exist yet: a test
+       deletes only namespaces it registered, so never one it did not create. #>
+    param([Parameter(Mandatory)] [string] $Name)
     $kubectl = Get-TestKubectl
-    if (-not ($env:KUBECONFIG -and (Test-Path $env:KUBECONFIG) -and $kubectl)) { return $false }
-    $ready = & $kubectl get --raw /readyz 2>$null
-    $LASTEXITCODE -eq 0 -and $ready -eq 'ok'
+    $null = & $kubectl get namespace $Name -o name 2>$null
+    if ($LASTEXITCODE -eq 0) { throw "Namespace $Name exists already: the test will neither use nor delete a namespace it did not create." }
+    $script:CreatedNamespaces.Add($Name)
+}
+
+function Remove-TestNamespace {
+    <# Deletes a namespace registered with Register-TestNamespace; refuses any other. #>
+    param([Parameter(Mandatory)] [string] $Name, [switch] $Wait)
+    if (-not $script:CreatedNamespaces.Contains($Name)) { throw "Refusing to delete namespace ${Name}: this test run did not create it." }
+    $kubectl = Get-TestKubectl
+    $null = & $kubectl delete namespace $Name --ignore-not-found "--wait=$(([bool]$Wait).ToString().ToLowerInvariant())" 2>&1
+    $null = $script:CreatedNamespaces.Remove($Name)
 }
 
 function Invoke-Kubectl {
-    <# kubectl with the test's arguments; throws with its output when it fails. #>
-    $out = & (Get-TestKubectl) @args 2>&1
+    <# kubectl on the test cluster (Use-TestCluster) with the test's arguments; throws with its output when it fails. #>
+    $cluster = Use-TestCluster
+    if (-not $cluster.KubeConfig) { throw "No test cluster: $($cluster.Reason)" }
+    $out = & $cluster.Kubectl --kubeconfig $cluster.KubeConfig @args 2>&1
     if ($LASTEXITCODE) { throw "kubectl $args failed: $out" }
     $out
 }
@@ -53,4 +148,5 @@ function Invoke-Git {
     $out
 }
 
-Export-ModuleMember -Function Get-PwshCommand, Invoke-ChildPwsh, Assert-PlatformOrSkip, Get-TestKubectl, Test-KubernetesUp, Invoke-Kubectl, Invoke-Git
+Export-ModuleMember -Function Get-PwshCommand, Invoke-ChildPwsh, Assert-PlatformOrSkip, Get-TestPlatformState, Use-TestCluster, Get-TestKubectl, Test-KubernetesUp,
+    New-TestName, Register-TestNamespace, Remove-TestNamespace, Invoke-Kubectl, Invoke-Git

@@ -197,7 +197,7 @@ try {
                 else { $_ }
             })
         $seconds = $sw.Elapsed.TotalSeconds
-        $result = $results | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' } | Select-Object -Last 1
+        $result = $results | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' } | Select-Object -Last 1
         if (-not $result -or $result.Converging) { throw "Sync-PaastaInstance -Wait did not converge: $($results | Out-String)" }
         $hash = Assert-Settled $Namespace $paastaSelector 'paasta.yelp.com/config_sha' 'Paasta'
         if ($hash -ne $result.NewConfigSha) { throw "Paasta's pods run config_sha $hash, Sync made $($result.NewConfigSha)" }

@@ -157,8 +157,8 @@ $ErrorActionPreference = 'Stop'
 Import-Module $Manifest
 if ($Count) {
     $stream = Sync-PaastaInstance -SoaDir $SoaDir -Service $Service -Cluster $Cluster -Confirm:$false -Verbose 4>&1
-    ($stream | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API:*' } | Select-Object -Last 1).Message
-    "unchanged: $(@($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' -and $_.Action -eq 'Unchanged' }).Count)"
+    ($stream | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API*: *request(s)*' } | Select-Object -Last 1).Message
+    "unchanged: $(@($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' -and $_.Action -eq 'Unchanged' }).Count)"
 }
 else {
     "unchanged: $(@(Sync-PaastaInstance -SoaDir $SoaDir -Service $Service -Cluster $Cluster -Confirm:$false | Where-Object Action -eq 'Unchanged').Count)"
@@ -199,12 +199,12 @@ else {
     $afterKubectl = Get-ResourceVersions
 
     function Read-ApiLine([string] $Line) {
-        if ($Line -notmatch '^Kubernetes API: (\d+) request\(s\), (\d+) write\(s\)') { throw "no API count in '$Line'" }
+        if ($Line -notmatch '^Kubernetes API(?: \([^)]*\))?: (\d+) request\(s\), (\d+) write\(s\)') { throw "no API count in '$Line'" }
         [pscustomobject]@{ Requests = [int]$Matches[1]; Writes = [int]$Matches[2] }
     }
-    $warmApi = Read-ApiLine ($warmStream | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API:*' } | Select-Object -Last 1).Message
-    $warmUnchanged = @($warmStream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' -and $_.Action -eq 'Unchanged' }).Count
-    $childApi = Read-ApiLine ($childOut | Where-Object { $_ -like 'Kubernetes API:*' } | Select-Object -Last 1)
+    $warmApi = Read-ApiLine ($warmStream | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API*: *request(s)*' } | Select-Object -Last 1).Message
+    $warmUnchanged = @($warmStream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' -and $_.Action -eq 'Unchanged' }).Count
+    $childApi = Read-ApiLine ($childOut | Where-Object { $_ -like 'Kubernetes API*: *request(s)*' } | Select-Object -Last 1)
     if (($childOut | Select-Object -Last 1) -ne $expect -or $warmUnchanged -ne $Instances) { throw "a no-op Sync changed something: $childOut; warm: $warmUnchanged Unchanged" }
     $kubectlRequests = @($kubectlLog | Where-Object { "$_" -match '\] (GET|HEAD|POST|PUT|PATCH|DELETE) https?://\S+ \d{3}' })
     $kubectlWrites = @($kubectlRequests | Where-Object { "$_" -notmatch '\] (GET|HEAD) ' }).Count

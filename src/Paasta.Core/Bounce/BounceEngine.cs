@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using k8s;
 using k8s.Models;
-using Paasta.Kubernetes;
+using Paasta.Config;
 using Paasta.Errors;
+using Paasta.Kubernetes;
 
 namespace Paasta.Bounce;
 
@@ -23,9 +24,22 @@ public sealed class BounceProgress
     public ConcurrentQueue<PaastaException> Errors { get; } = new();
     /// <summary>True while old copies remain, or the new version is not yet created.</summary>
     public bool InProgress { get; init; }
+    /// <summary>Stop or removal: every copy was safe to kill, and the step that follows the drain (scale to 0, delete) ran.</summary>
+    public bool Finished => _finished;
 
     private int _killed;
+    private volatile bool _finished;
     internal void CountKill() => Interlocked.Increment(ref _killed);
+    internal void Finish() => _finished = true;
+}
+
+/// <summary>Limits of one bounce engine, given by its caller (no process-wide state).</summary>
+public sealed record BounceOptions
+{
+    public static readonly BounceOptions Default = new();
+
+    /// <summary>Longest a drain-method call may take before the pod is left serving and the call reported.</summary>
+    public TimeSpan DrainCallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
 
 /// <summary>
@@ -48,17 +62,20 @@ public sealed class BounceEngine
     /// <summary>On a Deployment: old copies may still be around, so passes must look at pods.</summary>
     public const string BouncingAnnotation = "paasta.yelp.com/bouncing";
 
-    /// <summary>Longest a drain-method call may take before the pod is left serving and the call reported.</summary>
-    public static TimeSpan DrainCallTimeout { get; set; } = TimeSpan.FromSeconds(60);
-
     private readonly KubeConnection _kube;
+    private readonly KubeWriter _writer;
     private readonly PodDrainerFactory _drainers;
+    private readonly BounceOptions _options;
 
-    public BounceEngine(KubeConnection kube, PodDrainerFactory? drainers = null)
+    public BounceEngine(KubeConnection kube, PodDrainerFactory? drainers = null, BounceOptions? options = null)
     {
         _kube = kube;
+        _writer = new KubeWriter(kube);
         _drainers = drainers ?? (_ => NoopPodDrainer.Instance);
+        _options = options ?? BounceOptions.Default;
     }
+
+    public BounceOptions Options => _options;
 
     public static bool IsReady(V1Pod pod) =>
         pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
@@ -87,7 +104,7 @@ public sealed class BounceEngine
     /// any), the instance's ReplicaSets and pods. Returns the writes in order and the progress they report into.
     /// </summary>
     public (IReadOnlyList<KubeOperation> Operations, BounceProgress Progress) PlanBounce(
-        DesiredApp desired, V1Deployment? live, IReadOnlyList<V1ReplicaSet> replicaSets, IReadOnlyList<V1Pod> pods, KubernetesReconciler reconciler)
+        DesiredApp desired, V1Deployment? live, IReadOnlyList<V1ReplicaSet> replicaSets, IReadOnlyList<V1Pod> pods)
     {
         var sha = desired.ConfigSha;
         var instance = desired.Instance;
@@ -143,11 +160,11 @@ public sealed class BounceEngine
             {
                 $"{desired.Replicas} replica(s) of {desired.Template.Spec.Containers[0].Image}",
                 $"config_sha {sha}",
-            }, ct => reconciler.CreateControllerAsync(desired, ct)));
+            }, ct => _writer.CreateControllerAsync(desired, ct)));
         }
         else if (liveIsNew && live!.Spec?.Replicas != desired.Replicas)
             ops.Add(new KubeOperation("scale", "Deployment", ns, desired.Name, new[] { $"replicas {live.Spec?.Replicas} -> {desired.Replicas}" },
-                ct => reconciler.ScaleControllerAsync(desired, ct)));
+                ct => _writer.ScaleControllerAsync(desired, ct)));
 
         foreach (var pod in toUndrain)
             ops.Add(new KubeOperation("undrain", "Pod", ns, pod.Metadata.Name,
@@ -172,27 +189,43 @@ public sealed class BounceEngine
     /// Stopping: every copy is drained first, and the Deployment scales to 0 only once the drain method says
     /// all of them are safe to kill (scaling is how a Deployment's own pods go without being replaced).
     /// </summary>
-    public (IReadOnlyList<KubeOperation> Operations, BounceProgress Progress) PlanStop(DesiredApp desired, IReadOnlyList<V1Pod> pods, KubernetesReconciler reconciler)
+    public (IReadOnlyList<KubeOperation> Operations, BounceProgress Progress) PlanStop(DesiredApp desired, IReadOnlyList<V1Pod> pods) =>
+        DrainAllThen(desired.Instance, "stop", "Deployment", desired.Namespace, desired.Name, pods,
+            "scaling to 0", "replicas -> 0", ct => _writer.ScaleControllerAsync(desired, ct));
+
+    /// <summary>
+    /// Removing an instance gone from soa-configs (Sync -Prune): every copy is drained first, as a stop drains
+    /// them, and <paramref name="remove"/> (deleting its objects) runs only once the drain method says all of them
+    /// are safe to kill. <paramref name="drainAs"/> names the drain method and its parameters.
+    /// </summary>
+    public (IReadOnlyList<KubeOperation> Operations, BounceProgress Progress) PlanRemoval(InstanceConfig drainAs, string kind, string ns, string name,
+        IReadOnlyList<V1Pod> pods, string removal, Func<CancellationToken, Task> remove) =>
+        DrainAllThen(drainAs, "remove", kind, ns, name, pods, "removal", removal, remove);
+
+    private (IReadOnlyList<KubeOperation> Operations, BounceProgress Progress) DrainAllThen(InstanceConfig instance, string method, string kind, string ns, string name,
+        IReadOnlyList<V1Pod> pods, string before, string then, Func<CancellationToken, Task> next)
     {
-        var drainer = _drainers(desired.Instance);
+        var drainer = _drainers(instance);
         var active = pods.Where(p => !IsTerminating(p)).ToList();
         var progress = new BounceProgress
         {
-            Method = "stop",
+            Method = method,
             DrainMethod = drainer.Name,
             Wanted = 0,
             OldReady = active.Count(IsReady),
             OldCopies = active.Count,
             Draining = active.Count,
-            Reason = $"stopping: {active.Count} copy(ies) drained with {drainer.Name} before scaling to 0",
+            Reason = $"{(method == "stop" ? "stopping" : "removing")}: {active.Count} copy(ies) drained with {drainer.Name} before {before}",
             InProgress = true,
         };
-        var op = new KubeOperation("drain", "Deployment", desired.Namespace, desired.Name,
-            new[] { $"{drainer.Name}: drain all {active.Count} pod(s), then replicas -> 0 once every one is safe to kill" },
+        var op = new KubeOperation("drain", kind, ns, name,
+            new[] { $"{drainer.Name}: drain all {active.Count} pod(s), then {then} once every one is safe to kill" },
             async ct =>
             {
                 var safe = await Task.WhenAll(active.Select(p => DrainOnlyAsync(drainer, p, !IsDraining(p), progress, ct))).ConfigureAwait(false);
-                if (safe.All(s => s)) await reconciler.ScaleControllerAsync(desired, ct).ConfigureAwait(false);
+                if (!safe.All(s => s)) return;
+                await next(ct).ConfigureAwait(false);
+                progress.Finish();
             });
         return (new[] { op }, progress);
     }
@@ -200,12 +233,7 @@ public sealed class BounceEngine
     private async Task DrainAndKillAsync(IPodDrainer drainer, V1Pod pod, bool startDrain, BounceProgress progress, CancellationToken cancellation)
     {
         if (!await DrainOnlyAsync(drainer, pod, startDrain, progress, cancellation).ConfigureAwait(false)) return;
-        try
-        {
-            await _kube.Call(() => _kube.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: cancellation),
-                $"delete pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}").ConfigureAwait(false);
-        }
-        catch (PaastaException e) when (e.ErrorId == "KubeObjectNotFound") { }
+        await _writer.DeletePodAsync(pod.Metadata.NamespaceProperty, pod.Metadata.Name, cancellation).ConfigureAwait(false);
         progress.CountKill();
     }
 
@@ -244,7 +272,7 @@ public sealed class BounceEngine
     }
 
     /// <summary>Runs drain-method calls for one pod; their failures are reported on the progress and answer false.</summary>
-    private static async Task<bool> ReportingDrainFailures(IPodDrainer drainer, string name, string outcome, BounceProgress progress, Func<Task<bool>> body, CancellationToken cancellation)
+    private async Task<bool> ReportingDrainFailures(IPodDrainer drainer, string name, string outcome, BounceProgress progress, Func<Task<bool>> body, CancellationToken cancellation)
     {
         try
         {
@@ -262,25 +290,26 @@ public sealed class BounceEngine
         {
             progress.Errors.Enqueue(e is OperationCanceledException or TimeoutException
                 ? new PaastaException("DrainMethodTimedOut", PaastaErrorKind.OperationTimeout,
-                    $"drain method {drainer.Name} did not answer within {DrainCallTimeout.TotalSeconds:0} s for pod {name}. {outcome}", e) { Target = name }
+                    $"drain method {drainer.Name} did not answer within {_options.DrainCallTimeout.TotalSeconds:0} s for pod {name}. {outcome}", e) { Target = name }
                 : new PaastaException("DrainMethodFailed", PaastaErrorKind.InvalidOperation,
                     $"drain method {drainer.Name} failed for pod {name}: {e.Message}. {outcome}", e) { Target = name });
             return false;
         }
     }
 
-    private static async Task<T> WithTimeout<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellation)
+    private async Task<T> WithTimeout<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellation)
     {
+        var limit = _options.DrainCallTimeout;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        timeout.CancelAfter(DrainCallTimeout);
+        timeout.CancelAfter(limit);
         var task = call(timeout.Token);
         // A drain method that ignores its token still cannot hold the bounce past the timeout.
-        var finished = await Task.WhenAny(task, Task.Delay(DrainCallTimeout + TimeSpan.FromSeconds(1), cancellation)).ConfigureAwait(false);
-        if (finished != task) throw new TimeoutException($"no answer within {DrainCallTimeout.TotalSeconds:0} s");
+        var finished = await Task.WhenAny(task, Task.Delay(limit + TimeSpan.FromSeconds(1), cancellation)).ConfigureAwait(false);
+        if (finished != task) throw new TimeoutException($"no answer within {limit.TotalSeconds:0} s");
         return await task.ConfigureAwait(false);
     }
 
-    private static Task WithTimeout(Func<CancellationToken, Task> call, CancellationToken cancellation) =>
+    private Task WithTimeout(Func<CancellationToken, Task> call, CancellationToken cancellation) =>
         WithTimeout(async ct => { await call(ct).ConfigureAwait(false); return true; }, cancellation);
 
     private async Task AnnotateDrainingAsync(V1Pod pod, bool restart, CancellationToken cancellation)

@@ -1,21 +1,11 @@
-using Paasta.Deployments;
-
 namespace Paasta.Config;
 
 /// <summary>
-/// What deployments.json says an instance should run (PaaSTA's "branch dict", docs/BEHAVIOUR.md §3.4): the image and
-/// sha of its deploy group, and the desired state and force_bounce of its control entry.
+/// What deployments.json says an instance should run (PaaSTA's "branch dict", docs/BEHAVIOUR.md §3.4): the image
+/// and sha of its deploy group, and the desired state and force_bounce of its control entry. Read from a
+/// deployments.json by <c>Paasta.Deployments.DeploymentBranches.For</c>.
 /// </summary>
 public sealed record DeploymentBranch(string DockerImage, string GitSha, string? ImageVersion, string DesiredState, string? ForceBounce)
 {
     public bool IsStopped => DesiredState == "stop";
-
-    /// <summary>The branch of <paramref name="instance"/>, or null when its deploy group has no deployment yet.</summary>
-    public static DeploymentBranch? For(InstanceConfig instance, DeploymentsDocument deployments)
-    {
-        if (instance.DeployGroup is null || !deployments.Deployments.TryGetValue(instance.DeployGroup, out var d) || d.DockerImage is null || d.GitSha is null)
-            return null;
-        deployments.Controls.TryGetValue($"{instance.Service}:{instance.Branch}", out var control);
-        return new DeploymentBranch(d.DockerImage, d.GitSha, d.ImageVersion, control?.DesiredState ?? "start", control?.ForceBounce);
-    }
 }

@@ -135,6 +135,17 @@ public sealed class SoaConfigReader
         }
     }
 
+    /// <summary>
+    /// A long-running instance no file defines, with only the service's defaults (service.yaml, the service-wide
+    /// files and the code defaults): how Sync -Prune finds the drain method of an instance removed from soa-configs.
+    /// </summary>
+    public InstanceConfig DefaultInstance(ServiceConfig service, string instanceType, string cluster, string instance)
+    {
+        var file = service.InstanceFiles.FirstOrDefault(f => f.InstanceType == instanceType && f.Cluster == cluster)
+            ?? new InstanceFile(instanceType, cluster, Path.Combine(service.Directory, $"{instanceType}-{cluster}.yaml"));
+        return InstanceBuilder.LongRunning(service, file, instance, 0, new YMapping(file.Path, 0, 0, null), GeneralConfig(service));
+    }
+
     private IEnumerable<LoadResult<InstanceConfig>> InstancesOfFile(ServiceConfig service, InstanceFile file, YMapping root, Func<string, bool>? instanceFilter)
     {
         foreach (var (name, node) in root.Entries)

@@ -59,20 +59,20 @@ public sealed record ControllerSummary(string Kind, string Namespace, string Nam
     string? Image, int Replicas, int ReadyReplicas, int UpdatedReplicas, int AvailableReplicas, bool Observed, string? ProgressMessage)
 {
     public static ControllerSummary From(V1Deployment d) => new("Deployment", d.Metadata.NamespaceProperty, d.Metadata.Name,
-        KubernetesReconciler.LabelOf(d.Metadata, KubernetesObjectBuilder.ClusterLabel),
-        KubernetesReconciler.LabelOf(d.Metadata, KubernetesObjectBuilder.GitShaLabel),
-        KubernetesReconciler.LabelOf(d.Metadata, KubernetesObjectBuilder.ImageVersionLabel),
-        KubernetesReconciler.LabelOf(d.Metadata, Paasta.Kubernetes.ConfigSha.Label),
+        KubeLabels.Of(d.Metadata, KubernetesObjectBuilder.ClusterLabel),
+        KubeLabels.Of(d.Metadata, KubernetesObjectBuilder.GitShaLabel),
+        KubeLabels.Of(d.Metadata, KubernetesObjectBuilder.ImageVersionLabel),
+        KubeLabels.Of(d.Metadata, Paasta.Kubernetes.ConfigSha.Label),
         d.Spec?.Template?.Spec?.Containers?.FirstOrDefault()?.Image,
         d.Spec?.Replicas ?? 1, d.Status?.ReadyReplicas ?? 0, d.Status?.UpdatedReplicas ?? 0, d.Status?.AvailableReplicas ?? 0,
         d.Status?.ObservedGeneration >= d.Metadata.Generation,
         d.Status?.Conditions?.FirstOrDefault(c => c.Type == "Progressing" && c.Status == "False")?.Message);
 
     public static ControllerSummary From(V1StatefulSet s) => new("StatefulSet", s.Metadata.NamespaceProperty, s.Metadata.Name,
-        KubernetesReconciler.LabelOf(s.Metadata, KubernetesObjectBuilder.ClusterLabel),
-        KubernetesReconciler.LabelOf(s.Metadata, KubernetesObjectBuilder.GitShaLabel),
-        KubernetesReconciler.LabelOf(s.Metadata, KubernetesObjectBuilder.ImageVersionLabel),
-        KubernetesReconciler.LabelOf(s.Metadata, Paasta.Kubernetes.ConfigSha.Label),
+        KubeLabels.Of(s.Metadata, KubernetesObjectBuilder.ClusterLabel),
+        KubeLabels.Of(s.Metadata, KubernetesObjectBuilder.GitShaLabel),
+        KubeLabels.Of(s.Metadata, KubernetesObjectBuilder.ImageVersionLabel),
+        KubeLabels.Of(s.Metadata, Paasta.Kubernetes.ConfigSha.Label),
         s.Spec?.Template?.Spec?.Containers?.FirstOrDefault()?.Image,
         s.Spec?.Replicas ?? 1, s.Status?.ReadyReplicas ?? 0, s.Status?.UpdatedReplicas ?? 0, s.Status?.ReadyReplicas ?? 0,
         s.Status?.ObservedGeneration >= s.Metadata.Generation, null);

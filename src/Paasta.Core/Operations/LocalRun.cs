@@ -319,7 +319,7 @@ public static class LocalRun
         var path = DeploymentsFileStore.PathFor(Path.Combine(instance.SoaDir, service));
         if (!required && !File.Exists(path)) return null;
         var document = DeploymentsFileStore.Load(path, service);
-        var branch = DeploymentBranch.For(instance, document);
+        var branch = DeploymentBranches.For(instance, document);
         if (branch is null && required)
             throw new PaastaException("NoDeploymentForInstance", PaastaErrorKind.ObjectNotFound,
                 $"deployments.json has no image for {instance} (deploy group {instance.DeployGroup ?? "none"}): nothing is marked for deployment there. " +

@@ -76,10 +76,8 @@ public sealed class BounceTests : IDisposable
     private const string ShaB = "9085fd67ed1bb5fadafa7f2afaf8dedee7342711";
     private static readonly KubernetesBuildContext Context = new("registry.example:443");
     private readonly OfflineKubeConnection _offline = new();
-    private readonly KubernetesReconciler _reconciler;
     private KubeConnection Kube => _offline.Kube;
 
-    public BounceTests() => _reconciler = new KubernetesReconciler(Kube);
 
     public void Dispose() => _offline.Dispose();
 
@@ -121,7 +119,7 @@ public sealed class BounceTests : IDisposable
         var oldApp = App(ShaA);
         var newApp = App(ShaB);
         var pods = Enumerable.Range(1, 4).Select(i => Pod(oldApp, $"old-{i}", ready: true)).ToList();
-        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(oldApp), new[] { ReplicaSet(oldApp, "rs-old") }, pods, _reconciler);
+        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(oldApp), new[] { ReplicaSet(oldApp, "rs-old") }, pods);
         Assert.Equal(new[]
         {
             $"orphan Deployment {oldApp.Name}",
@@ -148,7 +146,7 @@ public sealed class BounceTests : IDisposable
             Pod(newApp, "new-2", ready: true),
             Pod(newApp, "new-3", ready: false),
         };
-        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods);
         // 2 new ready of 4 wanted: 2 old stay (the oldest ready ones), the unready and the youngest go.
         Assert.Equal(new[] { "drain Pod old-young", "drain Pod old-unready" }, Summaries(ops));
         Assert.Equal(2, progress.NewReady);
@@ -167,7 +165,7 @@ public sealed class BounceTests : IDisposable
             Pod(newApp, "new-fresh", ready: true, readySeconds: 5),
         };
         pods.AddRange(Enumerable.Range(1, 4).Select(i => Pod(oldApp, $"old-{i}", ready: true, ageSeconds: 1000 - i)));
-        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods);
         Assert.Equal(1, progress.NewReady); // the fresh one has been ready 5 s of the 30 required
         Assert.Single(ops, o => o.Verb == "drain");
         Assert.Equal(30, newApp.Deployment!.Spec.MinReadySeconds);
@@ -180,11 +178,11 @@ public sealed class BounceTests : IDisposable
         var newApp = App(ShaB);
         var newPods = Enumerable.Range(1, 4).Select(i => Pod(newApp, $"new-{i}", ready: true)).ToList();
         var draining = newPods.Append(Pod(oldApp, "old-1", ready: true, draining: true)).ToList();
-        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), draining, _reconciler);
+        var (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), draining);
         Assert.Equal(new[] { "check Pod old-1" }, Summaries(ops));
         Assert.True(progress.InProgress);
 
-        (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), newPods, _reconciler);
+        (ops, progress) = new BounceEngine(Kube).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), newPods);
         Assert.Equal(new[] { $"finish Deployment {newApp.Name}" }, Summaries(ops));
         Assert.False(progress.InProgress);
     }
@@ -195,9 +193,9 @@ public sealed class BounceTests : IDisposable
         var oldApp = App(ShaA, "  bounce_method: downthenup\n");
         var newApp = App(ShaB, "  bounce_method: downthenup\n");
         var terminating = new[] { Pod(oldApp, "old-1", ready: false, draining: true, terminating: true) };
-        var (ops, _) = new BounceEngine(Kube).PlanBounce(newApp, null, Array.Empty<V1ReplicaSet>(), terminating, _reconciler);
+        var (ops, _) = new BounceEngine(Kube).PlanBounce(newApp, null, Array.Empty<V1ReplicaSet>(), terminating);
         Assert.Empty(ops);
-        (ops, _) = new BounceEngine(Kube).PlanBounce(newApp, null, Array.Empty<V1ReplicaSet>(), Array.Empty<V1Pod>(), _reconciler);
+        (ops, _) = new BounceEngine(Kube).PlanBounce(newApp, null, Array.Empty<V1ReplicaSet>(), Array.Empty<V1Pod>());
         Assert.Equal(new[] { $"create Deployment {newApp.Name}" }, Summaries(ops));
         Assert.False(newApp.Metadata.Annotations?.ContainsKey(BounceEngine.BouncingAnnotation) ?? false);
     }
@@ -207,7 +205,7 @@ public sealed class BounceTests : IDisposable
     {
         var app = App(ShaA);
         var pods = Enumerable.Range(1, 3).Select(i => Pod(app, $"p{i}", ready: true)).Append(Pod(app, "gone", ready: false, terminating: true)).ToList();
-        var (ops, progress) = new BounceEngine(Kube).PlanStop(app, pods, _reconciler);
+        var (ops, progress) = new BounceEngine(Kube).PlanStop(app, pods);
         Assert.Equal(new[] { $"drain Deployment {app.Name}" }, Summaries(ops));
         Assert.Contains("drain all 3 pod(s)", ops[0].Details[0]);
         Assert.Equal(3, progress.Draining);
@@ -230,7 +228,7 @@ public sealed class BounceTests : IDisposable
         var newApp = App(ShaB, "  bounce_method: brutal\n");
         var drainer = new FailingDrainer();
         var engine = new BounceEngine(Kube, _ => drainer);
-        var (ops, progress) = engine.PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), new[] { Pod(oldApp, "old-1", ready: true) }, _reconciler);
+        var (ops, progress) = engine.PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), new[] { Pod(oldApp, "old-1", ready: true) });
         Assert.Equal(new[] { "drain Pod old-1" }, Summaries(ops));
         await ops[0].Run(CancellationToken.None); // no API call happens: the drain fails first
         Assert.Equal(0, progress.Killed);
@@ -270,7 +268,7 @@ public sealed class BounceTests : IDisposable
         var pods = Enumerable.Range(1, 2).Select(i => Pod(appA, $"a-{i}", ready: true, draining: true))
             .Concat(Enumerable.Range(1, 2).Select(i => Pod(appB, $"b-{i}", ready: true))).ToList();
         var drainer = new RecordingDrainer();
-        var (ops, progress) = new BounceEngine(Kube, _ => drainer).PlanBounce(appA, Live(appB), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        var (ops, progress) = new BounceEngine(Kube, _ => drainer).PlanBounce(appA, Live(appB), Array.Empty<V1ReplicaSet>(), pods);
         Assert.Contains("undrain Pod a-1", Summaries(ops));
         Assert.Contains("undrain Pod a-2", Summaries(ops));
         // Drained copies do not serve yet: crossover keeps every B copy for now.
@@ -291,14 +289,48 @@ public sealed class BounceTests : IDisposable
         var newApp = App(ShaB);
         var pods = Enumerable.Range(1, 4).Select(i => Pod(newApp, $"new-{i}", ready: true)).Append(Pod(oldApp, "old-1", ready: true, draining: true)).ToList();
         var lost = new RecordingDrainer { Draining = false };
-        var (ops, _) = new BounceEngine(Kube, _ => lost).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        var (ops, _) = new BounceEngine(Kube, _ => lost).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods);
         await ops.Single(o => o.Verb == "check").Run(CancellationToken.None);
         Assert.Equal(new[] { "is-draining old-1", "drain old-1" }, lost.Calls); // drained again; never asked if safe
 
         var kept = new RecordingDrainer { Draining = true };
-        (ops, _) = new BounceEngine(Kube, _ => kept).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods, _reconciler);
+        (ops, _) = new BounceEngine(Kube, _ => kept).PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), pods);
         await ops.Single(o => o.Verb == "check").Run(CancellationToken.None);
         Assert.Equal(new[] { "is-draining old-1", "safe old-1" }, kept.Calls);
+    }
+
+    /// <summary>Every copy is draining and safe to kill.</summary>
+    private sealed class DoneDrainer : IPodDrainer
+    {
+        public string Name => "done";
+        public Task DrainAsync(V1Pod pod, CancellationToken cancellation) => Task.CompletedTask;
+        public Task StopDrainingAsync(V1Pod pod, CancellationToken cancellation) => Task.CompletedTask;
+        public Task<bool> IsDrainingAsync(V1Pod pod, CancellationToken cancellation) => Task.FromResult(true);
+        public Task<bool> IsSafeToKillAsync(V1Pod pod, CancellationToken cancellation) => Task.FromResult(true);
+    }
+
+    [Fact]
+    public async Task ARemovalDeletesOnlyOnceTheDrainMethodSaysEveryCopyIsSafeToKill()
+    {
+        var app = App(ShaA);
+        var pods = new[] { Pod(app, "p1", ready: true, draining: true), Pod(app, "p2", ready: true, draining: true), Pod(app, "gone", ready: false, terminating: true) };
+        var removed = 0;
+        Task Remove(CancellationToken _) { removed++; return Task.CompletedTask; }
+
+        var notYet = new RecordingDrainer { Draining = true }; // draining, but never safe
+        var (ops, progress) = new BounceEngine(Kube, _ => notYet).PlanRemoval(app.Instance, "Deployment", app.Namespace, app.Name, pods, "delete Deployment", Remove);
+        Assert.Equal(new[] { $"drain Deployment {app.Name}" }, Summaries(ops));
+        Assert.Contains("drain all 2 pod(s), then delete Deployment once every one is safe to kill", ops[0].Details[0]);
+        Assert.Equal("remove", progress.Method);
+        await ops[0].Run(CancellationToken.None);
+        Assert.Equal(0, removed);
+        Assert.False(progress.Finished);
+        Assert.Equal(new[] { "is-draining p1", "is-draining p2", "safe p1", "safe p2" }, notYet.Calls.Order());
+
+        (ops, progress) = new BounceEngine(Kube, _ => new DoneDrainer()).PlanRemoval(app.Instance, "Deployment", app.Namespace, app.Name, pods, "delete Deployment", Remove);
+        await ops[0].Run(CancellationToken.None);
+        Assert.Equal(1, removed);
+        Assert.True(progress.Finished);
     }
 
     [Theory]
@@ -315,19 +347,15 @@ public sealed class BounceTests : IDisposable
     [Fact]
     public async Task ADrainMethodThatHangsTimesOutAndThePodStays()
     {
-        var saved = BounceEngine.DrainCallTimeout;
-        BounceEngine.DrainCallTimeout = TimeSpan.FromMilliseconds(200);
-        try
-        {
-            var oldApp = App(ShaA, "  bounce_method: brutal\n");
-            var newApp = App(ShaB, "  bounce_method: brutal\n");
-            var engine = new BounceEngine(Kube, _ => new HangingDrainer());
-            var (ops, progress) = engine.PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), new[] { Pod(oldApp, "old-1", ready: true) }, _reconciler);
-            await ops[0].Run(CancellationToken.None);
-            Assert.Equal(0, progress.Killed);
-            Assert.True(progress.Errors.TryDequeue(out var error));
-            Assert.Equal("DrainMethodTimedOut", error!.ErrorId);
-        }
-        finally { BounceEngine.DrainCallTimeout = saved; }
+        var oldApp = App(ShaA, "  bounce_method: brutal\n");
+        var newApp = App(ShaB, "  bounce_method: brutal\n");
+        var engine = new BounceEngine(Kube, _ => new HangingDrainer(), new BounceOptions { DrainCallTimeout = TimeSpan.FromMilliseconds(200) });
+        var (ops, progress) = engine.PlanBounce(newApp, Live(newApp, bouncing: true), Array.Empty<V1ReplicaSet>(), new[] { Pod(oldApp, "old-1", ready: true) });
+        await ops[0].Run(CancellationToken.None);
+        Assert.Equal(0, progress.Killed);
+        Assert.True(progress.Errors.TryDequeue(out var error));
+        Assert.Equal("DrainMethodTimedOut", error!.ErrorId);
+        Assert.Contains("within 0 s", error.Message); // the engine's own limit, not a process-wide one
+        Assert.Equal(TimeSpan.FromSeconds(60), new BounceEngine(Kube).Options.DrainCallTimeout);
     }
 }

@@ -1,7 +1,8 @@
 #Requires -Version 7.4
 # Bounces on the real local cluster: each bounce method replaces hello's 4 copies while `kubectl get pods -w`
 # records every pod change; the recorded timeline is checked against the method's promise (docs/BEHAVIOUR.md §6.2).
-# Objects live in namespace paastasvc-bouncehello.
+# Objects live in a namespace of this run's own (paastasvc-bouncehello…), the only one it deletes; the cluster is the
+# local platform's (Use-TestCluster).
 BeforeAll {
     Import-Module $env:PAASTA_TEST_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
@@ -9,9 +10,10 @@ BeforeAll {
     $script:Kubectl = Get-TestKubectl
     $script:Up = Test-KubernetesUp
 
-    $script:Service = 'bouncehello'
+    $script:Service = New-TestName 'bouncehello'
     $script:Namespace = "paastasvc-$Service"
     if (-not $Up) { return }
+    Register-TestNamespace $Namespace
 
     $script:Soa = Join-Path $TestDrive 'soa'
     New-Item -ItemType Directory $Soa | Out-Null
@@ -39,7 +41,7 @@ $Extra
     Set-Instance
 
     # Commits with images in the local registry: A, B and D answer /status; C does not (never ready).
-    $script:Bare = Join-Path $TestDrive 'bouncehello.git'
+    $script:Bare = Join-Path $TestDrive "$Service.git"
     $script:Work = Join-Path $TestDrive 'work'
     Invoke-Git init -q --bare $Bare | Out-Null
     Invoke-Git clone -q $Bare $Work | Out-Null
@@ -63,8 +65,6 @@ $Extra
     $script:NextGood = 0
     # Good shas in rotation: two calls in a row never give the same one.
     function Get-NextSha { $sha = $Shas[$script:NextGood % $Shas.Count]; $script:NextGood++; $sha }
-
-    $null = & $Kubectl delete namespace $Namespace --ignore-not-found --wait=true --timeout=120s 2>&1
 
     function Deploy([string] $Sha) {
         $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $Sha -Repository $Bare -Confirm:$false
@@ -132,7 +132,7 @@ $Extra
 }
 
 AfterAll {
-    if ($Up) { $null = & $Kubectl delete namespace $Namespace --ignore-not-found --wait=false 2>&1 }
+    if ($Up) { Remove-TestNamespace $Namespace }
 }
 
 Describe 'Bounce methods on the local cluster' -Tag Integration {

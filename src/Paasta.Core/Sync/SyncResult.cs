@@ -1,4 +1,6 @@
-namespace Paasta.Kubernetes;
+using Paasta.Bounce;
+
+namespace Paasta.Sync;
 
 /// <summary>What a sync did (or, under -WhatIf, would do) to an instance's controller.</summary>
 // long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
@@ -20,6 +22,10 @@ public enum SyncAction : long
     NoDeployment,
     /// <summary>The instance could not be built or written; Message says why.</summary>
     Failed,
+    /// <summary>-Prune: the instance is gone from soa-configs; its copies were drained and its objects deleted.</summary>
+    Removed,
+    /// <summary>-Prune: the instance is gone from soa-configs; its copies are draining, and its objects go once all are safe to kill.</summary>
+    Removing,
 }
 
 /// <summary>What one Sync pass did (or, under -WhatIf, would do) to one instance.</summary>
@@ -53,7 +59,7 @@ public sealed record SyncResult
     public string Diff { get; init; } = "";
     public string? Message { get; init; }
     /// <summary>What the bounce engine saw and did this pass (Deployments that bounce or stop); null otherwise.</summary>
-    public Paasta.Bounce.BounceProgress? Bounce { get; init; }
+    public BounceProgress? Bounce { get; init; }
     /// <summary>True while old copies remain to be drained and removed.</summary>
     public bool BounceInProgress => Bounce?.InProgress ?? false;
     /// <summary>Not there yet: a bounce is under way, or fewer copies are ready than wanted.</summary>

@@ -3,8 +3,10 @@ using k8s;
 using k8s.Models;
 using Paasta.Kubernetes;
 using Paasta.Config;
+using Paasta.Sync;
+using Paasta.Tests.Kubernetes;
 
-namespace Paasta.Tests.Kubernetes;
+namespace Paasta.Tests.Sync;
 
 /// <summary>The reconciler's decisions, from a cluster state built in memory (no cluster: Plan is pure).</summary>
 public sealed class ReconcilerPlanTests : IDisposable

@@ -1,12 +1,15 @@
 #Requires -Version 7.4
-# Sync-PaastaInstance, Get-PaastaInstanceStatus and Wait-PaastaDeployment against the real local cluster
-# (tools/platform): kubectl, docker and HTTP are the oracles. Objects live in namespaces paastasvc-sync*.
+# Sync-PaastaInstance, Get-PaastaInstanceStatus, Wait-PaastaDeployment and ConvertTo-PaastaKubernetesObject against
+# the real local cluster (tools/platform; only it: Use-TestCluster): kubectl, docker and HTTP are the oracles.
+# Every service name carries a random suffix, so each run works in namespaces of its own (paastasvc-sync…),
+# registered before they are created and the only ones it deletes.
 BeforeAll {
     Import-Module $env:PAASTA_TEST_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
     $script:Repo = if ($env:PAASTA_REPO_ROOT) { $env:PAASTA_REPO_ROOT } else { (Resolve-Path (Join-Path $PSScriptRoot '..')).Path }
-    $script:Kubectl = Get-TestKubectl
-    $script:Up = Test-KubernetesUp
+    $script:Cluster = Use-TestCluster
+    $script:Kubectl = $Cluster.Kubectl
+    $script:Up = $Cluster.Up
     function Wait-Until([scriptblock] $Condition, [int] $Seconds, [string] $What) {
         $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
         while (-not (& $Condition)) {
@@ -15,10 +18,11 @@ BeforeAll {
         }
     }
 
-    $script:Service = 'synchello'
+    $script:Service = New-TestName 'synchello'
     $script:Namespace = "paastasvc-$Service"
     $script:Deployment = "$Service-main"
     if (-not $Up) { return }
+    Register-TestNamespace $Namespace
 
     # soa-configs: the hello example under another service name (main only, to keep the cluster light),
     # and a bare repository for its deploy tags.
@@ -57,7 +61,6 @@ BeforeAll {
 
     $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $ShaA -Repository $Bare -Confirm:$false
     $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
-    $null = & $Kubectl delete namespace $Namespace --ignore-not-found --wait=true --timeout=120s 2>&1
 
     function Sync { Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main -Confirm:$false @args }
     function Update-Deployments { New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false | Out-Null }
@@ -69,17 +72,18 @@ BeforeAll {
     function Get-ReadyPods([string] $Instance = 'main') {
         Get-Pods $Instance | Where-Object { $_.status.conditions | Where-Object { $_.type -eq 'Ready' -and $_.status -eq 'True' } }
     }
-    # The last "Kubernetes API: N request(s), M write(s)." line of a -Verbose run.
+    # The last "Kubernetes API (server): N request(s), M write(s)." line of a -Verbose run.
     function Get-ApiCounts($Stream) {
-        $line = $Stream | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match '^Kubernetes API: (\d+) request\(s\), (\d+) write\(s\)' } | Select-Object -Last 1
+        $pattern = '^Kubernetes API(?: \([^)]*\))?: (\d+) request\(s\), (\d+) write\(s\)'
+        $line = $Stream | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match $pattern } | Select-Object -Last 1
         if (-not $line) { throw 'no API count in the verbose stream' }
-        $null = $line.Message -match '^Kubernetes API: (\d+) request\(s\), (\d+) write\(s\)'
+        $null = $line.Message -match $pattern
         [pscustomobject]@{ Requests = [int]$Matches[1]; Writes = [int]$Matches[2] }
     }
 }
 
 AfterAll {
-    if ($Up) { $null = & $Kubectl delete namespace $Namespace --ignore-not-found --wait=false 2>&1 }
+    if ($Up) { Remove-TestNamespace $Namespace }
 }
 
 Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
@@ -90,7 +94,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         $r.WhatIf | Should -BeTrue
         $r.Changes | Should -Contain "create Namespace $Namespace"
         $r.Changes | Should -Contain "create Deployment $Namespace/$Deployment"
-        $r.Diff | Should -Match '3 replica\(s\) of 127\.0\.0\.1:5000/services-synchello:paasta-'
+        $r.Diff | Should -Match "3 replica\(s\) of 127\.0\.0\.1:5000/services-${Service}:paasta-"
         & $Kubectl get namespace $Namespace 2>$null | Out-Null
         $LASTEXITCODE | Should -Not -Be 0
     }
@@ -164,7 +168,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $before = (Get-Live).metadata.resourceVersion
         $stream = Sync -Verbose 4>&1
-        ($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' }).Action | Should -Be 'Unchanged'
+        ($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' }).Action | Should -Be 'Unchanged'
         $counts = Get-ApiCounts $stream
         $counts.Writes | Should -Be 0
         $counts.Requests | Should -BeLessOrEqual 3
@@ -273,7 +277,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.broken -Commit $ShaB -Repository $Bare -Confirm:$false
         Update-Deployments
         (Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance broken -Confirm:$false).Action | Should -Be 'Created'
-        Wait-Until { (Invoke-Kubectl -n $Namespace get events --field-selector 'reason=Unhealthy' -o name) -match 'synchello-broken' } 90 'a failed probe'
+        Wait-Until { (Invoke-Kubectl -n $Namespace get events --field-selector 'reason=Unhealthy' -o name) -match "$Service-broken" } 90 'a failed probe'
 
         $s = Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance broken
         $s.State | Should -Be 'Starting'
@@ -319,15 +323,51 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         $err[0].Exception.Message | Should -Match 'crashing on local: .*are in a crash loop'
     }
 
-    It 'refuses instances of several clusters for one context' {
+    It 'refuses instances of several clusters that would share one context, and changes nothing' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         Copy-Item $InstanceFile (Join-Path $Soa "$Service/kubernetes-elsewhere.yaml")
         try {
+            $before = (Get-Live).metadata.resourceVersion
             $r = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             $r | Should -BeNullOrEmpty
             $err[0].FullyQualifiedErrorId | Should -Be 'MultipleClusters,Paasta.Commands.SyncPaastaInstance'
+            $err[0].Exception.Message | Should -Match 'elsewhere, local'
+            $err[0].Exception.Message | Should -Match 'ClusterContext'
+            (Get-Live).metadata.resourceVersion | Should -Be $before
         }
         finally { Remove-Item (Join-Path $Soa "$Service/kubernetes-elsewhere.yaml") }
+    }
+
+    It 'talks to each of two PaaSTA clusters through its own context' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        # Two contexts in a kubeconfig of the test's own, both naming the test cluster; instances of distinct names
+        # (the two PaaSTA clusters share one Kubernetes cluster here, so they would otherwise meet).
+        $two = Join-Path $TestDrive 'two-contexts'
+        Copy-Item $Cluster.KubeConfig $two
+        $kubeCluster = Invoke-Kubectl config view -o 'jsonpath={.contexts[0].context.cluster}'
+        $kubeUser = Invoke-Kubectl config view -o 'jsonpath={.contexts[0].context.user}'
+        foreach ($name in 'ctx-a', 'ctx-b') {
+            $out = & $Kubectl --kubeconfig $two config set-context $name --cluster $kubeCluster --user $kubeUser 2>&1
+            if ($LASTEXITCODE) { throw "kubectl config set-context failed: $out" }
+        }
+        "other:`n  deploy_group: local.everything`n  cpus: 0.05`n  mem: 48`n  instances: 0`n" | Set-Content (Join-Path $Soa "$Service/kubernetes-elsewhere.yaml")
+        $env:PAASTA_CLUSTER_CONTEXT = 'local=ctx-a,elsewhere=ctx-b'
+        try {
+            $stream = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local, elsewhere -Instance main, other -KubeConfig $two -Confirm:$false -Verbose 4>&1
+            $results = @($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' })
+            ($results | Where-Object Cluster -eq elsewhere).Action | Should -Be 'Created'
+            ($results | Where-Object Cluster -eq local).Action | Should -Be 'Unchanged'
+            $verbose = @($stream | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+            $verbose | Should -Contain ($verbose | Where-Object { $_ -match '^Kubernetes for cluster elsewhere: .*context ctx-b\)' })
+            @($verbose | Where-Object { $_ -match '^Kubernetes for cluster (local|elsewhere): .*context ctx-(a|b)\)' }).Count | Should -Be 2
+            (Get-Live "$Service-other").metadata.labels.'paasta.yelp.com/cluster' | Should -Be 'elsewhere'
+        }
+        finally {
+            Remove-Item Env:PAASTA_CLUSTER_CONTEXT
+            Remove-Item (Join-Path $Soa "$Service/kubernetes-elsewhere.yaml")
+            $null = & $Kubectl -n $Namespace delete deployment "$Service-other" --ignore-not-found 2>&1
+            $null = & $Kubectl -n $Namespace delete poddisruptionbudgets.v1beta1.policy "$Service-other" --ignore-not-found 2>&1
+        }
     }
 }
 
@@ -391,7 +431,7 @@ Describe 'Sync-PaastaInstance of an autoscaled instance' -Tag Integration {
         # The autoscaler owns the replica count: Sync keeps what is live (clamped), and a second pass writes nothing.
         Invoke-Kubectl -n $Namespace scale deployment "$Service-auto" --replicas=2 | Out-Null
         $stream = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false -Verbose 4>&1
-        $again = $stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' }
+        $again = $stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' }
         $again.Action | Should -Be 'Unchanged'
         (Get-ApiCounts $stream).Writes | Should -Be 0
         (Get-Live "$Service-auto").spec.replicas | Should -Be 2
@@ -406,18 +446,156 @@ Describe 'Sync-PaastaInstance of an autoscaled instance' -Tag Integration {
     }
 }
 
+Describe 'ConvertTo-PaastaKubernetesObject against what Sync applied' -Tag Integration {
+    It 'renders offline the objects Sync created for main (same config_sha, image, replicas), and with the cluster a manifest the API server accepts' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        # Earlier tests may have left main behind soa-configs (a regenerated deployments.json): in sync first.
+        $preview = Sync -WhatIf
+        if ($preview.Action -ne 'Unchanged') { Write-Host "main before rendering: $($preview.Action)`n$($preview.Diff)" }
+        $synced = Sync -Wait -Timeout 180
+        $synced.Converging | Should -BeFalse
+        $objects = @(ConvertTo-PaastaKubernetesObject -SoaDir $Soa -Service $Service -Cluster local -Instance main)
+        $objects.Kind | Should -Be @('Namespace', 'LimitRange', 'Deployment', 'PodDisruptionBudget')
+        $live = Get-Live
+        $rendered = $objects | Where-Object Kind -eq 'Deployment'
+        $live.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $synced.NewConfigSha
+        $rendered.Metadata.Labels['paasta.yelp.com/config_sha'] | Should -Be $synced.NewConfigSha -Because 'Sync builds through the same code'
+        $rendered.Spec.Template.Spec.Containers[0].Image | Should -Be $live.spec.template.spec.containers[0].image
+        $rendered.Spec.Replicas | Should -Be $live.spec.replicas
+        ($objects | Where-Object Kind -eq 'PodDisruptionBudget').ApiVersion | Should -Be 'policy/v1' -Because 'offline, the version PaaSTA writes'
+
+        # Given the cluster: the API versions it serves (v1.20: policy/v1beta1), and a manifest kubectl applies.
+        $yaml = ConvertTo-PaastaKubernetesObject -SoaDir $Soa -Service $Service -Cluster local -Instance main -KubeConfig $Cluster.KubeConfig -AsYaml
+        $yaml | Should -BeOfType [string]
+        $file = Join-Path $TestDrive 'manifest.yaml'
+        [IO.File]::WriteAllText($file, $yaml)
+        $served = @(Invoke-Kubectl api-versions)
+        $yaml | Should -Match ("apiVersion: " + $(if ($served -contains 'policy/v1') { 'policy/v1\b' } else { 'policy/v1beta1' }))
+        $out = & $Kubectl apply --dry-run=server -f $file 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because "$out"
+        "$out" | Should -Match "deployment.apps/$Service-main"
+        "$out" | Should -Match "poddisruptionbudget.policy/$Service-main"
+        (Get-Live).metadata.resourceVersion | Should -Be $live.metadata.resourceVersion -Because 'rendering changes nothing'
+    }
+}
+
+Describe 'Sync-PaastaInstance -Prune' -Tag Integration {
+    # A service of its own with two instances running the image built above; its drain method records every call.
+    BeforeAll {
+        $script:PruneService = New-TestName 'prunehello'
+        $script:PruneNamespace = "paastasvc-$PruneService"
+        if (-not $Up) { return }
+        Register-TestNamespace $PruneNamespace
+        $script:DrainLog = Join-Path $TestDrive 'prune-drains.log'
+        $script:DrainMethod = New-TestName 'prunerecorder'
+        Register-PaastaDrainMethod -Name $DrainMethod `
+            -Drain ([scriptblock]::Create("param(`$Task) Add-Content -Path '$DrainLog' -Value (""drain "" + `$Task.Id)")) `
+            -IsSafeToKill ([scriptblock]::Create("param(`$Task) Add-Content -Path '$DrainLog' -Value (""safe "" + `$Task.Id); `$true"))
+        $script:PruneSoa = Join-Path $TestDrive 'prune-soa'
+        $dir = New-Item -ItemType Directory -Force (Join-Path $PruneSoa $PruneService)
+        Set-Content (Join-Path $dir 'service.yaml') "description: prune test`nexternal_link: http://example`ngit_url: null`ndocker_registry: 127.0.0.1:5000`ndrain_method: $DrainMethod`n"
+        Set-Content (Join-Path $dir 'monitoring.yaml') 'team: platform'
+        Set-Content (Join-Path $dir 'deploy.yaml') "pipeline:`n- step: local.everything`n"
+        $script:PruneFile = Join-Path $dir 'kubernetes-local.yaml'
+        function Set-PruneInstances([string[]] $Names) {
+            $yaml = foreach ($n in $Names) { "${n}:`n  deploy_group: local.everything`n  cpus: 0.05`n  mem: 48`n  instances: 2`n  healthcheck_mode: http`n  healthcheck_grace_period_seconds: 1`n  healthcheck_interval_seconds: 1`n" }
+            Set-Content $PruneFile $(if ($Names) { $yaml -join "`n" } else { '{}' })
+        }
+        Set-PruneInstances keep, gone
+        [IO.File]::WriteAllText((Join-Path $dir 'deployments.json'), "{`"v1`": {}, `"v2`": {`"deployments`": {`"local.everything`": {`"docker_image`": `"services-${Service}:paasta-$ShaA`", `"git_sha`": `"$ShaA`", `"image_version`": null}}, `"controls`": {`"${PruneService}:local.keep`": {`"desired_state`": `"start`", `"force_bounce`": null}, `"${PruneService}:local.gone`": {`"desired_state`": `"start`", `"force_bounce`": null}}}}")
+        function Sync-Prune { Sync-PaastaInstance -SoaDir $PruneSoa -Service $PruneService -Cluster local -Confirm:$false @args }
+        function Get-PruneObject([string] $Kind, [string] $Name) {
+            $json = & $Kubectl -n $PruneNamespace get $Kind $Name -o json 2>$null
+            if ($LASTEXITCODE) { return $null }
+            $json | ConvertFrom-Json
+        }
+    }
+    AfterAll {
+        if ($Up) {
+            try { Unregister-PaastaDrainMethod -Name $DrainMethod -Confirm:$false -ErrorAction Ignore }
+            finally { Remove-TestNamespace $PruneNamespace }
+        }
+    }
+
+    It 'lists under -WhatIf, then drains and removes only the instance gone from soa-configs; unlabelled and foreign objects stay' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        @(Sync-Prune).Action | Should -Be @('Created', 'Created')
+        @(Sync-Prune -Wait -Timeout 180).Converging | Should -Be @($false, $false)
+        $gonePods = @((Invoke-Kubectl -n $PruneNamespace get pods -l 'paasta.yelp.com/instance=gone' -o json | ConvertFrom-Json).items.metadata.name)
+        $gonePods.Count | Should -Be 2
+        # An unlabelled Deployment, and one labelled for this service's 'gone' instance on another PaaSTA cluster.
+        Invoke-Kubectl -n $PruneNamespace create deployment "$PruneService-unlabelled" --image "127.0.0.1:5000/services-${Service}:paasta-$ShaA" --replicas=0 | Out-Null
+        @"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: $PruneService-foreign
+  namespace: $PruneNamespace
+  labels: {paasta.yelp.com/managed: 'true', paasta.yelp.com/service: $PruneService, paasta.yelp.com/instance: gone, paasta.yelp.com/cluster: elsewhere}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: foreign}}
+  template:
+    metadata: {labels: {app: foreign}}
+    spec: {containers: [{name: main, image: '127.0.0.1:5000/services-${Service}:paasta-$ShaA'}]}
+"@ | Set-Content (Join-Path $TestDrive 'foreign.yaml')
+        Invoke-Kubectl apply -f (Join-Path $TestDrive 'foreign.yaml') | Out-Null
+        $keep = Get-PruneObject deployment "$PruneService-keep"
+        $gone = Get-PruneObject deployment "$PruneService-gone"
+
+        Set-PruneInstances keep
+        $preview = @(Sync-Prune -Prune -WhatIf)
+        $removal = $preview | Where-Object Instance -eq 'gone'
+        $removal.Action | Should -Be 'Removed'
+        $removal.WhatIf | Should -BeTrue
+        $removal.Changes | Should -Contain "delete Deployment $PruneNamespace/$PruneService-gone"
+        $removal.Changes | Should -Contain "delete PodDisruptionBudget $PruneNamespace/$PruneService-gone"
+        ($preview | Where-Object Instance -eq 'keep').Action | Should -Be 'Unchanged'
+        (Get-PruneObject deployment "$PruneService-gone").metadata.resourceVersion | Should -Be $gone.metadata.resourceVersion
+        Test-Path $DrainLog | Should -BeFalse -Because '-WhatIf drains nothing'
+
+        $removed = @(Sync-Prune -Prune) | Where-Object Instance -eq 'gone'
+        $removed.Action | Should -Be 'Removed'
+        # Each copy was drained through the service's drain method and found safe before its objects went.
+        $log = @(Get-Content $DrainLog)
+        foreach ($pod in $gonePods) { $log | Should -Contain "drain $pod"; $log | Should -Contain "safe $pod" }
+        @($log | Where-Object { $_ -match '-keep-' }) | Should -BeNullOrEmpty
+        Get-PruneObject deployment "$PruneService-gone" | Should -BeNullOrEmpty
+        Get-PruneObject poddisruptionbudgets.v1beta1.policy "$PruneService-gone" | Should -BeNullOrEmpty
+        (Get-PruneObject deployment "$PruneService-keep").metadata.resourceVersion | Should -Be $keep.metadata.resourceVersion
+        Get-PruneObject deployment "$PruneService-unlabelled" | Should -Not -BeNullOrEmpty
+        Get-PruneObject deployment "$PruneService-foreign" | Should -Not -BeNullOrEmpty
+        (@(Sync-Prune -Prune -Verbose 4>&1 | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' }).Action) | Should -Be 'Unchanged'
+    }
+
+    It 'refuses to remove every instance of a service without -Force' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Set-PruneInstances @()
+        $r = Sync-PaastaInstance -SoaDir $PruneSoa -Service $PruneService -Cluster local -Confirm:$false -Prune -ErrorVariable err -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        @($err.FullyQualifiedErrorId) | Should -Contain 'PruneWouldRemoveAllInstances,Paasta.Commands.SyncPaastaInstance'
+        Get-PruneObject deployment "$PruneService-keep" | Should -Not -BeNullOrEmpty
+
+        $forced = @(Sync-Prune -Prune -Force -Wait -Timeout 120)
+        $forced.Instance | Should -Be 'keep'
+        $forced.Action | Should -Be 'Removed'
+        Get-PruneObject deployment "$PruneService-keep" | Should -BeNullOrEmpty
+        Get-PruneObject deployment "$PruneService-unlabelled" | Should -Not -BeNullOrEmpty
+    }
+}
+
 Describe 'Sync-PaastaInstance through a kube-apiserver restart' -Tag Integration {
     # The local platform's own kube-apiserver is stopped while a Sync is writing (requests in flight are cut,
     # new connections refused) and started again; the next Sync must converge and the one after write nothing.
     BeforeAll {
-        $script:OutageService = 'syncoutage'
+        $script:OutageService = New-TestName 'syncoutage'
         $script:OutageNamespace = "paastasvc-$OutageService"
         $script:Count = 150
         $script:PlatformScript = Join-Path $Repo 'tools/platform/platform.sh'
-        # Only a cluster this checkout's platform runs can be restarted by the test.
-        $script:OwnApiServer = $Up -and (Test-Path (Join-Path (Split-Path $env:KUBECONFIG) 'run/kube-apiserver.pid'))
+        # Only the platform of this checkout can be restarted by the test: a shared one serves other runs too.
+        $script:OwnApiServer = $Up -and $Cluster.OwnPlatform
         if (-not $OwnApiServer) { return }
-        $null = & $Kubectl delete namespace $OutageNamespace --ignore-not-found --wait=true --timeout=120s 2>&1
+        Register-TestNamespace $OutageNamespace
 
         $script:OutageSoa = Join-Path $TestDrive 'outage-soa'
         $dir = New-Item -ItemType Directory -Force (Join-Path $OutageSoa $OutageService)
@@ -441,7 +619,7 @@ Describe 'Sync-PaastaInstance through a kube-apiserver restart' -Tag Integration
     AfterAll {
         if ($OwnApiServer) {
             Invoke-Platform start-apiserver   # whatever happened, leave the cluster serving
-            $null = & $Kubectl delete namespace $OutageNamespace --ignore-not-found --wait=false 2>&1
+            Remove-TestNamespace $OutageNamespace
         }
     }
 
@@ -449,11 +627,11 @@ Describe 'Sync-PaastaInstance through a kube-apiserver restart' -Tag Integration
         if (-not (Assert-PlatformOrSkip $OwnApiServer 'The local platform''s own kube-apiserver (this test restarts it)')) { return }
         $module = $env:PAASTA_TEST_MODULE
         $job = Start-ThreadJob -ScriptBlock {
-            param($module, $soa)
+            param($module, $soa, $service)
             Import-Module $module
-            $results = Sync-PaastaInstance -SoaDir $soa -Service syncoutage -Cluster local -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
+            $results = Sync-PaastaInstance -SoaDir $soa -Service $service -Cluster local -Confirm:$false -ErrorVariable errs -ErrorAction SilentlyContinue
             [pscustomobject]@{ Results = $results; Errors = @($errs) }
-        } -ArgumentList $module, $OutageSoa
+        } -ArgumentList $module, $OutageSoa, $OutageService
         try {
             Wait-Until { @(Get-OutageDeployments).Count -ge 3 -or $job.State -ne 'Running' } 60 'the sync to start writing'
             Invoke-Platform stop-apiserver   # the real server goes away with requests in flight
@@ -477,7 +655,7 @@ Describe 'Sync-PaastaInstance through a kube-apiserver restart' -Tag Integration
         @((Invoke-Kubectl -n $OutageNamespace get poddisruptionbudgets.v1beta1.policy -o json | ConvertFrom-Json).items).Count | Should -Be $Count
 
         $stream = Sync-PaastaInstance -SoaDir $OutageSoa -Service $OutageService -Cluster local -Confirm:$false -Verbose 4>&1
-        @($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Kubernetes.SyncResult' -and $_.Action -ne 'Unchanged' }).Count | Should -Be 0
+        @($stream | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Sync.SyncResult' -and $_.Action -ne 'Unchanged' }).Count | Should -Be 0
         (Get-ApiCounts $stream).Writes | Should -Be 0
         (Get-ApiCounts $stream).Requests | Should -BeLessOrEqual 3
     }

@@ -1,25 +1,15 @@
-using System.Collections.Concurrent;
-using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using Paasta.Bounce;
 using Paasta.Config;
 using Paasta.Errors;
+using Paasta.Kubernetes;
 
-namespace Paasta.Kubernetes;
+namespace Paasta.Sync;
 
 /// <summary>One instance to sync: its config and what deployments.json says it should run (null: nothing yet).</summary>
 public sealed record SyncRequest(InstanceConfig Instance, DeploymentBranch? Branch, KubernetesBuildContext Context);
-
-/// <summary>One write the reconciler will make: what it does (for -WhatIf and -Verbose) and how.</summary>
-public sealed record KubeOperation(string Verb, string Kind, string Namespace, string Name, IReadOnlyList<string> Details, Func<CancellationToken, Task> Run)
-{
-    public string Summary => Namespace.Length == 0 ? $"{Verb} {Kind} {Name}" : $"{Verb} {Kind} {Namespace}/{Name}";
-
-    public string Describe() => Details.Count == 0 ? Summary : Summary + string.Concat(Details.Select(d => "\n    " + d));
-}
 
 /// <summary>A decided change for one instance: the result to report, the objects involved, and the writes to make, in order.</summary>
 public sealed record SyncPlanItem(SyncResult Result, DesiredApp? Desired, IKubernetesObject<V1ObjectMeta>? Live, IReadOnlyList<KubeOperation> Operations)
@@ -56,23 +46,41 @@ public sealed class ClusterState
     public HashSet<string> MissingNamespaces { get; } = new(StringComparer.Ordinal);
     /// <summary>Signatures of the Secrets referenced by the instances' env (read only when some instance uses one).</summary>
     public SecretSignatures Secrets { get; set; } = SecretSignatures.None;
+
+    /// <summary>
+    /// A cluster where nothing exists yet, as offline rendering assumes: no live controller (so autoscaled
+    /// instances start at max_instances), no Secret signature, every namespace missing, and the newest API
+    /// versions PaaSTA writes (policy/v1, autoscaling/v2).
+    /// </summary>
+    public static ClusterState Empty(IEnumerable<string> namespaces)
+    {
+        var state = new ClusterState { PdbApiVersion = "policy/v1", HpaApiVersion = "autoscaling/v2", StatefulSetsListed = true, HorizontalPodAutoscalersListed = true };
+        foreach (var ns in namespaces) state.MissingNamespaces.Add(ns);
+        return state;
+    }
 }
 
 /// <summary>
 /// How a controller that exists but is out of date gets updated. The default replaces it and lets the
-/// Deployment strategy (docs/BEHAVIOUR.md §6.3) roll the pods; the bounce engine (bounce methods with drain methods) plugs
-/// in here with its own plan for the same inputs.
+/// Deployment strategy (docs/BEHAVIOUR.md §6.3) roll the pods; the bounce engine (bounce methods with drain
+/// methods) plugs in after planning with its own plan for the same inputs.
 /// </summary>
 public interface IControllerUpdater
 {
-    IReadOnlyList<KubeOperation> PlanUpdate(DesiredApp desired, IKubernetesObject<V1ObjectMeta> live, IReadOnlyList<string> details, KubernetesReconciler reconciler);
+    IReadOnlyList<KubeOperation> PlanUpdate(DesiredApp desired, IKubernetesObject<V1ObjectMeta> live, IReadOnlyList<string> details, KubeWriter writer);
 }
 
 /// <summary>Full replace (PUT) of the controller, as PaaSTA's setup_kubernetes_job does.</summary>
 public sealed class ReplaceControllerUpdater : IControllerUpdater
 {
-    public IReadOnlyList<KubeOperation> PlanUpdate(DesiredApp desired, IKubernetesObject<V1ObjectMeta> live, IReadOnlyList<string> details, KubernetesReconciler reconciler) =>
-        new[] { new KubeOperation("replace", desired.Kind, desired.Namespace, desired.Name, details, ct => reconciler.ReplaceControllerAsync(desired, live, ct)) };
+    public IReadOnlyList<KubeOperation> PlanUpdate(DesiredApp desired, IKubernetesObject<V1ObjectMeta> live, IReadOnlyList<string> details, KubeWriter writer) =>
+        new[] { new KubeOperation("replace", desired.Kind, desired.Namespace, desired.Name, details, ct => writer.ReplaceControllerAsync(desired, live, ct)) };
+}
+
+/// <summary>One pass's plan: a decision per instance to sync and per instance to remove, and the prunes refused.</summary>
+public sealed record SyncPlan(List<SyncPlanItem> Items, IReadOnlyList<PaastaException> Refusals)
+{
+    public int Count => Items.Count;
 }
 
 /// <summary>
@@ -80,35 +88,52 @@ public sealed class ReplaceControllerUpdater : IControllerUpdater
 /// idempotent: it observes the cluster with a few LISTs by label (never one GET per instance), plans per instance
 /// without touching the cluster, then writes only what differs — a replica-only change is a scale (no rollout),
 /// a new version or config_sha replaces the controller, PDB and HPA are patched only when a field they set
-/// differs. A pass interrupted anywhere converges on the next one.
+/// differs. With prune scopes, it also removes the controllers of instances gone from soa-configs
+/// (<see cref="PrunePlanner"/>). A pass interrupted anywhere converges on the next one.
 /// </summary>
 public sealed class KubernetesReconciler
 {
     private readonly KubeConnection _kube;
+    private readonly KubeWriter _writer;
     private readonly IControllerUpdater _updater;
     private readonly BounceEngine? _bounce;
-    private readonly ConcurrentDictionary<string, bool> _ensuredNamespaces = new(StringComparer.Ordinal);
 
     /// <param name="bounce">Bounces Deployments by bounce method and drain method; null leaves rollouts to the Deployment strategy.</param>
     public KubernetesReconciler(KubeConnection kube, IControllerUpdater? updater = null, BounceEngine? bounce = null)
     {
         _kube = kube;
+        _writer = new KubeWriter(kube);
         _updater = updater ?? new ReplaceControllerUpdater();
         _bounce = bounce;
     }
 
     public KubeConnection Connection => _kube;
 
+    public KubeWriter Writer => _writer;
+
     /// <summary>How many pod writes of one instance (drains and their checks) run at once.</summary>
     public const int PodOperationConcurrency = 8;
 
     /// <summary>Observes, then plans. Writes nothing.</summary>
-    public async Task<List<SyncPlanItem>> PlanAsync(IReadOnlyList<SyncRequest> requests, CancellationToken cancellation)
+    public async Task<List<SyncPlanItem>> PlanAsync(IReadOnlyList<SyncRequest> requests, CancellationToken cancellation) =>
+        (await PlanAsync(requests, null, cancellation).ConfigureAwait(false)).Items;
+
+    /// <summary>Observes, then plans the sync of <paramref name="requests"/> and the prune of <paramref name="prune"/>. Writes nothing.</summary>
+    public async Task<SyncPlan> PlanAsync(IReadOnlyList<SyncRequest> requests, PruneRequest? prune, CancellationToken cancellation)
     {
-        if (requests.Count == 0) return new List<SyncPlanItem>();
-        var state = await ObserveAsync(requests, cancellation).ConfigureAwait(false);
+        var pruning = prune is { Scopes.Count: > 0 };
+        if (requests.Count == 0 && !pruning) return new SyncPlan(new List<SyncPlanItem>(), Array.Empty<PaastaException>());
+        var state = await ObserveAsync(requests, cancellation, pruning).ConfigureAwait(false);
         var plan = Plan(requests, state);
-        return _bounce is null ? plan : await PlanBouncesAsync(plan, cancellation).ConfigureAwait(false);
+        var removals = pruning ? PrunePlanner.Candidates(prune!, state) : new PruneCandidates(new List<PruneCandidate>(), Array.Empty<PaastaException>());
+        if (_bounce is null || (!plan.Any(NeedsBounceEngine) && removals.Remove.Count == 0))
+            return new SyncPlan(plan.Concat(removals.Remove.Select(c => PrunePlanner.WithoutDrain(c, _writer))).ToList(), removals.Refusals);
+
+        var (pods, sets) = await ListPodsAndReplicaSetsAsync(plan.Any(NeedsBounceEngine), cancellation).ConfigureAwait(false);
+        var items = plan.Select(item => NeedsBounceEngine(item) ? Rebounce(item, pods, sets) : item).ToList();
+        foreach (var c in removals.Remove)
+            items.Add(PrunePlanner.WithDrain(c, _bounce, _writer, pods[(c.Namespace, c.Service, c.Instance)].Where(p => KubeLabels.Of(p.Metadata, KubernetesObjectBuilder.ClusterLabel) == c.Cluster).ToList()));
+        return new SyncPlan(items, removals.Refusals);
     }
 
     // ------------------------------------------------------------------------------------------ bounce
@@ -120,23 +145,26 @@ public sealed class KubernetesReconciler
             || (item.Result.Action == SyncAction.Scaled && item.Result.NewReplicas == 0 && item.Result.OldReplicas > 0));
 
     /// <summary>
-    /// Hands Deployments that are bouncing, about to bounce or stopping to the bounce engine. Pods and ReplicaSets
-    /// are read (one LIST each) only when some instance needs them, so a pass with nothing to do stays cheap.
+    /// Pods and ReplicaSets are read (one LIST each) only when some instance needs them, so a pass with nothing to
+    /// do stays cheap.
     /// </summary>
-    private async Task<List<SyncPlanItem>> PlanBouncesAsync(List<SyncPlanItem> plan, CancellationToken cancellation)
+    private async Task<(ILookup<(string, string, string), V1Pod> Pods, ILookup<(string, string, string), V1ReplicaSet> Sets)> ListPodsAndReplicaSetsAsync(bool replicaSets, CancellationToken cancellation)
     {
-        if (!plan.Any(NeedsBounceEngine)) return plan;
         var selector = $"{KubernetesObjectBuilder.ManagedLabel}=true";
         var podsTask = _kube.Call(() => _kube.Client.CoreV1.ListPodForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation), "list Paasta-managed pods");
-        var setsTask = _kube.Call(() => _kube.Client.AppsV1.ListReplicaSetForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation), "list Paasta-managed ReplicaSets");
+        async Task<IList<V1ReplicaSet>> Sets() => replicaSets
+            ? (await _kube.Call(() => _kube.Client.AppsV1.ListReplicaSetForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation), "list Paasta-managed ReplicaSets").ConfigureAwait(false)).Items
+            : Array.Empty<V1ReplicaSet>();
+        var setsTask = Sets();
         var pods = (await podsTask.ConfigureAwait(false)).Items.ToLookup(p => OwnerKey(p.Metadata));
-        var sets = (await setsTask.ConfigureAwait(false)).Items.ToLookup(r => OwnerKey(r.Metadata));
-        return plan.Select(item => NeedsBounceEngine(item) ? Rebounce(item, pods, sets) : item).ToList();
+        var sets = (await setsTask.ConfigureAwait(false)).ToLookup(r => OwnerKey(r.Metadata));
+        return (pods, sets);
     }
 
     private static (string, string, string) OwnerKey(V1ObjectMeta m) =>
-        (m.NamespaceProperty, LabelOf(m, KubernetesObjectBuilder.ServiceLabel) ?? "", LabelOf(m, KubernetesObjectBuilder.InstanceLabel) ?? "");
+        (m.NamespaceProperty, KubeLabels.Of(m, KubernetesObjectBuilder.ServiceLabel) ?? "", KubeLabels.Of(m, KubernetesObjectBuilder.InstanceLabel) ?? "");
 
+    /// <summary>Hands a Deployment that is bouncing, about to bounce or stopping to the bounce engine.</summary>
     private SyncPlanItem Rebounce(SyncPlanItem item, ILookup<(string, string, string), V1Pod> pods, ILookup<(string, string, string), V1ReplicaSet> sets)
     {
         var desired = item.Desired!;
@@ -147,8 +175,8 @@ public sealed class KubernetesReconciler
         try
         {
             (bounceOps, progress) = stopping
-                ? _bounce!.PlanStop(desired, pods[key].ToList(), this)
-                : _bounce!.PlanBounce(desired, item.Live as V1Deployment, sets[key].ToList(), pods[key].ToList(), this);
+                ? _bounce!.PlanStop(desired, pods[key].ToList())
+                : _bounce!.PlanBounce(desired, item.Live as V1Deployment, sets[key].ToList(), pods[key].ToList());
         }
         catch (PaastaException e) // e.g. an unknown drain method or bad drain_method_params: this instance only
         {
@@ -186,9 +214,9 @@ public sealed class KubernetesReconciler
     /// Reads what the requests need: managed Deployments and PDBs (one LIST each), StatefulSets only when an
     /// instance uses one, HPAs only when an instance is or was autoscaled, API discovery once per server (cached
     /// for the process), and a GET per namespace only for namespaces where something must be created and no
-    /// Paasta object lives yet.
+    /// Paasta object lives yet. Pruning needs every managed controller, PDB and HPA.
     /// </summary>
-    public async Task<ClusterState> ObserveAsync(IReadOnlyList<SyncRequest> requests, CancellationToken cancellation)
+    public async Task<ClusterState> ObserveAsync(IReadOnlyList<SyncRequest> requests, CancellationToken cancellation, bool pruning = false)
     {
         var state = new ClusterState();
         var running = requests.Where(r => r.Branch is not null).ToList();
@@ -196,7 +224,7 @@ public sealed class KubernetesReconciler
 
         var deploymentsTask = _kube.Call(() => _kube.Client.AppsV1.ListDeploymentForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation),
             "list Paasta-managed Deployments");
-        var needStatefulSets = running.Any(r => KubernetesObjectBuilder.UsesStatefulSet(r.Instance));
+        var needStatefulSets = pruning || running.Any(r => KubernetesObjectBuilder.UsesStatefulSet(r.Instance));
         async Task<V1StatefulSetList?> ListStatefulSets() => needStatefulSets
             ? await _kube.Call(() => _kube.Client.AppsV1.ListStatefulSetForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation), "list Paasta-managed StatefulSets").ConfigureAwait(false)
             : null;
@@ -213,17 +241,17 @@ public sealed class KubernetesReconciler
         }
 
         state.PdbApiVersion = await pdbVersionTask.ConfigureAwait(false);
-        var pdbTask = ListCustomAsync(state.PdbApiVersion, "poddisruptionbudgets", selector, cancellation);
+        var pdbTask = _writer.ListCustomAsync(state.PdbApiVersion, "poddisruptionbudgets", selector, cancellation);
 
         // HPAs matter for instances that are autoscaled now, or whose live Deployment says it was (its HPA must go).
         var names = running.Select(r => (r.Instance.Namespace, KubernetesObjectBuilder.AppName(r.Instance.Service, r.Instance.Instance))).ToList();
-        var needHpas = running.Any(r => r.Instance.IsAutoscaled)
-            || names.Any(n => state.Deployments.TryGetValue(n, out var d) && LabelOf(d.Metadata, KubernetesObjectBuilder.AutoscaledLabel) == "true");
+        var needHpas = pruning || running.Any(r => r.Instance.IsAutoscaled)
+            || names.Any(n => state.Deployments.TryGetValue(n, out var d) && KubeLabels.Of(d.Metadata, KubernetesObjectBuilder.AutoscaledLabel) == "true");
         Task<List<JsonObject>>? hpaTask = null;
         if (needHpas)
         {
             state.HpaApiVersion = await _kube.PickVersionAsync("HorizontalPodAutoscaler", new[] { "autoscaling/v2", "autoscaling/v2beta2" }, cancellation).ConfigureAwait(false);
-            hpaTask = ListCustomAsync(state.HpaApiVersion, "horizontalpodautoscalers", selector, cancellation);
+            hpaTask = _writer.ListCustomAsync(state.HpaApiVersion, "horizontalpodautoscalers", selector, cancellation);
         }
         foreach (var p in await pdbTask.ConfigureAwait(false)) state.PodDisruptionBudgets[Key(p)] = p;
         if (hpaTask is not null)
@@ -235,7 +263,7 @@ public sealed class KubernetesReconciler
         state.Secrets = await secretsTask.ConfigureAwait(false);
         foreach (var (ns, _) in state.Deployments.Keys.Concat(state.StatefulSets.Keys).Concat(state.PodDisruptionBudgets.Keys)) state.Namespaces.Add(ns);
         var unknown = running.Select(r => r.Instance.Namespace).Distinct(StringComparer.Ordinal).Where(ns => !state.Namespaces.Contains(ns)).ToList();
-        var checks = unknown.Select(async ns => (ns, exists: await NamespaceExistsAsync(ns, cancellation).ConfigureAwait(false))).ToList();
+        var checks = unknown.Select(async ns => (ns, exists: await _writer.NamespaceExistsAsync(ns, cancellation).ConfigureAwait(false))).ToList();
         foreach (var (ns, exists) in await Task.WhenAll(checks).ConfigureAwait(false))
             (exists ? state.Namespaces : state.MissingNamespaces).Add(ns);
         return state;
@@ -243,34 +271,6 @@ public sealed class KubernetesReconciler
 
     private static (string, string) Key(JsonObject o) =>
         (o["metadata"]?["namespace"]?.GetValue<string>() ?? "", o["metadata"]?["name"]?.GetValue<string>() ?? "");
-
-    private async Task<List<JsonObject>> ListCustomAsync(string groupVersion, string plural, string selector, CancellationToken cancellation)
-    {
-        var (group, version) = Split(groupVersion);
-        var result = await _kube.Call(() => _kube.Client.CustomObjects.ListClusterCustomObjectAsync(group, version, plural, labelSelector: selector, cancellationToken: cancellation),
-            $"list Paasta-managed {plural}").ConfigureAwait(false);
-        var list = ObjectDiff.ToJson(result) as JsonObject;
-        return (list?["items"] as JsonArray)?.OfType<JsonObject>().ToList() ?? new List<JsonObject>();
-    }
-
-    private async Task<bool> NamespaceExistsAsync(string name, CancellationToken cancellation)
-    {
-        try
-        {
-            await _kube.Call(() => _kube.Client.CoreV1.ReadNamespaceAsync(name, cancellationToken: cancellation), $"read namespace {name}").ConfigureAwait(false);
-            return true;
-        }
-        catch (PaastaException e) when (e.ErrorId == "KubeObjectNotFound")
-        {
-            return false;
-        }
-    }
-
-    private static (string Group, string Version) Split(string groupVersion)
-    {
-        var slash = groupVersion.IndexOf('/');
-        return slash < 0 ? ("", groupVersion) : (groupVersion[..slash], groupVersion[(slash + 1)..]);
-    }
 
     // ------------------------------------------------------------------------------------------ plan
 
@@ -283,9 +283,48 @@ public sealed class KubernetesReconciler
         return plan.OrderBy(p => p.Priority).ToList(); // stable: requests keep their order within a priority
     }
 
-    private SyncPlanItem PlanOne(SyncRequest request, ClusterState state, HashSet<string> namespacesPlanned)
+    /// <summary>The live controller of a request's instance (of the kind it wants), or null.</summary>
+    public static IKubernetesObject<V1ObjectMeta>? LiveController(InstanceConfig instance, ClusterState state)
+    {
+        var key = (instance.Namespace, KubernetesObjectBuilder.AppName(instance.Service, instance.Instance));
+        return KubernetesObjectBuilder.UsesStatefulSet(instance)
+            ? state.StatefulSets.GetValueOrDefault(key)
+            : state.Deployments.GetValueOrDefault(key);
+    }
+
+    private static int? ReplicasOf(IKubernetesObject<V1ObjectMeta>? live) =>
+        live switch { V1Deployment d => d.Spec?.Replicas, V1StatefulSet s => s.Spec?.Replicas, _ => null };
+
+    /// <summary>
+    /// The objects Sync wants for a request, given what the cluster holds: the live replica count of an autoscaled
+    /// instance and the signatures of the Secrets its env references. This is the one place both Sync and
+    /// ConvertTo-PaastaKubernetesObject build from (with <see cref="ClusterState.Empty"/> when offline).
+    /// Throws the builder's PaastaException for an instance that cannot be built.
+    /// </summary>
+    public static DesiredApp Desire(SyncRequest request, ClusterState state)
     {
         var (instance, branch, context) = request;
+        if (branch is null) throw new ArgumentException("no deployment to build", nameof(request));
+        var signed = state.Secrets.For(instance) is { } signatures ? context with { SecretSignatures = signatures } : context;
+        return KubernetesObjectBuilder.Build(instance, branch, signed, ReplicasOf(LiveController(instance, state)));
+    }
+
+    /// <summary>The result of an instance whose deploy group has no deployment yet.</summary>
+    public static SyncResult NoDeployment(InstanceConfig instance) => new()
+    {
+        Service = instance.Service,
+        Cluster = instance.Cluster,
+        Instance = instance.Instance,
+        Namespace = instance.Namespace,
+        Name = KubernetesObjectBuilder.AppName(instance.Service, instance.Instance),
+        Action = SyncAction.NoDeployment,
+        Message = $"deploy group '{instance.DeployGroup}' has no deployment in deployments.json yet (mark a version for deployment, then run New-PaastaDeployments)",
+    };
+
+    private SyncPlanItem PlanOne(SyncRequest request, ClusterState state, HashSet<string> namespacesPlanned)
+    {
+        var (instance, branch, _) = request;
+        if (branch is null) return new SyncPlanItem(NoDeployment(instance), null, null, Array.Empty<KubeOperation>());
         var result = new SyncResult
         {
             Service = instance.Service,
@@ -293,27 +332,18 @@ public sealed class KubernetesReconciler
             Instance = instance.Instance,
             Namespace = instance.Namespace,
             Name = KubernetesObjectBuilder.AppName(instance.Service, instance.Instance),
-            DesiredState = branch?.DesiredState,
+            DesiredState = branch.DesiredState,
         };
-        if (branch is null)
-            return new SyncPlanItem(result with
-            {
-                Action = SyncAction.NoDeployment,
-                Message = $"deploy group '{instance.DeployGroup}' has no deployment in deployments.json yet (mark a version for deployment, then run New-PaastaDeployments)",
-            }, null, null, Array.Empty<KubeOperation>());
 
         var key = (instance.Namespace, result.Name!);
         var wantsStatefulSet = KubernetesObjectBuilder.UsesStatefulSet(instance);
-        IKubernetesObject<V1ObjectMeta>? live = wantsStatefulSet
-            ? state.StatefulSets.GetValueOrDefault(key)
-            : state.Deployments.GetValueOrDefault(key);
-        int? liveReplicas = live switch { V1Deployment d => d.Spec?.Replicas, V1StatefulSet s => s.Spec?.Replicas, _ => null };
+        var live = LiveController(instance, state);
+        var liveReplicas = ReplicasOf(live);
 
         DesiredApp desired;
         try
         {
-            var signed = state.Secrets.For(instance) is { } signatures ? context with { SecretSignatures = signatures } : context;
-            desired = KubernetesObjectBuilder.Build(instance, branch, signed, liveReplicas);
+            desired = Desire(request, state);
         }
         catch (PaastaException e)
         {
@@ -327,8 +357,7 @@ public sealed class KubernetesReconciler
             NewImageVersion = branch.ImageVersion,
             NewReplicas = desired.Replicas,
         };
-        var liveLabels = live?.Metadata?.Labels ?? new Dictionary<string, string>();
-        if (live is not null && liveLabels.TryGetValue(KubernetesObjectBuilder.ClusterLabel, out var liveCluster) && liveCluster != instance.Cluster)
+        if (live is not null && KubeLabels.Of(live.Metadata, KubernetesObjectBuilder.ClusterLabel) is { } liveCluster && liveCluster != instance.Cluster)
         {
             var error = new PaastaException("ClusterMismatch", PaastaErrorKind.InvalidOperation,
                 $"{desired.Kind} {key.Item1}/{key.Item2} on this Kubernetes cluster belongs to PaaSTA cluster '{liveCluster}', not '{instance.Cluster}'; check -Cluster and -Context. Nothing was changed.")
@@ -345,21 +374,21 @@ public sealed class KubernetesReconciler
         if (live is null)
         {
             if (state.MissingNamespaces.Contains(instance.Namespace) && namespacesPlanned.Add(instance.Namespace))
-                ops.Add(new KubeOperation("create", "Namespace", "", instance.Namespace, Array.Empty<string>(), ct => EnsureNamespaceAsync(instance.Namespace, ct)));
+                ops.Add(new KubeOperation("create", "Namespace", "", instance.Namespace, Array.Empty<string>(), ct => _writer.EnsureNamespaceAsync(instance.Namespace, ct)));
             ops.Add(new KubeOperation("create", desired.Kind, desired.Namespace, desired.Name, new[]
             {
                 $"{desired.Replicas} replica(s) of {desired.Template.Spec.Containers[0].Image}",
                 $"config_sha {desired.ConfigSha}",
-            }, ct => CreateControllerAsync(desired, ct)));
+            }, ct => _writer.CreateControllerAsync(desired, ct)));
             action = SyncAction.Created;
         }
         else
         {
             result = result with
             {
-                OldConfigSha = LabelOf(live.Metadata, ConfigSha.Label),
-                OldGitSha = LabelOf(live.Metadata, KubernetesObjectBuilder.GitShaLabel),
-                OldImageVersion = LabelOf(live.Metadata, KubernetesObjectBuilder.ImageVersionLabel),
+                OldConfigSha = KubeLabels.Of(live.Metadata, ConfigSha.Label),
+                OldGitSha = KubeLabels.Of(live.Metadata, KubernetesObjectBuilder.GitShaLabel),
+                OldImageVersion = KubeLabels.Of(live.Metadata, KubernetesObjectBuilder.ImageVersionLabel),
                 OldReplicas = liveReplicas,
                 ReadyReplicas = live switch { V1Deployment d => d.Status?.ReadyReplicas ?? 0, V1StatefulSet s => s.Status?.ReadyReplicas ?? 0, _ => 0 },
             };
@@ -376,14 +405,14 @@ public sealed class KubernetesReconciler
                 var skip = new HashSet<string>(ObjectDiff.VersionLabels) { "replicas", "apiVersion", "kind" };
                 details.AddRange(ObjectDiff.Describe(ObjectDiff.ToJson(live), ObjectDiff.ToJson(desired.Controller), skipKeys: skip)
                     .Where(l => !l.StartsWith("spec.template.spec.containers[", StringComparison.Ordinal) || !l.Contains("].image:", StringComparison.Ordinal) || !versionChanged));
-                ops.AddRange(_updater.PlanUpdate(desired, live, details, this));
+                ops.AddRange(_updater.PlanUpdate(desired, live, details, _writer));
                 action = SyncAction.Updated;
             }
             else if (replicasChanged)
             {
                 ops.Add(new KubeOperation("scale", desired.Kind, desired.Namespace, desired.Name,
                     new[] { $"replicas {result.OldReplicas} -> {result.NewReplicas} (same config_sha {desired.ConfigSha}: no rollout)" },
-                    ct => ScaleControllerAsync(desired, ct)));
+                    ct => _writer.ScaleControllerAsync(desired, ct)));
                 action = SyncAction.Scaled;
             }
             else action = SyncAction.Unchanged;
@@ -411,7 +440,7 @@ public sealed class KubernetesReconciler
         {
             yield return new KubeOperation("create", "PodDisruptionBudget", desired.Namespace, desired.Name,
                 new[] { $"maxUnavailable {pdb["spec"]!["maxUnavailable"]!.ToJsonString()} ({version})" },
-                ct => CreateCustomAsync(version, "poddisruptionbudgets", pdb, ct));
+                ct => _writer.CreateCustomAsync(version, "poddisruptionbudgets", pdb, ct));
             yield break;
         }
         // PaaSTA never touches a budget that uses minAvailable.
@@ -420,7 +449,7 @@ public sealed class KubernetesReconciler
         if (diff.Count == 0) yield break;
         var patch = new JsonObject { ["spec"] = pdb["spec"]!.DeepClone() };
         yield return new KubeOperation("patch", "PodDisruptionBudget", desired.Namespace, desired.Name, diff,
-            ct => PatchCustomAsync(version, "poddisruptionbudgets", desired.Namespace, desired.Name, patch, ct));
+            ct => _writer.PatchCustomAsync(version, "poddisruptionbudgets", desired.Namespace, desired.Name, patch, ct));
     }
 
     private IEnumerable<KubeOperation> PlanHorizontalPodAutoscaler(DesiredApp desired, ClusterState state)
@@ -433,25 +462,22 @@ public sealed class KubernetesReconciler
             if (live is not null)
                 yield return new KubeOperation("delete", "HorizontalPodAutoscaler", desired.Namespace, desired.Name,
                     new[] { desired.Branch.IsStopped ? "the instance is stopped" : "the instance is not autoscaled" },
-                    ct => DeleteCustomAsync(version, "horizontalpodautoscalers", desired.Namespace, desired.Name, ct));
+                    ct => _writer.DeleteCustomAsync(version, "horizontalpodautoscalers", desired.Namespace, desired.Name, ct));
             yield break;
         }
         if (live is null)
         {
             yield return new KubeOperation("create", "HorizontalPodAutoscaler", desired.Namespace, desired.Name,
                 new[] { $"{wanted["spec"]!["minReplicas"]}..{wanted["spec"]!["maxReplicas"]} replicas ({version})" },
-                ct => CreateCustomAsync(version, "horizontalpodautoscalers", wanted, ct));
+                ct => _writer.CreateCustomAsync(version, "horizontalpodautoscalers", wanted, ct));
             yield break;
         }
         var diff = ObjectDiff.Describe(live["spec"], wanted["spec"], "spec");
         if (diff.Count == 0) yield break;
         var patch = new JsonObject { ["spec"] = wanted["spec"]!.DeepClone() };
         yield return new KubeOperation("patch", "HorizontalPodAutoscaler", desired.Namespace, desired.Name, diff,
-            ct => PatchCustomAsync(version, "horizontalpodautoscalers", desired.Namespace, desired.Name, patch, ct));
+            ct => _writer.PatchCustomAsync(version, "horizontalpodautoscalers", desired.Namespace, desired.Name, patch, ct));
     }
-
-    internal static string? LabelOf(V1ObjectMeta? metadata, string key) =>
-        metadata?.Labels is { } labels && labels.TryGetValue(key, out var value) ? value : null;
 
     private static string? Short(string? sha) => sha is { Length: > 8 } ? sha[..8] : sha ?? "(none)";
     private static string Iv(string? imageVersion) => imageVersion is null ? "" : $" (image_version {imageVersion})";
@@ -498,154 +524,5 @@ public sealed class KubernetesReconciler
                 (done > 0 ? $" (after {done} of {item.Operations.Count} change(s) were made)" : "") + $": {e.Message}", e)
             { Target = e.Target };
         }
-    }
-
-    /// <summary>Creates a namespace with PaaSTA's labels, plus the default LimitRange for paastasvc- namespaces (docs/BEHAVIOUR.md §5.3).</summary>
-    public async Task EnsureNamespaceAsync(string name, CancellationToken cancellation)
-    {
-        if (_ensuredNamespaces.ContainsKey(name)) return;
-        var ns = new V1Namespace
-        {
-            Metadata = new V1ObjectMeta
-            {
-                Name = name,
-                Labels = new Dictionary<string, string>
-                {
-                    ["name"] = name,
-                    ["paasta.yelp.com/owner"] = KubernetesObjectBuilder.Owner,
-                    [KubernetesObjectBuilder.ManagedLabel] = "true",
-                },
-            },
-        };
-        await TolerateExisting(() => _kube.Client.CoreV1.CreateNamespaceAsync(ns, cancellationToken: cancellation), $"create namespace {name}").ConfigureAwait(false);
-        if (name.StartsWith("paastasvc-", StringComparison.Ordinal))
-        {
-            var defaults = new Dictionary<string, ResourceQuantity>
-            {
-                ["cpu"] = new("1"),
-                ["memory"] = new("1024Mi"),
-                ["ephemeral-storage"] = new("1Gi"),
-            };
-            var limitRange = new V1LimitRange
-            {
-                Metadata = new V1ObjectMeta { Name = "limit-mem-cpu-disk-per-container", NamespaceProperty = name },
-                Spec = new V1LimitRangeSpec
-                {
-                    Limits = new List<V1LimitRangeItem> { new() { Type = "Container", DefaultProperty = defaults, DefaultRequest = defaults } },
-                },
-            };
-            await TolerateExisting(() => _kube.Client.CoreV1.CreateNamespacedLimitRangeAsync(limitRange, name, cancellationToken: cancellation),
-                $"create LimitRange in {name}").ConfigureAwait(false);
-        }
-        _ensuredNamespaces[name] = true;
-    }
-
-    private async Task TolerateExisting<T>(Func<Task<T>> create, string what)
-    {
-        try { await _kube.Call(create, what).ConfigureAwait(false); }
-        catch (PaastaException e) when (e.ErrorId == "KubeConflict") { }
-    }
-
-    /// <summary>Creates the controller; if one appeared meanwhile (or was not labelled as ours), replaces it instead.</summary>
-    public async Task CreateControllerAsync(DesiredApp desired, CancellationToken cancellation)
-    {
-        var what = $"create {desired.Kind} {desired.Namespace}/{desired.Name}";
-        try
-        {
-            if (desired.Deployment is { } d)
-                await _kube.Call(() => _kube.Client.AppsV1.CreateNamespacedDeploymentAsync(d, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
-            else
-                await _kube.Call(() => _kube.Client.AppsV1.CreateNamespacedStatefulSetAsync(desired.StatefulSet!, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
-        }
-        catch (PaastaException e) when (e.ErrorId == "KubeConflict")
-        {
-            await ReplaceControllerAsync(desired, null, cancellation).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// PUTs the desired controller over the live one (whose resourceVersion it carries). When the object changed
-    /// since it was read, reads it again and retries once.
-    /// </summary>
-    public async Task ReplaceControllerAsync(DesiredApp desired, IKubernetesObject<V1ObjectMeta>? live, CancellationToken cancellation)
-    {
-        var what = $"replace {desired.Kind} {desired.Namespace}/{desired.Name}";
-        for (var attempt = 0; ; attempt++)
-        {
-            live ??= await ReadControllerAsync(desired, cancellation).ConfigureAwait(false);
-            desired.Metadata.ResourceVersion = live.Metadata.ResourceVersion;
-            try
-            {
-                if (desired.Deployment is { } d)
-                    await _kube.Call(() => _kube.Client.AppsV1.ReplaceNamespacedDeploymentAsync(d, d.Metadata.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
-                else
-                    await _kube.Call(() => _kube.Client.AppsV1.ReplaceNamespacedStatefulSetAsync(desired.StatefulSet!, desired.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
-                return;
-            }
-            catch (PaastaException e) when (e.ErrorId == "KubeConflict" && attempt == 0)
-            {
-                live = null;
-            }
-            finally
-            {
-                desired.Metadata.ResourceVersion = null;
-            }
-        }
-    }
-
-    private async Task<IKubernetesObject<V1ObjectMeta>> ReadControllerAsync(DesiredApp desired, CancellationToken cancellation)
-    {
-        var what = $"read {desired.Kind} {desired.Namespace}/{desired.Name}";
-        return desired.Deployment is not null
-            ? await _kube.Call(() => _kube.Client.AppsV1.ReadNamespacedDeploymentAsync(desired.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false)
-            : await _kube.Call(() => _kube.Client.AppsV1.ReadNamespacedStatefulSetAsync(desired.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
-    }
-
-    /// <summary>Sets spec.replicas alone (a merge patch): the pod template is untouched, so no pod is replaced.</summary>
-    public async Task ScaleControllerAsync(DesiredApp desired, CancellationToken cancellation)
-    {
-        var patch = new V1Patch($"{{\"spec\":{{\"replicas\":{desired.Replicas}}}}}", V1Patch.PatchType.MergePatch);
-        var what = $"scale {desired.Kind} {desired.Namespace}/{desired.Name}";
-        if (desired.Deployment is not null)
-            await _kube.Call(() => _kube.Client.AppsV1.PatchNamespacedDeploymentAsync(patch, desired.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
-        else
-            await _kube.Call(() => _kube.Client.AppsV1.PatchNamespacedStatefulSetAsync(patch, desired.Name, desired.Namespace, cancellationToken: cancellation), what).ConfigureAwait(false);
-    }
-
-    private async Task CreateCustomAsync(string groupVersion, string plural, JsonObject body, CancellationToken cancellation)
-    {
-        var (group, version) = Split(groupVersion);
-        var obj = new JsonObject { ["apiVersion"] = groupVersion };
-        foreach (var (k, v) in body) obj[k] = v?.DeepClone();
-        var ns = obj["metadata"]!["namespace"]!.GetValue<string>();
-        var name = obj["metadata"]!["name"]!.GetValue<string>();
-        try
-        {
-            await _kube.Call(() => _kube.Client.CustomObjects.CreateNamespacedCustomObjectAsync(obj, group, version, ns, plural, cancellationToken: cancellation),
-                $"create {plural} {ns}/{name}").ConfigureAwait(false);
-        }
-        catch (PaastaException e) when (e.ErrorId == "KubeConflict")
-        {
-            await PatchCustomAsync(groupVersion, plural, ns, name, new JsonObject { ["metadata"] = new JsonObject { ["labels"] = obj["metadata"]!["labels"]!.DeepClone() }, ["spec"] = obj["spec"]!.DeepClone() }, cancellation).ConfigureAwait(false);
-        }
-    }
-
-    private async Task PatchCustomAsync(string groupVersion, string plural, string ns, string name, JsonObject patch, CancellationToken cancellation)
-    {
-        var (group, version) = Split(groupVersion);
-        var body = new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch);
-        await _kube.Call(() => _kube.Client.CustomObjects.PatchNamespacedCustomObjectAsync(body, group, version, ns, plural, name, cancellationToken: cancellation),
-            $"patch {plural} {ns}/{name}").ConfigureAwait(false);
-    }
-
-    private async Task DeleteCustomAsync(string groupVersion, string plural, string ns, string name, CancellationToken cancellation)
-    {
-        var (group, version) = Split(groupVersion);
-        try
-        {
-            await _kube.Call(() => _kube.Client.CustomObjects.DeleteNamespacedCustomObjectAsync(group, version, ns, plural, name, cancellationToken: cancellation),
-                $"delete {plural} {ns}/{name}").ConfigureAwait(false);
-        }
-        catch (PaastaException e) when (e.ErrorId == "KubeObjectNotFound") { }
     }
 }

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using Paasta.Config;
+using Paasta.Deployments;
+using Paasta.Errors;
+using Paasta.Kubernetes;
+
+namespace Paasta.Operations;
+
+/// <summary>What to wait for: the instances of one service's deploy group running one version.</summary>
+public sealed record DeploymentWaitRequest(string Service, string DeployGroup)
+{
+    /// <summary>The commit (full sha or a prefix); null: the group's git_sha in deployments.json.</summary>
+    public string? Commit { get; init; }
+    public string? ImageVersion { get; init; }
+    /// <summary>Clusters (names or wildcards); null: the Cluster setting, else every cluster.</summary>
+    public IReadOnlyList<string>? Clusters { get; init; }
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(1);
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>
+/// Wait-PaastaDeployment (paasta wait-for-deployment): polls the clusters until every long-running instance of a
+/// deploy group runs the version and is ready (<see cref="DeploymentProgress"/>), or the timeout passes; each
+/// cluster through its own connection. One object serves one call: a (service, deploy group) already waited for
+/// in it is not waited for again, so piping several deployments of one group waits once.
+/// </summary>
+public sealed class DeploymentWaitOperation
+{
+    private readonly HashSet<(string, string)> _waited = new();
+    private OperationContext _context = null!;
+
+    /// <summary>Waits; writes one result per instance and, when some did not converge, DeploymentWaitTimedOut. Empty when already waited for.</summary>
+    public IReadOnlyList<DeploymentWaitResult> Wait(OperationContext context, DeploymentWaitRequest request)
+    {
+        _context = context;
+        var sink = _context.Sink;
+        if (!_waited.Add((request.Service, request.DeployGroup)))
+        {
+            sink.Verbose($"{request.Service} {request.DeployGroup}: already waited for in this call.");
+            return Array.Empty<DeploymentWaitResult>();
+        }
+        var activity = $"Wait-PaastaDeployment {request.Service} {request.DeployGroup}";
+        sink.Progress(new OperationProgress(activity, "Reading soa-configs"));
+        try { return Run(request, ref activity); }
+        finally { sink.Progress(new OperationProgress(activity, "Done").Complete()); }
+    }
+
+    private IReadOnlyList<DeploymentWaitResult> Run(DeploymentWaitRequest request, ref string activity)
+    {
+        var sink = _context.Sink;
+        var service = InstanceQuery.Service(_context, request.Service);
+        var selection = KubernetesInstances.Selection(new[] { service.Name }, request.Clusters, null);
+        var instances = KubernetesInstances.Select(_context, selection).Where(i => i.DeployGroup == request.DeployGroup).ToList();
+        var clusters = request.Clusters ?? (_context.Settings.Cluster is { } c ? new[] { c } : null);
+        if (instances.Count == 0)
+            throw new PaastaException("DeployGroupNotUsed", PaastaErrorKind.InvalidArgument,
+                $"No long-running instance of {service.Name}{(clusters is null ? "" : " on " + string.Join(", ", clusters))} uses deploy group '{request.DeployGroup}'. Groups in deploy.yaml: {string.Join(", ", service.DeployGroups)}.")
+            { Target = request.DeployGroup };
+        var groups = ClusterConnections.Group(_context, instances.Select(i => i.Cluster), readOnly: true);
+
+        var doc = TryLoadDeployments(service, request);
+        var (sha, imageVersion) = TargetVersion(doc, request);
+        var target = $"{Short(sha)}{(imageVersion is null ? "" : "+" + imageVersion)}";
+        // Later reports replace the first bar: the same id, a title that names the version.
+        var previous = activity;
+        activity = $"Waiting for {service.Name} {request.DeployGroup} to run {target}";
+        sink.Progress(new OperationProgress(previous, "").Complete());
+        sink.Verbose($"Waiting up to {request.Timeout.TotalSeconds:0} s for {instances.Count} instance(s) on {string.Join(", ", groups.SelectMany(g => g.Clusters))} to run {target}: {string.Join(", ", instances.Select(i => i.Instance))}.");
+
+        var watch = Stopwatch.StartNew();
+        var last = new Dictionary<InstanceConfig, string>(ReferenceEqualityComparer.Instance);
+        List<(InstanceConfig Instance, InstanceStatus Status, DeploymentProgress.Verdict Verdict)> states;
+        while (true)
+        {
+            states = Read(groups, instances, doc, sha, imageVersion, explain: false);
+            foreach (var (i, _, v) in states)
+            {
+                if (!last.TryGetValue(i, out var before) || before != v.Reason) sink.Verbose($"{i.Service}.{i.Instance} on {i.Cluster}: {v.Reason}");
+                last[i] = v.Reason;
+            }
+            var converged = states.Count(s => s.Verdict.Done);
+            var pending = states.FirstOrDefault(s => !s.Verdict.Done);
+            sink.Progress(new OperationProgress(activity, $"{converged} of {states.Count} instance(s) ready at {target} ({(int)watch.Elapsed.TotalSeconds} s)")
+            {
+                PercentComplete = (int)(100.0 * converged / states.Count),
+                CurrentOperation = pending.Instance is null ? "" : $"{pending.Instance.Instance}: {pending.Verdict.Reason}",
+            });
+            if (converged == states.Count || watch.Elapsed >= request.Timeout) break;
+            var left = request.Timeout - watch.Elapsed;
+            var delay = request.PollInterval < left ? request.PollInterval : left;
+            Task.Delay(delay < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : delay, _context.Cancellation).WaitAsync(_context.Cancellation).GetAwaiter().GetResult();
+        }
+
+        var failed = states.Where(s => !s.Verdict.Done).ToList();
+        if (failed.Count > 0)
+        {
+            // The final word gets the pods' own explanations (probe messages from events), fetched once.
+            var explained = Read(groups, failed.Select(f => f.Instance).ToList(), doc, sha, imageVersion, explain: true)
+                .ToDictionary<(InstanceConfig Instance, InstanceStatus Status, DeploymentProgress.Verdict Verdict), InstanceConfig>(s => s.Instance, ReferenceEqualityComparer.Instance);
+            states = states.Select(s => explained.TryGetValue(s.Instance, out var e) ? e : s).ToList();
+            failed = states.Where(s => !s.Verdict.Done).ToList();
+        }
+        var results = states.Select(s => new DeploymentWaitResult
+        {
+            Service = s.Instance.Service,
+            Cluster = s.Instance.Cluster,
+            Instance = s.Instance.Instance,
+            DeployGroup = request.DeployGroup,
+            GitSha = sha,
+            ImageVersion = imageVersion,
+            Converged = s.Verdict.Done,
+            ReadyReplicas = s.Verdict.Ready,
+            RequiredReplicas = s.Verdict.Required,
+            Replicas = s.Status.Replicas,
+            Elapsed = watch.Elapsed,
+            Reason = s.Verdict.Reason,
+        }).ToList();
+        foreach (var r in results) sink.Output(r);
+        if (failed.Count > 0)
+            sink.Error(new PaastaException("DeploymentWaitTimedOut", PaastaErrorKind.OperationTimeout,
+                $"{failed.Count} of {states.Count} instance(s) of {service.Name} in {request.DeployGroup} did not run {target} within {request.Timeout.TotalSeconds:0} s (PaaSTA keeps deploying; see Get-PaastaInstanceStatus -Service {service.Name}):" +
+                string.Concat(failed.Select(f => $"\n  {f.Instance.Instance} on {f.Instance.Cluster}: {f.Verdict.Reason}")))
+            { Target = $"{service.Name}:{request.DeployGroup}" });
+        return results;
+    }
+
+    /// <summary>One read of every cluster: each instance's status and verdict, in the order given.</summary>
+    private List<(InstanceConfig Instance, InstanceStatus Status, DeploymentProgress.Verdict Verdict)> Read(IReadOnlyList<ClusterGroup> groups,
+        IReadOnlyList<InstanceConfig> instances, DeploymentsDocument? doc, string sha, string? imageVersion, bool explain)
+    {
+        var byInstance = new Dictionary<InstanceConfig, InstanceStatus>(ReferenceEqualityComparer.Instance);
+        foreach (var group in groups)
+        {
+            var mine = instances.Where(i => group.Contains(i.Cluster)).ToList();
+            if (mine.Count == 0) continue;
+            var requests = mine.Select(i => new StatusRequest(i, doc is null ? null : DeploymentBranches.For(i, doc), null)).ToList();
+            var statuses = new KubernetesStatusReader(group.Connect(_context)).ReadAsync(requests, _context.Cancellation, explain)
+                .WaitAsync(_context.Cancellation).GetAwaiter().GetResult();
+            foreach (var (i, s) in mine.Zip(statuses)) byInstance[i] = s;
+        }
+        return instances.Select(i => (i, byInstance[i], DeploymentProgress.Evaluate(byInstance[i], i, sha, imageVersion))).ToList();
+    }
+
+    private DeploymentsDocument? TryLoadDeployments(ServiceConfig service, DeploymentWaitRequest request)
+    {
+        try { return DeploymentsFileStore.Load(DeploymentsFileStore.PathFor(service.Directory), service.Name); }
+        catch (PaastaException e) when (request.Commit is not null)
+        {
+            _context.Sink.Verbose($"No usable deployments.json ({e.Message}); waiting on the cluster only.");
+            return null;
+        }
+    }
+
+    /// <summary>The version to wait for: -Commit (with -ImageVersion), else what deployments.json says the group runs.</summary>
+    public (string Sha, string? ImageVersion) TargetVersion(DeploymentsDocument? doc, DeploymentWaitRequest request)
+    {
+        if (request.Commit is not null) return (request.Commit.ToLowerInvariant(), request.ImageVersion);
+        if (doc is not null && doc.Deployments.TryGetValue(request.DeployGroup, out var d) && d.GitSha is not null)
+        {
+            _context.Sink.Verbose($"Version from deployments.json: {d.GitSha}{(d.ImageVersion is null ? "" : " image version " + d.ImageVersion)}.");
+            return (d.GitSha, request.ImageVersion ?? d.ImageVersion);
+        }
+        throw new PaastaException("DeployGroupNotDeployed", PaastaErrorKind.ObjectNotFound,
+            $"deployments.json of {request.Service} has no deployment for '{request.DeployGroup}'; pass -Commit, or mark a version (Publish-PaastaDeployment) and run New-PaastaDeployments.")
+        { Target = request.DeployGroup };
+    }
+
+    private static string Short(string sha) => sha.Length > 8 ? sha[..8] : sha;
+}
