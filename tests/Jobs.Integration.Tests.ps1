@@ -32,8 +32,9 @@ AfterAll {
         $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l $Selector --ignore-not-found --wait=false 2>&1
         $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l "paasta.yelp.com/service=$OtherService" --ignore-not-found --wait=false 2>&1
     }
-    # Only the tag this run made (the image is the platform's busybox, which stays).
+    # Only the tags this run made (the image is the platform's busybox, which stays).
     if ($Up -and (Get-Variable Image -Scope Script -ErrorAction Ignore)) { $null = & docker rmi $Image 2>&1 }
+    if ($Up -and (Get-Variable NextImage -Scope Script -ErrorAction Ignore)) { $null = & docker rmi $NextImage 2>&1 }
 }
 
 Describe 'Sync-PaastaJob, Get-PaastaJob and Start-PaastaJob on the local cluster' -Tag Integration {
@@ -79,7 +80,7 @@ Describe 'Sync-PaastaJob, Get-PaastaJob and Start-PaastaJob on the local cluster
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $stream = Sync -Verbose 4>&1
         ($stream | Where-Object { $_.PSObject.TypeNames -contains 'Paasta.Jobs.JobSyncResult' }).Action | Sort-Object -Unique | Should -Be 'Unchanged'
-        $line = $stream | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match '^Kubernetes API: \d+ request\(s\), (\d+) write\(s\)' }
+        $line = $stream | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match '^Kubernetes API \(.*\): \d+ request\(s\), (\d+) write\(s\)' }
         $line | Should -Not -BeNullOrEmpty
         $null = @($line)[-1].Message -match 'write\(s\)' -and @($line)[-1].Message -match '(\d+) write\(s\)'
         [int]$Matches[1] | Should -Be 0
@@ -415,5 +416,57 @@ x-y:
             @($all.Job | Sort-Object) | Should -Be @('every_minute', 'failing', 'two_steps')
         }
         finally { $env:PAASTA_CLUSTER = $saved }
+    }
+
+    It 'suspends the CronJob of a stopped job (Stop-PaastaInstance on one action, New-PaastaDeployments, Sync-PaastaJob), shows it in Get-PaastaJob, and resumes it after the next deploy' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        # Last in this file: it deploys a second commit, which every CronJob of jobhello then runs.
+        Set-Tron $Quiet
+        $null = Sync
+        (Get-LiveCronJob 'two_steps')[0].spec.suspend | Should -BeFalse
+
+        Stop-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance two_steps.first -Repository $Bare -Confirm:$false
+        $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
+        (Get-Content -Raw (Join-Path $Dir 'deployments.json') | ConvertFrom-Json -AsHashtable).v2.controls["${Service}:local.two_steps.first"].desired_state | Should -Be 'stop'
+        $r = Sync
+        $stopped = $r | Where-Object Job -eq 'two_steps'
+        $stopped.Action | Should -Be 'Updated'
+        $stopped.Suspended | Should -BeTrue
+        $stopped.StoppedActions | Should -Be @('first')
+        $stopped.Changes | Should -Contain 'suspend (stopped: first; until the next deploy)'
+        @($r | Where-Object Job -ne 'two_steps' | ForEach-Object Action | Sort-Object -Unique) | Should -Be @('Unchanged')
+        # kubectl's view, and Get-PaastaJob's.
+        $live = (Get-LiveCronJob 'two_steps')[0]
+        $live.spec.suspend | Should -BeTrue
+        $live.metadata.annotations.'paasta.yelp.com/stopped_actions' | Should -Be 'first'
+        $info = Get-PaastaJob -Service $Service -Cluster local -Job two_steps
+        ($info.Suspended, $info.Stopped) | Should -Be @($true, $true)
+        $info.StoppedActions | Should -Be @('first')
+        (Sync | Where-Object Job -eq 'two_steps').Action | Should -Be 'Unchanged'
+
+        # The next deploy: a new commit of the service, built, pushed and marked for the deploy group.
+        $work = Join-Path $TestDrive 'work-next'
+        Invoke-Git clone -q -b main $Bare $work | Out-Null
+        "FROM paasta-local/busybox:latest`nLABEL deploy=next`n" | Set-Content (Join-Path $work 'Dockerfile')
+        Invoke-Git -C $work add -A | Out-Null
+        Invoke-Git -C $work -c user.name=t -c user.email=t@example.com commit -q -m 'next deploy' | Out-Null
+        Invoke-Git -C $work push -q origin HEAD:refs/heads/main | Out-Null
+        $next = (Invoke-Git -C $work rev-parse HEAD).Trim()
+        $script:NextImage = "127.0.0.1:5000/services-${Service}:paasta-$next"
+        $out = & docker build -q -t $NextImage $work 2>&1
+        if ($LASTEXITCODE) { throw "docker build failed: $out" }
+        $out = & docker push $NextImage 2>&1
+        if ($LASTEXITCODE) { throw "docker push failed: $out" }
+        $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $next -Repository $Bare -Confirm:$false
+        $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
+        $resumed = Sync | Where-Object Job -eq 'two_steps'
+        $resumed.Action | Should -Be 'Updated'
+        $resumed.Suspended | Should -BeFalse
+        $resumed.Changes | Should -Contain 'resume (enabled)'
+        $live = (Get-LiveCronJob 'two_steps')[0]
+        $live.spec.suspend | Should -BeFalse
+        $live.metadata.annotations.PSObject.Properties.Name | Should -Not -Contain 'paasta.yelp.com/stopped_actions'
+        $live.spec.jobTemplate.spec.template.spec.containers[0].image | Should -Be $NextImage
+        (Get-PaastaJob -Service $Service -Cluster local -Job two_steps).Stopped | Should -BeFalse
     }
 }
