@@ -237,7 +237,8 @@ backend monitorhello.mesh
 
         It 'reads the namespace with one LIST of pods, one of Deployments and one of StatefulSets, and writes nothing' {
             if (-not (Assert-PlatformOrSkip $PlatformUp 'The local platform')) { return }
-            $verbose | Should -Contain 'Kubernetes API: 3 request(s), 0 write(s).'
+            # The connection's closing line names the API server: "Kubernetes API (https://...): N request(s), M write(s)."
+            $verbose -replace '^Kubernetes API \(.*?\):', 'Kubernetes API:' | Should -Contain 'Kubernetes API: 3 request(s), 0 write(s).'
             $verbose | Should -Contain 'Namespace paastasvc-monitorhello: 6 pod(s) listed.'
         }
 
@@ -245,8 +246,8 @@ backend monitorhello.mesh
             if (-not (Assert-PlatformOrSkip $PlatformUp 'The local platform')) { return }
             $requests = foreach ($instances in @(@('main', 'broken'), @('main', 'scaled'), @('main', 'stateful'))) {
                 $v = Test-PaastaReplication -SoaDir $Soa -Service monitorhello -Cluster local -Instance $instances -Verbose 4>&1 |
-                    Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API:*' }
-                "$($instances -join ',')=$($v.Message)"
+                    Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API (*' }
+                "$($instances -join ',')=$($v.Message -replace '^Kubernetes API \(.*?\):', 'Kubernetes API:')"
             }
             $requests | Should -Be @(
                 'main,broken=Kubernetes API: 1 request(s), 0 write(s).'     # pods only: nothing is autoscaled

@@ -158,7 +158,7 @@ public static class DrainOperations
     {
         const string activity = "Invoke-PaastaDrainMethod";
         var started = clock.Start();
-        context.Sink.Progress(new OperationProgress(activity, status) { PercentComplete = 0 });
+        context.Sink.Progress(new OperationProgress(activity, status) { PercentComplete = 0, SecondsRemaining = (int)timeout.TotalSeconds });
         try
         {
             while (!call.IsCompleted)
@@ -170,6 +170,7 @@ public static class DrainOperations
                 context.Sink.Progress(new OperationProgress(activity, status)
                 {
                     PercentComplete = (int)Math.Min(99, 100 * elapsed.TotalSeconds / timeout.TotalSeconds),
+                    SecondsRemaining = (int)Math.Max(0, (timeout - elapsed).TotalSeconds),
                     CurrentOperation = $"waiting for the drain method: {(int)elapsed.TotalSeconds} s of at most {timeout.TotalSeconds:0} s",
                 });
             }

@@ -128,7 +128,10 @@ public static class JobOperations
                     return new JobStartResult(run, new PaastaException("JobRunTimedOut", PaastaErrorKind.OperationTimeout,
                         $"{what}: run {run.Name} did not finish within {request.Timeout.TotalSeconds:0} s (it is {run.Outcome}); it keeps running. Get-PaastaJob shows its outcome later.") { Target = run.Name });
                 context.Sink.Progress(new OperationProgress(activity, $"run {run.Name}: {run.Outcome} ({(int)waited.TotalSeconds} s)")
-                { PercentComplete = (int)Math.Min(99, 100 * waited.TotalSeconds / request.Timeout.TotalSeconds) });
+                {
+                    PercentComplete = (int)Math.Min(99, 100 * waited.TotalSeconds / request.Timeout.TotalSeconds),
+                    SecondsRemaining = (int)Math.Max(0, (request.Timeout - waited).TotalSeconds),
+                });
                 clock.Delay(request.PollInterval, context.Cancellation).GetAwaiter().GetResult();
                 run = store.RefreshAsync(run, context.Cancellation).GetAwaiter().GetResult();
             }
