@@ -5,11 +5,6 @@ using Paasta.Settings;
 
 namespace Paasta.Commands;
 
-/// <summary>Shared by the cmdlets that work on Tron jobs run as Kubernetes CronJobs.</summary>
-public abstract class JobCmdlet : KubeCmdlet
-{
-}
-
 /// <summary>
 /// <para type="synopsis">Runs the Tron jobs of soa-configs as Kubernetes CronJobs, and keeps the cluster in line with them.</para>
 /// <para type="description">For each job of tron-CLUSTER.yaml (validated as Test-PaastaConfig does), builds a CronJob in namespace tron and makes the cluster match: it creates CronJobs that are missing, replaces those whose config_sha differs, writes nothing for the rest, and deletes the CronJobs of jobs that are no longer in soa-configs (only for services given by name or wildcard and only when -Job is not used; a service whose tron file is invalid is never pruned, and a job still in the file keeps its CronJob even when it cannot be synced this time, e.g. no registry for its image). A CronJob is replaced or deleted only for the service, cluster and job its labels name: names are sanitise(service)-sanitise(job), so service a-b job c and service a job b-c meet, and the second is refused with CronJobNameConflict. The CronJob API is discovered from the server: batch/v1 where it serves CronJobs there, batch/v1beta1 otherwise (Kubernetes 1.20 and older). A job's time_zone, else the time_zone of SOA_DIR/tron/CLUSTER/MASTER.yaml (as on a Tron master), becomes spec.timeZone where the server keeps it (batch/v1 from Kubernetes 1.25, read from /version); elsewhere a UTC zone is left to the controller's clock and any other zone is refused with JobTimeZoneNotSupported (the job is left as it is), since the schedule would run hours off. The Tron schedule is translated to cron exactly (cron strings, daily with hours, minutes and days, intervals that divide an hour or a day); a schedule with no exact cron form (groc English such as '7th of month', seconds, Tron's L) is refused with TronScheduleNotTranslatable naming the job, and that job is left as it is in the cluster. Each run is one pod: the actions run one after another in an order that honours requires (every action but the last as an init container, so Kubernetes starts each only after the previous one succeeded), each with its image from deployments.json, its command (Tron's date variables such as {shortdate-1} are filled in when the run starts), the PAASTA_* environment and the action's env, cpus, mem and disk. A failing action fails the run (no retries). enabled: false suspends the CronJob, and so does a stop: while deployments.json says desired_state stop for any action of the job (Stop-PaastaInstance on job.action), the CronJob is suspended and annotated paasta.yelp.com/stopped_actions, until the next deploy of the deploy group brings start back (PaaSTA ignores the stop; docs/DIFFERENCES.md). allow_overlap: true gives concurrencyPolicy Allow, else Forbid (so a run due while one is going is skipped, where Tron's default queueing would queue it; -Verbose notes it). ssm_secrets are accepted and ignored (AWS is out of scope). Labels name the service, cluster and job, and paasta.yelp.com/config_sha the config version. A job whose deploy group has no deployment yet is reported (NoDeployment) with a warning. -WhatIf lists what would be created, replaced (with the fields that change) or deleted. Service, Cluster and Job bind by property name (Get-PaastaService output binds its Name), so piped services or jobs are synced. Emits one Paasta.Jobs.JobSyncResult per job.</para>
@@ -28,7 +23,7 @@ public abstract class JobCmdlet : KubeCmdlet
 /// </example>
 [Cmdlet(VerbsData.Sync, "PaastaJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(JobSyncResult))]
-public sealed class SyncPaastaJob : JobCmdlet
+public sealed class SyncPaastaJob : KubeCmdlet
 {
     private readonly JobSyncOperation _sync = new();
 
@@ -89,7 +84,7 @@ public sealed class SyncPaastaJob : JobCmdlet
 /// </example>
 [Cmdlet(VerbsCommon.Get, "PaastaJob")]
 [OutputType(typeof(JobInfo))]
-public sealed class GetPaastaJob : JobCmdlet
+public sealed class GetPaastaJob : KubeCmdlet
 {
     /// <summary>Services; wildcards allowed. Defaults to every service. Binds by property name from Service or Name (Get-PaastaService output).</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -136,7 +131,7 @@ public sealed class GetPaastaJob : JobCmdlet
 /// </example>
 [Cmdlet(VerbsLifecycle.Start, "PaastaJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(JobRun))]
-public sealed class StartPaastaJob : JobCmdlet
+public sealed class StartPaastaJob : KubeCmdlet
 {
     /// <summary>The service. Binds by property name from Service or Name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
