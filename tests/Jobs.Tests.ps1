@@ -5,7 +5,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Jobs.TestSetup.ps1')
 }
 
-Describe 'Sync-PaastaTronNamespace against a stand-in Tron master (GET/POST /api/config as spec §10.3)' {
+Describe 'Sync-PaastaTronNamespace against a stand-in Tron master (GET/POST /api/config as docs/BEHAVIOUR.md §10.3)' {
     BeforeAll {
         # The stand-in: GET /api/config?name=NS&no_header=1 answers {config, hash} (hash = SHA-1 of the stored
         # text, "" for an unknown namespace), POST /api/config takes name, config, hash, check as form fields

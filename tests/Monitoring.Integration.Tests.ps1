@@ -68,7 +68,7 @@ undeployed: {deploy_group: itest.never}
         $null = & $Kubectl delete namespace $Ns --ignore-not-found --wait=true --timeout=120s 2>&1
         $null = Invoke-Kubectl create namespace $Ns
 
-        # Deployments labelled as the reconciler labels them (spec §5.5): main serves /status; broken serves a folder
+        # Deployments labelled as the reconciler labels them (docs/BEHAVIOUR.md §5.5): main serves /status; broken serves a folder
         # without it, so its readiness probe and HAProxy's check both fail; stopped and scaled have 0 replicas.
         function New-Deployment([string] $Instance, [int] $Replicas, [string[]] $Command, [string] $Kind = 'Deployment') {
             $labels = @{ 'paasta.yelp.com/service' = 'monitorhello'; 'paasta.yelp.com/instance' = $Instance; 'paasta.yelp.com/managed' = 'true'

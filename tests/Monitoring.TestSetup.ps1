@@ -73,6 +73,6 @@ function Get-FreePort {
     $port
 }
 
-# The key order pysensu-yelp sends (spec §8.5), then the optional keys present only when set.
+# The key order pysensu-yelp sends (docs/BEHAVIOUR.md §8.5), then the optional keys present only when set.
 $script:SensuKeys = 'name', 'status', 'output', 'handler', 'team', 'runbook', 'tip', 'notification_email', 'interval', 'page',
 'realert_every', 'dependencies', 'alert_after', 'ticket', 'project', 'priority', 'source', 'tags', 'ttl', 'issuetype'

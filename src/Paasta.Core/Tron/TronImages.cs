@@ -11,7 +11,7 @@ public sealed record ActionImage(DeploymentBranch? Branch, string DockerUrl)
 }
 
 /// <summary>
-/// Finds the images of Tron actions (spec §10.1): deployments.json of the action's service, entry of its
+/// Finds the images of Tron actions (docs/BEHAVIOUR.md §10.1): deployments.json of the action's service, entry of its
 /// deploy group, desired state always start and no force_bounce; the registry from -Registry, else the
 /// action service's service.yaml docker_registry, else $PAASTA_DOCKER_REGISTRY / the saved setting. A
 /// missing deployment is not an error here: the image is "" and the caller decides (Tron configs may be

@@ -10,7 +10,7 @@ namespace Paasta.Tron;
 public sealed class TronAction
 {
     public required string Name { get; init; }
-    /// <summary>The action as an instance (spec §10.1: not merged with service.yaml; service, deploy_group, cost_owner from the job).</summary>
+    /// <summary>The action as an instance (docs/BEHAVIOUR.md §10.1: not merged with service.yaml; service, deploy_group, cost_owner from the job).</summary>
     public required InstanceConfig Instance { get; init; }
     /// <summary>paasta (the default: a container on Kubernetes), ssh or spark.</summary>
     public required string Executor { get; init; }

@@ -166,7 +166,7 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [AllowNull, AllowEmptyString]
     public string? Team { get; set; }
 
-    /// <summary>Where responders find what to do. Default http://y/paasta-troubleshooting.</summary>
+    /// <summary>Where responders find what to do. Default: http://y/paasta-troubleshooting.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull, AllowEmptyString]
     public string? Runbook { get; set; }
@@ -239,7 +239,7 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [AllowNull, AllowEmptyString]
     public string? Description { get; set; }
 
-    /// <summary>The event's source. Default paasta-CLUSTER when -Cluster is given.</summary>
+    /// <summary>The event's source. Default: paasta-CLUSTER when -Cluster is given.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull, AllowEmptyString]
     public string? Source { get; set; }
