@@ -21,53 +21,8 @@ BeforeDiscovery {
 }
 
 BeforeAll {
-    Import-Module $env:PAASTA_TEST_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
-    $script:Variables = 'PAASTA_CONFIG', 'PAASTA_SOA_DIR', 'PAASTA_CLUSTER', 'KUBECONFIG', 'PAASTA_KUBE_CONTEXT', 'PAASTA_DOCKER_REGISTRY',
-        'PAASTA_SENSU_SOCKET', 'PAASTA_TRON_URL', 'PAASTA_HACHECK_SIDECAR_IMAGE', 'PAASTA_CLUSTER_CONTEXT'
-    $script:Saved = @{}
-    foreach ($v in $Variables) { $Saved[$v] = [Environment]::GetEnvironmentVariable($v) }
-    $script:PlatformKubeConfig = $Saved['KUBECONFIG']
-
-    function Reset-Environment {
-        foreach ($v in $Variables) { [Environment]::SetEnvironmentVariable($v, $null) }
-        $env:PAASTA_CONFIG = Join-Path $TestDrive "settings-$([guid]::NewGuid().ToString('N')).json"
-    }
-    function Save([hashtable] $Values) { Set-PaastaConfiguration @Values -Confirm:$false }
-    function Read-SettingsFile { Get-Content -Raw $env:PAASTA_CONFIG | ConvertFrom-Json -AsHashtable }
-    # The error a command stops with (the command runs with -ErrorAction Stop inside the block).
-    function Get-Refusal([scriptblock] $Script) {
-        try { $null = & $Script } catch { return $_ }
-        throw 'The command did not fail.'
-    }
-    function Get-ClosedPort {
-        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-        $listener.Start()
-        try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
-    }
-
-    # soa-configs: the hello example without its own docker_registry, with a deployments.json, so the
-    # registry and cluster settings decide what ConvertTo-PaastaTronConfig writes.
-    $script:Soa = Join-Path $TestDrive 'soa'
-    $null = New-Item -ItemType Directory $Soa
-    Copy-Item -Recurse (Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs/hello') (Join-Path $Soa 'hello')
-    $serviceYaml = Join-Path $Soa 'hello/service.yaml'
-    (Get-Content $serviceYaml) | Where-Object { $_ -notmatch '^docker_registry:' } | Set-Content $serviceYaml
-    $script:Sha = '0123456789abcdef0123456789abcdef01234567'
-    Set-Content (Join-Path $Soa 'hello/deployments.json') ('{"v1": {}, "v2": {"deployments": {"local.everything": {"docker_image": "services-hello:paasta-' + $Sha + '", "git_sha": "' + $Sha + '", "image_version": null}}, "controls": {}}}')
-
-    # A kubeconfig that parses, with one context "real" pointing at a closed port.
-    $script:KubeFile = Join-Path $TestDrive 'kubeconfig'
-    Set-Content $KubeFile @"
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: 'https://127.0.0.1:$(Get-ClosedPort)'}}]
-users: [{name: u, user: {token: x}}]
-contexts: [{name: real, context: {cluster: c, user: u}}]
-current-context: real
-"@
+    . (Join-Path $PSScriptRoot 'Configuration.TestSetup.ps1')
 }
-
 AfterAll {
     foreach ($v in $Variables) { [Environment]::SetEnvironmentVariable($v, $Saved[$v]) }
 }
@@ -157,6 +112,74 @@ Describe 'Set-PaastaConfiguration and Get-PaastaConfiguration' {
     }
 }
 
+Describe 'The settings file under stress (issue 16)' {
+    BeforeEach { Reset-Environment }
+
+    It 'keeps every key when 8 writers set different keys at the same moment' {
+        # Eight runspaces of this process, released together: each saves one setting with Set-PaastaConfiguration.
+        $values = [ordered]@{
+            SoaDir = (Join-Path $TestDrive 'w-soa'); Cluster = 'w-cluster'; KubeConfig = (Join-Path $TestDrive 'w-kube'); KubeContext = 'w-context'
+            DockerRegistry = 'w.example:5000'; SensuSocket = '10.9.9.9:3030'; TronUrl = 'http://w.example:8089'; HacheckSidecarImage = 'w.example/hacheck:1'
+        }
+        $start = [Threading.ManualResetEventSlim]::new($false)
+        $writers = foreach ($name in $values.Keys) {
+            $ps = [powershell]::Create()
+            $null = $ps.AddScript({
+                    param($module, $start, $name, $value)
+                    Import-Module $module
+                    $null = $start.Wait([TimeSpan]::FromSeconds(60))
+                    $parameters = @{ $name = $value }
+                    Set-PaastaConfiguration @parameters -Confirm:$false -ErrorAction Stop
+                }).AddArgument($env:PAASTA_TEST_MODULE).AddArgument($start).AddArgument($name).AddArgument($values[$name])
+            [pscustomobject]@{ PowerShell = $ps; Handle = $ps.BeginInvoke() }
+        }
+        try {
+            Start-Sleep -Milliseconds 500   # let every runspace import the module and wait at the start line
+            $start.Set()
+            foreach ($w in $writers) {
+                $null = $w.PowerShell.EndInvoke($w.Handle)
+                $w.PowerShell.Streams.Error | Should -BeNullOrEmpty
+            }
+        }
+        finally { foreach ($w in $writers) { $w.PowerShell.Dispose() } }
+        $saved = Get-PaastaConfiguration
+        foreach ($name in $values.Keys) { $saved.$name | Should -Be $values[$name] -Because "$name was set by one of the writers" }
+    }
+
+    It 'does not stop cmdlets whose parameters make a corrupt settings file unnecessary, while Get-PaastaConfiguration reports it' {
+        Set-Content $env:PAASTA_CONFIG '{ "soaDir": '
+        $examples = Join-Path $env:PAASTA_REPO_ROOT 'examples/soa-configs'
+        $instances = Get-PaastaInstance -SoaDir $examples -Service hello -Cluster local -ErrorVariable err -ErrorAction SilentlyContinue
+        $err | Should -BeNullOrEmpty
+        $instances.Instance | Should -Contain 'main'
+        Test-PaastaConfig -SoaDir $examples -Service hello -Quiet | Should -BeTrue
+        $events = [pscustomobject]@{ Name = 'x'; Status = 0; Output = 'fine'; Team = 't' } |
+            Send-PaastaSensuEvent -SensuSocket "127.0.0.1:$(Get-ClosedPort)" -ErrorVariable sendErr -ErrorAction SilentlyContinue
+        $sendErr.FullyQualifiedErrorId | Should -Be 'SensuConnectionRefused,Paasta.Commands.SendPaastaSensuEvent'
+        $e = Get-Refusal { Get-PaastaConfiguration -ErrorAction Stop }
+        $e.FullyQualifiedErrorId | Should -Be 'SettingsFileInvalid,Paasta.Commands.GetPaastaConfiguration'
+        $e.CategoryInfo.Category | Should -Be 'InvalidData'
+        # A cmdlet that does need a setting from the file says which file is wrong.
+        $e = Get-Refusal { Get-PaastaInstance -Service hello -ErrorAction Stop }
+        $e.FullyQualifiedErrorId | Should -Be 'SettingsFileInvalid,Paasta.Commands.GetPaastaInstance'
+        $e.TargetObject | Should -Be $env:PAASTA_CONFIG
+    }
+
+    It 'refuses a settings folder that is missing and cannot be made, or cannot be written, with SettingsFileNotWritable' -Skip:(-not $IsLinux) {
+        $underFile = Join-Path $TestDrive 'a-file'
+        Set-Content $underFile 'not a folder'
+        # /proc takes no new files even from root; a path below a regular file has no folder to make.
+        foreach ($path in '/proc/paasta-settings-test.json', '/proc/paasta-no-such-folder/settings.json', (Join-Path $underFile 'settings.json')) {
+            $env:PAASTA_CONFIG = $path
+            $e = Get-Refusal { Set-PaastaConfiguration -Cluster c -Confirm:$false -ErrorAction Stop }
+            $e.FullyQualifiedErrorId | Should -Be 'SettingsFileNotWritable,Paasta.Commands.SetPaastaConfiguration' -Because $path
+            $e.CategoryInfo.Category | Should -Be 'WriteError'
+            # Not mistaken for a lock held by another writer (SettingsFileLocked, after waiting 30 s for it).
+            $e.Exception.GetType().Name | Should -Be 'PaastaException'
+        }
+    }
+}
+
 Describe 'Cmdlets use the configuration: parameter, then environment, then file' {
     BeforeEach { Reset-Environment }
 
@@ -238,38 +261,5 @@ Describe 'Cmdlets use the configuration: parameter, then environment, then file'
         $paramPort = Get-ClosedPort
         (Get-Refusal { Sync-PaastaTronNamespace -Service hello -Cluster local -TronUrl "http://127.0.0.1:$paramPort" -Confirm:$false -ErrorAction Stop }).TargetObject |
             Should -Be "http://127.0.0.1:$paramPort/"
-    }
-}
-
-Describe 'HacheckSidecarImage: Sync-PaastaInstance builds mesh instances with the configured sidecar' -Tag Integration {
-    BeforeAll {
-        $env:KUBECONFIG = $PlatformKubeConfig
-        $script:Up = [bool]$PlatformKubeConfig -and (Test-KubernetesUp)
-        # A mesh-registered service (smartstack.yaml) that was never synced: -WhatIf plans its creation and writes nothing.
-        $script:MeshSoa = Join-Path $TestDrive 'mesh'
-        $null = New-Item -ItemType Directory (Join-Path $MeshSoa 'cfgmesh')
-        Set-Content (Join-Path $MeshSoa 'cfgmesh/service.yaml') "description: t`nexternal_link: http://example`ngit_url: null`ndocker_registry: 127.0.0.1:5000`n"
-        Set-Content (Join-Path $MeshSoa 'cfgmesh/smartstack.yaml') "main: {proxy_port: 20999}`n"
-        Set-Content (Join-Path $MeshSoa 'cfgmesh/kubernetes-local.yaml') "main:`n  deploy_group: local.everything`n  instances: 1`n  cpus: 0.1`n  mem: 64`n"
-        Set-Content (Join-Path $MeshSoa 'cfgmesh/deployments.json') ('{"v1": {}, "v2": {"deployments": {"local.everything": {"docker_image": "services-cfgmesh:paasta-' + $Sha + '", "git_sha": "' + $Sha + '", "image_version": null}}, "controls": {}}}')
-        function Plan { Sync-PaastaInstance -SoaDir $MeshSoa -Service cfgmesh -Cluster local -KubeConfig $PlatformKubeConfig -WhatIf }
-    }
-    BeforeEach { Reset-Environment }
-
-    It 'adds the sidecar only when an image is configured, the environment winning over the file' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        $none = Plan
-        $none.Message | Should -Match 'no hacheck sidecar image is configured'
-
-        Save @{ HacheckSidecarImage = 'file.example/hacheck:1' }
-        $file = Plan
-        $file.Message | Should -Not -Match 'no hacheck sidecar image'
-        $file.NewConfigSha | Should -Not -Be $none.NewConfigSha
-
-        $env:PAASTA_HACHECK_SIDECAR_IMAGE = 'env.example/hacheck:2'
-        $both = Plan
-        $both.NewConfigSha | Should -Not -Be $file.NewConfigSha
-        Save @{ HacheckSidecarImage = '' }
-        (Plan).NewConfigSha | Should -Be $both.NewConfigSha -Because 'with the environment set, the saved image does not matter'
     }
 }

@@ -1,138 +1,8 @@
 #Requires -Version 7.4
-# Tron jobs: the namespace config pushed to a stand-in Tron master (a Tron master cannot run here), and
-# the same jobs as Kubernetes CronJobs on the real local cluster (tools/platform), where kubectl is the
-# oracle. Cluster objects carry the label paasta.yelp.com/service=jobhello in namespace tron.
+# Tron jobs without a cluster: namespace configs pushed to a stand-in Tron master (a Tron master cannot run here),
+# piping, completion. The CronJobs on the real local cluster are in Jobs.Integration.Tests.ps1.
 BeforeAll {
-    Import-Module $env:PAASTA_TEST_MODULE -Force
-    Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
-    $script:Repo = if ($env:PAASTA_REPO_ROOT) { $env:PAASTA_REPO_ROOT } else { (Resolve-Path (Join-Path $PSScriptRoot '..')).Path }
-    $script:Kubectl = Get-TestKubectl
-    $script:Up = Test-KubernetesUp
-    function Wait-Until([scriptblock] $Condition, [int] $Seconds, [string] $What) {
-        $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
-        while (-not (& $Condition)) {
-            if ([DateTime]::UtcNow -gt $deadline) { throw "Timed out after $Seconds s waiting for $What" }
-            Start-Sleep -Seconds 1
-        }
-    }
-
-    $script:Service = 'jobhello'
-    $script:Namespace = 'tron'
-    $script:Selector = "paasta.yelp.com/service=$Service"
-
-    # soa-configs for jobhello: three jobs. two_steps lists 'second' before 'first' so that only
-    # requires can put them in the order they run.
-    $script:Soa = Join-Path $TestDrive 'soa'
-    $script:Dir = New-Item -ItemType Directory (Join-Path $Soa $Service)
-    @'
-description: Tron jobs of Paasta's integration tests.
-docker_registry: 127.0.0.1:5000
-'@ | Set-Content (Join-Path $Dir 'service.yaml')
-    @'
-pipeline:
-- step: local.everything
-'@ | Set-Content (Join-Path $Dir 'deploy.yaml')
-    "team: jobs`n" | Set-Content (Join-Path $Dir 'monitoring.yaml')
-    $script:TronFile = Join-Path $Dir 'tron-local.yaml'
-    $script:TronText = @'
-every_minute:
-  schedule: "cron * * * * *"
-  deploy_group: local.everything
-  actions:
-    tick:
-      command: "echo tick {shortdate} $PAASTA_SERVICE"
-      cpus: 0.05
-      mem: 64
-      disk: 64
-two_steps:
-  schedule: "daily 03:00:00"
-  deploy_group: local.everything
-  actions:
-    second:
-      requires: [first]
-      command: "echo second-start $(date +%s)"
-      cpus: 0.05
-      mem: 64
-      disk: 64
-    first:
-      command: "echo first-start $(date +%s); sleep 2; echo first-end $(date +%s)"
-      cpus: 0.05
-      mem: 64
-      disk: 64
-failing:
-  schedule: "interval 1d"
-  deploy_group: local.everything
-  actions:
-    prepare:
-      command: "echo preparing"
-      cpus: 0.05
-      mem: 64
-      disk: 64
-    explode:
-      requires: [prepare]
-      command: "echo about to fail; exit 3"
-      cpus: 0.05
-      mem: 64
-      disk: 64
-'@
-    $TronText | Set-Content $TronFile
-    New-Item -ItemType Directory (Join-Path $Soa 'tron/local') | Out-Null
-    @'
-k8s_options:
-  enabled: true
-  default_volumes: []
-time_zone: UTC
-'@ | Set-Content (Join-Path $Soa 'tron/local/MASTER.yaml')
-
-    # The jobs with every_minute suspended: later tests change CronJobs without it starting runs each minute.
-    $script:Quiet = ($TronText -replace '(?m)^(every_minute:\r?\n)', "`$1  enabled: false`n") + "`n"
-    function Set-Tron([string] $Text) { $Text | Set-Content $TronFile }
-    # A second service whose CronJob name meets one of jobhello's (jobhello-x + y = jobhello + x-y).
-    $script:OtherService = "$Service-x"
-    $script:OtherSoa = Join-Path $TestDrive 'other-soa'
-
-    function Sync { Sync-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Confirm:$false @args }
-    function Get-LiveCronJob([string] $Job) {
-        $items = (Invoke-Kubectl -n $Namespace get cronjobs -l "$Selector,paasta.yelp.com/job=$Job" -o json | ConvertFrom-Json).items
-        @($items)
-    }
-    # The CronJob API the server serves, asked independently of Paasta: batch/v1 only when it lists cronjobs.
-    function Get-ServedCronJobApi {
-        $v1 = Invoke-Kubectl get --raw /apis/batch/v1 | ConvertFrom-Json
-        if ($v1.resources.name -contains 'cronjobs') { 'batch/v1' } else { 'batch/v1beta1' }
-    }
-
-    if (-not $Up) { return }
-
-    # An image for deploy group local.everything: a commit of a tiny repository, built FROM the platform's
-    # busybox and pushed to the local registry, marked for deployment, and deployments.json from the tags.
-    $script:Bare = Join-Path $TestDrive 'jobhello.git'
-    $work = Join-Path $TestDrive 'work'
-    Invoke-Git init -q --bare $Bare | Out-Null
-    Invoke-Git clone -q $Bare $work | Out-Null
-    "FROM paasta-local/busybox:latest`n" | Set-Content (Join-Path $work 'Dockerfile')
-    Invoke-Git -C $work add -A | Out-Null
-    Invoke-Git -C $work -c user.name=t -c user.email=t@example.com commit -q -m 'jobs' | Out-Null
-    Invoke-Git -C $work push -q origin HEAD:refs/heads/main | Out-Null
-    $script:Sha = (Invoke-Git -C $work rev-parse HEAD).Trim()
-    $script:Image = "127.0.0.1:5000/services-${Service}:paasta-$Sha"
-    $out = & docker build -q -t $Image $work 2>&1
-    if ($LASTEXITCODE) { throw "docker build failed: $out" }
-    $out = & docker push $Image 2>&1
-    if ($LASTEXITCODE) { throw "docker push failed: $out" }
-    $null = Publish-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $Sha -Repository $Bare -Confirm:$false
-    $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
-    $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l $Selector --ignore-not-found --wait=true --timeout=60s 2>&1
-    $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l "paasta.yelp.com/service=$OtherService" --ignore-not-found --wait=true --timeout=60s 2>&1
-}
-
-AfterAll {
-    if ($Up) {
-        $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l $Selector --ignore-not-found --wait=false 2>&1
-        $null = & $Kubectl -n $Namespace delete cronjobs,jobs,pods -l "paasta.yelp.com/service=$OtherService" --ignore-not-found --wait=false 2>&1
-    }
-    # Only the tag this run made (the image is the platform's busybox, which stays).
-    if ($Up -and (Get-Variable Image -Scope Script -ErrorAction Ignore)) { $null = & docker rmi $Image 2>&1 }
+    . (Join-Path $PSScriptRoot 'Jobs.TestSetup.ps1')
 }
 
 Describe 'Sync-PaastaTronNamespace against a stand-in Tron master (GET/POST /api/config as docs/BEHAVIOUR.md §10.3)' {
@@ -312,7 +182,7 @@ public sealed class TronStandIn : IDisposable {
         ($TronText -replace 'echo preparing', 'echo preparing again') | Set-Content $TronFile
         try {
             $out = (Invoke-ChildPwsh -Command "Import-Module '$env:PAASTA_TEST_MODULE'; Sync-PaastaTronNamespace -SoaDir '$Soa' -Service $Service -Cluster local -TronUrl '$($Tron.Url)' -WhatIf -WarningAction SilentlyContinue | Out-Null") -join "`n"
-            $out | Should -Match "What if: Tron namespace $Service on "
+            $out | Should -Match "What if: Performing the operation `"Send this config`" on target `"Tron namespace $Service on "
             $out | Should -Match '(?m)^-\s+command: echo preparing$'
             $out | Should -Match '(?m)^\+\s+command: echo preparing again$'
             @($Tron.Requests.Method) | Should -Be @('GET')
@@ -379,6 +249,64 @@ public sealed class TronStandIn : IDisposable {
         finally { $env:PAASTA_CLUSTER, $env:PAASTA_CONFIG = $savedCluster, $savedConfig }
     }
 
+    It 'takes ConvertTo-PaastaTronConfig''s output from the pipeline (issue 14: it did not bind) and sends those configs' {
+        ($TronText -replace 'echo preparing', 'echo piped') | Set-Content $TronFile
+        try {
+            $generated = @(ConvertTo-PaastaTronConfig -SoaDir $Soa -Service $Service -Cluster local -IncludeMaster -WarningAction SilentlyContinue)
+            $r = @(ConvertTo-PaastaTronConfig -SoaDir $Soa -Service $Service -Cluster local -IncludeMaster -WarningAction SilentlyContinue |
+                    Sync-PaastaTronNamespace -TronUrl $Tron.Url -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue)
+            $err | Should -BeNullOrEmpty
+            @($r.Namespace) | Should -Be @('MASTER', $Service)
+            $Tron.Store[$Service] | Should -BeExactly ($generated | Where-Object Namespace -eq $Service).Yaml
+            $Tron.Store[$Service] | Should -Match 'command: echo piped'
+            # The same with positional names, as the help's example writes it.
+            $again = ConvertTo-PaastaTronConfig $Service local -SoaDir $Soa -WarningAction SilentlyContinue | Sync-PaastaTronNamespace -TronUrl $Tron.Url -WhatIf
+            $again.Action | Should -Be 'Unchanged'
+        }
+        finally { $TronText | Set-Content $TronFile }
+    }
+
+    It 'disables a job with a stopped action (enabled: false) until the next deploy, and leaves the others as configured' {
+        # deployments.json as New-PaastaDeployments writes it after Stop-PaastaInstance on two_steps.first.
+        $stoppedSoa = Join-Path $TestDrive 'stopped-soa'
+        Copy-Item -Recurse $Soa $stoppedSoa
+        $sha = '0123456789abcdef0123456789abcdef01234567'
+        function Set-Controls([string] $FirstState) {
+            $controls = 'every_minute.tick', 'two_steps.second', 'two_steps.first', 'failing.prepare', 'failing.explode' | ForEach-Object {
+                $state = if ($_ -eq 'two_steps.first') { $FirstState } else { 'start' }
+                "`"${Service}:local.$_`": {`"desired_state`": `"$state`", `"force_bounce`": null}"
+            }
+            Set-Content (Join-Path $stoppedSoa "$Service/deployments.json") -NoNewline ('{"v1": {}, "v2": {"deployments": {"local.everything": {"docker_image": "services-' + $Service + ':paasta-' + $sha + '", "git_sha": "' + $sha + '", "image_version": null}}, "controls": {' + ($controls -join ', ') + '}}}')
+        }
+        Set-Controls 'stop'
+        $stopped = ConvertTo-PaastaTronConfig -SoaDir $stoppedSoa -Service $Service -Cluster local -Verbose 4>&1
+        $config = $stopped | Where-Object { $_.PSObject.TypeNames[0] -eq 'Paasta.Tron.TronNamespaceConfig' }
+        # A job's own keys, as PyYAML's block style writes them: four spaces in, under "  JOB:".
+        function Get-JobKeys([string] $Yaml, [string] $Job) {
+            $block = [regex]::Match($Yaml, "(?ms)^  ${Job}:\n(.*?)(?=^  \S|\z)").Groups[1].Value
+            [regex]::Matches($block, '(?m)^    (\w+):(.*)$') | ForEach-Object { "$($_.Groups[1].Value):$($_.Groups[2].Value)" }
+        }
+        Get-JobKeys $config.Yaml two_steps | Should -Contain 'enabled: false'
+        @(Get-JobKeys $config.Yaml every_minute) -like 'enabled:*' | Should -BeNullOrEmpty
+        @(Get-JobKeys $config.Yaml failing) -like 'enabled:*' | Should -BeNullOrEmpty
+        @(Get-JobKeys $config.Yaml two_steps).Count | Should -BeGreaterThan 3
+        ($stopped | Where-Object { $_ -is [Management.Automation.VerboseRecord] }).Message | Should -Contain "$Service.two_steps: stopped (deployments.json says stop for first); written with enabled: false until the next deploy."
+
+        # The next deploy writes start (a new deploy tag resets the stop): the job is scheduled again.
+        Set-Controls 'start'
+        @(Get-JobKeys (ConvertTo-PaastaTronConfig -SoaDir $stoppedSoa -Service $Service -Cluster local).Yaml two_steps) -like 'enabled:*' | Should -BeNullOrEmpty
+    }
+
+    It 'refuses a cluster no service has a tron file for (ClusterNotFound) instead of pushing empty namespaces' {
+        $r = Sync-PaastaTronNamespace -SoaDir $Soa -Service $Service -Cluster locl -TronUrl $Tron.Url -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'ClusterNotFound,Paasta.Commands.SyncPaastaTronNamespace'
+        $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $Tron.Requests.Count | Should -Be 0
+        # A service named without a file for a known cluster still gets its empty namespace (how jobs are removed).
+        (ConvertTo-PaastaTronConfig -SoaDir $Soa -Service $Service -Cluster local).Namespace | Should -Be $Service
+    }
+
     It 'takes piped namespace configs without the parameters that only shape generation' {
         $set = (Get-Command Sync-PaastaTronNamespace).ParameterSets | Where-Object Name -eq 'InputObject'
         $names = $set.Parameters.Name
@@ -401,388 +329,6 @@ public sealed class TronStandIn : IDisposable {
         $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
         ConvertTo-PaastaTronConfig -SoaDir $Soa -Service $Service -Cluster local -IncludeMaster -DefaultVolume 'relative:/x' -ErrorVariable err2 -ErrorAction SilentlyContinue | Out-Null
         $err2[0].FullyQualifiedErrorId | Should -BeLike 'VolumeSpecInvalid,*'
-    }
-}
-
-Describe 'Sync-PaastaJob, Get-PaastaJob and Start-PaastaJob on the local cluster' -Tag Integration {
-    It 'changes nothing under -WhatIf and says what it would create' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        $r = Sync -WhatIf
-        @($r.Job) | Should -Be @('every_minute', 'two_steps', 'failing')
-        $r.Action | Sort-Object -Unique | Should -Be 'Created'
-        $r.WhatIf | Sort-Object -Unique | Should -BeTrue
-        (Get-LiveCronJob 'every_minute').Count | Should -Be 0
-    }
-
-    It 'creates one CronJob per job with the API the server serves, the translated schedule, labels and actions in requires order' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        $r = Sync
-        $r.Action | Sort-Object -Unique | Should -Be 'Created'
-        $api = Get-ServedCronJobApi
-        $r.ApiVersion | Sort-Object -Unique | Should -Be $api
-        ($r | Where-Object Job -eq 'failing').Schedule | Should -Be '0 0 * * *'
-
-        $cj = Get-LiveCronJob 'two_steps'
-        $cj.Count | Should -Be 1
-        $cj = $cj[0]
-        $cj.apiVersion | Should -Be $api
-        $cj.spec.schedule | Should -Be '0 3 * * *'
-        $cj.spec.suspend | Should -BeFalse
-        $cj.spec.concurrencyPolicy | Should -Be 'Forbid'
-        $cj.metadata.labels.'paasta.yelp.com/service' | Should -Be $Service
-        $cj.metadata.labels.'paasta.yelp.com/job' | Should -Be 'two_steps'
-        $cj.metadata.labels.'paasta.yelp.com/cluster' | Should -Be 'local'
-        $cj.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be ($r | Where-Object Job -eq 'two_steps').NewConfigSha
-        $pod = $cj.spec.jobTemplate.spec.template.spec
-        @($pod.initContainers.name) | Should -Be @('first')
-        @($pod.containers.name) | Should -Be @('second')
-        $pod.containers[0].image | Should -Be $Image
-        $pod.restartPolicy | Should -Be 'Never'
-        $cj.spec.jobTemplate.spec.backoffLimit | Should -Be 0
-        ($pod.containers[0].env | Where-Object name -eq 'PAASTA_SERVICE').value | Should -Be $Service
-        $pod.containers[0].resources.limits.memory | Should -Be '64Mi'
-    }
-
-    It 'writes nothing when run again' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        $stream = Sync -Verbose 4>&1
-        ($stream | Where-Object { $_.PSObject.TypeNames -contains 'Paasta.Jobs.JobSyncResult' }).Action | Sort-Object -Unique | Should -Be 'Unchanged'
-        $line = $stream | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match '^Kubernetes API: \d+ request\(s\), (\d+) write\(s\)' }
-        $line | Should -Not -BeNullOrEmpty
-        $null = @($line)[-1].Message -match 'write\(s\)' -and @($line)[-1].Message -match '(\d+) write\(s\)'
-        [int]$Matches[1] | Should -Be 0
-    }
-
-    It 'runs the every-minute job on schedule: its pod completes, its output has the date filled in, and Get-PaastaJob reports it' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        $uid = (Get-LiveCronJob 'every_minute')[0].metadata.uid
-        $script:scheduled = $null
-        Wait-Until {
-            $jobs = (Invoke-Kubectl -n $Namespace get jobs -l "$Selector,paasta.yelp.com/job=every_minute" -o json | ConvertFrom-Json).items
-            $script:scheduled = $jobs | Where-Object { $_.metadata.ownerReferences.uid -eq $uid -and $_.status.succeeded -ge 1 } | Select-Object -First 1
-            [bool]$script:scheduled
-        } -Seconds 180 -What 'a scheduled run of every_minute to complete'
-        $scheduled.metadata.annotations.'cronjob.kubernetes.io/instantiate' | Should -BeNullOrEmpty
-        $pod = (Invoke-Kubectl -n $Namespace get pods -l "job-name=$($scheduled.metadata.name)" -o json | ConvertFrom-Json).items[0]
-        $pod.status.phase | Should -Be 'Succeeded'
-        $log = (Invoke-Kubectl -n $Namespace logs $pod.metadata.name -c tick) -join "`n"
-        $today = [DateTime]::UtcNow
-        $log | Should -Match "^tick ($($today.ToString('yyyy-MM-dd'))|$($today.AddDays(-1).ToString('yyyy-MM-dd'))) $Service$"
-
-        $info = Get-PaastaJob -Service $Service -Cluster local -Job every_minute
-        $info.Schedule | Should -Be '* * * * *'
-        $info.TronSchedule | Should -Be 'cron * * * * *'
-        $info.Suspended | Should -BeFalse
-        $info.LastScheduleTime | Should -Not -BeNullOrEmpty
-        $info.LastScheduleTime | Should -BeGreaterThan ([DateTime]::UtcNow.AddMinutes(-5))
-        $info.LastRun | Should -Not -BeNullOrEmpty
-        $info.LastRunOutcome | Should -BeIn @('Succeeded', 'Running', 'Pending')
-        # The run kubectl saw finished; Get-PaastaJob's last run is it or a later one.
-        $runs = (Invoke-Kubectl -n $Namespace get jobs -l "$Selector,paasta.yelp.com/job=every_minute" -o json | ConvertFrom-Json).items
-        $runs.metadata.name | Should -Contain $info.LastRun
-    }
-
-    It 'runs two actions in requires order (Start-PaastaJob -Wait), proved by their output and container times' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        $run = Start-PaastaJob -Service $Service -Job two_steps -Cluster local -Wait -TimeoutSec 180 -Confirm:$false
-        $run.Outcome | Should -Be 'Succeeded'
-        @($run.Output.Keys) | Should -Be @('first', 'second')
-        $null = $run.Output['first'] -match 'first-start (\d+)\s+first-end (\d+)'
-        $firstStart = [long]$Matches[1]; $firstEnd = [long]$Matches[2]
-        $null = $run.Output['second'] -match 'second-start (\d+)'
-        $secondStart = [long]$Matches[1]
-        $firstEnd - $firstStart | Should -BeGreaterOrEqual 2
-        $secondStart | Should -BeGreaterOrEqual $firstEnd
-        # kubectl's view: the second action's container started only after the first one terminated with 0.
-        $pod = (Invoke-Kubectl -n $Namespace get pods -l "job-name=$($run.Name)" -o json | ConvertFrom-Json).items[0]
-        $first = $pod.status.initContainerStatuses | Where-Object name -eq 'first'
-        $second = $pod.status.containerStatuses | Where-Object name -eq 'second'
-        $first.state.terminated.exitCode | Should -Be 0
-        [DateTime]$second.state.terminated.startedAt | Should -BeGreaterOrEqual ([DateTime]$first.state.terminated.finishedAt)
-        (Invoke-Kubectl -n $Namespace logs $pod.metadata.name -c second) | Should -Match "^second-start $secondStart$"
-    }
-
-    It 'fails the run when an action fails: JobRunFailed names the action, and Get-PaastaJob says Failed' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        $run = Start-PaastaJob -Service $Service -Job failing -Cluster local -Wait -TimeoutSec 180 -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
-        $run.Outcome | Should -Be 'Failed'
-        $run.FailedAction | Should -Be 'explode'
-        $run.Output['prepare'] | Should -Match 'preparing'
-        $run.Output['explode'] | Should -Match 'about to fail'
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'JobRunFailed,*'
-        $err[0].CategoryInfo.Category | Should -Be 'InvalidResult'
-        $err[0].Exception.Message | Should -Match "action 'explode'"
-        $job = Invoke-Kubectl -n $Namespace get job $run.Name -o json | ConvertFrom-Json
-        ($job.status.conditions | Where-Object type -eq 'Failed').status | Should -Be 'True'
-
-        $info = Get-PaastaJob -Service $Service -Cluster local -Job failing
-        $info.LastRun | Should -Be $run.Name
-        $info.LastRunOutcome | Should -Be 'Failed'
-        $info.FailedAction | Should -Be 'explode'
-    }
-
-    It 'refuses a schedule with no cron form with TronScheduleNotTranslatable naming the job, and still syncs the others' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        Add-Content $TronFile @'
-monthly:
-  schedule: "7th of month at 11:00"
-  deploy_group: local.everything
-  actions:
-    run:
-      command: "echo monthly"
-'@
-        try {
-            $r = Sync-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
-            ($r | Where-Object Job -eq 'monthly').Action | Should -Be 'Failed'
-            @($r | Where-Object Job -ne 'monthly' | ForEach-Object Action | Sort-Object -Unique) | Should -Be @('Unchanged')
-            $err.Count | Should -Be 1
-            $err[0].FullyQualifiedErrorId | Should -BeLike 'TronScheduleNotTranslatable,*'
-            $err[0].Exception.Message | Should -Match "Job 'monthly'"
-            $err[0].Exception.Message | Should -Match '7th of month at 11:00'
-            (Get-LiveCronJob 'monthly').Count | Should -Be 0
-        }
-        finally { $TronText | Set-Content $TronFile }
-    }
-
-    It 'suspends the CronJob of a job with enabled: false' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        ($TronText -replace '(?m)^(every_minute:\r?\n)', "`$1  enabled: false`n") | Set-Content $TronFile
-        $r = Sync
-        $changed = $r | Where-Object Job -eq 'every_minute'
-        $changed.Action | Should -Be 'Updated'
-        $changed.Suspended | Should -BeTrue
-        (Get-LiveCronJob 'every_minute')[0].spec.suspend | Should -BeTrue
-        (Get-PaastaJob -Service $Service -Cluster local -Job every_minute).Suspended | Should -BeTrue
-        @($r | Where-Object Job -ne 'every_minute' | ForEach-Object Action | Sort-Object -Unique) | Should -Be @('Unchanged')
-    }
-
-    It 'deletes the CronJob of a job removed from soa-configs' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        ($TronText -replace '(?ms)^failing:.*\z', '') -replace '(?m)^(every_minute:\r?\n)', "`$1  enabled: false`n" | Set-Content $TronFile
-        $r = Sync
-        $gone = $r | Where-Object Job -eq 'failing'
-        $gone.Action | Should -Be 'Deleted'
-        (Get-LiveCronJob 'failing').Count | Should -Be 0
-        (Get-LiveCronJob 'two_steps').Count | Should -Be 1
-        @(Get-PaastaJob -Service $Service -Cluster local).Job | Sort-Object | Should -Be @('every_minute', 'two_steps')
-    }
-
-    It 'gives allow_overlap: true concurrencyPolicy Allow on the live CronJob, and Forbid again without it' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        Set-Tron ($Quiet -replace '(?m)^(two_steps:\r?\n)', "`$1  allow_overlap: true`n")
-        $r = Sync
-        ($r | Where-Object Job -eq 'two_steps').Action | Should -Be 'Updated'
-        (Get-LiveCronJob 'two_steps')[0].spec.concurrencyPolicy | Should -Be 'Allow'
-        (Get-PaastaJob -Service $Service -Cluster local -Job two_steps).ConcurrencyPolicy | Should -Be 'Allow'
-        Set-Tron $Quiet
-        $null = Sync
-        (Get-LiveCronJob 'two_steps')[0].spec.concurrencyPolicy | Should -Be 'Forbid'
-    }
-
-    It 'stops waiting after -TimeoutSec with JobRunTimedOut, and the run keeps going' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        Set-Tron ($Quiet + @'
-slow:
-  schedule: "daily 05:00:00"
-  deploy_group: local.everything
-  actions:
-    nap:
-      command: "sleep 120"
-      cpus: 0.05
-      mem: 64
-      disk: 64
-'@)
-        (Sync | Where-Object Job -eq 'slow').Action | Should -Be 'Created'
-        $run = Start-PaastaJob -Service $Service -Job slow -Cluster local -Wait -TimeoutSec 1 -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
-        try {
-            $err.Count | Should -Be 1
-            $err[0].FullyQualifiedErrorId | Should -BeLike 'JobRunTimedOut,*'
-            $err[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
-            $err[0].Exception.Message | Should -Match "run $($run.Name) did not finish within 1 s"
-            $run.Outcome | Should -BeIn @('Pending', 'Running')
-            # kubectl's view: the Job is still there, neither complete nor failed.
-            $job = Invoke-Kubectl -n $Namespace get job $run.Name -o json | ConvertFrom-Json
-            @($job.status.conditions | Where-Object { $_.type -in 'Complete', 'Failed' -and $_.status -eq 'True' }).Count | Should -Be 0
-        }
-        finally { if ($run) { $null = & $Kubectl -n $Namespace delete job $run.Name --ignore-not-found --wait=false 2>&1 } }
-    }
-
-    It 'shows in the -WhatIf message the fields a replacement would change, and changes nothing' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        Set-Tron $Quiet
-        $null = Sync
-        $before = (Get-LiveCronJob 'failing')[0]
-        Set-Tron ($Quiet -replace 'echo preparing', 'echo preparing again')
-        $r = Sync -WhatIf | Where-Object Job -eq 'failing'
-        $r.Action | Should -Be 'Updated'
-        $r.WhatIf | Should -BeTrue
-        $line = "spec.jobTemplate.spec.template.spec.initContainers[prepare].command[2]: 'echo preparing' -> 'echo preparing again'"
-        $r.Changes | Should -Contain $line
-        # What the host prints for -WhatIf (only a child process's output shows it).
-        $out = (Invoke-ChildPwsh -Command "Import-Module '$env:PAASTA_TEST_MODULE'; Sync-PaastaJob -SoaDir '$Soa' -Service $Service -Cluster local -Job failing -WhatIf | Out-Null") -join "`n"
-        $out | Should -Match "What if: $Service.failing on local: Updated"
-        $out | Should -Match ([regex]::Escape($line))
-        $after = (Get-LiveCronJob 'failing')[0]
-        $after.metadata.resourceVersion | Should -Be $before.metadata.resourceVersion
-        Set-Tron $Quiet
-    }
-
-    It 'refuses a non-UTC time_zone inherited from MASTER.yaml where CronJobs have no time zone, and leaves those CronJobs as they are' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        Set-Tron $Quiet
-        $null = Sync
-        $before = @{}; foreach ($j in 'two_steps', 'failing') { $before[$j] = (Get-LiveCronJob $j)[0] }
-        $masterFile = Join-Path $Soa 'tron/local/MASTER.yaml'
-        $masterText = Get-Content -Raw $masterFile
-        # every_minute keeps UTC of its own; the others inherit Europe/Paris from MASTER.
-        Set-Tron ($Quiet -replace '(?m)^(every_minute:\r?\n)', "`$1  time_zone: UTC`n")
-        ($masterText -replace 'time_zone: UTC', 'time_zone: Europe/Paris') | Set-Content $masterFile
-        try {
-            $r = Sync-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
-            $server = (Invoke-Kubectl version -o json | ConvertFrom-Json).serverVersion
-            $zones = (Get-ServedCronJobApi) -eq 'batch/v1' -and [int]$server.major -ge 1 -and [int]($server.minor -replace '\D') -ge 25
-            ($r | Where-Object Job -eq 'every_minute').Action | Should -Be 'Unchanged'
-            if ($zones) {
-                # The server keeps spec.timeZone: the zone is written, not refused.
-                $err.Count | Should -Be 0
-                (Get-LiveCronJob 'two_steps')[0].spec.timeZone | Should -Be 'Europe/Paris'
-            }
-            else {
-                @($r | Where-Object Job -in 'two_steps', 'failing' | ForEach-Object Action | Sort-Object -Unique) | Should -Be @('Failed')
-                $err.Count | Should -Be 2
-                foreach ($e in $err) {
-                    $e.FullyQualifiedErrorId | Should -BeLike 'JobTimeZoneNotSupported,*'
-                    $e.CategoryInfo.Category | Should -Be 'ResourceUnavailable'
-                    $e.Exception.Message | Should -Match 'Europe/Paris'
-                    $e.Exception.Message | Should -Match 'MASTER\.yaml'
-                }
-                foreach ($j in 'two_steps', 'failing') {
-                    $live = (Get-LiveCronJob $j)[0]
-                    $live.metadata.uid | Should -Be $before[$j].metadata.uid
-                    $live.metadata.resourceVersion | Should -Be $before[$j].metadata.resourceVersion
-                    $live.spec.PSObject.Properties.Name | Should -Not -Contain 'timeZone'
-                }
-            }
-        }
-        finally {
-            $masterText | Set-Content -NoNewline $masterFile
-            Set-Tron $Quiet
-            $null = Sync -ErrorAction SilentlyContinue
-        }
-    }
-
-    It 'keeps the CronJob of a job still in soa-configs whose image cannot be looked up, and deletes only the removed job''s' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        Set-Tron $Quiet
-        $null = Sync
-        $uids = @{}; foreach ($j in 'every_minute', 'two_steps', 'failing') { $uids[$j] = (Get-LiveCronJob $j)[0].metadata.uid }
-        $serviceYaml = Join-Path $Dir 'service.yaml'
-        $serviceText = Get-Content -Raw $serviceYaml
-        $saved = $env:PAASTA_DOCKER_REGISTRY, $env:PAASTA_CONFIG
-        try {
-            # No registry anywhere: the two remaining jobs' image lookups fail; 'failing' leaves the file.
-            $env:PAASTA_DOCKER_REGISTRY = $null
-            $env:PAASTA_CONFIG = Join-Path $TestDrive 'no-settings.json'
-            ($serviceText -replace '(?m)^docker_registry:.*\r?\n', '') | Set-Content -NoNewline $serviceYaml
-            Set-Tron ($Quiet -replace '(?ms)^failing:.*\z', '')
-            $r = Sync-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
-            @($r | Where-Object Job -in 'every_minute', 'two_steps' | ForEach-Object Action | Sort-Object -Unique) | Should -Be @('Failed')
-            ($r | Where-Object Job -eq 'failing').Action | Should -Be 'Deleted'
-            @($err | Where-Object { $_.FullyQualifiedErrorId -like 'RegistryNotConfigured,*' }).Count | Should -Be 2
-            foreach ($j in 'every_minute', 'two_steps') { (Get-LiveCronJob $j)[0].metadata.uid | Should -Be $uids[$j] }
-            (Get-LiveCronJob 'failing').Count | Should -Be 0
-        }
-        finally {
-            $env:PAASTA_DOCKER_REGISTRY, $env:PAASTA_CONFIG = $saved
-            $serviceText | Set-Content -NoNewline $serviceYaml
-            Set-Tron $Quiet
-            $null = Sync
-        }
-    }
-
-    It 'refuses to replace or prune the CronJob of another service that has the same name (jobhello-x job y vs jobhello job x-y)' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        # jobhello-x lives in its own soa dir (the planner goes by the cluster's objects, not by one soa dir).
-        $dir = New-Item -ItemType Directory (Join-Path $OtherSoa $OtherService) -Force
-        Copy-Item (Join-Path $Script:Dir '*') $dir -Exclude 'tron-*.yaml'
-        @'
-y:
-  schedule: "daily 04:00:00"
-  enabled: false
-  deploy_group: local.everything
-  actions:
-    run:
-      command: "echo other service"
-      cpus: 0.05
-      mem: 64
-      disk: 64
-'@ | Set-Content (Join-Path $dir 'tron-local.yaml')
-        $other = Sync-PaastaJob -SoaDir $OtherSoa -Service $OtherService -Cluster local -Confirm:$false
-        $other.Action | Should -Be 'Created'
-        $other.Name | Should -Be "$Service-x-y"
-        $theirs = Invoke-Kubectl -n $Namespace get cronjob "$Service-x-y" -o json | ConvertFrom-Json
-
-        Set-Tron ($Quiet + @'
-x-y:
-  schedule: "daily 04:00:00"
-  enabled: false
-  deploy_group: local.everything
-  actions:
-    run:
-      command: "echo would overwrite"
-      cpus: 0.05
-      mem: 64
-      disk: 64
-'@)
-        try {
-            $r = Sync-PaastaJob -SoaDir $Soa -Service $Service -Cluster local -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
-            ($r | Where-Object Job -eq 'x-y').Action | Should -Be 'Failed'
-            @($r | Where-Object Job -ne 'x-y' | ForEach-Object Action | Sort-Object -Unique) | Should -Be @('Unchanged')
-            $err.Count | Should -Be 1
-            $err[0].FullyQualifiedErrorId | Should -BeLike 'CronJobNameConflict,*'
-            $err[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
-            $err[0].Exception.Message | Should -Match "service $OtherService job y on cluster local"
-            $live = Invoke-Kubectl -n $Namespace get cronjob "$Service-x-y" -o json | ConvertFrom-Json
-            $live.metadata.resourceVersion | Should -Be $theirs.metadata.resourceVersion
-            $live.metadata.labels.'paasta.yelp.com/service' | Should -Be $OtherService
-        }
-        finally { Set-Tron $Quiet }
-
-        # jobhello's full sync without x-y prunes only its own CronJobs.
-        Set-Tron $Quiet
-        $r = Sync
-        @($r | Where-Object Action -eq 'Deleted').Count | Should -Be 0
-        (Invoke-Kubectl -n $Namespace get cronjob "$Service-x-y" -o json | ConvertFrom-Json).metadata.uid | Should -Be $theirs.metadata.uid
-    }
-
-    It 'binds Service from Get-PaastaService''s Name and from Get-PaastaJob''s Service, and Job and Cluster by property name' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        # Another service's CronJob is in the namespace (the test above), so an unbound -Service would show it.
-        (Get-PaastaJob -Cluster local).Service | Should -Contain $OtherService
-        $mine = Get-PaastaService -SoaDir $Soa -Name $Service | Get-PaastaJob -Cluster local
-        @($mine.Service | Sort-Object -Unique) | Should -Be @($Service)
-        @($mine.Job | Sort-Object) | Should -Be @('every_minute', 'failing', 'two_steps')
-
-        # JobInfo has Service and Name (the CronJob's): Service must win.
-        Get-PaastaJob -Service $Service -Cluster local -Job two_steps | Start-PaastaJob -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue
-        $err.Count | Should -Be 0
-
-        # Piped jobs sync only themselves (no pruning); piped clusters override the configured one.
-        $one = Get-PaastaJob -Service $Service -Cluster local -Job two_steps | Sync-PaastaJob -SoaDir $Soa -WhatIf
-        @($one.Job) | Should -Be @('two_steps')
-        $one.Action | Should -Be 'Unchanged'
-        # Tron instances (job.action) stand for their jobs, each synced once whatever its number of actions.
-        $fromInstances = Get-PaastaInstance -SoaDir $Soa -Service $Service -InstanceType tron -Cluster local | Sync-PaastaJob -WhatIf -ErrorVariable err3 -ErrorAction SilentlyContinue
-        $err3.Count | Should -Be 0
-        @($fromInstances.Job | Sort-Object) | Should -Be @('every_minute', 'failing', 'two_steps')
-        $saved = $env:PAASTA_CLUSTER
-        try {
-            $env:PAASTA_CLUSTER = 'elsewhere'
-            $all = [pscustomobject]@{ Name = $Service; Cluster = 'local' } | Sync-PaastaJob -SoaDir $Soa -WhatIf
-            @($all.Cluster | Sort-Object -Unique) | Should -Be @('local')
-            @($all.Job | Sort-Object) | Should -Be @('every_minute', 'failing', 'two_steps')
-        }
-        finally { $env:PAASTA_CLUSTER = $saved }
     }
 }
 

@@ -53,7 +53,7 @@ try {
         $config = (Measure-Pair { Get-PaastaInstance -SoaDir $soa -Service monitorbench -Cluster bench } { }).A
         'monitoring: {0} instances, 1 namespace, medians of 5 alternating runs, warm, {1} cores, load average {2}' -f $Instances, [Environment]::ProcessorCount, ((Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -split ' ')[0]
         'monitoring: Test-PaastaReplication {0:N3} s vs kubectl get pods -o json {1:N3} s = {2:N2}x (of which reading soa-configs: {3:N3} s)' -f $paasta, $kube, ($paasta / $kube), $config
-        $v = Test-PaastaReplication -SoaDir $soa -Cluster bench -Verbose 4>&1 | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API:*' }
+        $v = Test-PaastaReplication -SoaDir $soa -Cluster bench -Verbose 4>&1 | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'Kubernetes API*' }
         "monitoring: $($v.Message)"
 
         $haproxyExe = (Get-Command haproxy -ErrorAction SilentlyContinue).Source

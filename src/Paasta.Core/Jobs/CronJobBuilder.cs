@@ -81,6 +81,8 @@ public static partial class CronJobBuilder
     public const string TronScheduleAnnotation = "paasta.yelp.com/tron_schedule";
     public const string JobAnnotation = "paasta.yelp.com/job";
     public const string ActionsAnnotation = "paasta.yelp.com/actions";
+    /// <summary>On a CronJob suspended because deployments.json says stop: the stopped actions, comma-separated.</summary>
+    public const string StoppedAnnotation = "paasta.yelp.com/stopped_actions";
 
     /// <summary>Selects every CronJob (and run) Paasta made from Tron jobs.</summary>
     public const string ManagedSelector = "paasta.yelp.com/managed=true,app.kubernetes.io/managed-by=paasta";
@@ -206,7 +208,7 @@ public static partial class CronJobBuilder
             {
                 Schedule = translation.Schedule,
                 TimeZone = timeZone,
-                Suspend = !job.Enabled,
+                Suspend = Suspends(job),
                 ConcurrencyPolicy = job.AllowOverlap ? "Allow" : "Forbid",
                 SuccessfulJobsHistoryLimit = runLimit,
                 FailedJobsHistoryLimit = runLimit,
@@ -226,6 +228,8 @@ public static partial class CronJobBuilder
                 },
             },
         };
+        // Only the CronJob says why it is suspended; its runs (the job template) are the same either way.
+        if (job.Stopped) annotations[StoppedAnnotation] = string.Join(",", job.StoppedActions);
         var body = JsonNode.Parse(KubernetesJson.Serialize(cronJob))!.AsObject();
         var sha = ConfigSha(body);
         foreach (var path in new[] { "metadata", "spec.jobTemplate.metadata", "spec.jobTemplate.spec.template.metadata" })
@@ -236,6 +240,12 @@ public static partial class CronJobBuilder
         }
         return new CronJobPlan(name, Namespace, body, sha, translation.Schedule, ordered.Select(a => a.Name).ToList(), notes);
     }
+
+    /// <summary>
+    /// Whether the CronJob is suspended: when the job says enabled: false, and while it is stopped (an action's
+    /// desired_state is stop in deployments.json, until the next deploy; docs/DIFFERENCES.md).
+    /// </summary>
+    public static bool Suspends(TronJob job) => !job.Enabled || job.Stopped;
 
     private static V1Container Container(TronJob job, TronAction action, ActionImage image, Dictionary<string, V1Volume> volumes)
     {

@@ -90,7 +90,8 @@ public sealed class JobReconciler
             Name = name,
             ApiVersion = _api.ApiVersion,
             TronSchedule = job.ScheduleRaw is null ? null : TronSchedule.Describe(job.ScheduleRaw).Trim('\''),
-            Suspended = !job.Enabled,
+            Suspended = CronJobBuilder.Suspends(job),
+            StoppedActions = job.StoppedActions,
         };
         live.TryGetValue(name, out var current);
         if (claimed.TryGetValue(name, out var first))
@@ -126,16 +127,20 @@ public sealed class JobReconciler
             return new JobPlanItem(result with
             {
                 Action = JobSyncAction.Created,
-                Changes = new[] { $"create CronJob {CronJobBuilder.Namespace}/{name} ({desired.Schedule}{(job.Enabled ? "" : ", suspended")}; actions {string.Join(" -> ", desired.Actions)})" },
+                Changes = new[] { $"create CronJob {CronJobBuilder.Namespace}/{name} ({desired.Schedule}{(CronJobBuilder.Suspends(job) ? ", suspended" : "")}; actions {string.Join(" -> ", desired.Actions)})" },
             }, desired, null);
         var oldSha = current["metadata"]?["labels"]?[CronJobBuilder.ConfigShaLabel]?.GetValue<string>();
         result = result with { OldConfigSha = oldSha };
         if (oldSha == desired.ConfigSha) return new JobPlanItem(result with { Action = JobSyncAction.Unchanged }, desired, current);
         var changes = new List<string>();
         var oldSuspend = current["spec"]?["suspend"]?.GetValue<bool>() ?? false;
-        if (oldSuspend != !job.Enabled) changes.Add(job.Enabled ? "resume (enabled)" : "suspend (enabled: false)");
+        var suspend = CronJobBuilder.Suspends(job);
+        if (oldSuspend != suspend)
+            changes.Add(!suspend ? "resume (enabled)"
+                : job.Stopped ? $"suspend (stopped: {string.Join(", ", job.StoppedActions)}; until the next deploy)"
+                : "suspend (enabled: false)");
         // Field by field, what the replacement changes (the version label is reported on its own line).
-        var skip = new HashSet<string>(StringComparer.Ordinal) { CronJobBuilder.ConfigShaLabel, "suspend" };
+        var skip = new HashSet<string>(StringComparer.Ordinal) { CronJobBuilder.ConfigShaLabel, "suspend", CronJobBuilder.StoppedAnnotation };
         changes.AddRange(ObjectDiff.Describe(current["metadata"], desired.Body["metadata"], "metadata", skipKeys: skip));
         changes.AddRange(ObjectDiff.Describe(current["spec"], desired.Body["spec"], "spec", skipKeys: skip));
         changes.Add($"config_sha {oldSha} -> {desired.ConfigSha}");

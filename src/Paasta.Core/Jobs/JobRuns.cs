@@ -8,11 +8,24 @@ using Paasta.Errors;
 
 namespace Paasta.Jobs;
 
+/// <summary>What the job operations read and start on a cluster; <see cref="JobRuns"/> on a real one, stand-ins in tests.</summary>
+public interface IJobRunStore
+{
+    /// <summary>Jobs with their last run, optionally of one service and cluster.</summary>
+    Task<List<JobInfo>> ListAsync(string? service, string? cluster, CancellationToken cancellation);
+    /// <summary>The CronJob, or null when there is none of that name.</summary>
+    Task<JsonObject?> GetCronJobAsync(string ns, string name, CancellationToken cancellation);
+    JobInfo Describe(JsonObject cronJob);
+    Task<JobRun> StartRunAsync(JsonObject cronJob, CancellationToken cancellation);
+    /// <summary>The run as it is now; once finished, with the failed action and each action's output.</summary>
+    Task<JobRun> RefreshAsync(JobRun run, CancellationToken cancellation);
+}
+
 /// <summary>
 /// Reads Paasta's CronJobs and their runs (Kubernetes Jobs and their pods) and starts runs on demand:
 /// the engine of Get-PaastaJob and Start-PaastaJob.
 /// </summary>
-public sealed class JobRuns
+public sealed class JobRuns : IJobRunStore
 {
     private readonly CronJobApi _api;
     private KubeConnection Kube => _api.Kube;
@@ -67,6 +80,7 @@ public sealed class JobRuns
             Schedule = spec?["schedule"]?.GetValue<string>(),
             TronSchedule = meta["annotations"]?[CronJobBuilder.TronScheduleAnnotation]?.GetValue<string>(),
             Suspended = spec?["suspend"]?.GetValue<bool>() ?? false,
+            StoppedActions = (meta["annotations"]?[CronJobBuilder.StoppedAnnotation]?.GetValue<string>() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries),
             ConcurrencyPolicy = spec?["concurrencyPolicy"]?.GetValue<string>(),
             LastScheduleTime = status?["lastScheduleTime"] is JsonValue t && DateTime.TryParse(t.GetValue<string>(), null, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var when) ? when : null,
             Active = (status?["active"] as JsonArray)?.Count ?? 0,
@@ -148,6 +162,8 @@ public sealed class JobRuns
         };
         return await Kube.Call(() => Kube.Client.BatchV1.CreateNamespacedJobAsync(job, ns, cancellationToken: cancellation), $"start a run of CronJob {ns}/{name}").ConfigureAwait(false);
     }
+
+    public Task<JsonObject?> GetCronJobAsync(string ns, string name, CancellationToken cancellation) => _api.GetAsync(ns, name, cancellation);
 
     /// <summary>The CronJob as a JobInfo without its runs (what Start-PaastaJob needs to name the run).</summary>
     public JobInfo Describe(JsonObject cronJob) => Info(cronJob, null, null);

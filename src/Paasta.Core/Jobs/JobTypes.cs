@@ -26,6 +26,8 @@ public sealed record JobSyncResult
     public string? Schedule { get; init; }
     public string? TronSchedule { get; init; }
     public bool Suspended { get; init; }
+    /// <summary>The actions deployments.json says to stop; while there is one the CronJob is suspended (until the next deploy).</summary>
+    public IReadOnlyList<string> StoppedActions { get; init; } = Array.Empty<string>();
     public string? OldConfigSha { get; init; }
     public string? NewConfigSha { get; init; }
     /// <summary>batch/v1 or batch/v1beta1: the CronJob API the cluster serves.</summary>
@@ -64,7 +66,12 @@ public sealed record JobInfo
     public required string Name { get; init; }
     public string? Schedule { get; init; }
     public string? TronSchedule { get; init; }
+    /// <summary>True while the CronJob is suspended: enabled: false, or stopped.</summary>
     public bool Suspended { get; init; }
+    /// <summary>True when it is suspended because deployments.json says stop for an action (Stop-PaastaInstance), until the next deploy.</summary>
+    public bool Stopped => StoppedActions.Count > 0;
+    /// <summary>The stopped actions (see <see cref="Stopped"/>).</summary>
+    public IReadOnlyList<string> StoppedActions { get; init; } = Array.Empty<string>();
     public string? ConcurrencyPolicy { get; init; }
     public DateTime? LastScheduleTime { get; init; }
     /// <summary>Runs in progress.</summary>
@@ -80,7 +87,7 @@ public sealed record JobInfo
     public string? ConfigSha { get; init; }
     public string? ApiVersion { get; init; }
 
-    public override string ToString() => $"{Service}.{Job} on {Cluster}: {(Suspended ? "suspended" : Schedule)}, last run {LastRunOutcome}";
+    public override string ToString() => $"{Service}.{Job} on {Cluster}: {(Stopped ? "stopped" : Suspended ? "suspended" : Schedule)}, last run {LastRunOutcome}";
 }
 
 /// <summary>One run of a job (a Kubernetes Job made from the CronJob's template), as Start-PaastaJob reports it.</summary>

@@ -116,8 +116,9 @@ public static class SensuClient
             throw Failed(sensuEvent, at, e.Message, e);
         }
 
-        // The Sensu client answers "ok" once the JSON parses, "invalid" otherwise; a peer that just closes
-        // (a bare listener) has taken the bytes, as PaaSTA's fire-and-forget sender assumes.
+        // The Sensu client answers "ok" once the JSON parses, "invalid" otherwise; a peer that closes in order
+        // (FIN, after reading everything) has taken the bytes, as PaaSTA's fire-and-forget sender assumes. A reset
+        // is not that: a peer that closes with bytes still unread resets the connection, so the event may be lost.
         var reply = new StringBuilder();
         var buffer = new byte[64];
         try
@@ -136,9 +137,12 @@ public static class SensuClient
             if (reply.Length == 0)
                 throw Timeout(sensuEvent, at, $"accepted the event but did not acknowledge it within {Seconds(timeout)}");
         }
-        catch (SocketException) when (reply.Length == 0)
+        catch (SocketException e)
         {
-            // reset after the write: the bytes were handed over; nothing to acknowledge
+            // The loop stops at a whole answer, so a failure here always comes before one.
+            throw e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted
+                ? Failed(sensuEvent, at, "the peer reset the connection before acknowledging it, so it may not have read the whole event", e)
+                : Failed(sensuEvent, at, e.Message, e);
         }
 
         var answer = reply.Length == 0 ? null : reply.ToString().Trim();

@@ -16,6 +16,8 @@ public enum ProgressState
 public sealed record OperationProgress(string Activity, string Status)
 {
     public int PercentComplete { get; init; } = -1;
+    /// <summary>Seconds left at most (a wait with a time limit), or -1.</summary>
+    public int SecondsRemaining { get; init; } = -1;
     public string? CurrentOperation { get; init; }
     public ProgressState State { get; init; } = ProgressState.Running;
     /// <summary>The activity this one is part of (for nested bars), or null.</summary>

@@ -183,18 +183,31 @@ public static class PaastaSettingsStore
                 // The OS releases the lock if the process dies; the file itself may stay and is harmless.
                 return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
             }
-            catch (IOException) when (DateTime.UtcNow < deadline)
+            catch (IOException e) when (IsHeldByAnother(e) && DateTime.UtcNow < deadline)
             {
                 Thread.Sleep(delay);
                 delay = Math.Min(delay * 2, 100);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (IOException e) when (IsHeldByAnother(e))
             {
                 throw new PaastaException("SettingsFileLocked", PaastaErrorKind.ResourceUnavailable,
                     $"Another process has held {lockPath} for {LockTimeout.TotalSeconds:0} s; settings were not saved.", e) { File = lockPath, Target = lockPath };
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Not another writer: the folder cannot take the lock file (read-only, missing, not a folder).
+                throw new PaastaException("SettingsFileNotWritable", PaastaErrorKind.WriteError,
+                    $"Cannot create the settings lock file {lockPath}: {e.Message}", e) { File = lockPath, Target = lockPath };
+            }
         }
     }
+
+    /// <summary>
+    /// The lock is taken: a sharing violation (Windows) or EWOULDBLOCK from flock (Linux 11, macOS 35). Other I/O
+    /// errors (no such folder, read-only file system) will not go away by waiting.
+    /// </summary>
+    private static bool IsHeldByAnother(IOException e) =>
+        e.GetType() == typeof(IOException) && e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 }
 
 /// <summary>

@@ -25,11 +25,23 @@ public sealed class TronImageResolver
     private readonly Dictionary<string, DeploymentsDocument?> _deployments = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ServiceConfig?> _services = new(StringComparer.Ordinal);
 
+    private readonly Func<ServiceConfig?, string?>? _registryFor;
+
     public TronImageResolver(SoaConfigReader reader, string? registryOverride, string? defaultRegistry)
     {
         _reader = reader;
         _registryOverride = registryOverride;
         _defaultRegistry = defaultRegistry;
+    }
+
+    /// <summary>
+    /// Registries from <paramref name="registryFor"/>, given the action service's config (null when it cannot be
+    /// loaded): operations pass their context's one rule (parameter, service.yaml, environment, settings file).
+    /// </summary>
+    public TronImageResolver(SoaConfigReader reader, Func<ServiceConfig?, string?> registryFor)
+    {
+        _reader = reader;
+        _registryFor = registryFor;
     }
 
     /// <summary>Explanations of actions without an image (missing deployments.json or deploy group).</summary>
@@ -56,6 +68,7 @@ public sealed class TronImageResolver
 
     private string? RegistryFor(string service)
     {
+        if (_registryFor is not null) return _registryFor(Service(service));
         if (!string.IsNullOrEmpty(_registryOverride)) return _registryOverride;
         var svc = Service(service);
         if (!string.IsNullOrEmpty(svc?.DockerRegistry)) return svc!.DockerRegistry;

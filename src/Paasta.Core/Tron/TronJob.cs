@@ -41,8 +41,14 @@ public sealed class TronJob
     public object? ScheduleRaw => Config.TryGetValue("schedule", out var s) ? s : null;
     public TronSchedule Schedule => TronSchedule.Parse(ScheduleRaw, Name);
     public string Node => Config.TryGetValue("node", out var n) && n is string s ? s : "paasta";
-    /// <summary>Tron's <c>enabled</c> (default true).</summary>
+    /// <summary>Tron's <c>enabled</c> (default true); false also while the job is stopped (<see cref="StoppedActions"/>).</summary>
     public bool Enabled => !(Config.TryGetValue("enabled", out var e) && e is false);
+    /// <summary>
+    /// The actions deployments.json says to stop (Stop-PaastaInstance on job.action): while there is one, the job
+    /// is not scheduled (docs/DIFFERENCES.md, "Stopping a scheduled job"). Empty when the job runs.
+    /// </summary>
+    public IReadOnlyList<string> StoppedActions { get; init; } = Array.Empty<string>();
+    public bool Stopped => StoppedActions.Count > 0;
     public bool AllowOverlap => Config.TryGetValue("allow_overlap", out var o) && o is true;
     /// <summary><c>service.job</c>, as Tron names the job inside the service's namespace.</summary>
     public string FullName => $"{Service}.{Name}";
@@ -72,6 +78,29 @@ public sealed class TronJob
             order.Add(next);
         }
         return order;
+    }
+
+    /// <summary>
+    /// This job stopped because of <paramref name="actions"/>: a copy whose <c>enabled</c> is false, which is how
+    /// Tron's config says a job is not scheduled, and which the CronJob carries as spec.suspend.
+    /// </summary>
+    public TronJob StoppedBy(IReadOnlyList<string> actions)
+    {
+        if (actions.Count == 0) return this;
+        var config = new Dictionary<string, object?>(Config, StringComparer.Ordinal) { ["enabled"] = false };
+        return new TronJob
+        {
+            Service = Service,
+            Cluster = Cluster,
+            Name = Name,
+            File = File,
+            Line = Line,
+            Config = config,
+            Actions = Actions,
+            CleanupAction = CleanupAction,
+            Monitoring = Monitoring,
+            StoppedActions = actions,
+        };
     }
 
     public override string ToString() => $"{FullName} on {Cluster}";

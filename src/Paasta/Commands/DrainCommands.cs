@@ -1,9 +1,8 @@
 using System.Collections;
-using System.Diagnostics;
 using System.Management.Automation;
 using Paasta.Drain;
 using Paasta.Config;
-using Paasta.Errors;
+using Paasta.Operations;
 
 namespace Paasta.Commands;
 
@@ -65,44 +64,23 @@ public sealed class RegisterPaastaDrainMethod : PaastaCmdlet
 
     protected override void End()
     {
-        try
+        var registration = new DrainRegistration(Name) { Description = Description, Replace = Force };
+        if (ParameterSetName == TypeSet) registration = registration with { Type = Type };
+        else
         {
-            DrainMethodRegistry.ValidateName(Name);
-            if (ParameterSetName == TypeSet && IsPowerShellClass(Type))
-                throw new PaastaException("DrainMethodTypeInvalid", PaastaErrorKind.InvalidArgument,
-                    $"{Type.FullName} is a PowerShell class: its methods run only on the runspace that defined it, which is busy while a bounce waits for the drain. Register scriptblocks instead (-Drain, -IsSafeToKill ...), or a compiled class.") { Target = Type };
-            var existing = DrainMethodRegistry.Default.Find(Name);
-            var action = existing is null ? "Register drain method" : $"Replace drain method ({existing.Source}: {existing.Definition})";
-            if (!ShouldProcess(Name, action)) return;
-
-            DrainMethodInfo info;
-            if (ParameterSetName == TypeSet)
+            var (name, drain, safe, stop, draining) = (Name, Drain, IsSafeToKill, StopDraining, IsDraining);
+            registration = registration with
             {
-                info = DrainMethodRegistry.Default.Register(Name, Type, Description, replace: Force);
-            }
-            else
-            {
-                var method = new ScriptBlockDrainMethod(Name, Drain, IsSafeToKill, StopDraining, IsDraining);
-                try
+                Create = () =>
                 {
-                    info = DrainMethodRegistry.Default.Register(Name, method.Create, DrainMethodSource.ScriptBlock, method.Definition, Description,
-                        replace: Force, resources: method);
-                }
-                catch
-                {
-                    method.Dispose();
-                    throw;
-                }
-            }
-            WriteVerbose($"Drain method '{info.Name}' registered ({info.Definition}).");
-            if (PassThru) WriteObject(info);
+                    var method = new ScriptBlockDrainMethod(name, drain, safe, stop, draining);
+                    return (method.Create, method.Definition, method);
+                },
+            };
         }
-        catch (PaastaException e) { ThrowTerminatingError(e); }
-        finally { base.End(); }
+        var info = Run(op => DrainOperations.Register(op, registration));
+        if (PassThru && info is not null) WriteObject(info);
     }
-
-    private static bool IsPowerShellClass(Type type) =>
-        type.Assembly.IsDynamic && (type.Assembly.GetName().Name ?? "").StartsWith("PowerShell Class Assembly", StringComparison.Ordinal);
 }
 
 /// <summary>
@@ -129,22 +107,8 @@ public sealed class GetPaastaDrainMethod : PaastaCmdlet
 
     protected override void Process()
     {
-        var all = DrainMethodRegistry.Default.List();
-        if (Name is null)
-        {
-            foreach (var info in all) WriteObject(info);
-            return;
-        }
-        var emitted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var pattern in Name)
-        {
-            var match = Matcher(new[] { pattern })!;
-            var found = all.Where(i => match(i.Name)).ToList();
-            if (found.Count == 0 && !HasWildcards(pattern))
-                WriteError(new PaastaException("DrainMethodNotFound", PaastaErrorKind.ObjectNotFound,
-                    $"No drain method named '{pattern}'. Known: {string.Join(", ", all.Select(i => i.Name))}.") { Target = pattern });
-            foreach (var info in found.Where(i => emitted.Add(i.Name))) WriteObject(info);
-        }
+        var names = Name;
+        foreach (var info in Run(op => DrainOperations.List(op, names))) WriteObject(info);
     }
 }
 
@@ -175,17 +139,9 @@ public sealed class UnregisterPaastaDrainMethod : PaastaCmdlet
 
     protected override void Process()
     {
-        foreach (var name in Name)
-        {
-            try
-            {
-                var info = DrainMethodRegistry.Default.Find(name);
-                if (info is { Source: not DrainMethodSource.BuiltIn } && !ShouldProcess(info.Name, $"Unregister drain method ({info.Source}: {info.Definition})")) continue;
-                var removed = DrainMethodRegistry.Default.Unregister(name);
-                if (PassThru) WriteObject(removed);
-            }
-            catch (PaastaException e) { WriteError(e); }
-        }
+        var names = Name;
+        var removed = Run(op => DrainOperations.Unregister(op, names));
+        if (PassThru) foreach (var info in removed) WriteObject(info);
     }
 }
 
@@ -258,70 +214,19 @@ public sealed class InvokePaastaDrainMethod : PaastaCmdlet
 
     protected override void Process()
     {
-        foreach (var given in Task)
-        {
-            var task = ParameterSetName == ByInstanceSet && given.Ports.Count == 0 && InstanceConfig.ContainerPort > 0
-                ? given with { Ports = new[] { (int)InstanceConfig.ContainerPort } } : given;
-            DrainGuard guard;
-            try { guard = Build(task); }
-            catch (PaastaException e)
+        var request = new DrainInvocation(Action) { Timeout = TimeSpan.FromSeconds(TimeoutSec) };
+        request = ParameterSetName == ByInstanceSet
+            ? request with { Instance = InstanceConfig }
+            : request with
             {
-                WriteError(e);
-                continue;
-            }
-            using (guard)
-            {
-                if (Action is DrainAction.Drain or DrainAction.StopDraining && !ShouldProcess(task.ToString(), $"{Action} through drain method '{guard.MethodName}'"))
-                    continue;
-                WriteVerbose($"{Action} {task} through drain method '{guard.MethodName}'.");
-                DrainResult result;
-                try { result = AwaitWithProgress(guard.InvokeAsync(Action, task, CancellationToken), $"{Action} {task} through drain method '{guard.MethodName}'"); }
-                catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
-                WriteObject(result);
-                if (result.Error is { } error) WriteError(ToErrorRecord(error));
-            }
-        }
-    }
-
-    private const int ProgressId = 0x6D12;
-
-    /// <summary>Waits for a drain call on the pipeline thread, showing how long it has run against -TimeoutSec (a hacheck or http call can take the whole timeout).</summary>
-    private DrainResult AwaitWithProgress(System.Threading.Tasks.Task<DrainResult> call, string status)
-    {
-        // A new record each time: in-process hosts keep the records they are given.
-        ProgressRecord Record(int elapsed, ProgressRecordType type) => new(ProgressId, "Invoke-PaastaDrainMethod", status)
-        {
-            PercentComplete = type == ProgressRecordType.Completed ? 100 : Math.Min(99, 100 * elapsed / TimeoutSec),
-            SecondsRemaining = Math.Max(0, TimeoutSec - elapsed),
-            CurrentOperation = elapsed == 0 ? null : $"waiting for the drain method: {elapsed} s of at most {TimeoutSec} s",
-            RecordType = type,
-        };
-        WriteProgress(Record(0, ProgressRecordType.Processing));
-        var watch = Stopwatch.StartNew();
-        try
-        {
-            while (System.Threading.Tasks.Task.WaitAny(new System.Threading.Tasks.Task[] { call }, TimeSpan.FromMilliseconds(250)) < 0)
-                WriteProgress(Record(Math.Max(1, (int)watch.Elapsed.TotalSeconds), ProgressRecordType.Processing));
-            return call.GetAwaiter().GetResult();
-        }
-        finally
-        {
-            WriteProgress(Record((int)watch.Elapsed.TotalSeconds, ProgressRecordType.Completed));
-        }
-    }
-
-    private DrainGuard Build(DrainTask task)
-    {
-        var timeout = TimeSpan.FromSeconds(TimeoutSec);
-        if (ParameterSetName == ByInstanceSet) return DrainMethodRegistry.Default.CreateGuarded(InstanceConfig, timeout);
-        var context = new DrainContext
-        {
-            Service = Service ?? task.Service ?? "",
-            Instance = Instance ?? task.Instance ?? "",
-            Registrations = Registration ?? Array.Empty<string>(),
-            Params = Parameters is null ? new Dictionary<string, object?>() : (IReadOnlyDictionary<string, object?>)Plain(Parameters)!,
-        };
-        return DrainMethodRegistry.Default.CreateGuarded(Name, context, timeout);
+                Method = Name,
+                Parameters = Parameters is null ? null : (IReadOnlyDictionary<string, object?>)Plain(Parameters)!,
+                Service = Service,
+                InstanceName = Instance,
+                Registrations = Registration,
+            };
+        var tasks = Task;
+        foreach (var result in Run(op => DrainOperations.Invoke(op, request, tasks))) WriteObject(result);
     }
 
     /// <summary>A PowerShell value as the plain .NET values soa-configs give (no PSObject wrappers): hashtables become dictionaries.</summary>

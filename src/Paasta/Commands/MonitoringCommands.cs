@@ -1,8 +1,7 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using Paasta.Config;
 using Paasta.Monitoring;
-using Paasta.Errors;
+using Paasta.Operations;
 using Paasta.Settings;
 
 namespace Paasta.Commands;
@@ -82,205 +81,41 @@ public sealed class TestPaastaReplication : KubeCmdlet
     [ValidateRange(1, 600)]
     public int TimeoutSec { get; set; } = 10;
 
-    private readonly List<InstanceConfig> _instances = new();
-    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
-    private IReadOnlyList<HaproxyLocation> _locations = Array.Empty<HaproxyLocation>();
-    private string? _defaultCluster;
-    private readonly SortedSet<string> _clusters = new(StringComparer.Ordinal);
-    // Services and instances whose soa-configs could not be read: nothing was checked for them.
-    private readonly List<string> _unreadable = new();
+    private ReplicationOperation? _check;
 
     protected override void Begin()
     {
-        // Refuse a bad -HaproxyStats before reading anything; the default location's name is known only later.
-        if (HaproxyStats is { Length: > 0 })
+        // A bad -HaproxyStats is refused before anything is read.
+        _check = new ReplicationOperation(new ReplicationCheckOptions
         {
-            try { HaproxyLocation.FromArguments(HaproxyStats, "default"); }
-            catch (PaastaException e) { ThrowTerminatingError(e); }
-        }
-    }
-
-    /// <summary>-Cluster, else PAASTA_CLUSTER or the saved setting (resolved per record: the parameter set, and a -Cluster bound from the pipeline, are known only then).</summary>
-    private string ResolveCluster()
-    {
-        if (!string.IsNullOrEmpty(Cluster)) return Cluster;
-        if (_defaultCluster is not null) return _defaultCluster;
-        string? cluster = null;
-        try { cluster = Operation.Settings.Cluster; }
-        catch (PaastaException e) { ThrowTerminatingError(e); }
-        if (string.IsNullOrEmpty(cluster))
-            ThrowTerminatingError(new PaastaException("ClusterNotSpecified", PaastaErrorKind.InvalidArgument,
-                "Which cluster? Pass -Cluster, set $env:PAASTA_CLUSTER, or save one with Set-PaastaConfiguration -Cluster.") { Target = "Cluster" });
-        return _defaultCluster = cluster!;
+            HaproxyStats = HaproxyStats,
+            CriticalPercent = CriticalPercent,
+            MinCountCritical = MinCountCritical,
+            HaproxyTimeout = TimeSpan.FromSeconds(TimeoutSec),
+        });
     }
 
     protected override void Process()
     {
         if (ParameterSetName == InputObjectSet)
         {
-            foreach (var i in InputObject)
-            {
-                if (i.InstanceType is not (InstanceTypes.Kubernetes or InstanceTypes.Eks))
-                {
-                    WriteVerbose($"Skipping {i}: only kubernetes and eks instances have replicas to check.");
-                    continue;
-                }
-                Add(i);
-            }
+            var given = InputObject;
+            Run(op => _check!.Add(op, given));
             return;
         }
-
-        var cluster = ResolveCluster();
-        _clusters.Add(cluster);
-        SoaConfigReader reader;
-        List<string> services;
-        try
-        {
-            reader = Reader(ResolveSoaDir(SoaDir));
-            services = SelectServices(reader, Service).ToList();
-        }
-        catch (PaastaException e)
-        {
-            WriteError(e);
-            _unreadable.Add(e.Target is string target && target.Length > 0 ? target : "soa-configs");
-            return;
-        }
-
-        var filter = new InstanceFilter(c => c == cluster, Matcher(Instance), t => t is InstanceTypes.Kubernetes or InstanceTypes.Eks);
-        var loaded = services.AsParallel().AsOrdered().WithCancellation(CancellationToken).Select(name =>
-        {
-            try { return (name, reader.LoadInstances(reader.LoadService(name), filter).ToList()); }
-            catch (PaastaException e) { return (name, new List<LoadResult<InstanceConfig>> { LoadResult<InstanceConfig>.Fail(e) }); }
-        });
-        try
-        {
-            foreach (var (name, results) in loaded)
-                foreach (var r in results)
-                {
-                    if (r.Error is not null)
-                    {
-                        WriteError(r.Error);
-                        _unreadable.Add(UnreadableLabel(name, r.Error));
-                    }
-                    else Add(r.Value!);
-                }
-        }
-        catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-    }
-
-    /// <summary>SERVICE (FILE) for the summary's "not checked" list; the error itself says which instance and key.</summary>
-    private static string UnreadableLabel(string service, PaastaException e) =>
-        e.File is { Length: > 0 } file ? $"{service} ({System.IO.Path.GetFileName(file)})" : service;
-
-    private void Add(InstanceConfig i)
-    {
-        if (_seen.Add($"{i.Cluster}\0{i.Service}\0{i.Instance}")) _instances.Add(i);
+        var (services, cluster, instances) = (Service, Cluster, Instance);
+        Run(op => _check!.Add(op, services, cluster, instances));
     }
 
     protected override void End()
     {
-        try { Check(); }
-        finally { base.End(); }
-    }
-
-    private void Check()
-    {
-        var selection = ReplicationSelection.Of(_instances);
-        foreach (var e in selection.Errors) WriteError(e);
-        foreach (var (_, reason) in selection.NotDeployed) WriteVerbose($"Not deployed, skipped: {reason}");
-        foreach (var (_, reason) in selection.Unchecked) WriteVerbose($"Not checked: {reason}");
-
-        foreach (var i in _instances) _clusters.Add(i.Cluster);
-        var clusterName = string.Join(",", _clusters);
-        if (HaproxyStats is { Length: > 0 })
-        {
-            // Entries without LOCATION= belong to a location named after the cluster, as PaaSTA's output names locations (docs/BEHAVIOUR.md §8.3).
-            _locations = HaproxyLocation.FromArguments(HaproxyStats, clusterName.Length > 0 ? clusterName : "default");
-            foreach (var l in _locations) WriteVerbose($"Mesh location {l}");
-        }
-        var meshEligible = selection.Targets.Count(t => ReplicationChecker.IsMeshChecked(t.Instance));
-        if (meshEligible > 0 && _locations.Count == 0)
-            WriteVerbose($"{meshEligible} instance(s) are registered in the mesh; without -HaproxyStats they are counted by their Ready pods.");
-        var run = new ReplicationRun();
-        if (selection.Targets.Count > 0)
-        {
-            Kubernetes.KubeConnection? kube = null;
-            try { kube = Kube; }
-            catch (PaastaException e)
-            {
-                // Nothing can be counted: report it, and let a summary say UNKNOWN rather than stop a check command.
-                WriteError(e);
-                run.Unchecked.AddRange(selection.Targets.Select(t => ReplicationMath.JobId(t.Instance.Service, t.Instance.Instance)).Order(StringComparer.Ordinal));
-            }
-            if (kube is not null) run = Run(kube, selection.Targets, clusterName);
-        }
-
-        foreach (var e in run.Errors) WriteError(e);
-        foreach (var r in run.Results)
-            WriteVerbose($"{r.Service}.{r.Instance}: {r.Method}, expected {r.ExpectedCount} ({(r.DesiredState == "stop" ? "stopped" : r.IsAutoscaled ? "autoscaled" : "instances")}), available {r.AvailableCount}, threshold {r.Threshold}% -> {r.Status}");
+        var report = Run(op => _check!.Check(op));
         if (Summary)
         {
-            var summary = new ReplicationSummary
-            {
-                Cluster = clusterName,
-                Results = run.Results,
-                NotDeployed = selection.NotDeployed.Select(n => ReplicationMath.JobId(n.Instance.Service, n.Instance.Instance)).Order(StringComparer.Ordinal).ToList(),
-                // Unreadable soa-configs or deployments.json count as unchecked: a run that checked nothing is not OK.
-                Unchecked = run.Unchecked
-                    .Concat(selection.Unchecked.Select(u => ReplicationMath.JobId(u.Instance.Service, u.Instance.Instance)))
-                    .Concat(_unreadable)
-                    .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
-                CriticalPercent = CriticalPercent,
-                MinCountCritical = MinCountCritical,
-            };
-            WriteVerbose(summary.Output);
-            WriteObject(summary);
+            WriteVerbose(report.Summary.Output);
+            WriteObject(report.Summary);
         }
-        else
-        {
-            foreach (var r in run.Results) WriteObject(r);
-        }
-    }
-
-    private ReplicationRun Run(Kubernetes.KubeConnection kube, IReadOnlyList<ReplicationTarget> targets, string clusterName)
-    {
-        const int activityId = 7;
-        var activity = $"Checking replication on {clusterName}";
-        var namespaces = targets.Select(t => t.Instance.Namespace).Distinct(StringComparer.Ordinal).Count();
-        WriteVerbose($"Checking {targets.Count} deployed instance(s) in {namespaces} namespace(s).");
-        using var stats = new HaproxyStatsReader(TimeSpan.FromSeconds(TimeoutSec));
-        var progress = new ConcurrentQueue<ReplicationProgress>();
-        void Drain()
-        {
-            while (progress.TryDequeue(out var p))
-            {
-                WriteVerbose($"Namespace {p.Namespace}: {p.Pods} pod(s) listed.");
-                WriteProgress(new ProgressRecord(activityId, activity, $"{p.Done} of {p.Total} namespace(s) read (last: {p.Namespace})")
-                { PercentComplete = p.Total == 0 ? 100 : 100 * p.Done / p.Total });
-            }
-        }
-        try
-        {
-            WriteProgress(new ProgressRecord(activityId, activity, $"Listing pods in {namespaces} namespace(s)") { PercentComplete = 0 });
-            var checker = new ReplicationChecker(new KubernetesReplicaReader(kube), stats.CountAsync,
-                new ReplicationOptions { CriticalPercent = CriticalPercent, MinCountCritical = MinCountCritical, MeshLocations = _locations });
-            var task = checker.RunAsync(targets, progress.Enqueue, CancellationToken);
-            // Engine work runs off the pipeline thread; progress is written here, between short waits.
-            while (!task.IsCompleted)
-            {
-                try { task.Wait(100, CancellationToken); }
-                catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-                catch (AggregateException) { break; }
-                Drain();
-            }
-            Drain();
-            try { return task.GetAwaiter().GetResult(); }
-            catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
-        }
-        finally
-        {
-            WriteProgress(new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
-        }
+        else foreach (var r in report.Results) WriteObject(r);
     }
 }
 
@@ -449,87 +284,44 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    private SensuEndpoint _endpoint = new("127.0.0.1", SensuEndpoint.DefaultPort);
-    private const int ActivityId = 8;
-    private int _sent;
+    private SensuSender? _sender;
 
-    protected override void Begin()
-    {
-        try
-        {
-            _endpoint = SensuEndpoint.Parse(SensuSocket ?? Operation.Settings.SensuSocket);
-        }
-        catch (PaastaException e) { ThrowTerminatingError(e); }
-        WriteDebug($"Sensu client socket: {_endpoint}");
-    }
+    protected override PaastaSettings GivenSettings() => base.GivenSettings() with { SensuSocket = SensuSocket };
+
+    protected override void Begin() => _sender = Run(SensuSender.For);
 
     protected override void Process()
     {
-        SensuEvent sensuEvent;
-        try
+        var check = new SensuCheck
         {
-            SensuRules.ValidateName(Name);
-            if (string.IsNullOrEmpty(Team))
-            {
-                WriteWarning($"Event {Name} not sent: it has no team (set team in monitoring.yaml). PaaSTA sends no event without a team.");
-                return;
-            }
-            sensuEvent = new SensuEvent
-            {
-                Name = Name,
-                Status = Status,
-                Output = Output,
-                Team = Team,
-                Runbook = Runbook is null ? "http://y/paasta-troubleshooting" : Runbook.Length == 0 ? SensuRules.RunbookPlaceholder : Runbook,
-                Tip = Tip,
-                NotificationEmail = NotificationEmail,
-                Interval = SensuRules.ToSeconds(CheckEvery, "CheckEvery"),
-                Page = Page,
-                RealertEvery = RealertEvery,
-                Dependencies = Dependencies ?? Array.Empty<string>(),
-                AlertAfter = SensuRules.ToSeconds(AlertAfter, "AlertAfter"),
-                Ticket = Ticket,
-                Project = Project,
-                Priority = Priority,
-                Source = !string.IsNullOrEmpty(Source) ? Source : !string.IsNullOrEmpty(Cluster) ? $"paasta-{Cluster}" : null,
-                Tags = Tags ?? Array.Empty<string>(),
-                Ttl = string.IsNullOrEmpty(Ttl) ? null : SensuRules.ToSeconds(Ttl, "Ttl"),
-                Issuetype = Issuetype,
-                IrcChannels = IrcChannels,
-                SlackChannels = SlackChannels,
-                Component = Component,
-                Description = Description,
-                ClusterName = ClusterName,
-            };
-        }
-        catch (PaastaException e) { WriteError(e); return; }
-
-        var json = sensuEvent.ToJson();
-        WriteVerbose($"Event for {_endpoint}: {json}");
-        if (!ShouldProcess($"{Name} ({Status})", $"Send a Sensu check result to {_endpoint}")) return;
-
-        var activity = $"Sending Sensu events to {_endpoint}";
-        var progressShown = false;
-        try
-        {
-            var task = SensuClient.SendAsync(sensuEvent, _endpoint, TimeSpan.FromSeconds(TimeoutSec), CancellationToken);
-            // A healthy socket answers in a millisecond; progress appears only when one keeps us waiting.
-            if (!task.Wait(250, CancellationToken))
-            {
-                progressShown = true;
-                WriteProgress(new ProgressRecord(ActivityId, activity, $"Waiting for the Sensu client to take {Name} ({_sent} sent so far; gives up after {TimeoutSec} s)"));
-            }
-            var delivery = task.WaitAsync(CancellationToken).GetAwaiter().GetResult();
-            _sent++;
-            WriteVerbose(delivery.Acknowledged ? $"{Name}: the Sensu client answered ok." : $"{Name}: sent; the peer closed without an answer.");
-            if (PassThru) WriteObject(delivery);
-        }
-        catch (AggregateException e) when (e.InnerException is PaastaException p) { WriteError(p); }
-        catch (PaastaException e) { WriteError(e); }
-        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
-        finally
-        {
-            if (progressShown) WriteProgress(new ProgressRecord(ActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
-        }
+            Name = Name,
+            Status = Status,
+            Output = Output,
+            Team = Team,
+            Runbook = Runbook,
+            Tip = Tip,
+            NotificationEmail = NotificationEmail,
+            Page = Page,
+            CheckEvery = CheckEvery,
+            AlertAfter = AlertAfter,
+            RealertEvery = RealertEvery,
+            Ticket = Ticket,
+            Project = Project,
+            Priority = Priority,
+            Tags = Tags,
+            IrcChannels = IrcChannels,
+            SlackChannels = SlackChannels,
+            Component = Component,
+            Description = Description,
+            Source = Source,
+            Cluster = Cluster,
+            Ttl = Ttl,
+            Dependencies = Dependencies,
+            Issuetype = Issuetype,
+            ClusterName = ClusterName,
+        };
+        var timeout = TimeSpan.FromSeconds(TimeoutSec);
+        var delivery = RunOrWriteError(op => _sender!.Send(op, check, timeout));
+        if (PassThru && delivery is not null) WriteObject(delivery);
     }
 }

@@ -334,6 +334,7 @@ public abstract class PaastaCmdlet : PSCmdlet
             var record = new ProgressRecord(id, Redaction.Apply(p.Activity), Redaction.Apply(p.Status) is { Length: > 0 } s ? s : " ")
             {
                 PercentComplete = Math.Clamp(p.PercentComplete, -1, 100),
+                SecondsRemaining = p.SecondsRemaining,
                 CurrentOperation = Redaction.Apply(p.CurrentOperation),
                 RecordType = p.State == ProgressState.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
                 ParentActivityId = p.ParentActivity is { } parent && _activityIds.TryGetValue(parent, out var pid) ? pid : -1,

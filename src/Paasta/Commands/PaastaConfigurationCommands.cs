@@ -1,6 +1,6 @@
 using System.Management.Automation;
+using Paasta.Operations;
 using Paasta.Settings;
-using Paasta.Errors;
 
 namespace Paasta.Commands;
 
@@ -26,12 +26,8 @@ public sealed class GetPaastaConfiguration : PaastaCmdlet
 
     protected override void End()
     {
-        try
-        {
-            WriteObject(Effective ? new ResolvedSettings().Effective() : PaastaSettingsStore.Load());
-        }
-        catch (PaastaException e) { ThrowTerminatingError(e); }
-        base.End();
+        var effective = Effective.IsPresent;
+        WriteObject(Run(op => ConfigurationOperations.Get(op, effective)));
     }
 }
 
@@ -76,32 +72,23 @@ public sealed class SetPaastaConfiguration : PaastaCmdlet
 
     protected override void End()
     {
-        try
+        var change = new SettingsChange
         {
-            var s = PaastaSettingsStore.Load();
-            static string? Pick(string? given, string? old) => given is null ? old : given.Length == 0 ? null : given;
-            string? PathPick(string? given, string? old) => given is { Length: > 0 } ? GetUnresolvedProviderPathFromPSPath(given) : Pick(given, old);
-            var updated = s with
-            {
-                SoaDir = PathPick(SoaDir, s.SoaDir),
-                Cluster = Pick(Cluster, s.Cluster),
-                KubeConfig = PathPick(KubeConfig, s.KubeConfig),
-                KubeContext = Pick(KubeContext, s.KubeContext),
-                ClusterContext = ClusterContext is null ? s.ClusterContext
-                    : ClusterContext.Count == 0 ? null
-                    : ClusterContext.Cast<System.Collections.DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "", StringComparer.Ordinal),
-                DockerRegistry = Pick(DockerRegistry, s.DockerRegistry),
-                SensuSocket = Pick(SensuSocket, s.SensuSocket),
-                TronUrl = Pick(TronUrl, s.TronUrl),
-                HacheckSidecarImage = Pick(HacheckSidecarImage, s.HacheckSidecarImage),
-            };
-            if (ShouldProcess(PaastaSettingsStore.FilePath, "Save Paasta settings"))
-            {
-                PaastaSettingsStore.Update(_ => updated);
-                if (PassThru) WriteObject(updated);
-            }
-        }
-        catch (PaastaException e) { ThrowTerminatingError(e); }
-        base.End();
+            SoaDir = FullPath(SoaDir),
+            Cluster = Cluster,
+            KubeConfig = FullPath(KubeConfig),
+            KubeContext = KubeContext,
+            ClusterContext = ClusterContext?.Cast<System.Collections.DictionaryEntry>()
+                .ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "", StringComparer.Ordinal),
+            DockerRegistry = DockerRegistry,
+            SensuSocket = SensuSocket,
+            TronUrl = TronUrl,
+            HacheckSidecarImage = HacheckSidecarImage,
+        };
+        var saved = Run(op => ConfigurationOperations.Set(op, change));
+        if (PassThru && saved is not null) WriteObject(saved);
     }
+
+    // A path is saved resolved against the current location; an empty string (clear) stays empty.
+    private string? FullPath(string? given) => given is { Length: > 0 } ? GetUnresolvedProviderPathFromPSPath(given) : given;
 }

@@ -1,6 +1,6 @@
 using System.Management.Automation;
+using Paasta.Operations;
 using Paasta.Validation;
-using Paasta.Errors;
 
 namespace Paasta.Commands;
 
@@ -40,34 +40,14 @@ public sealed class TestPaastaConfig : SoaConfigCmdlet
 
     protected override void Process()
     {
-        List<string> services;
-        Paasta.Config.SoaConfigReader reader;
-        try
-        {
-            reader = Reader(ResolveSoaDir(SoaDir));
-            services = SelectServices(reader, Service).ToList();
-        }
-        catch (PaastaException e)
-        {
-            _anyError = true;
-            if (!Quiet) WriteError(e);
-            return;
-        }
-        var validator = new ConfigValidator(reader);
-        var results = services.AsParallel().AsOrdered().WithCancellation(CancellationToken)
-            .Select(s => (Service: s, Findings: validator.ValidateService(s)));
-        foreach (var (service, findings) in results)
-        {
-            var errors = findings.Count(f => f.Severity == FindingSeverity.Error);
-            if (errors > 0) _anyError = true;
-            WriteVerbose($"{service}: {errors} error(s), {findings.Count - errors} warning(s)");
-            if (!Quiet) WriteObject(findings, enumerateCollection: true);
-        }
+        var (services, quiet) = (Service, Quiet.IsPresent);
+        var report = Run(op => ValidationOperation.Validate(op, services, reportSelectionErrors: !quiet));
+        if (!report.Valid) _anyError = true;
+        if (!quiet) foreach (var service in report.Services) WriteObject(service.Findings, enumerateCollection: true);
     }
 
     protected override void End()
     {
         if (Quiet) WriteObject(!_anyError);
-        base.End();
     }
 }

@@ -1,8 +1,7 @@
 using System.Management.Automation;
 using System.Security;
-using Paasta.Config;
+using Paasta.Operations;
 using Paasta.Tron;
-using Paasta.Errors;
 using Paasta.Settings;
 
 namespace Paasta.Commands;
@@ -42,82 +41,21 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? DefaultVolume { get; set; }
 
-    /// <summary>-Cluster, else the configured cluster; ClusterNotSpecified otherwise.</summary>
-    protected string ResolveCluster()
+    /// <summary>The generation request these parameters make.</summary>
+    protected TronNamespaceRequest NamespaceRequest() => new()
     {
-        if (Cluster is not null) return Cluster;
-        if (Operation.Settings.Cluster is { Length: > 0 } fallback)
-        {
-            WriteVerbose($"Cluster {fallback} (from $env:PAASTA_CLUSTER or Set-PaastaConfiguration -Cluster).");
-            return fallback;
-        }
-        throw new PaastaException("ClusterNotSpecified", PaastaErrorKind.InvalidArgument,
-            $"{MyInvocation.MyCommand.Name} needs a cluster: pass -Cluster, set $env:PAASTA_CLUSTER, or Set-PaastaConfiguration -Cluster.") { Target = "Cluster" };
-    }
+        Services = Service,
+        Cluster = Cluster,
+        IncludeMaster = IncludeMaster,
+        DefaultVolumes = DefaultVolume,
+    };
 
-    /// <summary>/host:/container[:ro|rw] as MASTER's volume entry (mode RO or RW, as PaaSTA writes system volumes).</summary>
-    private static ExtraVolume ParseVolume(string spec)
-    {
-        var parts = Paasta.Docker.LocalRunPlanner.ValidateVolume(spec).Split(':');
-        return new ExtraVolume(parts[1], parts[0], parts[2].ToUpperInvariant());
-    }
-
-    /// <summary>
-    /// The namespace configs asked for: MASTER first (with -IncludeMaster), then one per service, sorted.
-    /// A service named exactly without a tron file for the cluster gives an empty namespace (jobs: {}), as
-    /// PaaSTA generates for it; with wildcards such services are left out. Errors are written per service.
-    /// </summary>
-    protected IEnumerable<TronNamespaceConfig> NamespaceConfigs()
-    {
-        var reader = Reader(ResolveSoaDir(SoaDir));
-        var cluster = ResolveCluster();
-        if (DefaultVolume is not null && !IncludeMaster)
-            throw new PaastaException("DefaultVolumeNeedsMaster", PaastaErrorKind.InvalidArgument,
-                "-DefaultVolume sets MASTER's default_volumes; add -IncludeMaster.") { Target = "DefaultVolume" };
-        if (IncludeMaster)
-        {
-            var volumes = DefaultVolume?.Select(ParseVolume).ToList();
-            var master = TronConfigBuilder.BuildMaster(reader.SoaDir, cluster, volumes);
-            if (master is null)
-                WriteError(new PaastaException("TronMasterConfigNotFound", PaastaErrorKind.ObjectNotFound,
-                    $"-IncludeMaster: there is no {TronConfigBuilder.MasterPath(reader.SoaDir, cluster)}.") { Target = TronConfigBuilder.MasterNamespace });
-            else yield return master;
-        }
-        var settings = Operation.Settings;
-        foreach (var name in SelectServices(reader, Service))
-        {
-            TronNamespaceConfig? config = null;
-            try
-            {
-                var service = reader.LoadService(name);
-                var file = TronJobReader.FileFor(service, cluster);
-                if (!File.Exists(file))
-                {
-                    if (Service.Any(p => !HasWildcards(p) && p == name))
-                        WriteVerbose($"{name} has no {Path.GetFileName(file)}: its namespace has no jobs.");
-                    else continue;
-                }
-                var jobs = TronJobReader.Load(reader, service, cluster);
-                var named = Service.Any(p => !HasWildcards(p) && p == name);
-                if (!named && !jobs.Any(j => j.Actions.Any(a => a.Executor is "paasta" or "ssh" or "spark")))
-                {
-                    WriteVerbose($"{name}: {Path.GetFileName(file)} has no job with a paasta, ssh or spark action; left out, as setup_tron_namespace --all does.");
-                    continue;
-                }
-                var images = new TronImageResolver(reader, Registry, settings.DockerRegistry);
-                config = TronConfigBuilder.BuildNamespace(name, cluster, jobs, images, File.Exists(file) ? file : null);
-            }
-            catch (PaastaException e) { WriteError(e); }
-            if (config is null) continue;
-            foreach (var warning in config.Warnings) WriteWarning(warning);
-            yield return config;
-        }
-    }
+    protected override PaastaSettings GivenSettings() => base.GivenSettings() with { DockerRegistry = Registry };
 }
 
 /// <summary>
 /// <para type="synopsis">Generates the Tron namespace config of a service, as PaaSTA's create_complete_config does (tronfig).</para>
-/// <para type="description">Reads tron-CLUSTER.yaml of each service, validates it as Test-PaastaConfig does (schema, requires that name existing actions and form no cycle, deploy_group on container actions, schedule syntax), and formats every job and action as PaaSTA does for a Tron master: executor paasta becomes kubernetes with the image from deployments.json (an action whose deploy group has no deployment yet gets docker_image "" and a warning), the PAASTA_* environment, secret_env, node selectors and affinities, labels and annotations, resources, capabilities and volumes; None values are left out, and the YAML is written byte for byte as PyYAML's safe dumper writes it (sorted keys, block style). The result is one Paasta.Tron.TronNamespaceConfig per service with the namespace name (the service), the jobs, the YAML text and its SHA-1 hash. ssm_secrets are accepted but not merged into secret_env as PaaSTA does (AWS SSM is out of Paasta's scope), with a warning. With wildcards, only services whose tron-CLUSTER.yaml has a job with a paasta, ssh or spark action are included (setup_tron_namespace --all); a service named exactly is always included. -IncludeMaster adds the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml first; -DefaultVolume sets its k8s_options.default_volumes as PaaSTA does from its system volumes. -AsString emits only the YAML text. Nothing is sent anywhere: Sync-PaastaTronNamespace does that.</para>
+/// <para type="description">Reads tron-CLUSTER.yaml of each service, validates it as Test-PaastaConfig does (schema, requires that name existing actions and form no cycle, deploy_group on container actions, schedule syntax), and formats every job and action as PaaSTA does for a Tron master: executor paasta becomes kubernetes with the image from deployments.json (an action whose deploy group has no deployment yet gets docker_image "" and a warning), the PAASTA_* environment, secret_env, node selectors and affinities, labels and annotations, resources, capabilities and volumes; None values are left out, and the YAML is written byte for byte as PyYAML's safe dumper writes it (sorted keys, block style). The result is one Paasta.Tron.TronNamespaceConfig per service with the namespace name (the service), the jobs, the YAML text and its SHA-1 hash. ssm_secrets are accepted but not merged into secret_env as PaaSTA does (AWS SSM is out of Paasta's scope), with a warning. With wildcards, only services whose tron-CLUSTER.yaml has a job with a paasta, ssh or spark action are included (setup_tron_namespace --all); a service named exactly is always included. -IncludeMaster adds the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml first; -DefaultVolume sets its k8s_options.default_volumes as PaaSTA does from its system volumes. A job one of whose actions is stopped (Stop-PaastaInstance; deployments.json says desired_state stop) is written with enabled: false until the next deploy (PaaSTA ignores the stop; docs/DIFFERENCES.md). A -Cluster that no service has a tron-CLUSTER.yaml for, and that has no tron/CLUSTER folder, is ClusterNotFound. -AsString emits only the YAML text. Nothing is sent anywhere: Sync-PaastaTronNamespace does that.</para>
 /// </summary>
 /// <example>
 ///   <code>ConvertTo-PaastaTronConfig -Service example_service -Cluster norcal-devc -AsString</code>
@@ -141,12 +79,9 @@ public sealed class ConvertToPaastaTronConfig : TronConfigCmdlet
 
     protected override void Process()
     {
-        try
-        {
-            foreach (var config in NamespaceConfigs())
-                WriteObject(AsString ? config.Yaml : config);
-        }
-        catch (PaastaException e) { WriteError(e); }
+        var request = NamespaceRequest();
+        foreach (var config in RunOrWriteError(op => TronNamespaceOperation.Generate(op, request)) ?? Array.Empty<TronNamespaceConfig>())
+            WriteObject(AsString ? config.Yaml : config);
     }
 }
 
@@ -170,7 +105,9 @@ public sealed class ConvertToPaastaTronConfig : TronConfigCmdlet
 ///   <code>Sync-PaastaTronNamespace -Service * -Cluster local | Where-Object Action -eq Failed</code>
 ///   <para>Syncs every service and lists the namespaces the master refused.</para>
 /// </example>
-[Cmdlet(VerbsData.Sync, "PaastaTronNamespace", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByNameSet)]
+// InputObject is the default set: PowerShell binds pipeline input in the default set first, and a piped
+// TronNamespaceConfig would otherwise bind its Cluster by property name there and then miss -Service.
+[Cmdlet(VerbsData.Sync, "PaastaTronNamespace", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = InputObjectSet)]
 [OutputType(typeof(TronNamespaceSyncResult))]
 public sealed class SyncPaastaTronNamespace : TronConfigCmdlet
 {
@@ -200,77 +137,24 @@ public sealed class SyncPaastaTronNamespace : TronConfigCmdlet
 
     protected override void Process()
     {
-        try
+        if (ParameterSetName == InputObjectSet)
         {
-            if (ParameterSetName == InputObjectSet) _configs.AddRange(InputObject);
-            else _configs.AddRange(NamespaceConfigs());
+            _configs.AddRange(InputObject);
+            return;
         }
-        catch (PaastaException e) { WriteError(e); }
+        var request = NamespaceRequest();
+        _configs.AddRange(RunOrWriteError(op => TronNamespaceOperation.Generate(op, request, "Sync-PaastaTronNamespace")) ?? Array.Empty<TronNamespaceConfig>());
     }
 
     protected override void End()
     {
-        try
+        if (_configs.Count == 0) return;
+        var request = new TronSyncRequest
         {
-            if (_configs.Count == 0) return;
-            var url = TronClient.ResolveUrl(Operation.Settings);
-            var token = TronClient.ResolveToken(TronToken is null ? null : new System.Net.NetworkCredential("", TronToken).Password);
-            if (token is not null) WriteVerbose("Tron API requests carry a bearer token.");
-            using var client = new TronClient(url, token, timeout: TimeSpan.FromSeconds(TimeoutSec));
-            var sync = new TronNamespaceSync(client);
-            // MASTER first (it defines what the other namespaces may use), then the rest in name order.
-            foreach (var config in _configs.OrderBy(c => c.Namespace == TronConfigBuilder.MasterNamespace ? 0 : 1).ThenBy(c => c.Namespace, StringComparer.Ordinal))
-                Sync(sync, config, url);
-            WriteVerbose($"Tron API: {client.Requests} request(s), {client.Posts} update(s).");
-        }
-        catch (PaastaException e) { WriteError(e); }
-        finally { base.End(); }
-    }
-
-    private void Sync(TronNamespaceSync sync, TronNamespaceConfig config, Uri url)
-    {
-        TronNamespaceSyncResult result;
-        TronStoredConfig current;
-        try { (result, current) = Await(sync.PlanAsync(config, CancellationToken)); }
-        catch (PaastaException e)
-        {
-            WriteError(e);
-            WriteObject(new TronNamespaceSyncResult { Namespace = config.Namespace, Cluster = config.Cluster, TronUrl = url.ToString(), Action = TronSyncAction.Failed, NewHash = config.Hash, Jobs = config.Jobs, Message = e.Message });
-            return;
-        }
-        if (result.Action == TronSyncAction.Unchanged)
-        {
-            WriteVerbose($"{config.Namespace}: the Tron master already holds this config (hash {result.OldHash}); nothing sent.");
+            Token = TronToken is null ? null : new System.Net.NetworkCredential("", TronToken).Password,
+            Timeout = TimeSpan.FromSeconds(TimeoutSec),
+        };
+        foreach (var result in RunOrWriteError(op => TronNamespaceOperation.Sync(op, _configs, request)) ?? Array.Empty<TronNamespaceSyncResult>())
             WriteObject(result);
-            return;
-        }
-        var description = $"Tron namespace {config.Namespace} on {url}: update\n{result.Diff}";
-        if (!ShouldProcess(description, $"{description}\nSend this config?", "Sync-PaastaTronNamespace"))
-        {
-            WriteObject(result with { WhatIf = true });
-            return;
-        }
-        try
-        {
-            Await(sync.ApplyAsync(config, current, CancellationToken));
-            WriteObject(result);
-        }
-        catch (PaastaException e)
-        {
-            WriteError(e);
-            WriteObject(result with { Action = TronSyncAction.Failed, NewHash = current.Hash, Message = e.Message });
-        }
-    }
-
-    private T Await<T>(Task<T> task)
-    {
-        try { return task.WaitAsync(CancellationToken).GetAwaiter().GetResult(); }
-        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
-    }
-
-    private void Await(Task task)
-    {
-        try { task.WaitAsync(CancellationToken).GetAwaiter().GetResult(); }
-        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
     }
 }

@@ -1,0 +1,51 @@
+using Paasta.Errors;
+
+namespace Paasta.Operations;
+
+/// <summary>
+/// A sink that keeps the errors reported through it (and passes them on, unless told not to) while everything
+/// else goes straight to the sink it wraps. Operations use it around a query whose errors also decide their
+/// result, e.g. the services a replication summary lists as not checked.
+/// </summary>
+public sealed class ErrorCollectingSink : IOperationSink
+{
+    private readonly IOperationSink _inner;
+    private readonly bool _forward;
+    private readonly List<PaastaException> _errors = new();
+
+    public ErrorCollectingSink(IOperationSink inner, bool forward = true)
+    {
+        _inner = inner;
+        _forward = forward;
+    }
+
+    /// <summary>The errors reported so far, in order.</summary>
+    public IReadOnlyList<PaastaException> Errors
+    {
+        get { lock (_errors) return _errors.ToList(); }
+    }
+
+    public bool VerboseWanted => _inner.VerboseWanted;
+    public void Message(MessageLevel level, string text) => _inner.Message(level, text);
+    public void Progress(OperationProgress progress) => _inner.Progress(progress);
+    public void Output(object result) => _inner.Output(result);
+    public bool ShouldProcess(string target, string action) => _inner.ShouldProcess(target, action);
+    public bool ShouldContinue(string query, string caption) => _inner.ShouldContinue(query, caption);
+
+    public void Error(PaastaException error)
+    {
+        lock (_errors) _errors.Add(error);
+        if (_forward) _inner.Error(error);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="query"/> against a context that reports to a collecting sink, and returns its result
+    /// with the errors it reported. The child context shares the settings; it opens its own soa-configs reader.
+    /// </summary>
+    public static (T Result, IReadOnlyList<PaastaException> Errors) Collect<T>(OperationContext context, Func<OperationContext, T> query, bool forward = true)
+    {
+        var sink = new ErrorCollectingSink(context.Sink, forward);
+        using var child = new OperationContext(context.Settings, sink, context.Cancellation, context.CurrentDirectory);
+        return (query(child), sink.Errors);
+    }
+}
