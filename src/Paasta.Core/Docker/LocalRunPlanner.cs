@@ -87,7 +87,7 @@ public static class LocalRunPlanner
         if (instance.Cmd is not null && instance.Args is not null)
             throw new PaastaException("InstanceConfigInvalid", PaastaErrorKind.InvalidData,
                 $"{instance.File}:{instance.Line}: {instance.Service}.{instance.Instance} sets both cmd and args; give only one.")
-            { File = instance.File, Line = instance.Line, Key = "args", Target = instance.ToString() };
+            { File = instance.File, Line = instance.Line, Key = "args", Target = instance };
         EnvironmentNames.Check(instance);
 
         var warnings = new List<string>();

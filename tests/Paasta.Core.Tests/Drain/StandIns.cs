@@ -33,7 +33,7 @@ public sealed record ReceivedRequest(string Method, string Path, string Query, s
 /// <summary>A loopback HTTP server that records every request and answers through a handler.</summary>
 public sealed class HttpStandIn : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly Func<ReceivedRequest, (int Code, string Body)> _handler;
     private readonly ConcurrentQueue<ReceivedRequest> _received = new();
     private readonly Task _loop;
@@ -41,9 +41,8 @@ public sealed class HttpStandIn : IDisposable
     public HttpStandIn(Func<ReceivedRequest, (int Code, string Body)> handler)
     {
         _handler = handler;
-        Port = FreePort();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
+        _listener = LoopbackHttpListener.Start(out var port);
+        Port = port;
         _loop = Task.Run(LoopAsync);
     }
 
@@ -88,8 +87,7 @@ public sealed class HttpStandIn : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
-        _listener.Close();
+        LoopbackHttpListener.Close(_listener);
         try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
     }
 }

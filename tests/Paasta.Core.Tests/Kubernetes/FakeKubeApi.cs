@@ -14,26 +14,14 @@ namespace Paasta.Tests.Kubernetes;
 /// </summary>
 public sealed class FakeKubeApi : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly ConcurrentDictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
     private int _version = 100;
 
     public FakeKubeApi()
     {
-        for (var attempt = 0; ; attempt++)
-        {
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            try
-            {
-                _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-                _listener.Start();
-                break;
-            }
-            catch (HttpListenerException) when (attempt < 5) { _listener.Prefixes.Clear(); }
-        }
+        _listener = LoopbackHttpListener.Start(out var port);
+        Port = port;
         _ = Task.Run(Loop);
     }
 
@@ -254,7 +242,6 @@ public sealed class FakeKubeApi : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        try { _listener.Stop(); } catch (ObjectDisposedException) { }
-        _listener.Close();
+        LoopbackHttpListener.Close(_listener);
     }
 }
