@@ -125,7 +125,11 @@ public sealed class SoaConfigReader
 
             YMapping? root;
             PaastaException? fileError = null;
-            try { root = YamlLoader.LoadMappingFile(file.Path); }
+            try
+            {
+                root = YamlLoader.LoadMappingFile(file.Path);
+                if (root is not null) ConfigLimits.CheckInstanceFile(file.Path, file.InstanceType, root);
+            }
             catch (PaastaException e) { root = null; fileError = e; }
             if (fileError is not null) { yield return LoadResult<InstanceConfig>.Fail(fileError); continue; }
             if (root is null) continue;
