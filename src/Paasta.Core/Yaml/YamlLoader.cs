@@ -394,7 +394,7 @@ public static class YamlLoader
                     _mergedEntries += m.Count;
                     if (_mergedEntries > MaxExpandedNodes)
                         throw Error("YamlAliasExpansionLimit", at,
-                            $"merge keys (<<) here copy more than {MaxExpandedNodes:N0} values in all (an alias bomb?); refusing to load it.",
+                            $"merge keys (<<) here copy more than {MaxExpandedNodes:N0} values in all (an alias bomb?), so the file is not loaded.",
                             kind: PaastaErrorKind.LimitsExceeded);
                     foreach (var (k, v) in m.Entries)
                         if (!target.ContainsKey(k)) target.Add(k, v, m.KeyNode(k));

@@ -254,6 +254,18 @@ public sealed class HostileInputTests
         Assert.Equal("a0", ordered[^1].Name);
     }
 
+    [Fact]
+    public void ActionsWrittenAsAListCannotRepeatAName()
+    {
+        using var dir = ServiceWith("tron-prod.yaml", "nightly:\n  schedule: daily\n  deploy_group: prod.main\n  actions:\n    - name: a\n      command: x\n    - name: a\n      command: y\n");
+        var error = Assert.Single(LoadErrors(dir.Root));
+        Assert.Equal("TronDuplicateActionName", error.ErrorId);
+        Assert.Equal(7, error.Line);
+        var reader = new SoaConfigReader(dir.Root);
+        // The job reader refuses the file instead of handing the builder two actions of one name.
+        Assert.Equal("TronDuplicateActionName", Assert.Throws<PaastaException>(() => TronJobReader.Load(reader, reader.LoadService("svc"), "prod", validate: false)).ErrorId);
+    }
+
     // ---- Numbers that would wrap round ----
 
     [Theory]
@@ -276,6 +288,32 @@ public sealed class HostileInputTests
         var scalar = (YScalar)((YMapping)YamlLoader.Parse($"a: {literal}", "t.yaml")!)["a"]!;
         Assert.True(scalar.IsOutOfRangeInteger);
         Assert.IsType<string>(scalar.Value);
+    }
+
+    [Theory]
+    [InlineData("instances: 4294967297")]       // one replica once cast to Kubernetes' 32 bits
+    [InlineData("instances: -2147483649")]
+    [InlineData("container_port: 2147483648")]
+    [InlineData("cpus: .inf")]                  // the quantity parser threw a raw FormatException
+    [InlineData("disk: .nan")]                  // ... and a DivideByZeroException
+    [InlineData("mem: 1.0e+300")]
+    public void NumbersKubernetesCannotHoldAreRefusedAtTheSource(string setting)
+    {
+        using var dir = ServiceWith("kubernetes-prod.yaml", $"main:\n  deploy_group: prod.main\n  {setting}\n");
+        var error = Assert.Single(LoadErrors(dir.Root));
+        Assert.Equal("ConfigValueOutOfRange", error.ErrorId);
+        Assert.Equal(3, error.Line);
+        Assert.Equal(setting[..setting.IndexOf(':')], error.Key);
+    }
+
+    [Theory]
+    [InlineData("instances: 2147483647")]
+    [InlineData("cpus: 0.001")]
+    [InlineData("mem: 2147483647.0")]
+    public void NumbersAtTheEdgeOfTheRangeLoad(string setting)
+    {
+        using var dir = ServiceWith("kubernetes-prod.yaml", $"main:\n  deploy_group: prod.main\n  {setting}\n");
+        Assert.Empty(LoadErrors(dir.Root));
     }
 
     [Theory]
