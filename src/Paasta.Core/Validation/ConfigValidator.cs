@@ -33,7 +33,8 @@ public sealed class ConfigValidator
         catch (PaastaException e)
         {
             findings.Add(ConfigFinding.FromException(service, e));
-            // A name that is no service folder: nothing else to read (and nothing outside the soa dir is read).
+            // A name that is no service folder: nothing else to read. No name a caller gives reaches outside the soa
+            // dir; links inside it are followed, as PaaSTA does (docs/RELIABILITY.md, "Links").
             if (e.ErrorId is "InvalidServiceName" or "ServiceNotFound") return findings;
             // A service-wide file failed to load; still check each file on its own so every problem shows.
             foreach (var file in Directory.EnumerateFiles(Path.Combine(_reader.SoaDir, service), "*.yaml").Order(StringComparer.Ordinal))
