@@ -23,7 +23,6 @@ public static class ErrorCatalog
         ["LocalRunInstanceAmbiguous"] = "Name one instance: a local run runs exactly one (Get-PaastaInstance lists them).",
         ["LocalRunNeedsConsole"] = "Run it from an interactive terminal, or pass -Interactive:$false or -Detach.",
         ["TronCommandInvalid"] = "Fix the action's command at the file and line given: only Tron's own date and name variables can be filled in, and a literal brace is written twice.",
-        ["EnvNameInvalid"] = "Rename the variable at the file and line given: env names cannot contain '=', line breaks or control characters.",
         ["RegistryNotConfigured"] = "Set docker_registry in service.yaml, pass -Registry, set $env:PAASTA_DOCKER_REGISTRY or run Set-PaastaConfiguration -DockerRegistry.",
         ["ClusterMismatch"] = "Check -Cluster and -Context: the kubeconfig context must be the cluster's own (Set-PaastaConfiguration -ClusterContext maps them).",
         ["MultipleClusters"] = "Pass -Cluster, or map each cluster to its context with Set-PaastaConfiguration -ClusterContext.",

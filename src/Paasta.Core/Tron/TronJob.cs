@@ -59,25 +59,19 @@ public sealed class TronJob
     /// </summary>
     public IReadOnlyList<TronAction> OrderedActions()
     {
-        var byName = Actions.ToDictionary(a => a.Name, StringComparer.Ordinal);
+        var byName = new HashSet<string>(Actions.Select(a => a.Name), StringComparer.Ordinal);
         foreach (var a in Actions)
-            foreach (var r in a.Requires.Where(r => !byName.ContainsKey(r)))
+            foreach (var r in a.Requires.Where(r => !byName.Contains(r)))
                 throw new PaastaException("TronConfigInvalid", PaastaErrorKind.InvalidData,
                     $"{File}:{a.Instance.Line}: action '{a.Instance.Instance}' requires '{r}', which is not an action of job '{Name}'.")
                 { File = File, Line = a.Instance.Line, Key = $"{a.Instance.Instance}.requires", Target = this };
-        var done = new HashSet<string>(StringComparer.Ordinal);
-        var order = new List<TronAction>();
-        while (order.Count < Actions.Count)
-        {
-            var next = Actions.FirstOrDefault(a => !done.Contains(a.Name) && a.Requires.All(done.Contains));
-            if (next is null)
-                throw new PaastaException("TronConfigInvalid", PaastaErrorKind.InvalidData,
-                    $"{File}:{Line}: the actions of job '{Name}' require each other in a cycle ({string.Join(", ", Actions.Where(a => !done.Contains(a.Name)).Select(a => a.Name))}).")
-                { File = File, Line = Line, Key = $"{Name}.actions", Target = this };
-            done.Add(next.Name);
-            order.Add(next);
-        }
-        return order;
+        // Linear in actions and requires, without recursion (docs/RELIABILITY.md, "Limits").
+        var order = RequiresGraph.Order(Actions.Select(a => a.Name).ToList(), i => Actions[i].Requires, out var unordered);
+        if (order is null)
+            throw new PaastaException("TronConfigInvalid", PaastaErrorKind.InvalidData,
+                $"{File}:{Line}: the actions of job '{Name}' require each other in a cycle ({string.Join(", ", unordered.Take(20).Select(i => Actions[i].Name))}{(unordered.Count > 20 ? ", …" : "")}).")
+            { File = File, Line = Line, Key = $"{Name}.actions", Target = this };
+        return order.Select(i => Actions[i]).ToList();
     }
 
     /// <summary>
