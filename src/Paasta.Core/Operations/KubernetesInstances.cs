@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Paasta.Config;
 using Paasta.Deployments;
 using Paasta.Errors;
