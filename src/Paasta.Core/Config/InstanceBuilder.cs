@@ -83,7 +83,8 @@ internal static class InstanceBuilder
             Disk = r.Number("disk", 1024),
             Gpus = r.OptionalNumber("gpus"),
             CfsPeriodUs = r.Integer("cfs_period_us", 100000),
-            Instances = r.Integer("instances", 1),
+            // `instances: false` is 0 to PaaSTA (Python's False is the integer 0); any other non-number is refused.
+            Instances = effective["instances"] is YScalar { Value: false } ? 0 : r.Integer("instances", 1),
             MinInstances = r.Integer("min_instances", 1),
             MaxInstances = r.OptionalInteger("max_instances"),
             Cmd = cmd,
