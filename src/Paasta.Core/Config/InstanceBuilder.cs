@@ -128,10 +128,12 @@ internal static class InstanceBuilder
 
     public static InstanceConfig TronAction(ServiceConfig service, InstanceFile file, string job, YMapping jobNode, string action, YMapping actionNode, int line)
     {
-        // Tron actions are not merged with service.yaml; service, deploy_group and cost_owner come from the job.
+        // Tron actions are not merged with service.yaml; deploy_group and cost_owner come from the job. A job's
+        // `service` is not inherited: PaaSTA's code reads it only for a job without an owning service (never from
+        // soa-configs), so only an action's own `service` picks another service's image.
         var effective = new YMapping(actionNode.File, actionNode.Line, actionNode.Column, actionNode.TopLevelKey);
         foreach (var (k, v) in actionNode.Entries) effective.Add(k, v, actionNode.KeyNode(k));
-        foreach (var inherited in new[] { "service", "deploy_group", "cost_owner" })
+        foreach (var inherited in new[] { "deploy_group", "cost_owner" })
             if (!effective.ContainsKey(inherited) && jobNode[inherited] is { } v)
                 effective.Add(inherited, v, jobNode.KeyNode(inherited));
         var r = new ValueReader(effective, file.Path);

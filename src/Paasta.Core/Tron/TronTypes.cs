@@ -19,6 +19,10 @@ public sealed class TronNamespaceConfig
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
     /// <summary>The soa-configs file the config was made from.</summary>
     public string? Source { get; init; }
+    /// <summary>True when a job has a paasta, ssh or spark action (setup_tron_namespace --all includes only such namespaces).</summary>
+    public bool HasSchedulableAction { get; init; }
+    /// <summary>Jobs of the file left out of this namespace because they are invalid (each to be reported).</summary>
+    public IReadOnlyList<TronJobProblem> InvalidJobs { get; init; } = Array.Empty<TronJobProblem>();
     public override string ToString() => Yaml;
 }
 

@@ -97,15 +97,16 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
                         WriteVerbose($"{name} has no {Path.GetFileName(file)}: its namespace has no jobs.");
                     else continue;
                 }
-                var jobs = TronJobReader.Load(reader, service, cluster);
+                var images = new TronImageResolver(reader, Registry, settings.DockerRegistry);
+                // Invalid jobs are left out and reported one by one; the service's valid jobs are still generated.
+                config = TronConfigBuilder.BuildServiceNamespace(reader, service, cluster, images);
+                foreach (var problem in config.InvalidJobs) WriteError(problem.ToException());
                 var named = Service.Any(p => !HasWildcards(p) && p == name);
-                if (!named && !jobs.Any(j => j.Actions.Any(a => a.Executor is "paasta" or "ssh" or "spark")))
+                if (!named && !config.HasSchedulableAction)
                 {
                     WriteVerbose($"{name}: {Path.GetFileName(file)} has no job with a paasta, ssh or spark action; left out, as setup_tron_namespace --all does.");
                     continue;
                 }
-                var images = new TronImageResolver(reader, Registry, settings.DockerRegistry);
-                config = TronConfigBuilder.BuildNamespace(name, cluster, jobs, images, File.Exists(file) ? file : null);
             }
             catch (PaastaException e) { WriteError(e); }
             if (config is null) continue;
@@ -117,7 +118,7 @@ public abstract class TronConfigCmdlet : SoaConfigCmdlet
 
 /// <summary>
 /// <para type="synopsis">Generates the Tron namespace config of a service, as PaaSTA's create_complete_config does (tronfig).</para>
-/// <para type="description">Reads tron-CLUSTER.yaml of each service, validates it as Test-PaastaConfig does (schema, requires that name existing actions and form no cycle, deploy_group on container actions, schedule syntax), and formats every job and action as PaaSTA does for a Tron master: executor paasta becomes kubernetes with the image from deployments.json (an action whose deploy group has no deployment yet gets docker_image "" and a warning), the PAASTA_* environment, secret_env, node selectors and affinities, labels and annotations, resources, capabilities and volumes; None values are left out, and the YAML is written byte for byte as PyYAML's safe dumper writes it (sorted keys, block style). The result is one Paasta.Tron.TronNamespaceConfig per service with the namespace name (the service), the jobs, the YAML text and its SHA-1 hash. ssm_secrets are accepted but not merged into secret_env as PaaSTA does (AWS SSM is out of Paasta's scope), with a warning. With wildcards, only services whose tron-CLUSTER.yaml has a job with a paasta, ssh or spark action are included (setup_tron_namespace --all); a service named exactly is always included. -IncludeMaster adds the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml first; -DefaultVolume sets its k8s_options.default_volumes as PaaSTA does from its system volumes. -AsString emits only the YAML text. Nothing is sent anywhere: Sync-PaastaTronNamespace does that.</para>
+/// <para type="description">Reads tron-CLUSTER.yaml of each service, validates it as Test-PaastaConfig does (schema, requires that name existing actions and form no cycle, deploy_group on container actions, schedule syntax) job by job: a job that fails is left out and reported as a TronJobInvalid error, the service's other jobs are still generated; problems outside any one job (templates) refuse the file. It formats every job and action as PaaSTA does for a Tron master: executor paasta becomes kubernetes with the image from deployments.json (an action whose deploy group has no deployment yet gets docker_image "" and a warning), the PAASTA_* environment, secret_env, node selectors and affinities, the zone spread PaaSTA gives Tron's pods by default (topology_spread_constraints), labels and annotations, resources, capabilities and volumes; None values are left out, and the YAML is written byte for byte as PyYAML's safe dumper writes it (sorted keys, block style). The result is one Paasta.Tron.TronNamespaceConfig per service with the namespace name (the service), the jobs, the YAML text and its SHA-1 hash. ssm_secrets are accepted but not merged into secret_env as PaaSTA does (AWS SSM is out of Paasta's scope), with a warning. With wildcards, only services whose tron-CLUSTER.yaml has a job with a paasta, ssh or spark action are included (setup_tron_namespace --all); a service named exactly is always included. -IncludeMaster adds the MASTER namespace from &lt;soa_dir&gt;/tron/CLUSTER/MASTER.yaml first; -DefaultVolume sets its k8s_options.default_volumes as PaaSTA does from its system volumes. -AsString emits only the YAML text. Nothing is sent anywhere: Sync-PaastaTronNamespace does that.</para>
 /// </summary>
 /// <example>
 ///   <code>ConvertTo-PaastaTronConfig -Service example_service -Cluster norcal-devc -AsString</code>
