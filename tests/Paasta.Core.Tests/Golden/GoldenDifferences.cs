@@ -37,6 +37,18 @@ internal static class GoldenDifferences
         new("tron-invalid-jobs", @"soa-invalid/(bad_schedule|tron_bad_job|tron_cleanup_group)\.golden-a", @"jobs(\.(job|bad_job)(\..*)?)?", @"\(absent\)|\{\}"),
     };
 
+    /// <summary>
+    /// Verdicts of `paasta validate` checks Paasta does not share; instances are "soa-folder/service", the path is the
+    /// check's name and <see cref="GoldenDifference.PaastaValue"/> Paasta's verdict ("fails" or "passes").
+    /// </summary>
+    public static readonly GoldenDifference[] Validation =
+    {
+        new("schema-extras", "soa/golden_extras", "validate_all_schemas", "passes"),
+        new("validate-cmd-and-args", "soa-invalid/cmd_and_args", "validate_paasta_objects", "fails"),
+        new("sensu-teams", "soa-invalid/bad_tron_team", "validate_tron", "passes"),
+        new("secret-files", "soa-invalid/missing_secret", "validate_secrets", "passes"),
+    };
+
     /// <summary>Instances PaaSTA cannot build at all (the golden is an oracle_error), with the section saying what Paasta does.</summary>
     public static readonly (string Instance, string Section)[] OracleFailures =
     {
@@ -46,5 +58,5 @@ internal static class GoldenDifferences
     public static bool OracleFailureDocumented(string instance) => OracleFailures.Any(f => f.Instance == instance);
 
     /// <summary>Every section the lists above name.</summary>
-    public static IEnumerable<string> Sections => Kubernetes.Concat(Tron).Select(k => k.Section).Concat(OracleFailures.Select(f => f.Section)).Distinct();
+    public static IEnumerable<string> Sections => Kubernetes.Concat(Tron).Concat(Validation).Select(k => k.Section).Concat(OracleFailures.Select(f => f.Section)).Distinct();
 }
