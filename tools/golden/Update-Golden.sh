@@ -19,6 +19,8 @@ B=$PAASTA_ORACLE_ROOT/bin
 export PAASTA_SYSTEM_CONFIG_DIR=$GOLDEN/system/paasta
 export ORACLE_SENSU_TEAM_DATA=$GOLDEN/system/sensu/team_data.json
 export ORACLE_LOCATION_DIR=$GOLDEN/system/location
+# PaaSTA iterates sets in places (instance lists): a fixed hash seed keeps the goldens stable across runs.
+export PYTHONHASHSEED=0
 export ORACLE_USER=golden ORACLE_HOSTNAME=golden-host ORACLE_PORT=33333 ORACLE_DATE=2024-01-01
 
 WORK=$(mktemp -d /tmp/paasta-golden.XXXXXX)

@@ -29,17 +29,22 @@ internal static class GoldenData
     public static string SoaInvalid => Path.Combine(Root, "fixtures", "soa-invalid");
     public static string Dir(params string[] parts) => Path.Combine(new[] { Root }.Concat(parts).ToArray());
 
-    /// <summary>Golden files under a folder, as test data (path relative to tests/golden).</summary>
+    /// <summary>Golden files under a folder (paths relative to tests/golden, '/'-separated, sorted).</summary>
+    public static List<string> Paths(string folder, string pattern, Func<string, bool>? keep = null)
+    {
+        var dir = Dir(folder);
+        if (!Directory.Exists(dir)) return new List<string>();
+        return Directory.EnumerateFiles(dir, pattern, SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(Root, f).Replace('\\', '/'))
+            .Where(f => keep?.Invoke(f) ?? true)
+            .Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Golden files under a folder, as test data.</summary>
     public static TheoryData<string> Files(string folder, string pattern, Func<string, bool>? keep = null)
     {
         var data = new TheoryData<string>();
-        var dir = Dir(folder);
-        if (!Directory.Exists(dir)) return data;
-        foreach (var f in Directory.EnumerateFiles(dir, pattern, SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            var relative = Path.GetRelativePath(Root, f).Replace('\\', '/');
-            if (keep?.Invoke(relative) ?? true) data.Add(relative);
-        }
+        foreach (var f in Paths(folder, pattern, keep)) data.Add(f);
         return data;
     }
 

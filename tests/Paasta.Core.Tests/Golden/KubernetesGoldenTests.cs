@@ -58,13 +58,26 @@ public class KubernetesGoldenTests
             Assert.True(GoldenDifferences.OracleFailureDocumented(id), $"{id}: PaaSTA fails on it ({GoldenData.Json(golden)["oracle_error"]}); document what Paasta does instead.");
             return;
         }
-        var expected = Normalise(GoldenData.Json(golden).AsObject());
-        var actual = Normalise(PaastaObjects(service, type, cluster, instance));
-        var diffs = JsonPaths.Differences(JsonPaths.Flatten(expected), JsonPaths.Flatten(actual));
+        var diffs = Differences(golden);
         var undocumented = diffs.Where(d => !GoldenDifferences.Kubernetes.Any(k => k.Covers(id, d.Path, d.Expected, d.Actual))).ToList();
         Assert.True(undocumented.Count == 0,
             $"{id}: {undocumented.Count} difference(s) from PaaSTA that docs/DIFFERENCES.md does not explain:\n" +
             string.Join("\n", undocumented.Select(d => $"  {d.Path}\n    PaaSTA: {d.Expected}\n    Paasta: {d.Actual}")));
+    }
+
+    /// <summary>Every path where Paasta's objects differ from the golden (after <see cref="Normalise"/>).</summary>
+    internal static List<(string Path, string Expected, string Actual)> Differences(string golden)
+    {
+        var (service, type, cluster, instance) = Parse(golden);
+        var expected = Normalise(GoldenData.Json(golden).AsObject());
+        var actual = Normalise(PaastaObjects(service, type, cluster, instance));
+        return JsonPaths.Differences(JsonPaths.Flatten(expected), JsonPaths.Flatten(actual));
+    }
+
+    internal static string Id(string golden)
+    {
+        var (service, type, cluster, instance) = Parse(golden);
+        return $"{service}/{type}-{cluster}.{instance}";
     }
 
     /// <summary>

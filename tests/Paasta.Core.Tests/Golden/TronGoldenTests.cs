@@ -38,16 +38,27 @@ public class TronGoldenTests
     internal static JsonNode? Plain(string yaml, string file) =>
         JsonSerializer.SerializeToNode(YamlLoader.Parse(yaml, file)?.ToPlain());
 
+    internal static string Id(string golden)
+    {
+        var (soa, service, cluster) = Parse(golden);
+        return $"{Path.GetFileName(soa)}/{service}.{cluster}";
+    }
+
+    /// <summary>Every path where Paasta's namespace differs from PaaSTA's, both read back from YAML.</summary>
+    internal static List<(string Path, string Expected, string Actual)> Differences(string golden)
+    {
+        var (soa, service, cluster) = Parse(golden);
+        var expected = Plain(File.ReadAllText(GoldenData.Dir(golden)), golden);
+        var actual = Plain(PaastaNamespace(soa, service, cluster).Yaml, "paasta");
+        return JsonPaths.Differences(JsonPaths.Flatten(expected), JsonPaths.Flatten(actual));
+    }
+
     [Theory]
     [MemberData(nameof(Goldens))]
     public void Namespace_matches_PaaSTAs(string golden)
     {
-        var (soa, service, cluster) = Parse(golden);
-        var id = $"{Path.GetFileName(soa)}/{service}.{cluster}";
-        var expected = Plain(File.ReadAllText(GoldenData.Dir(golden)), golden);
-        var config = PaastaNamespace(soa, service, cluster);
-        var actual = Plain(config.Yaml, "paasta");
-        var diffs = JsonPaths.Differences(JsonPaths.Flatten(expected), JsonPaths.Flatten(actual));
+        var id = Id(golden);
+        var diffs = Differences(golden);
         var undocumented = diffs.Where(d => !GoldenDifferences.Tron.Any(k => k.Covers(id, d.Path, d.Expected, d.Actual))).ToList();
         Assert.True(undocumented.Count == 0,
             $"{id}: {undocumented.Count} difference(s) from PaaSTA's namespace that docs/DIFFERENCES.md does not explain:\n" +
