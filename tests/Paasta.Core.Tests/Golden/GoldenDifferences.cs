@@ -34,7 +34,7 @@ internal static class GoldenDifferences
     public static readonly GoldenDifference[] Tron =
     {
         // Jobs Test-PaastaConfig finds invalid are left out (and reported); PaaSTA formats them anyway.
-        new("tron-invalid-jobs", @"soa-invalid/(bad_schedule|tron_bad_job|tron_cleanup_group)\.golden-a", @"jobs(\.(job|bad_job)(\..*)?)?", @"\(absent\)|\{\}"),
+        new("tron-invalid-jobs", @"soa-invalid/(bad_schedule|tron_bad_job|tron_cleanup_group|tron_check_every)\.golden-a", @"jobs(\.(job|bad_job)(\..*)?)?", @"\(absent\)|\{\}"),
     };
 
     /// <summary>

@@ -163,4 +163,21 @@ public class TronFidelityTests
         var e = Assert.Throws<Paasta.Errors.PaastaException>(() => Generate(soa));
         Assert.Equal("TronConfigInvalid", e.ErrorId);
     }
+
+    [Fact]
+    public void Check_every_is_no_tron_monitoring_key()
+    {
+        using var soa = TronConfigTests.Fixture("""
+            job:
+              schedule: daily 01:00:00
+              deploy_group: prod.non_canary
+              actions:
+                run: {command: ./run}
+            """);
+        soa.Write("example_service/monitoring.yaml", "team: backend\ncheck_every: 1m\n");
+        Assert.DoesNotContain("check_every", Generate(soa).Yaml);
+        soa.Write("example_service/tron-pnw-prod.yaml", "job:\n  schedule: daily 01:00:00\n  deploy_group: prod.non_canary\n  monitoring: {check_every: 1m}\n  actions:\n    run: {command: ./run}\n");
+        var findings = new Paasta.Validation.ConfigValidator(new SoaConfigReader(soa.Root)).ValidateService("example_service");
+        Assert.Contains(findings, f => f.RuleId == "UnknownKey" && f.Path == "job.monitoring.check_every");
+    }
 }
