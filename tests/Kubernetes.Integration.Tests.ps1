@@ -376,7 +376,7 @@ Describe 'Sync-PaastaInstance with a secret in env' -Tag Integration {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $secretName = "$Namespace-secret-$Service-token"
         function Set-Secret([string] $Value) {
-            $yaml = Invoke-Kubectl -n $Namespace create secret generic $secretName "--from-literal=$secretName=$Value" --dry-run=client -o yaml
+            $yaml = Invoke-Kubectl -n $Namespace create secret generic $secretName "--from-literal=token=$Value" --dry-run=client -o yaml
             $yaml | & $Kubectl apply -f - 2>&1 | Out-Null
             if ($LASTEXITCODE) { throw "kubectl apply of the secret failed" }
         }

@@ -83,7 +83,8 @@ internal static class InstanceBuilder
             Disk = r.Number("disk", 1024),
             Gpus = r.OptionalNumber("gpus"),
             CfsPeriodUs = r.Integer("cfs_period_us", 100000),
-            Instances = r.Integer("instances", 1),
+            // `instances: false` is 0 to PaaSTA (Python's False is the integer 0); any other non-number is refused.
+            Instances = effective["instances"] is YScalar { Value: false } ? 0 : r.Integer("instances", 1),
             MinInstances = r.Integer("min_instances", 1),
             MaxInstances = r.OptionalInteger("max_instances"),
             Cmd = cmd,
@@ -128,10 +129,12 @@ internal static class InstanceBuilder
 
     public static InstanceConfig TronAction(ServiceConfig service, InstanceFile file, string job, YMapping jobNode, string action, YMapping actionNode, int line)
     {
-        // Tron actions are not merged with service.yaml; service, deploy_group and cost_owner come from the job.
+        // Tron actions are not merged with service.yaml; deploy_group and cost_owner come from the job. A job's
+        // `service` is not inherited: PaaSTA's code reads it only for a job without an owning service (never from
+        // soa-configs), so only an action's own `service` picks another service's image.
         var effective = new YMapping(actionNode.File, actionNode.Line, actionNode.Column, actionNode.TopLevelKey);
         foreach (var (k, v) in actionNode.Entries) effective.Add(k, v, actionNode.KeyNode(k));
-        foreach (var inherited in new[] { "service", "deploy_group", "cost_owner" })
+        foreach (var inherited in new[] { "deploy_group", "cost_owner" })
             if (!effective.ContainsKey(inherited) && jobNode[inherited] is { } v)
                 effective.Add(inherited, v, jobNode.KeyNode(inherited));
         var r = new ValueReader(effective, file.Path);

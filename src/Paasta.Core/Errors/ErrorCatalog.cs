@@ -155,6 +155,7 @@ public static class ErrorCatalog
         ["SensuEventRejected"] = "Report it: the Sensu client could not parse an event Paasta wrote.",
 
         // Tron and jobs
+        ["TronJobInvalid"] = "Fix the job at " + Location + " as the message says; the service's other jobs were generated without it.",
         ["TronConfigInvalid"] = "Run Test-PaastaConfig on the service and fix what it reports in tron-CLUSTER.yaml.",
         ["InvalidTronSchedule"] = "Write the schedule at " + Location + " as Tron takes it: daily HH:MM:SS, cron EXPR, interval Nm, or {type, value}.",
         ["TronScheduleNotTranslatable"] = "Write the schedule at " + Location + " as a cron expression (or daily / interval), or run the job on a Tron master instead.",

@@ -117,7 +117,8 @@ public static class TronJobReader
     /// checks (schema, requires, deploy groups, schedules): an invalid file is refused whole (TronConfigInvalid),
     /// so no half of a namespace is ever published.
     /// </summary>
-    public static IReadOnlyList<TronJob> Load(SoaConfigReader reader, ServiceConfig service, string cluster, bool validate = true)
+    /// <param name="skipJobs">Jobs to leave out, unread (invalid ones the caller reports itself).</param>
+    public static IReadOnlyList<TronJob> Load(SoaConfigReader reader, ServiceConfig service, string cluster, bool validate = true, IReadOnlySet<string>? skipJobs = null)
     {
         var path = FileFor(service, cluster);
         if (!System.IO.File.Exists(path)) return Array.Empty<TronJob>();
@@ -140,7 +141,9 @@ public static class TronJobReader
         var actionsByJob = new Dictionary<string, List<InstanceConfig>>(StringComparer.Ordinal);
         foreach (var r in reader.LoadInstances(service, new InstanceFilter(c => c == cluster, null, t => t == InstanceTypes.Tron)))
         {
+            if (r.Error is not null && skipJobs is { Count: > 0 } && TronValidation.JobAt(root, r.Error.Line) is { } bad && skipJobs.Contains(bad)) continue;
             if (r.Error is not null) throw r.Error;
+            if (skipJobs?.Contains(r.Value!.TronJob!) == true) continue;
             var i = r.Value!;
             if (!actionsByJob.TryGetValue(i.TronJob!, out var list)) actionsByJob[i.TronJob!] = list = new();
             list.Add(i);
@@ -150,7 +153,7 @@ public static class TronJobReader
         var jobs = new List<TronJob>();
         foreach (var (name, node) in root.Entries)
         {
-            if (name.StartsWith('_')) continue;
+            if (name.StartsWith('_') || skipJobs?.Contains(name) == true) continue;
             if (node is not YMapping jobMap)
                 throw new PaastaException("InstanceConfigNotMapping", PaastaErrorKind.InvalidData,
                     $"{path}:{node.Line}: job '{name}' must be a mapping of settings, not a {YamlLoader.Describe(node)}.")

@@ -42,6 +42,14 @@ public sealed class ConfigValidator
             return Deduplicate(findings);
         }
 
+        // paasta validate stops at a service folder without a .yaml file (a .yml does not count).
+        if (!Directory.EnumerateFiles(svc.Directory, "*.yaml").Any())
+        {
+            findings.Add(new(service, "ServiceHasNoYaml", FindingSeverity.Error, svc.Directory, 0, 0, null,
+                $"The folder of service '{service}' has no .yaml file; soa-configs files end in .yaml."));
+            return findings;
+        }
+
         if (Names.Sanitise(service).Length > 63)
             findings.Add(new(service, "ServiceNameTooLong", FindingSeverity.Error, svc.Directory, 0, 0, null,
                 $"The service name '{service}' is {Names.Sanitise(service).Length} characters once sanitised for Kubernetes; the limit is 63."));
@@ -57,6 +65,7 @@ public sealed class ConfigValidator
                 "deploy.yaml is missing; it lists the deploy groups instances deploy from."));
 
         CheckInstances(svc, findings);
+        findings.AddRange(PaastaValidateRules.TronCleanupActions(svc));
         findings.AddRange(Tron.TronValidation.CheckSchedules(svc));
         return Deduplicate(findings);
     }
@@ -107,6 +116,7 @@ public sealed class ConfigValidator
         // PaaSTA treats an empty file as {}; only instance files must hold something.
         if (root.Count == 0 && schemaName is not ("kubernetes" or "adhoc")) return;
 
+        if (schemaName == "rollback") findings.AddRange(PaastaValidateRules.RollbackBounds(service, path, root));
         var (schema, knownKeys) = SchemaCatalog.Get(schemaName);
         var json = ToJson(root);
         // The pass/fail answer is much cheaper than the list of failures; most files pass.
@@ -194,6 +204,7 @@ public sealed class ConfigValidator
         // Built once per service: per instance, a long pipeline would make the work quadratic.
         var pipeline = svc.PipelineSteps.ToHashSet(StringComparer.Ordinal);
         var groupList = string.Join(", ", svc.DeployGroups.Take(20)) + (svc.DeployGroups.Count > 20 ? $", … ({svc.DeployGroups.Count} groups)" : "");
+        var comments = new CommentReader();
         foreach (var result in _reader.LoadInstances(svc))
         {
             if (result.Error is { } error) { findings.Add(ConfigFinding.FromException(svc.Name, error)); continue; }
@@ -205,6 +216,13 @@ public sealed class ConfigValidator
                 var file = source is { Origin: not ValueOrigin.Default } ? source.File : i.File;
                 return new(svc.Name, rule, FindingSeverity.Error, file, line, source?.Column ?? 0, $"{i.Instance}.{key}", message);
             }
+
+            // One name per cluster across every instance type (Tron's are job.action), as paasta validate lists them.
+            if (seen.TryGetValue((i.Cluster, i.Instance), out var other))
+                findings.Add(new(svc.Name, "DuplicateInstanceName", FindingSeverity.Error, i.File, i.Line, 1, i.Instance,
+                    $"'{i.Instance}' is defined for cluster {i.Cluster} in both {Path.GetFileName(other.File)} and {Path.GetFileName(i.File)}."));
+            else seen[(i.Cluster, i.Instance)] = i;
+            findings.AddRange(PaastaValidateRules.SecretFiles(i));
 
             if (i.InstanceType == InstanceTypes.Tron)
             {
@@ -227,13 +245,8 @@ public sealed class ConfigValidator
                     findings.Add(At("HealthcheckCmdMissing", "healthcheck_mode", $"'{i.Instance}' uses healthcheck_mode cmd but sets no healthcheck_cmd."));
                 if (i.MaxInstances is { } max && i.MinInstances > max)
                     findings.Add(At("MinInstancesAboveMax", "min_instances", $"'{i.Instance}': min_instances ({i.MinInstances}) is above max_instances ({max})."));
-                if (i.InstanceType is InstanceTypes.Kubernetes or InstanceTypes.Eks)
-                {
-                    if (seen.TryGetValue((i.Cluster, i.Instance), out var other))
-                        findings.Add(new(svc.Name, "DuplicateInstanceName", FindingSeverity.Error, i.File, i.Line, 1, i.Instance,
-                            $"'{i.Instance}' is defined for cluster {i.Cluster} in both {Path.GetFileName(other.File)} and {Path.GetFileName(i.File)}."));
-                    else seen[(i.Cluster, i.Instance)] = i;
-                }
+                findings.AddRange(PaastaValidateRules.CpuBurst(i, comments));
+                findings.AddRange(PaastaValidateRules.Autoscaling(i, comments));
             }
             if (i.DeployGroup is { } group && svc.HasDeployYaml && !pipeline.Contains(group))
                 findings.Add(At("DeployGroupNotInPipeline", "deploy_group",
