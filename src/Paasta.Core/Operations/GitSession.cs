@@ -22,7 +22,9 @@ public sealed class RepositoryRefs
 /// <summary>
 /// The git side of one cmdlet call (docs/ARCHITECTURE.md, "Operations"): one client with the call's credential,
 /// each repository's refs listed once however many services, instances or pipeline records need them, and every
-/// git step shown as progress, its tag writes (with their retries) as a nested bar. Thread-safe.
+/// git step shown as progress, its tag writes (with their retries) as a nested bar. A session sees each repository
+/// as it first listed it: tags it writes itself are not added, so an operation acts once per deploy group or control
+/// branch and never needs them. Thread-safe.
 /// </summary>
 public sealed class GitSession
 {

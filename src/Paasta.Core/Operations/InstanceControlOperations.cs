@@ -130,10 +130,12 @@ public sealed class InstanceControlOperations
                 continue;
             }
             var kept = result[at];
-            if (DeploymentsGenerator.TypeRank(instance.InstanceType) < DeploymentsGenerator.TypeRank(kept.InstanceType)) result[at] = instance;
-            if (kept.InstanceType != instance.InstanceType)
-                context.Sink.Verbose($"{instance.Service}.{instance.Instance} on {instance.Cluster} is in both its {kept.InstanceType} and {instance.InstanceType} files; " +
-                    $"they share one start/stop tag, written once (deploy group of the {result[at].InstanceType} one).");
+            if (kept.InstanceType == instance.InstanceType) continue;
+            var first = DeploymentsGenerator.TypeRank(instance.InstanceType) < DeploymentsGenerator.TypeRank(kept.InstanceType) ? instance : kept;
+            var second = ReferenceEquals(first, instance) ? kept : instance;
+            result[at] = first;
+            context.Sink.Verbose($"{instance.Service}.{instance.Instance} on {instance.Cluster} is in its {first.InstanceType} and {second.InstanceType} files, " +
+                $"which share one start/stop tag: it is written once, at the deploy group of the {first.InstanceType} one ({first.DeployGroup ?? "none"}).");
         }
         return result;
     }
