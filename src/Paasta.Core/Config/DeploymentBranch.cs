@@ -3,7 +3,7 @@ using Paasta.Deployments;
 namespace Paasta.Config;
 
 /// <summary>
-/// What deployments.json says an instance should run (PaaSTA's "branch dict", spec §3.4): the image and
+/// What deployments.json says an instance should run (PaaSTA's "branch dict", docs/BEHAVIOUR.md §3.4): the image and
 /// sha of its deploy group, and the desired state and force_bounce of its control entry.
 /// </summary>
 public sealed record DeploymentBranch(string DockerImage, string GitSha, string? ImageVersion, string DesiredState, string? ForceBounce)

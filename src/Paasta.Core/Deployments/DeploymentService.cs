@@ -206,7 +206,7 @@ public sealed class DeploymentService
 
     // ---------------------------------------------------------------- what is deployed
 
-    /// <summary>Per instance, from a deployments.json (spec §3.4: v2 only).</summary>
+    /// <summary>Per instance, from a deployments.json (docs/BEHAVIOUR.md §3.4: v2 only).</summary>
     public static IEnumerable<DeploymentInfo> DescribeFromFile(string service, IEnumerable<InstanceConfig> instances, DeploymentsDocument document)
     {
         foreach (var i in instances)

@@ -54,7 +54,7 @@ public sealed class OrderedMap<T> : IReadOnlyDictionary<string, T>
 }
 
 /// <summary>
-/// The content of <c>&lt;soa_dir&gt;/&lt;service&gt;/deployments.json</c> (spec §3.3): the v1 section for old
+/// The content of <c>&lt;soa_dir&gt;/&lt;service&gt;/deployments.json</c> (docs/BEHAVIOUR.md §3.3): the v1 section for old
 /// consumers and the v2 section (deployments per deploy group, controls per instance) every loader reads.
 /// </summary>
 public sealed class DeploymentsDocument

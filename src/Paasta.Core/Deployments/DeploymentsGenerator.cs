@@ -7,7 +7,7 @@ namespace Paasta.Deployments;
 public sealed record ControlBranch(string Branch, string DeployGroup, InstanceConfig Instance);
 
 /// <summary>
-/// generate_deployments_for_service (spec §3.2): from a service's instances and its repository's refs,
+/// generate_deployments_for_service (docs/BEHAVIOUR.md §3.2): from a service's instances and its repository's refs,
 /// the content of deployments.json. Pure: no I/O.
 /// </summary>
 public static class DeploymentsGenerator
@@ -45,7 +45,7 @@ public static class DeploymentsGenerator
         return i < 0 ? TypeOrder.Length : i;
     }
 
-    /// <summary><c>services-&lt;service&gt;:paasta-&lt;sha&gt;</c>, plus <c>-&lt;image_version&gt;</c> when there is one (spec §3.5).</summary>
+    /// <summary><c>services-&lt;service&gt;:paasta-&lt;sha&gt;</c>, plus <c>-&lt;image_version&gt;</c> when there is one (docs/BEHAVIOUR.md §3.5).</summary>
     public static string DockerImage(string service, string sha, string? imageVersion) =>
         $"services-{service}:paasta-{sha}{(imageVersion is null ? "" : "-" + imageVersion)}";
 

@@ -3,7 +3,7 @@ using System.Text;
 namespace Paasta.Deployments;
 
 /// <summary>
-/// Writes JSON byte-for-byte as Python's <c>json.dump</c> does with its defaults (spec §3.2): <c>", "</c>
+/// Writes JSON byte-for-byte as Python's <c>json.dump</c> does with its defaults (docs/BEHAVIOUR.md §3.2): <c>", "</c>
 /// between items, <c>": "</c> after keys, keys in insertion order, one line, no trailing newline, and
 /// <c>ensure_ascii</c> escaping — everything outside printable ASCII (0x20–0x7E) becomes <c>\uXXXX</c>
 /// with lower-case hex (UTF-16 code units, so astral characters become surrogate pairs), plus the short

@@ -3,7 +3,7 @@ using Paasta.Errors;
 namespace Paasta.Git;
 
 /// <summary>
-/// Turns what a user typed for -Commit into a full sha (spec §2.6 step 1): a full 40-hex sha is taken as
+/// Turns what a user typed for -Commit into a full sha (docs/BEHAVIOUR.md §2.6 step 1): a full 40-hex sha is taken as
 /// is; a 4–39 character prefix must match the sha of exactly one commit among the remote's refs
 /// (peeled annotated tags included).
 /// </summary>

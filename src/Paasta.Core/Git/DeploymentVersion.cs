@@ -1,7 +1,7 @@
 namespace Paasta.Git;
 
 /// <summary>
-/// What a deploy tag marks (spec §2.3): a commit and an optional image version. Two versions are equal when
+/// What a deploy tag marks (docs/BEHAVIOUR.md §2.3): a commit and an optional image version. Two versions are equal when
 /// both parts are; the same commit rebuilt with a new image version is a different version.
 /// </summary>
 public readonly record struct DeploymentVersion(string Sha, string? ImageVersion)

@@ -12,7 +12,7 @@ public readonly record struct GitRef(string Name, string Sha)
 }
 
 /// <summary>
-/// The refs of a repository as <c>git ls-remote</c> shows them (spec §2.4): ref name → sha. Built once
+/// The refs of a repository as <c>git ls-remote</c> shows them (docs/BEHAVIOUR.md §2.4): ref name → sha. Built once
 /// per operation and read in single passes; the name index is built only when someone asks for it.
 /// </summary>
 public sealed class GitRefListing

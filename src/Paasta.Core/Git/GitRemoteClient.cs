@@ -10,7 +10,7 @@ public sealed record GitClientOptions
     /// <summary>Credential for https remotes (see <see cref="GitCredentials"/> for the other sources).</summary>
     public GitCredential? Credential { get; init; }
 
-    /// <summary>How long one remote operation may take (spec §2.4: 60 s).</summary>
+    /// <summary>How long one remote operation may take (docs/BEHAVIOUR.md §2.4: 60 s).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>History fetched into the throwaway repository when pushing a tag: 1 commit is all a tag needs.</summary>

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Paasta.Git;
 
 /// <summary>
-/// The timestamp inside every PaaSTA tag name (spec §2.1): UTC, <c>yyyyMMdd'T'HHmmss</c>, fixed width, so
+/// The timestamp inside every PaaSTA tag name (docs/BEHAVIOUR.md §2.1): UTC, <c>yyyyMMdd'T'HHmmss</c>, fixed width, so
 /// ordinal string order is chronological order. Tags are compared by these strings, never by parsed dates.
 /// </summary>
 public static class GitTimestamp

@@ -18,7 +18,7 @@ public sealed record ControlTag(string RefName, string Sha, string Branch, strin
 }
 
 /// <summary>
-/// Tag names of the git contract (spec §2.2) and their parsing. Parsing is written for one pass over
+/// Tag names of the git contract (docs/BEHAVIOUR.md §2.2) and their parsing. Parsing is written for one pass over
 /// every ref of a big repository: cheap suffix/prefix checks first, and deploy tags are split by hand
 /// rather than by a regex per deploy group. Deploy-group names are matched literally (Paasta decision 3:
 /// a '.' in a group is a dot, not "any character").
@@ -78,7 +78,7 @@ public static partial class PaastaTags
     public static string ShortName(string refName) =>
         refName.StartsWith(TagsPrefix, StringComparison.Ordinal) ? refName[TagsPrefix.Length..] : refName;
 
-    // Start/stop tags (spec §2.4), legacy 0–2 "paasta-" prefixes included. Used only on refs that already
+    // Start/stop tags (docs/BEHAVIOUR.md §2.4), legacy 0–2 "paasta-" prefixes included. Used only on refs that already
     // end in -start or -stop, so the regex never sees the bulk of the refs.
     [GeneratedRegex(@"^refs/tags/(?:paasta-){0,2}(?<branch>[a-zA-Z0-9_.-]+)-(?<force_bounce>[^-]+)-(?<state>start|stop)$", RegexOptions.CultureInvariant)]
     private static partial Regex ControlTagPattern();
@@ -141,7 +141,7 @@ public static partial class PaastaTags
         return found;
     }
 
-    /// <summary>Rollback tags of a group that point at <paramref name="sha"/>, newest first (spec §2.4).</summary>
+    /// <summary>Rollback tags of a group that point at <paramref name="sha"/>, newest first (docs/BEHAVIOUR.md §2.4).</summary>
     public static IReadOnlyList<DeployTag> RollbackTags(GitRefListing refs, string deployGroup, string sha) =>
         TagsOfGroup(refs, deployGroup, RollbackSuffix).Where(t => string.Equals(t.Sha, sha, StringComparison.OrdinalIgnoreCase)).ToList();
 
@@ -174,7 +174,7 @@ public static partial class PaastaTags
 }
 
 /// <summary>
-/// What the refs say, computed in one pass (spec §3.2 steps 4–5): the latest deploy tag of every deploy
+/// What the refs say, computed in one pass (docs/BEHAVIOUR.md §3.2 steps 4–5): the latest deploy tag of every deploy
 /// group, and for every (control branch, sha) the start/stop tag with the greatest force_bounce.
 /// </summary>
 public sealed class PaastaTagIndex

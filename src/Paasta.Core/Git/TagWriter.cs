@@ -31,7 +31,7 @@ public sealed class TagWriter
     /// <summary>How far ahead of this machine's clock an <c>after</c> timestamp may be and still be waited for.</summary>
     public TimeSpan MaxFutureWait { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>Attempts for network failures (spec §2.6: 3).</summary>
+    /// <summary>Attempts for network failures (docs/BEHAVIOUR.md §2.6: 3).</summary>
     public int MaxTransientAttempts { get; init; } = 3;
 
     /// <summary>Pause before network retry <c>n</c> (1-based); default 5 s × n.</summary>
