@@ -28,6 +28,23 @@ public static class TagNames
 
     private static bool IsTagCharacter(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-';
 
+    /// <summary>
+    /// Refuses a ref name that PaaSTA's readers would not read as a deploy, rollback, start or stop tag (InvalidTagName):
+    /// the last check of every tag writer, whatever built the name.
+    /// </summary>
+    public static void RequirePaastaTag(string refName)
+    {
+        var readable = PaastaTags.TrySplit(refName, PaastaTags.DeploySuffix, out var rest, out _)
+                ? PaastaTags.GroupCandidates(rest).Any(c => IsTagSafe(c.Group) && (c.ImageVersion is null || IsTagSafe(c.ImageVersion)))
+            : PaastaTags.TrySplit(refName, PaastaTags.RollbackSuffix, out rest, out _)
+                ? PaastaTags.GroupCandidates(rest).Any(c => IsTagSafe(c.Group))
+            : PaastaTags.TryParseControl(new GitRef(refName, ""), out var control) && GitTimestamp.IsTimestamp(control.ForceBounce);
+        if (!readable)
+            throw new PaastaException("InvalidTagName", PaastaErrorKind.InvalidArgument,
+                $"'{PaastaTags.ShortName(refName)}' is not a tag PaaSTA reads (paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy|rollback, paasta-CLUSTER.INSTANCE-TIMESTAMP-start|stop), so it is not written.")
+            { Target = refName };
+    }
+
     /// <summary>Refuses a deploy group that a deploy or rollback tag cannot carry (InvalidDeployGroup).</summary>
     public static void RequireDeployGroup(string? deployGroup)
     {

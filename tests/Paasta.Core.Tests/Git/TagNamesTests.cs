@@ -66,6 +66,18 @@ public class TagNamesTests
     }
 
     [Fact]
+    public void The_tag_writer_writes_only_names_PaaSTA_reads()
+    {
+        using var repo = new GitTestRepository();
+        var sha = repo.Commit();
+        var writer = new TagWriter(new GitRemoteClient());
+        foreach (var name in new Func<string, string>[] { ts => $"refs/tags/paasta-c1.ünï-{ts}-stop", ts => $"refs/tags/release-{ts}", ts => $"refs/tags/paasta-g-{ts}-deployed" })
+            Assert.Equal("InvalidTagName", Assert.Throws<PaastaException>(() => writer.Write(repo.Location, name, sha, force: false)).ErrorId);
+        Assert.DoesNotContain(repo.LsRemote().Keys, k => k.StartsWith("refs/tags/", StringComparison.Ordinal));
+        Assert.StartsWith("paasta-g+1-", writer.Write(repo.Location, ts => PaastaTags.DeployRefName("g", "1", ts), sha, force: true).TagName);
+    }
+
+    [Fact]
     public void Why_a_leading_paasta_is_refused_in_control_branches()
     {
         // The reader drops up to two legacy "paasta-" prefixes, so this tag names c1.main, not paasta-c1.main.

@@ -198,6 +198,18 @@ public sealed class DeploymentOperationsTests : IDisposable
     }
 
     [Fact]
+    public void Records_of_one_call_share_one_listing_of_the_repository()
+    {
+        var sha = _repo.Commit();
+        Mark("prod.main", sha);
+        var ops = new DeploymentOperations();
+        foreach (var instance in new[] { "main", "canary", "main2" })
+            Assert.Single(ops.DescribeInstances(Context, new DeploymentQuery { Services = new[] { "svc" }, Instances = new[] { instance }, Live = true }));
+        Assert.Equal(1, ops.Git.Listings);
+        Assert.Single(_sink.Messages, m => m.Text == $"Listing the refs of {_repo.Remote}");
+    }
+
+    [Fact]
     public void An_instance_without_a_control_entry_is_not_deployed()
     {
         var sha = _repo.Commit();
