@@ -12,6 +12,8 @@ public static class ErrorCatalog
         ["ClusterNotFound"] = "Check the cluster name: Get-PaastaService lists each service's clusters.",
         ["InstanceNotFound"] = "Check the instance name: Get-PaastaInstance lists the instances of a service and cluster.",
         ["DeployGroupNotFound"] = "Check the deploy group: Get-PaastaInstance shows each instance's DeployGroup.",
+        ["DeployGroupsWouldBeDropped"] = "Check git_url in service.yaml (or -Repository) and the repository's deploy tags (Get-PaastaDeployment -Live); -Force writes the file anyway.",
+        ["ConflictingDeployVersions"] = "Pipe one version per deploy group into Publish-PaastaDeployment.",
     };
 
     /// <summary>The recommended action for an error: fix the file and line it names, else the catalogue's advice.</summary>
