@@ -17,7 +17,7 @@ Describe 'HacheckSidecarImage: Sync-PaastaInstance builds mesh instances with th
         Set-Content (Join-Path $MeshSoa 'cfgmesh/service.yaml') "description: t`nexternal_link: http://example`ngit_url: null`ndocker_registry: 127.0.0.1:5000`n"
         Set-Content (Join-Path $MeshSoa 'cfgmesh/smartstack.yaml') "main: {proxy_port: 20999}`n"
         Set-Content (Join-Path $MeshSoa 'cfgmesh/kubernetes-local.yaml') "main:`n  deploy_group: local.everything`n  instances: 1`n  cpus: 0.1`n  mem: 64`n"
-        Set-Content (Join-Path $MeshSoa 'cfgmesh/deployments.json') ('{"v1": {}, "v2": {"deployments": {"local.everything": {"docker_image": "services-cfgmesh:paasta-' + $Sha + '", "git_sha": "' + $Sha + '", "image_version": null}}, "controls": {}}}')
+        Set-Content (Join-Path $MeshSoa 'cfgmesh/deployments.json') ('{"v1": {}, "v2": {"deployments": {"local.everything": {"docker_image": "services-cfgmesh:paasta-' + $Sha + '", "git_sha": "' + $Sha + '", "image_version": null}}, "controls": {"cfgmesh:local.main": {"desired_state": "start", "force_bounce": null}}}}')
         function Plan { Sync-PaastaInstance -SoaDir $MeshSoa -Service cfgmesh -Cluster local -KubeConfig $PlatformKubeConfig -WhatIf }
     }
     BeforeEach { Reset-Environment }

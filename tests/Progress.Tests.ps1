@@ -62,7 +62,11 @@ Describe 'Progress of the git cmdlets' {
         $r.Errors | Should -BeNullOrEmpty
         $tag = $r.Output[0].Tag
         $tag | Should -Match '^paasta-prod\.main-\d{8}T\d{6}-deploy$'
-        $r.Progress.Activity | Sort-Object -Unique | Should -Be 'Publish-PaastaDeployment'
+        $top = @($r.Progress | Where-Object ParentActivityId -eq -1)
+        $top.Activity | Sort-Object -Unique | Should -Be 'Publish-PaastaDeployment'
+        # Each tag write (with its retries) is a bar nested under the step that makes it.
+        $nested = @($r.Progress | Where-Object ParentActivityId -ne -1)
+        $nested.ParentActivityId | Sort-Object -Unique | Should -Be ($top.ActivityId | Sort-Object -Unique)
         $r.Progress.StatusDescription | Should -Contain "Listing the refs of $($bed.Remote)"
         $r.Progress.StatusDescription | Should -Contain "svc: marking $($bed.Sha) for deployment to prod.main"
         $r.Progress.CurrentOperation | Should -Contain "Writing $tag to $($bed.Remote)"

@@ -20,11 +20,13 @@ public sealed class KubernetesCmdletTests : IDisposable
         foreach (var file in Directory.GetFiles(Path.Combine(PaastaHost.RepositoryRoot, "examples", "soa-configs", "hello")))
             File.Copy(file, Path.Combine(hello, Path.GetFileName(file)));
         File.WriteAllText(Path.Combine(hello, "deployments.json"),
-            $"{{\"v1\": {{}}, \"v2\": {{\"deployments\": {{\"local.everything\": {{\"docker_image\": \"services-hello:paasta-{Sha}\", \"git_sha\": \"{Sha}\", \"image_version\": null}}}}, \"controls\": {{}}}}}}");
+            $"{{\"v1\": {{}}, \"v2\": {{\"deployments\": {{\"local.everything\": {{\"docker_image\": \"services-hello:paasta-{Sha}\", \"git_sha\": \"{Sha}\", \"image_version\": null}}}}, \"controls\": {{{Control("main")}, {Control("canary")}}}}}}}");
         _missingKubeConfig = Path.Combine(_soa, "no-kubeconfig");
         // Whatever the machine has, these tests must not reach a cluster: KUBECONFIG names a file that does not exist.
         _host.Invoke("$env:KUBECONFIG = $args[0]; Remove-Item Env:PAASTA_KUBE_CONTEXT, Env:PAASTA_CLUSTER_CONTEXT, Env:PAASTA_CLUSTER -ErrorAction Ignore", _missingKubeConfig);
     }
+
+    private static string Control(string instance) => $"\"hello:local.{instance}\": {{\"desired_state\": \"start\", \"force_bounce\": null}}";
 
     public void Dispose()
     {

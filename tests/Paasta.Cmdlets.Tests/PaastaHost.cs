@@ -58,7 +58,10 @@ public sealed class PaastaHost : IDisposable
         catch (RuntimeException e) { output = new(); terminating = e; }
         var errors = ps.Streams.Error.ToList();
         if (terminating is not null) errors.Add(terminating.ErrorRecord);
-        return new Result(output.ToList(), errors, ps.Streams.Warning.Select(w => w.Message).ToList(), ps.Streams.Verbose.Select(v => v.Message).ToList());
+        return new Result(output.ToList(), errors, ps.Streams.Warning.Select(w => w.Message).ToList(), ps.Streams.Verbose.Select(v => v.Message).ToList())
+        {
+            Progress = ps.Streams.Progress.ToList(),
+        };
     }
 
     public void Dispose()
@@ -69,6 +72,8 @@ public sealed class PaastaHost : IDisposable
 
     public sealed record Result(List<PSObject> Output, List<ErrorRecord> Errors, List<string> Warnings, List<string> Verbose)
     {
+        public List<ProgressRecord> Progress { get; init; } = new();
+
         public IEnumerable<string> ErrorIds => Errors.Select(e => e.FullyQualifiedErrorId.Split(',')[0]);
     }
 }

@@ -64,7 +64,9 @@ internal static class InstanceBuilder
         // PaaSTA: no cmd → args or []; cmd and no args → null (cmd plus args is refused by validation).
         if (cmd is null && args is null) args = Array.Empty<string>();
 
-        var deployGroup = FormatDeployGroup(r.String("deploy_group") ?? r.DefaultedValue("deploy_group", $"{file.Cluster}.{instance}"), file.Cluster, instance, service.Name);
+        // deploy_group: null is None in PaaSTA (dict.get finds the key), not the cluster.instance default: such an instance has no deploy group.
+        var deployGroup = effective.TryGet("deploy_group", out var groupNode) && groupNode is YScalar { Value: null } ? null
+            : FormatDeployGroup(r.String("deploy_group") ?? r.DefaultedValue("deploy_group", $"{file.Cluster}.{instance}"), file.Cluster, instance, service.Name);
         var bounceMargin = r.Number("bounce_margin_factor", 0.95);
 
         return new InstanceConfig

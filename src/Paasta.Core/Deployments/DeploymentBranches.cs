@@ -10,8 +10,11 @@ public static class DeploymentBranches
     {
         if (instance.DeployGroup is null || !deployments.Deployments.TryGetValue(instance.DeployGroup, out var d) || d.DockerImage is null || d.GitSha is null)
             return null;
-        deployments.Controls.TryGetValue($"{instance.Service}:{instance.Branch}", out var control);
-        return new DeploymentBranch(d.DockerImage, d.GitSha, d.ImageVersion, control?.DesiredState ?? "start", control?.ForceBounce);
+        // No control entry: an instance added since deployments.json was generated is not deployed (PaaSTA skips it
+        // too, docs/BEHAVIOUR.md §3.4).
+        if (!deployments.Controls.TryGetValue($"{instance.Service}:{instance.Branch}", out var control))
+            return null;
+        return new DeploymentBranch(d.DockerImage, d.GitSha, d.ImageVersion, control.DesiredState ?? "start", control.ForceBounce);
     }
 
     /// <summary>The branch of <paramref name="instance"/> in this document (null: its deploy group has no deployment yet).</summary>

@@ -14,6 +14,11 @@ public sealed class DeploymentsFile
     public bool Changed { get; init; }
     /// <summary>True when the file was written by this call (changed, and not -WhatIf).</summary>
     public bool Written { get; init; }
+    /// <summary>
+    /// Deploy groups that instances still use whose deployment the new content drops (no deploy tag for them, git_url: null):
+    /// written only with -Force. Empty when nothing is lost.
+    /// </summary>
+    public IReadOnlyList<string> DroppedDeployGroups { get; init; } = Array.Empty<string>();
     public required DeploymentsDocument Document { get; init; }
 
     public IReadOnlyDictionary<string, DeploymentEntry> Deployments => Document.Deployments;
@@ -35,8 +40,11 @@ public sealed class DeploymentInfo
     /// <summary><c>cluster.instance</c> (<c>cluster.job.action</c> for Tron).</summary>
     public required string ControlBranch { get; init; }
     public string? DeployGroup { get; init; }
-    /// <summary>False when the deploy group has no deployment (never marked for deployment).</summary>
-    public bool Deployed => GitSha is not null;
+    /// <summary>
+    /// False when the deploy group has no deployment (never marked for deployment), or, read from deployments.json, when the
+    /// file has no control entry for the instance (added since the file was generated): PaaSTA does not deploy it then.
+    /// </summary>
+    public bool Deployed { get; init; }
     public string? GitSha { get; init; }
     public string? ShortSha => GitSha is { Length: > 8 } s ? s[..8] : GitSha;
     public string? ImageVersion { get; init; }

@@ -23,9 +23,9 @@ public sealed record RollbackPlan(string Service, string DeployGroup, DeployTag 
 }
 
 /// <summary>
-/// The git contract's operations (docs/BEHAVIOUR.md §2.6, §2.7, §3, §9.5): mark-for-deployment, start/stop/restart,
-/// rollback and deployments.json generation, over a <see cref="GitRemoteClient"/>. Plans are computed
-/// from a ref listing first, so cmdlets can ask ShouldProcess with the real target before anything is written.
+/// The git contract's building blocks (docs/BEHAVIOUR.md §2.6, §2.7, §9.5): mark-for-deployment,
+/// start/stop/restart and rollback, each planned from a ref listing first and then written through a
+/// <see cref="TagWriter"/>, and the views of what is deployed. Operations/DeploymentOperations composes them.
 /// </summary>
 public sealed class DeploymentService
 {
@@ -39,51 +39,6 @@ public sealed class DeploymentService
     public TagWriter Writer { get; init; }
 
     // ---------------------------------------------------------------- deployments.json
-
-    /// <summary>
-    /// generate_deployments_for_service: lists the repository's refs while the service's instances load,
-    /// computes deployments.json, and writes it (atomically) when <paramref name="write"/> is set and the
-    /// content changed.
-    /// </summary>
-    /// <param name="explain">When given, told (on the caller's thread) why each deploy group got its commit and each instance its state.</param>
-    public DeploymentsFile GenerateDeployments(SoaConfigReader reader, string service, string? repositoryOverride, bool write,
-        string? baseDirectory = null, CancellationToken cancellation = default, Action<string>? explain = null)
-    {
-        var svc = reader.LoadService(service);
-        var location = GitRepositoryLocation.ForService(svc, repositoryOverride, baseDirectory);
-        var refsTask = location is null ? null : Task.Run(() => Client.ListRefs(location, cancellation), cancellation);
-        IReadOnlyList<ControlBranch> branches;
-        try
-        {
-            branches = DeploymentsGenerator.ControlBranches(LoadAllInstances(reader, svc));
-        }
-        catch
-        {
-            refsTask?.ContinueWith(t => _ = t.Exception, TaskScheduler.Default); // observed: the instance error is the one reported
-            throw;
-        }
-        var refs = refsTask?.GetAwaiter().GetResult();
-        var tags = refs is null ? null : DeploymentsGenerator.Index(branches, refs);
-        var document = DeploymentsGenerator.Generate(svc.Name, branches, tags);
-        if (explain is not null)
-        {
-            if (refs is null) explain($"{svc.Name} has no repository (git_url: null): its deployments are empty.");
-            else foreach (var line in DeploymentsGenerator.Explain(branches, refs, tags!)) explain(line);
-        }
-        var path = DeploymentsFileStore.PathFor(svc.Directory);
-        var json = document.ToJson();
-        var changed = DeploymentsFileStore.Differs(path, json);
-        if (changed && write) DeploymentsFileStore.Write(path, json);
-        return new DeploymentsFile
-        {
-            Service = svc.Name,
-            Path = path,
-            Repository = location?.Url,
-            Changed = changed,
-            Written = changed && write,
-            Document = document,
-        };
-    }
 
     /// <summary>Every instance of every type and cluster; a file that does not load stops generation (a partial file would silently drop instances).</summary>
     public static IReadOnlyList<InstanceConfig> LoadAllInstances(SoaConfigReader reader, ServiceConfig service)
@@ -103,8 +58,8 @@ public sealed class DeploymentService
     public DeployTagResult MarkForDeployment(string service, GitRepositoryLocation location, GitRefListing refs, string deployGroup,
         string sha, string? imageVersion, CancellationToken cancellation = default)
     {
-        ValidateDeployGroup(deployGroup);
-        ValidateImageVersion(imageVersion);
+        TagNames.RequireDeployGroup(deployGroup);
+        TagNames.RequireImageVersion(imageVersion);
         var latest = PaastaTagIndex.Build(refs, new HashSet<string>(StringComparer.Ordinal) { deployGroup }).LatestDeploy(deployGroup);
         // Later than the group's current tag, so the new one is "latest" even when both fall in one second.
         var written = Writer.Write(location, ts => PaastaTags.DeployRefName(deployGroup, imageVersion, ts), sha, force: true, refs, null,
@@ -140,6 +95,7 @@ public sealed class DeploymentService
             throw new PaastaException("InstanceHasNoDeployGroup", PaastaErrorKind.InvalidOperation,
                 $"{instance.Service}.{instance.Instance} on {instance.Cluster} has no deploy_group, so no deploy tag it could be started or stopped at.")
             { Target = instance, File = instance.File, Line = instance.Line };
+        TagNames.RequireControlBranch(instance.Branch, instance, instance.File, instance.Line);
         var deploy = tags.LatestDeploy(instance.DeployGroup)
             ?? throw new PaastaException("NoDeployTag", PaastaErrorKind.ObjectNotFound,
                 $"Deploy group '{instance.DeployGroup}' of {instance.Service}.{instance.Instance} on {instance.Cluster} has no deploy tag in {location.Url}: " +
@@ -182,8 +138,8 @@ public sealed class DeploymentService
     public static RollbackPlan PlanRollback(string service, GitRepositoryLocation location, GitRefListing refs, string deployGroup,
         string? commit, string? imageVersion, bool allowNeverDeployed)
     {
-        ValidateDeployGroup(deployGroup);
-        ValidateImageVersion(imageVersion);
+        TagNames.RequireDeployGroup(deployGroup);
+        TagNames.RequireImageVersion(imageVersion);
         var history = PaastaTags.DeployedVersions(refs, deployGroup);
         if (history.Count == 0)
             throw new PaastaException("NoDeployTag", PaastaErrorKind.ObjectNotFound,
@@ -257,7 +213,9 @@ public sealed class DeploymentService
         {
             DeploymentEntry? deployment = null;
             if (i.DeployGroup is not null) document.Deployments.TryGetValue(i.DeployGroup, out deployment);
-            document.Controls.TryGetValue($"{service}:{i.Branch}", out var control);
+            // PaaSTA's loaders need both the group's deployment and the instance's control entry (docs/BEHAVIOUR.md §3.4).
+            var hasControl = document.Controls.TryGetValue($"{service}:{i.Branch}", out var control);
+            var deployed = deployment is not null && hasControl;
             yield return new DeploymentInfo
             {
                 Service = service,
@@ -269,8 +227,9 @@ public sealed class DeploymentService
                 GitSha = deployment?.GitSha,
                 ImageVersion = deployment?.ImageVersion,
                 DockerImage = deployment?.DockerImage,
-                DesiredState = deployment is null ? null : control?.DesiredState ?? DeploymentsGenerator.DefaultState,
-                ForceBounce = deployment is null ? null : control?.ForceBounce,
+                Deployed = deployed,
+                DesiredState = deployed ? control?.DesiredState ?? DeploymentsGenerator.DefaultState : null,
+                ForceBounce = deployed ? control?.ForceBounce : null,
                 Source = DeploymentsFileStore.FileName,
             };
         }
@@ -291,6 +250,7 @@ public sealed class DeploymentService
                 InstanceType = i.InstanceType,
                 ControlBranch = i.Branch,
                 DeployGroup = i.DeployGroup,
+                Deployed = deploy is not null,
                 GitSha = deploy?.Sha,
                 ImageVersion = deploy?.ImageVersion,
                 DockerImage = deploy is null ? null : DeploymentsGenerator.DockerImage(service, deploy.Sha, deploy.ImageVersion),
@@ -334,22 +294,5 @@ public sealed class DeploymentService
                 Source = "git",
             };
         }
-    }
-
-    // ---------------------------------------------------------------- validation
-
-    private static void ValidateDeployGroup(string deployGroup)
-    {
-        if (string.IsNullOrWhiteSpace(deployGroup) || deployGroup.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-            throw new PaastaException("InvalidDeployGroup", PaastaErrorKind.InvalidArgument,
-                $"'{deployGroup}' is not a deploy group name (it is part of a tag name: no spaces or control characters).") { Target = deployGroup };
-    }
-
-    private static void ValidateImageVersion(string? imageVersion)
-    {
-        if (imageVersion is null) return;
-        if (imageVersion.Length == 0 || imageVersion.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-            throw new PaastaException("InvalidImageVersion", PaastaErrorKind.InvalidArgument,
-                $"'{imageVersion}' is not an image version (it becomes part of a tag and a docker tag: no spaces or control characters).") { Target = imageVersion };
     }
 }

@@ -38,7 +38,8 @@ public static class DeploymentsGenerator
         return map.Values.ToList();
     }
 
-    private static int TypeRank(string type)
+    /// <summary>PaaSTA's order of instance types (adhoc, kubernetes, eks, tron): where one cluster.instance is in two files, this order decides.</summary>
+    public static int TypeRank(string type)
     {
         var i = Array.IndexOf(TypeOrder, type);
         return i < 0 ? TypeOrder.Length : i;
@@ -76,6 +77,22 @@ public static class DeploymentsGenerator
             doc.Controls[$"{service}:{b.Branch}"] = new ControlEntry(state, forceBounce);
         }
         return doc;
+    }
+
+    /// <summary>
+    /// The deploy groups whose deployment <paramref name="next"/> would drop from <paramref name="current"/> while
+    /// instances still use them: written, those instances could no longer be deployed (a git_url: null, a wrong
+    /// repository, deleted tags). Groups no instance uses any more are not counted: removing them from soa-configs
+    /// was the user's own edit.
+    /// </summary>
+    public static IReadOnlyList<string> DroppedDeployGroups(DeploymentsDocument? current, DeploymentsDocument next, IReadOnlyList<ControlBranch> branches)
+    {
+        if (current is null) return Array.Empty<string>();
+        var inUse = branches.Select(b => b.DeployGroup).ToHashSet(StringComparer.Ordinal);
+        return current.Deployments
+            .Where(d => d.Value.GitSha is not null && inUse.Contains(d.Key) && !next.Deployments.ContainsKey(d.Key))
+            .Select(d => d.Key)
+            .ToList();
     }
 
     /// <summary>

@@ -205,6 +205,9 @@ public static class ErrorCatalog
         ["KubernetesApiError"] = "Retry; the message has the API server's status and reason.",
         ["GitError"] = "Check the repository the message names (git fsck), then retry.",
         ["UnexpectedError"] = "Retry; if it happens again, report it with the command and the full error ($Error[0] | Format-List * -Force).",
+        ["DeployGroupsWouldBeDropped"] = "Check git_url in service.yaml (or -Repository) and the repository's deploy tags (Get-PaastaDeployment -Live); -Force writes the file anyway.",
+        ["InstanceNameNotTaggable"] = "Start, stop or restart the instance with PaaSTA's own tools: its cluster.instance name cannot be carried in a start/stop tag.",
+        ["ConflictingDeployVersions"] = "Pipe one version per deploy group into Publish-PaastaDeployment.",
     };
 
     /// <summary>The recommended action for an error, with the file, line and key it names filled in.</summary>

@@ -59,7 +59,7 @@ public sealed class GitRemoteClient
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     throw new PaastaException("GitRemoteUnreachable", PaastaErrorKind.ConnectionError,
-                        $"Unable to fetch remote refs from {location.Url}: {e.Message}", e) { Target = location.Url };
+                        $"Unable to fetch remote refs from {location.Url}: {Redaction.Apply(e.Message)}", e) { Target = location.Url };
                 }
             }
         }
@@ -80,7 +80,7 @@ public sealed class GitRemoteClient
             throw session.Exhausted
                 ? session.AuthenticationFailed(location.Url, e)
                 : new PaastaException("GitRemoteUnreachable", PaastaErrorKind.ConnectionError,
-                    $"Unable to fetch remote refs from {location.Url}: {e.Message}", e) { Target = location.Url };
+                    $"Unable to fetch remote refs from {location.Url}: {Redaction.Apply(e.Message)}", e) { Target = location.Url };
         }
     }
 
@@ -104,8 +104,8 @@ public sealed class GitRemoteClient
     /// <summary>The engine's callers never see LibGit2Sharp types (the cmdlets cannot even load them).</summary>
     private static PaastaException Failed(GitRepositoryLocation location, string what, LibGit2SharpException e) =>
         e is RepositoryNotFoundException
-            ? new PaastaException("GitRepositoryNotFound", PaastaErrorKind.ObjectNotFound, $"{location.Url} is not a git repository: {e.Message}", e) { Target = location.Url }
-            : new PaastaException("GitOperationFailed", PaastaErrorKind.WriteError, $"Could not {what} {location.Url}: {e.Message}", e) { Target = location.Url };
+            ? new PaastaException("GitRepositoryNotFound", PaastaErrorKind.ObjectNotFound, $"{location.Url} is not a git repository: {Redaction.Apply(e.Message)}", e) { Target = location.Url }
+            : new PaastaException("GitOperationFailed", PaastaErrorKind.WriteError, $"Could not {what} {location.Url}: {Redaction.Apply(e.Message)}", e) { Target = location.Url };
 
     private RefCreation CreateRefCore(GitRepositoryLocation location, string refName, string sha, bool force,
         GitRefListing? knownRefs, string? sourceRef, CancellationToken cancellation)
@@ -134,7 +134,7 @@ public sealed class GitRemoteClient
             catch (Exception e) when (e is UnauthorizedAccessException or IOException)
             {
                 throw new PaastaException("GitTagWriteFailed", PaastaErrorKind.WriteError,
-                    $"Cannot write {refName} in {location.Url}: {e.Message}", e) { Target = refName };
+                    $"Cannot write {refName} in {location.Url}: {Redaction.Apply(e.Message)}", e) { Target = refName };
             }
         }
         return WithTimeout(() => Push(location, refName, sha, force, knownRefs, sourceRef), location, "push a tag to", cancellation);
@@ -185,9 +185,9 @@ public sealed class GitRemoteClient
                 if (session.Exhausted) throw session.AuthenticationFailed(location.Url, e);
                 throw source is null
                     ? new PaastaException("CommitNotOnRemote", PaastaErrorKind.ObjectNotFound,
-                        $"Commit {sha} is not the tip of any ref on {location.Url}, and the server would not send it by id ({e.Message}). Push the commit (a branch or tag) first.", e) { Target = sha }
+                        $"Commit {sha} is not the tip of any ref on {location.Url}, and the server would not send it by id ({Redaction.Apply(e.Message)}). Push the commit (a branch or tag) first.", e) { Target = sha }
                     : new PaastaException("GitRemoteUnreachable", PaastaErrorKind.ConnectionError,
-                        $"Unable to fetch {source} from {location.Url}: {e.Message}", e) { Target = location.Url };
+                        $"Unable to fetch {source} from {location.Url}: {Redaction.Apply(e.Message)}", e) { Target = location.Url };
             }
             var oid = new ObjectId(sha);
             if (!repo.ObjectDatabase.Contains(oid))
@@ -206,7 +206,7 @@ public sealed class GitRemoteClient
                         if (u.SourceObjectId is not null && u.SourceObjectId != ObjectId.Zero) nameExists = true;
                     return !nameExists;
                 },
-                OnPushStatusError = e => rejection = $"{e.Reference}: {e.Message}",
+                OnPushStatusError = e => rejection = $"{e.Reference}: {Redaction.Apply(e.Message)}",
             };
             try { repo.Network.Push(remote, $"{(force ? "+" : "")}{refName}:{refName}", push); }
             catch (LibGit2SharpException) when (nameExists) { return RefCreation.NameTaken; }
@@ -216,7 +216,7 @@ public sealed class GitRemoteClient
                 // libgit2's local transport reports "already exists" as a failed push rather than a rejected ref.
                 if (e is NameConflictException || e.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase)) return RefCreation.NameTaken;
                 throw new PaastaException("GitTagWriteFailed", PaastaErrorKind.WriteError,
-                    $"Pushing {refName} to {location.Url} failed: {e.Message}", e) { Target = refName };
+                    $"Pushing {refName} to {location.Url} failed: {Redaction.Apply(e.Message)}", e) { Target = refName };
             }
             if (rejection is not null)
             {

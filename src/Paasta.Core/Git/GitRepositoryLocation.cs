@@ -10,13 +10,19 @@ namespace Paasta.Git;
 /// </summary>
 public sealed class GitRepositoryLocation
 {
+    private readonly string _written;
+
     private GitRepositoryLocation(string url, string? localPath)
     {
-        Url = url;
+        _written = url;
+        Url = Redaction.Apply(url)!;
         LocalPath = localPath;
     }
 
-    /// <summary>The URL or path as written (service.yaml git_url or -Repository).</summary>
+    /// <summary>
+    /// The URL or path as written (service.yaml git_url or -Repository), with any password or token in it masked:
+    /// the form every message, progress record and result shows (docs/RELIABILITY.md, "Secrets").
+    /// </summary>
     public string Url { get; }
 
     /// <summary>The absolute path of a local repository; null for network remotes.</summary>
@@ -24,8 +30,8 @@ public sealed class GitRepositoryLocation
 
     public bool IsLocal => LocalPath is not null;
 
-    /// <summary>What libgit2 is given: the path for local repositories, the URL otherwise.</summary>
-    public string TransportUrl => LocalPath ?? Url;
+    /// <summary>What libgit2 is given: the path for local repositories, the URL as written otherwise. Never shown.</summary>
+    public string TransportUrl => LocalPath ?? _written;
 
     public override string ToString() => Url;
 
@@ -39,6 +45,10 @@ public sealed class GitRepositoryLocation
         if (string.IsNullOrWhiteSpace(urlOrPath))
             throw new PaastaException("GitRepositoryInvalid", PaastaErrorKind.InvalidArgument,
                 "The git repository URL or path is empty.") { Target = urlOrPath };
+        if (urlOrPath.Any(char.IsControl))
+            throw new PaastaException("GitRepositoryInvalid", PaastaErrorKind.InvalidArgument,
+                $"The git repository URL or path '{Printable(Redaction.Apply(urlOrPath)!)}' contains a control character (NUL, newline…), which no URL or path can hold.")
+            { Target = Redaction.Apply(urlOrPath) };
         var text = urlOrPath.Trim();
         if (text.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
         {
@@ -49,9 +59,15 @@ public sealed class GitRepositoryLocation
         }
         if (text.Contains("://", StringComparison.Ordinal) || IsScpLike(text))
             return new GitRepositoryLocation(text, null);
+        // "~/x.git" means the home folder, as it does in a shell (PowerShell passes the text unexpanded).
+        if (text == "~" || text.StartsWith("~/", StringComparison.Ordinal) || (OperatingSystem.IsWindows() && text.StartsWith("~\\", StringComparison.Ordinal)))
+            text = Path.Join(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), text[1..].TrimStart('/', '\\'));
         var path = Path.IsPathRooted(text) ? text : Path.Combine(baseDirectory ?? Directory.GetCurrentDirectory(), text);
-        return new GitRepositoryLocation(text, Path.GetFullPath(path));
+        return new GitRepositoryLocation(urlOrPath.Trim(), Path.GetFullPath(path));
     }
+
+    private static string Printable(string text) =>
+        string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 
     /// <summary>True when <paramref name="urlOrPath"/> names a path on this machine (not a URL, not scp-like; file:// URLs are not paths).</summary>
     public static bool IsPath(string urlOrPath) =>
@@ -86,7 +102,16 @@ public sealed class GitRepositoryLocation
                 File = Path.Combine(service.Directory, "service.yaml"),
                 Key = "git_url",
             };
-        return Parse(service.GitUrl!, baseDirectory);
+        try { return Parse(service.GitUrl!, baseDirectory); }
+        catch (PaastaException e) when (e.ErrorId == "GitRepositoryInvalid")
+        {
+            throw new PaastaException("GitRepositoryInvalid", PaastaErrorKind.InvalidArgument, $"{e.Message} Fix git_url in {Path.Combine(service.Directory, "service.yaml")}.", e)
+            {
+                Target = service.Name,
+                File = Path.Combine(service.Directory, "service.yaml"),
+                Key = "git_url",
+            };
+        }
     }
 
     /// <summary>Like <see cref="ForService"/>, but a repository is required (writing tags needs one).</summary>

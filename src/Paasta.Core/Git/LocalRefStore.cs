@@ -1,6 +1,7 @@
 using System.Text;
 using LibGit2Sharp;
 using Paasta.Errors;
+using Paasta.IO;
 
 namespace Paasta.Git;
 
@@ -44,7 +45,7 @@ internal static class LocalRefStore
             if (Directory.Exists(dotGit) && IsGitDir(dotGit)) gitDir = dotGit;
             else if (File.Exists(dotGit))
             {
-                var line = File.ReadLines(dotGit).FirstOrDefault() ?? "";
+                var line = ReadSmallFile(dotGit).Split('\n')[0];
                 if (line.StartsWith("gitdir:", StringComparison.Ordinal))
                 {
                     var target = line["gitdir:".Length..].Trim();
@@ -61,7 +62,7 @@ internal static class LocalRefStore
         var commonFile = Path.Combine(gitDir, "commondir");
         if (File.Exists(commonFile))
         {
-            var rel = File.ReadAllText(commonFile).Trim();
+            var rel = ReadSmallFile(commonFile).Trim();
             common = Path.GetFullPath(Path.IsPathRooted(rel) ? rel : Path.Combine(gitDir, rel));
         }
         return new RepositoryDirs(Path.TrimEndingDirectorySeparator(gitDir), Path.TrimEndingDirectorySeparator(common));
@@ -88,10 +89,8 @@ internal static class LocalRefStore
             if (file.EndsWith(".lock", StringComparison.Ordinal)) continue;
             var name = Path.GetRelativePath(dirs.CommonDir, file);
             if (Path.DirectorySeparatorChar != '/') name = name.Replace(Path.DirectorySeparatorChar, '/');
-            string content;
-            try { content = File.ReadAllText(file).Trim(); }
-            catch (FileNotFoundException) { continue; }
-            catch (DirectoryNotFoundException) { continue; }
+            // A ref packed (deleted) between the listing and the read is in packed-refs now.
+            if (ReadRefFile(file) is not { } content) continue;
             if (content.StartsWith("ref:", StringComparison.Ordinal)) symbolic[name] = content[4..].Trim();
             else if (IsSha(content)) loose[name] = content.ToLowerInvariant();
         }
@@ -104,6 +103,8 @@ internal static class LocalRefStore
         var packedNames = new HashSet<string>(StringComparer.Ordinal);
         if (File.Exists(packedPath))
         {
+            // packed-refs of a big repository is larger than BoundedFile's limit; it is read as a stream, once it is known to be a file.
+            BoundedFile.RequireRegular(packedPath);
             using var reader = new StreamReader(packedPath, Utf8NoBom, false, 1 << 16);
             string? line;
             string? lastName = null;
@@ -164,7 +165,7 @@ internal static class LocalRefStore
         var headPath = Path.Combine(dirs.GitDir, "HEAD");
         if (File.Exists(headPath))
         {
-            var head = File.ReadAllText(headPath).Trim();
+            var head = ReadSmallFile(headPath).Trim();
             var headSha = head.StartsWith("ref:", StringComparison.Ordinal) ? Resolve(head[4..].Trim(), 0) : IsSha(head) ? head.ToLowerInvariant() : null;
             if (headSha is not null) refs.Insert(0, new GitRef("HEAD", headSha));
         }
@@ -264,6 +265,7 @@ internal static class LocalRefStore
     {
         var packedPath = Path.Combine(commonDir, "packed-refs");
         if (!File.Exists(packedPath)) return false;
+        BoundedFile.RequireRegular(packedPath);
         foreach (var line in File.ReadLines(packedPath))
         {
             if (line.Length < 42 || line[0] == '#' || line[0] == '^') continue;
@@ -271,6 +273,19 @@ internal static class LocalRefStore
             if (space > 0 && line.AsSpan(space + 1).SequenceEqual(refName)) return true;
         }
         return false;
+    }
+
+    // Loose refs, HEAD and the gitdir/commondir pointers are a line each; a FIFO or a device there is refused (not waited on).
+    private const long SmallFileLimit = 64 * 1024;
+
+    private static string ReadSmallFile(string path) => BoundedFile.ReadAllText(path, SmallFileLimit);
+
+    /// <summary>A loose ref's content, trimmed; null when the file has gone (packed meanwhile).</summary>
+    private static string? ReadRefFile(string path)
+    {
+        try { return ReadSmallFile(path).Trim(); }
+        catch (PaastaException e) when (e.ErrorId == "FileNotFound") { return null; }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return null; }
     }
 
     private static string Intern(Dictionary<string, string> pool, string sha)

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Paasta.Errors;
 
 namespace Paasta.Git;
 
@@ -31,15 +32,48 @@ public static partial class PaastaTags
     public const string Start = "start";
     public const string Stop = "stop";
 
+    /// <summary><c>refs/tags/paasta-&lt;group&gt;[+&lt;image_version&gt;]-&lt;ts&gt;-deploy</c>; refuses names the tag cannot carry (<see cref="TagNames"/>).</summary>
     public static string DeployRefName(string deployGroup, string? imageVersion, string timestamp) =>
-        $"{PaastaTagPrefix}{deployGroup}{(imageVersion is null ? "" : "+" + imageVersion)}-{timestamp}{DeploySuffix}";
+        GroupRefName(deployGroup, imageVersion, timestamp, DeploySuffix);
 
     public static string RollbackRefName(string deployGroup, string? imageVersion, string timestamp) =>
-        $"{PaastaTagPrefix}{deployGroup}{(imageVersion is null ? "" : "+" + imageVersion)}-{timestamp}{RollbackSuffix}";
+        GroupRefName(deployGroup, imageVersion, timestamp, RollbackSuffix);
+
+    private static string GroupRefName(string deployGroup, string? imageVersion, string timestamp, string suffix)
+    {
+        TagNames.RequireDeployGroup(deployGroup);
+        TagNames.RequireImageVersion(imageVersion);
+        RequireTimestamp(timestamp);
+        var name = $"{PaastaTagPrefix}{deployGroup}{(imageVersion is null ? "" : "+" + imageVersion)}-{timestamp}{suffix}";
+        // The reader must see exactly what was written: the whole name as this group, with this image version.
+        if (!TrySplit(name, suffix, out var rest, out var ts) || ts != timestamp
+            || !GroupCandidates(rest).Contains((deployGroup, imageVersion)))
+            throw Unreadable(name);
+        return name;
+    }
 
     /// <summary><c>refs/tags/paasta-&lt;cluster&gt;.&lt;instance&gt;-&lt;ts&gt;-&lt;state&gt;</c>; restart writes state <c>start</c>.</summary>
-    public static string ControlRefName(string controlBranch, string timestamp, string state) =>
-        $"{PaastaTagPrefix}{controlBranch}-{timestamp}-{state}";
+    public static string ControlRefName(string controlBranch, string timestamp, string state)
+    {
+        TagNames.RequireControlBranch(controlBranch);
+        RequireTimestamp(timestamp);
+        if (state is not (Start or Stop))
+            throw new ArgumentOutOfRangeException(nameof(state), state, "A control tag's state is start or stop.");
+        var name = $"{PaastaTagPrefix}{controlBranch}-{timestamp}-{state}";
+        if (!TryParseControl(new GitRef(name, ""), out var read) || read.Branch != controlBranch || read.ForceBounce != timestamp || read.State != state)
+            throw Unreadable(name);
+        return name;
+    }
+
+    private static void RequireTimestamp(string timestamp)
+    {
+        if (!GitTimestamp.IsTimestamp(timestamp))
+            throw new ArgumentException($"'{timestamp}' is not a tag timestamp (yyyyMMddTHHmmss).", nameof(timestamp));
+    }
+
+    private static PaastaException Unreadable(string name) =>
+        new("InvalidTagName", PaastaErrorKind.InvalidArgument,
+            $"'{ShortName(name)}' would not be read back as written, so it is not written.") { Target = name };
 
     public static string ShortName(string refName) =>
         refName.StartsWith(TagsPrefix, StringComparison.Ordinal) ? refName[TagsPrefix.Length..] : refName;

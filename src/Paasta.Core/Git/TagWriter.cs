@@ -68,6 +68,7 @@ public sealed class TagWriter
                 continue;
             }
             var refName = refNameFor(timestamp);
+            TagNames.RequirePaastaTag(refName);
             attempt++;
             lastTimestamp = timestamp;
             if (knownRefs?.Contains(refName) == true) continue;

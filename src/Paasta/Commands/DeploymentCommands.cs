@@ -1,18 +1,18 @@
 using System.Management.Automation;
-using Paasta.Config;
 using Paasta.Deployments;
 using Paasta.Git;
-using Paasta.Errors;
+using Paasta.Operations;
 
 namespace Paasta.Commands;
 
 /// <summary>
-/// Shared by the cmdlets that read or write a service's git repository: -Repository, -Credential, one ref
-/// listing per repository per call, and the translation of engine failures into ErrorRecords.
+/// Shared by the cmdlets that read or write a service's git repository: -Repository and -Credential, the call's
+/// <see cref="GitSession"/> (each repository's refs listed once), and the records an action collects in Process to
+/// hand to its operation, all at once, in End.
 /// </summary>
 public abstract class PaastaGitCmdlet : SoaConfigCmdlet
 {
-    /// <summary>The service's git repository (URL, or path / file:// URL of a repository on this machine). Overrides service.yaml's git_url, including git_url: null.</summary>
+    /// <summary>The service's git repository (URL, or path / file:// URL of a repository on this machine; relative paths start at the current location). Overrides service.yaml's git_url, including git_url: null.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     [Alias("GitUrl")]
@@ -23,119 +23,45 @@ public abstract class PaastaGitCmdlet : SoaConfigCmdlet
     [Credential]
     public PSCredential? Credential { get; set; }
 
-    private DeploymentService? _service;
-    private readonly Dictionary<string, (GitRefListing Refs, PaastaTagIndex Tags)> _listings = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ServiceConfig> _services = new(StringComparer.Ordinal);
+    private GitSession? _git;
 
-    /// <summary>The engine, with this call's credential; its tag writer reports each attempt as progress.</summary>
-    protected DeploymentService Deployments
+    /// <summary>This call's git session, with its -Credential.</summary>
+    protected GitSession Git => _git ??= new GitSession(new GitClientOptions
     {
-        get
+        Credential = Credential is null ? null : new GitCredential(Credential.UserName, Credential.GetNetworkCredential().Password),
+    });
+
+    /// <summary>
+    /// Pipeline records kept for End, by the operation context they were bound under (a -SoaDir bound by property
+    /// name can change it), in the order they came.
+    /// </summary>
+    protected sealed class PendingRecords<T>
+    {
+        private readonly List<(OperationContext Context, List<T> Records)> _batches = new();
+
+        public void Add(OperationContext context, T record)
         {
-            if (_service is not null) return _service;
-            var client = new GitRemoteClient(new GitClientOptions
-            {
-                Credential = Credential is null ? null : new GitCredential(Credential.UserName, Credential.GetNetworkCredential().Password),
-            });
-            return _service = new DeploymentService(client) { Writer = new TagWriter(client) { Report = ReportGitStep } };
+            var batch = _batches.FirstOrDefault(b => ReferenceEquals(b.Context, context));
+            if (batch.Records is null) _batches.Add(batch = (context, new List<T>()));
+            batch.Records.Add(record);
         }
-    }
 
-    // One activity id for every git step of a call: a step's record is completed before the next one starts.
-    private const int GitProgressId = 0x6A17;
-    private (string Status, int Percent, int Thread)? _step;
-
-    /// <summary>Runs a git step that can take seconds (a large ls-remote, a push, retries) under a progress record, completed in every case.</summary>
-    protected T GitStep<T>(string status, Func<T> step, int percentComplete = -1)
-    {
-        _step = (status, percentComplete, Environment.CurrentManagedThreadId);
-        WriteGitProgress(ProgressRecordType.Processing, null);
-        try { return step(); }
-        finally
+        public void AddRange(OperationContext context, IEnumerable<T> records)
         {
-            WriteGitProgress(ProgressRecordType.Completed, null);
-            _step = null;
+            foreach (var r in records) Add(context, r);
         }
+
+        public IReadOnlyList<(OperationContext Context, List<T> Records)> Batches => _batches;
     }
 
-    private void ReportGitStep(string message)
-    {
-        // WriteProgress is only legal on the pipeline thread; a report from anywhere else is dropped, not thrown.
-        if (_step is not { } step || Environment.CurrentManagedThreadId != step.Thread) return;
-        WriteGitProgress(ProgressRecordType.Processing, message);
-    }
-
-    // A new record each time: in-process hosts keep the records they are given, so mutating one would rewrite history.
-    private void WriteGitProgress(ProgressRecordType type, string? currentOperation)
-    {
-        if (_step is not { } step) return;
-        WriteProgress(new ProgressRecord(GitProgressId, MyInvocation.MyCommand.Name, step.Status)
-        {
-            PercentComplete = type == ProgressRecordType.Completed ? 100 : step.Percent,
-            CurrentOperation = currentOperation,
-            RecordType = type,
-        });
-    }
-
-    /// <summary>Whether verbose output is wanted (-Verbose, else $VerbosePreference), so costly explanations are only built then.</summary>
-    protected bool VerboseWanted =>
-        MyInvocation.BoundParameters.TryGetValue("Verbose", out var given) ? LanguagePrimitives.IsTrue(given)
-        : LanguagePrimitives.TryConvertTo<ActionPreference>(GetVariableValue("VerbosePreference"), out var preference)
-          && preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
-
-    /// <summary>-Repository as the engine needs it: paths resolved against the current PowerShell location.</summary>
-    protected string? RepositoryArgument =>
-        Repository is null ? null
-        : GitRepositoryLocation.IsPath(Repository) ? GetUnresolvedProviderPathFromPSPath(Repository)
-        : Repository;
-
-    /// <summary>Relative local paths in service.yaml git_url resolve against the current PowerShell location.</summary>
-    protected string CurrentDirectory => SessionState.Path.CurrentFileSystemLocation.ProviderPath;
-
-    protected ServiceConfig LoadService(SoaConfigReader reader, string name)
-    {
-        var key = reader.SoaDir + "\0" + name;
-        if (!_services.TryGetValue(key, out var svc)) _services[key] = svc = reader.LoadService(name);
-        return svc;
-    }
-
-    /// <summary>The repository of a service; null for git_url: null (without -Repository).</summary>
-    protected GitRepositoryLocation? LocationOf(ServiceConfig service) =>
-        GitRepositoryLocation.ForService(service, RepositoryArgument, CurrentDirectory);
-
-    protected GitRepositoryLocation RequireLocationOf(ServiceConfig service) =>
-        GitRepositoryLocation.RequireForService(service, RepositoryArgument, CurrentDirectory);
-
-    /// <summary>The refs of a repository, listed once per call (an ls-remote, not a clone).</summary>
-    protected (GitRefListing Refs, PaastaTagIndex Tags) Listing(GitRepositoryLocation location)
-    {
-        if (_listings.TryGetValue(location.TransportUrl, out var cached)) return cached;
-        WriteVerbose($"Listing the refs of {location.Url}");
-        var refs = GitStep($"Listing the refs of {location.Url}", () => Deployments.Client.ListRefs(location, CancellationToken));
-        WriteVerbose($"{refs.Count} refs in {location.Url}");
-        var entry = (refs, PaastaTagIndex.Build(refs));
-        _listings[location.TransportUrl] = entry;
-        return entry;
-    }
-
-    /// <summary>Runs one unit of work; engine refusals become non-terminating errors, Ctrl+C stops the pipeline.</summary>
-    protected void Try(Action work)
-    {
-        try { work(); }
-        catch (PaastaException e) { WriteError(e); }
-        catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-    }
-
-    protected static string Short(string sha) => sha.Length > 8 ? sha[..8] : sha;
-
-    /// <summary>The deploy groups a service's instances use (files that do not load are skipped here).</summary>
-    protected static HashSet<string> GroupsInUse(SoaConfigReader reader, ServiceConfig service) =>
-        reader.LoadInstances(service).Where(r => r.Value?.DeployGroup is not null).Select(r => r.Value!.DeployGroup!).ToHashSet(StringComparer.Ordinal);
+    /// <summary>Runs an operation in the context its records were bound under (see <see cref="PaastaCmdlet.Run{T}"/>).</summary>
+    protected T RunIn<T>(OperationContext context, Func<OperationContext, T> operation) =>
+        Sink.Pump(() => operation(context), CancellationToken);
 }
 
 /// <summary>
 /// <para type="synopsis">Generates deployments.json for services from their git deploy, start and stop tags.</para>
-/// <para type="description">The port of generate_deployments_for_service. Lists the refs of each service's repository (service.yaml git_url, or -Repository) without cloning it, loads every instance of every cluster, and computes deployments.json: for each deploy group the newest paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy tag, and for each instance (cluster.instance; cluster.job.action for Tron) the newest start or stop tag that points at that deploy tag's commit (start/stop tags on any other commit are ignored, so a stop lasts until the next deploy of a different commit). The file keeps both the v1 and v2 sections and is byte-for-byte what PaaSTA writes (Python json.dump defaults, one line, non-ASCII escaped). It is written atomically (temporary file and rename) and only when its content changes; an unreadable or invalid old file counts as empty. A service with git_url: null gets empty deployments. Emits one Paasta.Deployments.DeploymentsFile per service, written or not (a New- cmdlet returns what it made, so there is no -PassThru); its Changed and Written properties say what happened. Listing a large repository's refs shows progress; -Verbose says, for each deploy group, which deploy tag won and why (the newest timestamp; on a tie, the name that sorts first) and, for each instance, which start/stop tag applies and how many on other commits were ignored.</para>
+/// <para type="description">The port of generate_deployments_for_service. Lists the refs of each service's repository (service.yaml git_url, or -Repository) without cloning it, loads every instance of every cluster, and computes deployments.json: for each deploy group the newest paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy tag, and for each instance (cluster.instance; cluster.job.action for Tron) the newest start or stop tag that points at that deploy tag's commit (start/stop tags on any other commit are ignored, so a stop lasts until the next deploy of a different commit). The file keeps both the v1 and v2 sections and is byte-for-byte what PaaSTA writes (Python json.dump defaults, one line, non-ASCII escaped). It is written atomically (temporary file and rename) and only when its content changes; an unreadable or invalid old file counts as empty. A service with git_url: null gets empty deployments. A new file never silently drops the deployment of a deploy group that instances still use (git_url: null over a deployed service, a -Repository without the tags): that is refused with DeployGroupsWouldBeDropped and nothing is written, unless -Force; -WhatIf names the groups that would be lost, and the result's DroppedDeployGroups lists them. Services named several times, or piped in, are generated once each. Emits one Paasta.Deployments.DeploymentsFile per service, written or not (a New- cmdlet returns what it made, so there is no -PassThru); its Changed and Written properties say what happened. Listing a large repository's refs shows progress; -Verbose says, for each deploy group, which deploy tag won and why (the newest timestamp; on a tie, the name that sorts first) and, for each instance, which start/stop tag applies and how many on other commits were ignored.</para>
 /// </summary>
 /// <example>
 ///   <code>New-PaastaDeployments -Service hello -SoaDir ./soa-configs</code>
@@ -165,54 +91,28 @@ public sealed class NewPaastaDeployments : PaastaGitCmdlet
     [ArgumentCompleter(typeof(ServiceCompleter))]
     public string[] Service { get; set; } = Array.Empty<string>();
 
-    protected override void Process()
-    {
-        SoaConfigReader reader;
-        List<string> services;
-        try
-        {
-            reader = Reader(ResolveSoaDir(SoaDir));
-            services = SelectServices(reader, Service.Select(s => s.TrimEnd('/')).ToArray()).ToList();
-        }
-        catch (PaastaException e) { WriteError(e); return; }
+    /// <summary>Write the file even when it drops the deployment of deploy groups that instances still use (DeployGroupsWouldBeDropped otherwise).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
 
-        Action<string>? explain = VerboseWanted ? WriteVerbose : null;
-        for (var index = 0; index < services.Count; index++)
+    private readonly PendingRecords<string> _services = new();
+
+    protected override void Process() => _services.AddRange(Operation, Service);
+
+    protected override void End()
+    {
+        var operations = new DeploymentOperations(Git);
+        foreach (var (context, services) in _services.Batches)
         {
-            var name = services[index];
-            var percent = services.Count > 1 ? 100 * index / services.Count : -1;
-            Try(() =>
-            {
-                WriteVerbose($"Generating deployments for {name}");
-                var computed = GitStep($"{name}: listing the repository's refs and loading the instances",
-                    () => Deployments.GenerateDeployments(reader, name, RepositoryArgument, write: false, CurrentDirectory, CancellationToken, explain), percent);
-                var written = false;
-                if (computed.Changed && ShouldProcess(computed.Path, $"Write deployments.json ({computed.Deployments.Count} deploy groups, {computed.Controls.Count} instances)"))
-                {
-                    DeploymentsFileStore.Write(computed.Path, computed.Json);
-                    written = true;
-                }
-                else if (!computed.Changed)
-                {
-                    WriteVerbose($"{computed.Path} is up to date");
-                }
-                WriteObject(new DeploymentsFile
-                {
-                    Service = computed.Service,
-                    Path = computed.Path,
-                    Repository = computed.Repository,
-                    Changed = computed.Changed,
-                    Written = written,
-                    Document = computed.Document,
-                });
-            });
+            var request = new GenerateDeploymentsRequest(services) { Repository = Repository, Force = Force };
+            foreach (var file in RunIn(context, c => operations.Generate(c, request))) WriteObject(file);
         }
     }
 }
 
 /// <summary>
 /// <para type="synopsis">Shows what is deployed where: the version and desired state of each instance, or of each deploy group.</para>
-/// <para type="description">By default reads the service's deployments.json (the v2 section, as every PaaSTA loader does) and returns one Paasta.Deployments.DeploymentInfo per instance: its deploy group, commit, image version, docker image, desired state (start or stop) and force_bounce token; instances whose deploy group was never marked come back with Deployed = $false. With -Live it reads the repository's refs instead (an ls-remote, no clone) and also shows the deploy tag, when it was written and the start/stop tag in force: what the next New-PaastaDeployments will write. With -ByDeployGroup it returns one Paasta.Deployments.DeployGroupDeployment per deploy group instead.</para>
+/// <para type="description">By default reads the service's deployments.json (the v2 section, as every PaaSTA loader does) and returns one Paasta.Deployments.DeploymentInfo per instance: its deploy group, commit, image version, docker image, desired state (start or stop) and force_bounce token; instances whose deploy group was never marked, or that deployments.json has no control entry for (added since it was generated; PaaSTA does not deploy them either), come back with Deployed = $false. A -Service, -Cluster, -Instance or -DeployGroup name without wildcards that matches nothing is an error (ServiceNotFound, ClusterNotFound, InstanceNotFound, DeployGroupNotFound). With -Live it reads the repository's refs instead (an ls-remote, no clone) and also shows the deploy tag, when it was written and the start/stop tag in force: what the next New-PaastaDeployments will write. With -ByDeployGroup it returns one Paasta.Deployments.DeployGroupDeployment per deploy group instead.</para>
 /// </summary>
 /// <example>
 ///   <code>Get-PaastaDeployment -Service hello</code>
@@ -267,64 +167,30 @@ public sealed class GetPaastaDeployment : PaastaGitCmdlet
     [Parameter(Mandatory = true, ParameterSetName = ByDeployGroupSet)]
     public SwitchParameter ByDeployGroup { get; set; }
 
+    private DeploymentOperations? _operations;
+
     protected override void Process()
     {
-        SoaConfigReader reader;
-        List<string> services;
-        try
+        _operations ??= new DeploymentOperations(Git);
+        var query = new DeploymentQuery
         {
-            reader = Reader(ResolveSoaDir(SoaDir));
-            services = SelectServices(reader, Service).ToList();
-        }
-        catch (PaastaException e) { WriteError(e); return; }
-        var groupMatch = Matcher(DeployGroup);
-
-        foreach (var name in services)
-        {
-            Try(() =>
-            {
-                var svc = LoadService(reader, name);
-                PaastaTagIndex? tags = null;
-                DeploymentsDocument? document = null;
-                if (Live)
-                {
-                    var location = LocationOf(svc);
-                    tags = location is null ? PaastaTagIndex.Empty : Listing(location).Tags;
-                }
-                else
-                {
-                    document = DeploymentsFileStore.Load(DeploymentsFileStore.PathFor(svc.Directory), svc.Name);
-                }
-
-                if (ByDeployGroup)
-                {
-                    IEnumerable<DeployGroupDeployment> groups;
-                    if (document is not null) groups = DeploymentService.GroupsFromFile(svc.Name, document);
-                    else groups = DeploymentService.GroupsLive(svc.Name, svc.DeployGroups.Concat(GroupsInUse(reader, svc).Order(StringComparer.Ordinal)), tags!);
-                    foreach (var g in groups)
-                        if (groupMatch is null || groupMatch(g.DeployGroup)) WriteObject(g);
-                    return;
-                }
-
-                var filter = new InstanceFilter(Matcher(Cluster), Matcher(Instance));
-                var instances = new List<InstanceConfig>();
-                foreach (var r in reader.LoadInstances(svc, filter))
-                {
-                    if (r.Error is not null) WriteError(r.Error);
-                    else if (groupMatch is null || (r.Value!.DeployGroup is { } g && groupMatch(g))) instances.Add(r.Value!);
-                }
-                var infos = document is not null
-                    ? DeploymentService.DescribeFromFile(svc.Name, instances, document)
-                    : DeploymentService.DescribeLive(svc.Name, instances, tags!);
-                foreach (var info in infos) WriteObject(info);
-            });
-        }
+            Services = Service,
+            Clusters = Cluster,
+            Instances = Instance,
+            DeployGroups = DeployGroup,
+            Live = Live,
+            Repository = Repository,
+        };
+        IEnumerable<object>? found = ByDeployGroup
+            ? RunOrWriteError(c => _operations.DescribeDeployGroups(c, query))
+            : RunOrWriteError(c => _operations.DescribeInstances(c, query));
+        foreach (var item in found ?? Array.Empty<object>()) WriteObject(item);
     }
 }
 
 /// <summary>
 /// <para type="synopsis">Marks a commit for deployment to a deploy group (paasta mark-for-deployment).</para>
-/// <para type="description">Creates the tag paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy (UTC timestamp) on the commit in the service's repository; the next New-PaastaDeployments puts it in deployments.json and the instances of that group bounce to it. -Commit is a full sha or a prefix of at least 4 hex digits, which must match exactly one commit among the repository's refs (a branch or tag tip; ambiguous or unknown prefixes are refused with CommitAmbiguous or CommitNotFound). The repository is never cloned: refs are listed remotely and the tag is pushed as a ref-only update (repositories on this machine are written in place). An existing tag is never moved: if another writer took the same name in the same second, Paasta waits for the next second and tags again. Warns when the deploy group is used by no instance, when the version is already the current one, and when the commit was rolled back from in this group before. Listing the refs and pushing the tag (with its retries) show progress. Returns nothing unless -PassThru; -Verbose names the tag written.</para>
+/// <para type="description">Creates the tag paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy (UTC timestamp) on the commit in the service's repository; the next New-PaastaDeployments puts it in deployments.json and the instances of that group bounce to it. -Commit is a full sha or a prefix of at least 4 hex digits, which must match exactly one commit among the repository's refs (a branch or tag tip; ambiguous or unknown prefixes are refused with CommitAmbiguous or CommitNotFound). The repository is never cloned: refs are listed remotely and the tag is pushed as a ref-only update (repositories on this machine are written in place). An existing tag is never moved: if another writer took the same name in the same second, Paasta waits for the next second and tags again. Warns when the deploy group is used by no instance, when the version is already the current one, and when the commit was rolled back from in this group before. Deploy groups and image versions must be what a tag name carries back unchanged (ASCII letters, digits, '_', '.', '-'): 'local.main+evil' would be read as group local.main with image version evil, so it is refused (InvalidDeployGroup). Records piped in are collected and each (service, deploy group) is marked once; two different versions for one group in one call are refused (ConflictingDeployVersions). Listing the refs and pushing the tag (with its retries) show progress. Returns nothing unless -PassThru; -Verbose names the tag written.</para>
 /// </summary>
 /// <example>
 ///   <code>Publish-PaastaDeployment -Service hello -DeployGroup prod.canary -Commit 4ef01b5a -PassThru</code>
@@ -364,45 +230,24 @@ public sealed class PublishPaastaDeployment : PaastaGitCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void Process()
+    private readonly PendingRecords<PublishTarget> _targets = new();
+
+    protected override void Process() => _targets.Add(Operation, new PublishTarget(Service, DeployGroup, Commit, ImageVersion));
+
+    protected override void End()
     {
-        Try(() =>
+        var operations = new DeploymentOperations(Git);
+        foreach (var (context, targets) in _targets.Batches)
         {
-            var reader = Reader(ResolveSoaDir(SoaDir));
-            // Like paasta mark-for-deployment: a trailing '/' and a leading "services-" (the image name) are dropped.
-            var name = Service.TrimEnd('/');
-            if (name.StartsWith("services-", StringComparison.Ordinal) && !Directory.Exists(Path.Combine(reader.SoaDir, name)))
-                name = name["services-".Length..];
-            var svc = LoadService(reader, name);
-            var location = RequireLocationOf(svc);
-
-            var inUse = GroupsInUse(reader, svc);
-            if (!inUse.Contains(DeployGroup))
-                WriteWarning($"No instance of {svc.Name} uses deploy group '{DeployGroup}' (a typo?). Groups in use: {(inUse.Count == 0 ? "none" : string.Join(", ", inUse.Order(StringComparer.Ordinal)))}.");
-
-            var (refs, _) = Listing(location);
-            var sha = CommitResolver.Resolve(refs, Commit);
-            var version = new DeploymentVersion(sha, ImageVersion);
-            if (DeploymentService.CurrentDeployment(refs, DeployGroup) is { } current && current.Version == version)
-                WriteWarning($"{version} is already the current version of '{DeployGroup}' (tag {current.TagName}); marking it again.");
-            var rollbacks = PaastaTags.RollbackTags(refs, DeployGroup, sha);
-            if (rollbacks.Count > 0)
-                WriteWarning($"{Short(sha)} was rolled back from in '{DeployGroup}' before ({string.Join(", ", rollbacks.Take(3).Select(r => r.TagName))}). Make sure the problem was fixed.");
-
-            if (!ShouldProcess($"{svc.Name} deploy group {DeployGroup} ({location.Url})",
-                    $"Mark {version} for deployment (tag paasta-{DeployGroup}{(ImageVersion is null ? "" : "+" + ImageVersion)}-<UTC now>-deploy)"))
-                return;
-            var result = GitStep($"{svc.Name}: marking {version} for deployment to {DeployGroup}",
-                () => Deployments.MarkForDeployment(svc.Name, location, refs, DeployGroup, sha, ImageVersion, CancellationToken));
-            WriteVerbose($"Wrote {result.Tag} at {result.Sha}");
-            if (PassThru) WriteObject(result);
-        });
+            var results = RunIn(context, c => operations.Publish(c, new PublishRequest(targets) { Repository = Repository }));
+            if (PassThru) foreach (var r in results) WriteObject(r);
+        }
     }
 }
 
 /// <summary>
 /// <para type="synopsis">Rolls deploy groups back to an earlier version (paasta rollback).</para>
-/// <para type="description">For each deploy group, marks an earlier version for deployment (a new paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy tag) and writes the rollback marker paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-rollback on the commit rolled back from, which Publish-PaastaDeployment later warns about. Without -Commit, the target is the version the group ran before its current one; with -Commit (full sha, or a prefix matched first against the group's past versions) it must be a version the group ran before, unless -Force. A group already at the target version is reported as NothingToRollBack and left alone. ConfirmImpact is High: you are asked to confirm each group unless -Confirm:$false. Writing the tags shows progress. Returns nothing unless -PassThru.</para>
+/// <para type="description">For each deploy group, marks an earlier version for deployment (a new paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-deploy tag) and writes the rollback marker paasta-GROUP[+IMAGE_VERSION]-TIMESTAMP-rollback on the commit rolled back from, which Publish-PaastaDeployment later warns about. Without -Commit, the target is the version the group ran before its current one; with -Commit (full sha, or a prefix matched first against the group's past versions) it must be a version the group ran before, unless -Force. A group already at the target version is reported as NothingToRollBack and left alone. Records piped in (for example one per instance from Get-PaastaDeployment) are collected and each (service, deploy group) is rolled back once. ConfirmImpact is High: you are asked to confirm each group unless -Confirm:$false. Writing the tags shows progress. Returns nothing unless -PassThru.</para>
 /// </summary>
 /// <example>
 ///   <code>Undo-PaastaDeployment -Service hello -DeployGroup prod.canary</code>
@@ -453,57 +298,18 @@ public sealed class UndoPaastaDeployment : PaastaGitCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void Process()
+    private readonly PendingRecords<RollbackTarget> _targets = new();
+
+    protected override void Process() => _targets.Add(Operation, new RollbackTarget(Service, AllDeployGroups ? null : DeployGroup));
+
+    protected override void End()
     {
-        Try(() =>
+        var operations = new DeploymentOperations(Git);
+        foreach (var (context, targets) in _targets.Batches)
         {
-            if (ImageVersion is not null && Commit is null)
-                throw new PaastaException("ImageVersionNeedsCommit", PaastaErrorKind.InvalidArgument,
-                    "-ImageVersion names the image of a -Commit; give -Commit too.");
-            var reader = Reader(ResolveSoaDir(SoaDir));
-            var svc = LoadService(reader, Service.TrimEnd('/'));
-            var location = RequireLocationOf(svc);
-            var (refs, tags) = Listing(location);
-
-            IEnumerable<string> groups;
-            if (AllDeployGroups)
-            {
-                groups = svc.DeployGroups.Concat(GroupsInUse(reader, svc).Order(StringComparer.Ordinal)).Distinct(StringComparer.Ordinal)
-                    .Where(g =>
-                    {
-                        var deployed = tags.LatestDeploy(g) is not null;
-                        if (!deployed) WriteVerbose($"Skipping '{g}': never deployed");
-                        return deployed;
-                    }).ToList();
-            }
-            else
-            {
-                var inUse = GroupsInUse(reader, svc);
-                foreach (var g in DeployGroup.Where(g => !inUse.Contains(g) && !svc.DeployGroups.Contains(g)))
-                    WriteWarning($"'{g}' is not a deploy group of {svc.Name}'s instances or pipeline.");
-                groups = DeployGroup.Distinct(StringComparer.Ordinal);
-            }
-
-            var list = groups.ToList();
-            for (var index = 0; index < list.Count; index++)
-            {
-                var group = list[index];
-                var percent = list.Count > 1 ? 100 * index / list.Count : -1;
-                Try(() =>
-                {
-                    var plan = DeploymentService.PlanRollback(svc.Name, location, refs, group, Commit, ImageVersion, Force);
-                    if (plan.NothingToDo)
-                        throw new PaastaException("NothingToRollBack", PaastaErrorKind.InvalidOperation,
-                            $"{plan.Target} is already the current version of '{group}'; nothing was rolled back.") { Target = group };
-                    if (!ShouldProcess($"{svc.Name} deploy group {group} ({location.Url})",
-                            $"Roll back from {plan.Current.Version} to {plan.Target}: deploy tag on {Short(plan.Target.Sha)}, rollback tag on {Short(plan.Current.Sha)}"))
-                        return;
-                    var result = GitStep($"{svc.Name}: rolling {group} back to {plan.Target}",
-                        () => Deployments.ApplyRollback(plan, refs, CancellationToken), percent);
-                    WriteVerbose($"Wrote {result.DeployTag} and {result.RollbackTag}. Revert the bad commits in git too.");
-                    if (PassThru) WriteObject(result);
-                });
-            }
-        });
+            var request = new RollbackRequest(targets) { Commit = Commit, ImageVersion = ImageVersion, Force = Force, Repository = Repository };
+            var results = RunIn(context, c => operations.Undo(c, request));
+            if (PassThru) foreach (var r in results) WriteObject(r);
+        }
     }
 }

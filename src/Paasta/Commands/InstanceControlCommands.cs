@@ -1,13 +1,13 @@
 using System.Management.Automation;
 using Paasta.Config;
 using Paasta.Deployments;
-using Paasta.Errors;
+using Paasta.Operations;
 
 namespace Paasta.Commands;
 
 /// <summary>
-/// Start-, Stop- and Restart-PaastaInstance: write a start or stop tag for each selected instance at the
-/// commit of its deploy group's current deploy tag (docs/BEHAVIOUR.md §2.7). Instances come by name or from the pipeline.
+/// Start-, Stop- and Restart-PaastaInstance: the instances of every record (by name or from the pipeline) go to
+/// <see cref="InstanceControlOperations"/> at once, in End, which writes one start or stop tag per instance.
 /// </summary>
 public abstract class InstanceControlCmdlet : PaastaGitCmdlet
 {
@@ -42,83 +42,36 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
 
     protected abstract ControlAction Action { get; }
 
-    /// <summary>Stop refuses to guess: without the pipeline it needs -Cluster and -Instance.</summary>
-    protected virtual bool RequiresExplicitInstances => false;
-
-    private bool _noticeWritten;
+    private readonly PendingRecords<InstanceConfig> _instances = new();
+    private readonly PendingRecords<InstanceControlSelection> _selections = new();
 
     protected override void Process()
     {
-        var selected = SelectedInstances();
-        for (var index = 0; index < selected.Count; index++)
-        {
-            var instance = selected[index];
-            var percent = selected.Count > 1 ? 100 * index / selected.Count : -1;
-            Try(() =>
-            {
-                var reader = Reader(instance.SoaDir);
-                var svc = LoadService(reader, instance.Service);
-                var location = RequireLocationOf(svc);
-                var (refs, tags) = Listing(location);
-                var plan = DeploymentService.PlanControl(instance, location, tags, Action);
-                var deploy = plan.DeployTag;
-                if (!ShouldProcess($"{instance.Service}.{instance.Instance} on {instance.Cluster}",
-                        $"{Action}: tag paasta-{instance.Branch}-<UTC now>-{plan.State} at {Short(deploy.Sha)} (deploy group {deploy.DeployGroup}, {location.Url})"))
-                    return;
-                var result = GitStep($"{instance.Service}.{instance.Instance} on {instance.Cluster}: writing the {plan.State} tag",
-                    () => Deployments.ApplyControl(plan, refs, CancellationToken), percent);
-                WriteVerbose($"Wrote {result.Tag} at {result.Sha}");
-                if (!_noticeWritten)
-                {
-                    _noticeWritten = true;
-                    WriteVerbose(Action == ControlAction.Stop
-                        ? "Stopped instances stay stopped until a different commit is deployed to their deploy group; set instances: 0 to stop one for good."
-                        : "Instances (re)start gracefully, following their bounce method, once deployments.json is regenerated (New-PaastaDeployments).");
-                }
-                if (PassThru) WriteObject(result);
-            });
-        }
+        if (ParameterSetName == InputObjectSet) _instances.AddRange(Operation, InputObject);
+        else _selections.Add(Operation, new InstanceControlSelection(Service, Cluster, Instance));
     }
 
-    private IReadOnlyList<InstanceConfig> SelectedInstances()
+    protected override void End()
     {
-        if (ParameterSetName == InputObjectSet) return InputObject;
-
-        if (RequiresExplicitInstances && (Cluster is not { Length: > 0 } || Instance is not { Length: > 0 }))
+        var operations = new InstanceControlOperations(Git);
+        var contexts = _selections.Batches.Select(b => b.Context).Concat(_instances.Batches.Select(b => b.Context)).Distinct().ToList();
+        foreach (var context in contexts)
         {
-            ThrowTerminatingError(new PaastaException("ExplicitInstanceRequired", PaastaErrorKind.InvalidArgument,
-                $"{MyInvocation.MyCommand.Name} needs -Cluster and -Instance (or instances from the pipeline): stopping every instance of a service by accident is too easy.")
-            { Target = Service });
-        }
-        var selected = new List<InstanceConfig>();
-        try
-        {
-            var reader = Reader(ResolveSoaDir(SoaDir));
-            SoaConfigReader.ValidateServiceName(Service);
-            var svc = LoadService(reader, Service.TrimEnd('/'));
-            var filter = new InstanceFilter(Matcher(Cluster), Matcher(Instance));
-            foreach (var r in reader.LoadInstances(svc, filter))
+            var request = new InstanceControlRequest(Action)
             {
-                if (r.Error is not null) WriteError(r.Error);
-                else selected.Add(r.Value!);
-            }
-            foreach (var cluster in (Cluster ?? Array.Empty<string>()).Where(c => !HasWildcards(c) && !selected.Any(i => i.Cluster == c)))
-                WriteError(new PaastaException("InstanceNotFound", PaastaErrorKind.ObjectNotFound,
-                    $"{svc.Name} has no instance{(Instance is null ? "" : " " + string.Join(", ", Instance))} on cluster '{cluster}'. Clusters: {string.Join(", ", svc.Clusters)}.")
-                { Target = cluster });
-            foreach (var name in (Instance ?? Array.Empty<string>()).Where(n => !HasWildcards(n) && !selected.Any(i => i.Instance == n)))
-                WriteError(new PaastaException("InstanceNotFound", PaastaErrorKind.ObjectNotFound,
-                    $"{svc.Name} has no instance '{name}'{(Cluster is null ? "" : " on " + string.Join(", ", Cluster))}.")
-                { Target = name });
+                Selections = _selections.Batches.Where(b => b.Context == context).SelectMany(b => b.Records).ToList(),
+                Instances = _instances.Batches.Where(b => b.Context == context).SelectMany(b => b.Records).ToList(),
+                Repository = Repository,
+            };
+            var results = RunIn(context, c => operations.Control(c, request));
+            if (PassThru) foreach (var r in results) WriteObject(r);
         }
-        catch (PaastaException e) { WriteError(e); }
-        return selected;
     }
 }
 
 /// <summary>
 /// <para type="synopsis">Starts PaaSTA instances (paasta start): records desired state "start" in git.</para>
-/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-start at the commit of its deploy group's current deploy tag. The timestamp becomes the instance's force_bounce in deployments.json, so starting an instance that is already running bounces it, like Restart-PaastaInstance. Instances whose deploy group has no deploy tag are refused (NoDeployTag). Instances come by -Service/-Cluster/-Instance (wildcards allowed; all clusters and instances when omitted) or from Get-PaastaInstance through the pipeline. With -PassThru, emits one Paasta.Deployments.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress. Existing tags are never moved; concurrent writers each get their own tag.</para>
+/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-start at the commit of its deploy group's current deploy tag. The timestamp becomes the instance's force_bounce in deployments.json, so starting an instance that is already running bounces it, like Restart-PaastaInstance. Instances whose deploy group has no deploy tag are refused (NoDeployTag). Instances come by -Service/-Cluster/-Instance (wildcards allowed; all clusters and instances when omitted) or from Get-PaastaInstance through the pipeline. With -PassThru, emits one Paasta.Deployments.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress. Existing tags are never moved; concurrent writers each get their own tag. Instances named several times, or in both the kubernetes- and eks- file of a cluster (one cluster.instance), get one tag. A cluster.instance that a tag name cannot carry (non-ASCII letters, spaces) is refused before anything is written (InstanceNameNotTaggable).</para>
 /// </summary>
 /// <example>
 ///   <code>Start-PaastaInstance -Service hello -Cluster local -Instance main -PassThru</code>
@@ -137,7 +90,7 @@ public sealed class StartPaastaInstance : InstanceControlCmdlet
 
 /// <summary>
 /// <para type="synopsis">Stops PaaSTA instances (paasta stop): records desired state "stop" in git.</para>
-/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-stop at the commit of its deploy group's current deploy tag; the next deployments.json says desired_state stop and the instance is scaled to 0. The stop is tied to that commit: deploying a different commit to the group starts the instance again (set instances: 0 to stop it for good). Needs -Cluster and -Instance, or instances from the pipeline. ConfirmImpact is High, so you are asked for each instance unless -Confirm:$false. Instances whose deploy group has no deploy tag are refused (NoDeployTag). With -PassThru, emits one Paasta.Deployments.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress.</para>
+/// <para type="description">For each instance, writes the tag paasta-CLUSTER.INSTANCE-TIMESTAMP-stop at the commit of its deploy group's current deploy tag; the next deployments.json says desired_state stop and the instance is scaled to 0. The stop is tied to that commit: deploying a different commit to the group starts the instance again (set instances: 0 to stop it for good). Needs -Cluster and -Instance, or instances from the pipeline. ConfirmImpact is High, so you are asked for each instance unless -Confirm:$false. Instances whose deploy group has no deploy tag are refused (NoDeployTag). With -PassThru, emits one Paasta.Deployments.InstanceControlResult per tag written; otherwise nothing (-Verbose names each tag). Writing each tag shows progress. Instances named several times, or in both the kubernetes- and eks- file of a cluster, get one stop tag; a cluster.instance that a tag name cannot carry is refused before anything is written (InstanceNameNotTaggable).</para>
 /// </summary>
 /// <example>
 ///   <code>Stop-PaastaInstance -Service hello -Cluster local -Instance canary -Confirm:$false -PassThru</code>
@@ -152,7 +105,6 @@ public sealed class StartPaastaInstance : InstanceControlCmdlet
 public sealed class StopPaastaInstance : InstanceControlCmdlet
 {
     protected override ControlAction Action => ControlAction.Stop;
-    protected override bool RequiresExplicitInstances => true;
 }
 
 /// <summary>

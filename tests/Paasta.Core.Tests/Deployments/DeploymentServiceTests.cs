@@ -3,6 +3,7 @@ using Paasta.Deployments;
 using Paasta.Git;
 using Paasta.Tests.Git;
 using Paasta.Errors;
+using Paasta.Operations;
 
 namespace Paasta.Tests.Deployments;
 
@@ -44,7 +45,13 @@ public sealed class DeploymentServiceTests : IDisposable
         return _service.ApplyControl(DeploymentService.PlanControl(Instance(instance), _repo.Location, PaastaTagIndex.Build(refs), action), refs);
     }
 
-    private DeploymentsFile Generate() => _service.GenerateDeployments(Reader, "svc", null, write: true);
+    private DeploymentsFile Generate(string? repository = null, bool force = false)
+    {
+        var sink = new RecordingSink();
+        var files = new DeploymentOperations().Generate(sink.Context(_soa.Root), new GenerateDeploymentsRequest(new[] { "svc" }) { Repository = repository, Force = force });
+        if (!sink.Errors.IsEmpty) throw sink.Errors.First();
+        return Assert.Single(files);
+    }
 
     [Fact]
     public void Generated_file_follows_the_tags()
@@ -155,10 +162,10 @@ public sealed class DeploymentServiceTests : IDisposable
     public void A_missing_git_url_is_a_clear_error_and_an_override_wins()
     {
         _soa.Write("svc", "service.yaml", "description: test\nexternal_link: http://example\n");
-        Assert.Equal("GitRepositoryNotConfigured", Assert.Throws<PaastaException>(Generate).ErrorId);
+        Assert.Equal("GitRepositoryNotConfigured", Assert.Throws<PaastaException>(() => Generate()).ErrorId);
         var sha = _repo.Commit();
         Mark("prod.main", sha);
-        var file = _service.GenerateDeployments(Reader, "svc", "file://" + _repo.Remote, write: true);
+        var file = Generate("file://" + _repo.Remote);
         Assert.Equal(sha, file.Deployments["prod.main"].GitSha);
     }
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
@@ -51,8 +52,11 @@ public sealed class KubernetesOperationTests : IDisposable
             var withGroup = string.Join("\n", yaml.Split('\n').Select(l => l.EndsWith('}') && l.Contains(": {") ? l.Replace(": {", ": {deploy_group: everything, ") : l));
             _soa.Write($"{name}/kubernetes-{cluster}.yaml", withGroup.Replace("{deploy_group: everything, }", "{deploy_group: everything}"));
         }
+        // A control entry per instance, as New-PaastaDeployments writes them (an instance without one is not deployed).
+        var controls = files.SelectMany(f => f.Yaml.Split('\n').Select(l => Regex.Match(l, @"^([\w-]+):")).Where(m => m.Success)
+            .Select(m => $"\"{name}:{f.Cluster}.{m.Groups[1].Value}\": {{\"desired_state\": \"start\", \"force_bounce\": null}}"));
         _soa.Write($"{name}/deployments.json",
-            $"{{\"v1\": {{}}, \"v2\": {{\"deployments\": {{\"everything\": {{\"docker_image\": \"services-{name}:paasta-{Sha}\", \"git_sha\": \"{Sha}\", \"image_version\": null}}}}, \"controls\": {{}}}}}}");
+            $"{{\"v1\": {{}}, \"v2\": {{\"deployments\": {{\"everything\": {{\"docker_image\": \"services-{name}:paasta-{Sha}\", \"git_sha\": \"{Sha}\", \"image_version\": null}}}}, \"controls\": {{{string.Join(", ", controls)}}}}}}}");
     }
 
     private (OperationContext Context, RecordingSink Sink) Context(IReadOnlyDictionary<string, string>? clusterContext = null, bool confirm = true)

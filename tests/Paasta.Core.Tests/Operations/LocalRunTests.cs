@@ -36,7 +36,8 @@ public sealed class LocalRunTests : IDisposable
 
     private void Deployments(string dockerImageSha, string gitSha) => _soa.Write("svc/deployments.json",
         "{\"v1\": {}, \"v2\": {\"deployments\": {\"local.everything\": {\"docker_image\": \"services-svc:paasta-" + dockerImageSha
-        + "\", \"git_sha\": \"" + gitSha + "\", \"image_version\": null}}, \"controls\": {}}}");
+        + "\", \"git_sha\": \"" + gitSha + "\", \"image_version\": null}}, \"controls\": {"
+        + string.Join(", ", new[] { "main", "job", "once", "nightly" }.Select(i => "\"svc:local." + i + "\": {\"desired_state\": \"start\", \"force_bounce\": null}")) + "}}}");
 
     [Fact]
     public void ANameInSeveralFilesIsTakenAsPaastaTakesIt_AdhocFirst()
