@@ -35,7 +35,7 @@ public sealed class DockerContainerEngine : IContainerEngine
     public DockerContainerEngine(DockerEngine engine) => _engine = engine;
 
     /// <summary>-DockerHost, else $DOCKER_HOST, else the default socket.</summary>
-    public static DockerContainerEngine Connect(string? endpoint) => new(DockerEngine.Connect(endpoint));
+    public static DockerContainerEngine Connect(string? endpoint, Func<string, string?>? environment = null) => new(DockerEngine.Connect(endpoint, environment));
 
     public string Endpoint => _engine.Endpoint;
 

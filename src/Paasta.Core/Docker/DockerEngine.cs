@@ -32,14 +32,15 @@ public sealed class DockerEngine
     public DockerClient Client { get; }
 
     /// <summary>The endpoint to use: the given one, else $DOCKER_HOST, else the default socket.</summary>
-    public static string ResolveEndpoint(string? given) =>
+    /// <param name="environment">Reads an environment variable (an operation passes its settings' seam); default the process environment.</param>
+    public static string ResolveEndpoint(string? given, Func<string, string?>? environment = null) =>
         !string.IsNullOrWhiteSpace(given) ? given.Trim()
-        : Environment.GetEnvironmentVariable(HostVariable) is { Length: > 0 } env ? env.Trim()
+        : (environment ?? Environment.GetEnvironmentVariable)(HostVariable) is { Length: > 0 } env ? env.Trim()
         : DefaultHost;
 
-    public static DockerEngine Connect(string? endpoint = null)
+    public static DockerEngine Connect(string? endpoint = null, Func<string, string?>? environment = null)
     {
-        var resolved = ResolveEndpoint(endpoint);
+        var resolved = ResolveEndpoint(endpoint, environment);
         if (!Uri.TryCreate(resolved, UriKind.Absolute, out var uri) || uri.Scheme is not ("unix" or "tcp" or "http" or "https" or "npipe"))
             throw new PaastaException("DockerHostInvalid", PaastaErrorKind.InvalidArgument,
                 $"'{resolved}' is not a Docker endpoint: use unix:///path/to/docker.sock, tcp://host:port or npipe://./pipe/docker_engine.")

@@ -108,7 +108,7 @@ public static class TronNamespaceOperation
         var results = new List<TronNamespaceSyncResult>();
         if (configs.Count == 0) return results;
         var url = TronClient.ResolveUrl(context.Settings);
-        var token = TronClient.ResolveToken(request.Token);
+        var token = TronClient.ResolveToken(request.Token, context.Settings.EnvironmentVariable);
         if (token is not null) context.Sink.Verbose("Tron API requests carry a bearer token.");
         using var client = new TronClient(url, token, handler, request.Timeout);
         var sync = new TronNamespaceSync(client);

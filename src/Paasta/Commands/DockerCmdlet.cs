@@ -16,7 +16,7 @@ public abstract class DockerCmdlet : SoaConfigCmdlet
     public string? DockerHost { get; set; }
 
     /// <summary>The engine -DockerHost names (nothing is contacted until an operation uses it).</summary>
-    protected IContainerEngine Engine() => DockerContainerEngine.Connect(DockerHost);
+    protected IContainerEngine Engine() => DockerContainerEngine.Connect(DockerHost, Operation.Settings.EnvironmentVariable);
 }
 
 /// <summary>

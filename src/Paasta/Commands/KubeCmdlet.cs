@@ -21,17 +21,4 @@ public abstract class KubeCmdlet : SoaConfigCmdlet
 
     /// <summary>The connection, opened on first use (so a cmdlet that fails earlier never reads the kubeconfig).</summary>
     protected KubeConnection Kube => Operation.Kube();
-
-    /// <summary>Waits for engine work on the pipeline thread; Ctrl+C cancels it.</summary>
-    protected T Await<T>(Task<T> task)
-    {
-        try { return task.WaitAsync(CancellationToken).GetAwaiter().GetResult(); }
-        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
-    }
-
-    protected void Await(Task task)
-    {
-        try { task.WaitAsync(CancellationToken).GetAwaiter().GetResult(); }
-        catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
-    }
 }

@@ -144,17 +144,6 @@ public abstract class PaastaCmdlet : PSCmdlet
         catch (Exception e) { ThrowTerminatingError(ToErrorRecord(ErrorClassifier.Classify(e))); }
     }
 
-    /// <summary>A predicate for -Name-style wildcard parameters (case-insensitive, as PowerShell's own).</summary>
-    protected static Func<string, bool>? Matcher(IEnumerable<string>? patterns)
-    {
-        if (patterns is null) return null;
-        var compiled = patterns.Select(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase | WildcardOptions.CultureInvariant)).ToArray();
-        if (compiled.Length == 0) return null;
-        return value => compiled.Any(p => p.IsMatch(value));
-    }
-
-    protected static bool HasWildcards(string value) => WildcardPattern.ContainsWildcardCharacters(value);
-
     internal static ErrorCategory Category(PaastaErrorKind kind) => kind switch
     {
         PaastaErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,

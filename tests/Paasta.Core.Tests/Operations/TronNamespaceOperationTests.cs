@@ -190,4 +190,14 @@ public sealed class TronNamespaceOperationTests : IDisposable
         var e = Assert.Throws<PaastaException>(() => TronNamespaceOperation.Sync(Context(), new[] { Config("alpha", "jobs: {}\n") }, new TronSyncRequest()));
         Assert.Equal("TronUrlNotConfigured", e.ErrorId);
     }
+
+    [Fact]
+    public void The_token_rule_reads_the_environment_through_the_context_not_the_process()
+    {
+        // The process environment has no TRONCTL_API_AUTH; the context's environment does, so a token is required.
+        var context = new OperationContext(new ResolvedSettings(new PaastaSettings { SoaDir = _soa.Root, TronUrl = "http://tron.example:8089" },
+            () => new PaastaSettings(), name => name == TronClient.AuthSwitchVariable ? "1" : null), _sink, default, _soa.Root);
+        var e = Assert.Throws<PaastaException>(() => TronNamespaceOperation.Sync(context, new[] { Config("alpha", "jobs: {}\n") }, new TronSyncRequest()));
+        Assert.Equal("TronTokenNotConfigured", e.ErrorId);
+    }
 }
