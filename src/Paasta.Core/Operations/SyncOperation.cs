@@ -212,12 +212,12 @@ public static class SyncOperation
                 foreach (var f in files) clusters.Add(f.Cluster);
             foreach (var cluster in clusters)
             {
-                var known = new HashSet<string>(StringComparer.Ordinal);
+                var known = new Dictionary<string, string>(StringComparer.Ordinal);
                 var unreadable = false;
                 foreach (var r in reader.LoadInstances(service, new InstanceFilter(c => c == cluster, null, InstanceTypes.IsLongRunning)))
                 {
                     if (r.Error is not null) unreadable = true;
-                    else known.Add(r.Value!.Instance);
+                    else known[r.Value!.Instance] = r.Value.Namespace;
                 }
                 if (unreadable)
                 {

@@ -292,6 +292,19 @@ public sealed class KubernetesReconciler
             : state.Deployments.GetValueOrDefault(key);
     }
 
+    /// <summary>
+    /// The namespace of a Paasta-managed copy of the instance (same service, instance and PaaSTA cluster) that runs
+    /// in a namespace other than the one soa-configs names now, or null: the instance has moved and the old copy is
+    /// still there (only -Prune removes it, as PaaSTA's cleanup job does).
+    /// </summary>
+    public static string? OldNamespaceOf(InstanceConfig instance, ClusterState state) =>
+        state.Deployments.Values.Select(d => d.Metadata).Concat(state.StatefulSets.Values.Select(s => s.Metadata))
+            .Where(m => m.NamespaceProperty != instance.Namespace && KubeLabels.IsPaastaManaged(m)
+                && KubeLabels.Of(m, KubernetesObjectBuilder.ServiceLabel) == instance.Service
+                && KubeLabels.Of(m, KubernetesObjectBuilder.InstanceLabel) == instance.Instance
+                && KubeLabels.Of(m, KubernetesObjectBuilder.ClusterLabel) == instance.Cluster)
+            .Select(m => m.NamespaceProperty).Order(StringComparer.Ordinal).FirstOrDefault();
+
     private static int? ReplicasOf(IKubernetesObject<V1ObjectMeta>? live) =>
         live switch { V1Deployment d => d.Spec?.Replicas, V1StatefulSet s => s.Spec?.Replicas, _ => null };
 
@@ -369,6 +382,15 @@ public sealed class KubernetesReconciler
         var notes = new List<string>(desired.Notes);
         var otherKind = wantsStatefulSet ? state.Deployments.ContainsKey(key) : state.StatefulSetsListed && state.StatefulSets.ContainsKey(key);
         if (otherKind) notes.Add($"a {(wantsStatefulSet ? "Deployment" : "StatefulSet")} of the same name also exists; it is left for cleanup");
+
+        // downthenup promises no overlap: a moved instance starts in its new namespace only once the old copy is
+        // gone (docs/BEHAVIOUR.md §6.2; PaaSTA's setup_kubernetes_job skips the create the same way).
+        if (live is null && (instance.BounceMethod ?? "crossover") == "downthenup" && OldNamespaceOf(instance, state) is { } oldNamespace)
+            return new SyncPlanItem(result with
+            {
+                Action = SyncAction.Bouncing,
+                Message = $"downthenup: the copy in namespace {oldNamespace} must be gone before {instance.Namespace} gets one; Sync-PaastaInstance -Prune drains and removes it",
+            }, desired, null, Array.Empty<KubeOperation>());
 
         SyncAction action;
         if (live is null)

@@ -12,7 +12,8 @@ namespace Paasta.Sync;
 /// One service on one PaaSTA cluster whose removed instances Sync -Prune may take away: the long-running instances
 /// soa-configs still has there, and how to find the drain method of one it no longer has.
 /// </summary>
-public sealed record PruneScope(string Service, string Cluster, IReadOnlySet<string> Instances, Func<string, InstanceConfig> DrainConfig);
+/// <param name="Instances">Each long-running instance soa-configs has there, with the namespace it names.</param>
+public sealed record PruneScope(string Service, string Cluster, IReadOnlyDictionary<string, string> Instances, Func<string, InstanceConfig> DrainConfig);
 
 /// <summary>What -Prune covers, and whether -Force lets it remove every instance of a service.</summary>
 public sealed record PruneRequest(IReadOnlyList<PruneScope> Scopes, bool Force);
@@ -30,7 +31,7 @@ public sealed record PruneCandidates(List<PruneCandidate> Remove, IReadOnlyList<
 /// <summary>
 /// PaaSTA's cleanup_kubernetes_jobs for the services a Sync covers: Paasta-managed Deployments and StatefulSets
 /// (labels paasta.yelp.com/managed=true, service, instance, and cluster equal to the PaaSTA cluster synced) whose
-/// instance is no longer in soa-configs are removed with their PDB and HPA, after their pods were drained as a stop
+/// instance is no longer in soa-configs, or runs in a namespace other than the one soa-configs names, are removed with their PDB and HPA, after their pods were drained as a stop
 /// drains them. An object without those labels is never a candidate. When soa-configs has no instance of a service
 /// on a cluster at all, removing what runs there is refused unless forced: that is what a soa dir mounted wrong
 /// looks like. (PaaSTA refuses by a kill threshold over all apps and deletes without draining; docs/DIFFERENCES.md.)
@@ -51,7 +52,8 @@ public static class PrunePlanner
             var gone = controllers
                 .Where(c => KubeLabels.Of(c.Object.Metadata, KubernetesObjectBuilder.ServiceLabel) == scope.Service
                     && KubeLabels.Of(c.Object.Metadata, KubernetesObjectBuilder.ClusterLabel) == scope.Cluster
-                    && !scope.Instances.Contains(KubeLabels.Of(c.Object.Metadata, KubernetesObjectBuilder.InstanceLabel)!))
+                    && !(scope.Instances.TryGetValue(KubeLabels.Of(c.Object.Metadata, KubernetesObjectBuilder.InstanceLabel)!, out var configured)
+                        && configured == c.Object.Metadata.NamespaceProperty))
                 .OrderBy(c => KubeLabels.Of(c.Object.Metadata, KubernetesObjectBuilder.InstanceLabel), StringComparer.Ordinal)
                 .ThenBy(c => c.Kind, StringComparer.Ordinal)
                 .ToList();

@@ -307,7 +307,7 @@ public sealed class KubernetesOperationTests : IDisposable
         Service("svc", "drain_method: test\n", ("c1", "main: {}\n"));
         var (context, _) = Context();
         var scope = Assert.Single(SyncOperation.PruneScopes(context, new PruneSelection(new[] { "svc" }, new[] { "c1" }, false), Array.Empty<InstanceConfig>()));
-        Assert.Equal(new[] { "main" }, scope.Instances);
+        Assert.Equal(new[] { ("main", "paastasvc-svc") }, scope.Instances.Select(kv => (kv.Key, kv.Value)));
         var ghost = scope.DrainConfig("gone");
         Assert.Equal(("svc", "gone", "c1", "test"), (ghost.Service, ghost.Instance, ghost.Cluster, ghost.DrainMethod));
     }

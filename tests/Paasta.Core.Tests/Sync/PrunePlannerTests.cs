@@ -34,7 +34,7 @@ public sealed class PrunePlannerTests
     };
 
     private static PruneRequest Request(bool force = false, params string[] known) =>
-        new(new[] { new PruneScope("svc", "prod", known.ToHashSet(), _ => Ghost) }, force);
+        new(new[] { new PruneScope("svc", "prod", known.ToDictionary(k => k, _ => "paastasvc-svc"), _ => Ghost) }, force);
 
     [Fact]
     public void OnlyControllersWithPaastasLabelsForThatServiceAndClusterAreCandidates()

@@ -61,6 +61,34 @@ public sealed class ReconcilerPlanTests : IDisposable
         Assert.Contains("3 replica(s) of registry.example:443/services-example_service:paasta-" + Sha, item.Result.Diff);
     }
 
+    [Theory]
+    [InlineData("downthenup", false)]
+    [InlineData("crossover", true)]
+    public void AMovedDownthenupInstanceCreatesNothingWhileItsOldCopyRuns(string bounceMethod, bool creates)
+    {
+        var state = Synced("main: {}\n"); // the copy in the default namespace, paastasvc-example--service
+        state.Namespaces.Add("elsewhere");
+        var item = Assert.Single(_reconciler.Plan(new[] { Request($"main: {{namespace: elsewhere, bounce_method: {bounceMethod}}}\n") }, state));
+        if (creates)
+        {
+            Assert.Equal(SyncAction.Created, item.Result.Action);
+            return;
+        }
+        Assert.Equal(SyncAction.Bouncing, item.Result.Action);
+        Assert.Empty(item.Operations);
+        Assert.Contains("paastasvc-example--service must be gone", item.Result.Message);
+    }
+
+    [Fact]
+    public void PruneTakesTheCopyOfAMovedInstanceFromTheNamespaceItLeft()
+    {
+        var state = Synced("main: {}\n");
+        var moved = new PruneRequest(new[] { new PruneScope("example_service", "pnw-prod", new Dictionary<string, string> { ["main"] = "elsewhere" }, _ => KubernetesObjectsTests.Load("main: {}\n")) }, false);
+        var stayed = moved with { Scopes = new[] { moved.Scopes[0] with { Instances = new Dictionary<string, string> { ["main"] = "paastasvc-example--service" } } } };
+        Assert.Equal(new[] { ("main", "paastasvc-example--service") }, PrunePlanner.Candidates(moved, state).Remove.Select(c => (c.Instance, c.Namespace)));
+        Assert.Empty(PrunePlanner.Candidates(stayed, state).Remove);
+    }
+
     [Fact]
     public void TwoInstancesInOneMissingNamespaceCreateItOnce()
     {
