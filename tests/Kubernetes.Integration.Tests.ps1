@@ -351,6 +351,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
             if ($LASTEXITCODE) { throw "kubectl config set-context failed: $out" }
         }
         "other:`n  deploy_group: local.everything`n  cpus: 0.05`n  mem: 48`n  instances: 0`n" | Set-Content (Join-Path $Soa "$Service/kubernetes-elsewhere.yaml")
+        Update-Deployments   # the new instance gets its control entry, as an operator's next New-PaastaDeployments gives it
         $env:PAASTA_CLUSTER_CONTEXT = 'local=ctx-a,elsewhere=ctx-b'
         try {
             $stream = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local, elsewhere -Instance main, other -KubeConfig $two -Confirm:$false -Verbose 4>&1
@@ -382,6 +383,7 @@ Describe 'Sync-PaastaInstance with a secret in env' -Tag Integration {
         }
         Set-Secret 'first'
         Add-Content $InstanceFile "`nsecretive:`n  deploy_group: local.everything`n  cpus: 0.05`n  mem: 48`n  instances: 1`n  env:`n    TOKEN: SECRET(token)`n"
+        Update-Deployments
         function Sync-Secretive { Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance secretive -Confirm:$false @args }
         function Get-Token {
             $pod = @(Get-ReadyPods secretive)
@@ -414,6 +416,7 @@ Describe 'Sync-PaastaInstance of an autoscaled instance' -Tag Integration {
     It 'creates the HorizontalPodAutoscaler with the autoscaling API the server serves, keeps the live replica count, and then writes nothing' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         Add-Content $InstanceFile "`nauto:`n  deploy_group: local.everything`n  cpus: 0.05`n  mem: 48`n  min_instances: 1`n  max_instances: 3`n  autoscaling:`n    metrics_providers:`n    - type: cpu`n      setpoint: 0.7`n"
+        Update-Deployments
         $r = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false
         $r.Action | Should -Be 'Created'
         $r.NewReplicas | Should -Be 3   # nothing live yet: max_instances

@@ -8,4 +8,8 @@ namespace Paasta.Config;
 public sealed record DeploymentBranch(string DockerImage, string GitSha, string? ImageVersion, string DesiredState, string? ForceBounce)
 {
     public bool IsStopped => DesiredState == "stop";
+
+    /// <summary>Why an instance has no branch, for messages: its deploy group has no deployment, or it has no control entry.</summary>
+    public static string NotDeployedReason(InstanceConfig instance) =>
+        $"deployments.json has no deployment of deploy group '{instance.DeployGroup}', or no entry for {instance.Service}:{instance.Branch}, yet";
 }

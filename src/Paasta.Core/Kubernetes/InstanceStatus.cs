@@ -146,7 +146,7 @@ public sealed class KubernetesStatusReader
         if (branch is null)
         {
             state = "NotDeployed";
-            message = $"deploy group '{i.DeployGroup}' has no deployment in deployments.json yet";
+            message = DeploymentBranch.NotDeployedReason(i);
         }
         else if (controller is null)
         {

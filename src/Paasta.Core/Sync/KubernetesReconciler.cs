@@ -331,7 +331,7 @@ public sealed class KubernetesReconciler
         Namespace = instance.Namespace,
         Name = KubernetesObjectBuilder.AppName(instance.Service, instance.Instance),
         Action = SyncAction.NoDeployment,
-        Message = $"deploy group '{instance.DeployGroup}' has no deployment in deployments.json yet (mark a version for deployment, then run New-PaastaDeployments)",
+        Message = $"{DeploymentBranch.NotDeployedReason(instance)} (mark a version for deployment, then run New-PaastaDeployments)",
     };
 
     private SyncPlanItem PlanOne(SyncRequest request, ClusterState state, HashSet<string> namespacesPlanned)
