@@ -34,7 +34,7 @@ public sealed record PruneCandidates(List<PruneCandidate> Remove, IReadOnlyList<
 /// instance is no longer in soa-configs, or runs in a namespace other than the one soa-configs names, are removed with their PDB and HPA, after their pods were drained as a stop
 /// drains them. An object without those labels is never a candidate. When soa-configs has no instance of a service
 /// on a cluster at all, removing what runs there is refused unless forced: that is what a soa dir mounted wrong
-/// looks like. (PaaSTA refuses by a kill threshold over all apps and deletes without draining; docs/DIFFERENCES.md.)
+/// looks like. (PaaSTA refuses by a kill threshold over all apps and deletes without draining; docs/DIFFERENCES.md#prune.)
 /// </summary>
 public static class PrunePlanner
 {
