@@ -64,6 +64,14 @@ BeforeAll {
 
     function Sync { Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main -Confirm:$false @args }
     function Update-Deployments { New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false | Out-Null }
+    # An instance added to soa-configs after deployments.json was generated gets its control entry, as the next
+    # New-PaastaDeployments would give it (regenerating here would refuse: some tests add deploy groups by hand).
+    function Add-ControlEntry([string] $Branch) {
+        $file = Join-Path $Soa "$Service/deployments.json"
+        $doc = Get-Content -Raw $file | ConvertFrom-Json -AsHashtable
+        $doc.v2.controls["${Service}:$Branch"] = [ordered]@{ desired_state = 'start'; force_bounce = $null }
+        [IO.File]::WriteAllText($file, ($doc | ConvertTo-Json -Depth 10))
+    }
     function Get-Live([string] $Name = $Deployment) { Invoke-Kubectl -n $Namespace get deployment $Name -o json | ConvertFrom-Json }
     function Wait-Rollout([string] $Name = $Deployment) { Invoke-Kubectl -n $Namespace rollout status "deployment/$Name" --timeout=180s | Out-Null }
     function Get-Pods([string] $Instance = 'main') {
@@ -351,7 +359,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
             if ($LASTEXITCODE) { throw "kubectl config set-context failed: $out" }
         }
         "other:`n  deploy_group: local.everything`n  cpus: 0.05`n  mem: 48`n  instances: 0`n" | Set-Content (Join-Path $Soa "$Service/kubernetes-elsewhere.yaml")
-        Update-Deployments   # the new instance gets its control entry, as an operator's next New-PaastaDeployments gives it
+        Add-ControlEntry elsewhere.other
         $env:PAASTA_CLUSTER_CONTEXT = 'local=ctx-a,elsewhere=ctx-b'
         try {
             $stream = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local, elsewhere -Instance main, other -KubeConfig $two -Confirm:$false -Verbose 4>&1
@@ -383,7 +391,7 @@ Describe 'Sync-PaastaInstance with a secret in env' -Tag Integration {
         }
         Set-Secret 'first'
         Add-Content $InstanceFile "`nsecretive:`n  deploy_group: local.everything`n  cpus: 0.05`n  mem: 48`n  instances: 1`n  env:`n    TOKEN: SECRET(token)`n"
-        Update-Deployments
+        Add-ControlEntry local.secretive
         function Sync-Secretive { Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance secretive -Confirm:$false @args }
         function Get-Token {
             $pod = @(Get-ReadyPods secretive)
@@ -416,7 +424,7 @@ Describe 'Sync-PaastaInstance of an autoscaled instance' -Tag Integration {
     It 'creates the HorizontalPodAutoscaler with the autoscaling API the server serves, keeps the live replica count, and then writes nothing' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         Add-Content $InstanceFile "`nauto:`n  deploy_group: local.everything`n  cpus: 0.05`n  mem: 48`n  min_instances: 1`n  max_instances: 3`n  autoscaling:`n    metrics_providers:`n    - type: cpu`n      setpoint: 0.7`n"
-        Update-Deployments
+        Add-ControlEntry local.auto
         $r = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false
         $r.Action | Should -Be 'Created'
         $r.NewReplicas | Should -Be 3   # nothing live yet: max_instances
