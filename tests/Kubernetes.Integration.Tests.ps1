@@ -63,7 +63,8 @@ BeforeAll {
     $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
 
     function Sync { Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main -Confirm:$false @args }
-    function Update-Deployments { New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false | Out-Null }
+    # -Force: deploy groups some tests add to deployments.json by hand have no tag, and may be dropped by then.
+    function Update-Deployments { New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Force -Confirm:$false | Out-Null }
     # An instance added to soa-configs after deployments.json was generated gets its control entry, as the next
     # New-PaastaDeployments would give it (regenerating here would refuse: some tests add deploy groups by hand).
     function Add-ControlEntry([string] $Branch) {
