@@ -53,16 +53,23 @@ public abstract class SoaConfigCompleter : PaastaCompleter
 
     protected abstract IEnumerable<string> Candidates(SoaConfigReader reader, IDictionary bound);
 
+    /// <summary>The names or wildcards already typed for a parameter (one, or several); null when none.</summary>
+    protected static string[]? BoundNames(IDictionary bound, string parameter) => bound[parameter] switch
+    {
+        string s => new[] { s },
+        IEnumerable<object> many => many.OfType<string>().ToArray(),
+        _ => null,
+    };
+
+    /// <summary>Matches what any of <paramref name="patterns"/> matches (-like rules); null (everything) without patterns.</summary>
+    protected static Func<string, bool>? Matching(string[]? patterns) =>
+        patterns is null ? null : n => patterns.Any(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase).IsMatch(n));
+
     /// <summary>The services already named on the command line, else all of them.</summary>
     protected static IEnumerable<ServiceConfig> BoundServices(SoaConfigReader reader, IDictionary bound)
     {
-        var names = bound["Service"] switch
-        {
-            string s => new[] { s },
-            object[] many => many.OfType<string>().ToArray(),
-            _ => null,
-        };
-        var selected = names is null ? reader.ListServices() : reader.ListServices(n => names.Any(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase).IsMatch(n)));
+        var names = Matching(BoundNames(bound, "Service"));
+        var selected = names is null ? reader.ListServices() : reader.ListServices(n => names(n));
         foreach (var name in selected)
         {
             ServiceConfig? svc = null;
@@ -92,8 +99,7 @@ public sealed class InstanceCompleter : SoaConfigCompleter
 {
     protected override IEnumerable<string> Candidates(SoaConfigReader reader, IDictionary bound)
     {
-        var cluster = bound["Cluster"] as string;
-        var filter = new InstanceFilter(cluster is null ? null : c => WildcardPattern.Get(cluster, WildcardOptions.IgnoreCase).IsMatch(c));
+        var filter = new InstanceFilter(Matching(BoundNames(bound, "Cluster")));
         return BoundServices(reader, bound)
             .SelectMany(s => reader.LoadInstances(s, filter))
             .Where(r => r.Value is not null)
@@ -118,8 +124,7 @@ public sealed class JobCompleter : SoaConfigCompleter
 {
     protected override IEnumerable<string> Candidates(SoaConfigReader reader, IDictionary bound)
     {
-        var cluster = bound["Cluster"] as string;
-        var filter = new InstanceFilter(cluster is null ? null : c => WildcardPattern.Get(cluster, WildcardOptions.IgnoreCase).IsMatch(c), null, t => t == InstanceTypes.Tron);
+        var filter = new InstanceFilter(Matching(BoundNames(bound, "Cluster")), null, t => t == InstanceTypes.Tron);
         return BoundServices(reader, bound)
             .SelectMany(s => reader.LoadInstances(s, filter))
             .Where(r => r.Value?.TronJob is not null)
