@@ -103,7 +103,7 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
-    /// <summary>With -Wait: seconds before giving up (default 3600). The bounce stays where it is; a later Sync continues it. Alias Timeout, its name before 0.1.0.</summary>
+    /// <summary>With -Wait: seconds before giving up (default 3600). The bounce stays where it is; a later Sync continues it. Alias Timeout, its earlier name.</summary>
     [Parameter]
     [Alias("Timeout")]
     [ValidateRange(1, int.MaxValue)]
@@ -210,7 +210,7 @@ public sealed class WaitPaastaDeployment : KubeCmdlet
     [ArgumentCompleter(typeof(ClusterCompleter))]
     public string[]? Cluster { get; set; }
 
-    /// <summary>Seconds to wait before giving up (default 3600, as paasta wait-for-deployment), for all the services of the record. Alias Timeout, its name before 0.1.0.</summary>
+    /// <summary>Seconds to wait before giving up (default 3600, as paasta wait-for-deployment), for all the services of the record. Alias Timeout, its earlier name.</summary>
     [Parameter]
     [Alias("Timeout")]
     [ValidateRange(1, int.MaxValue)]

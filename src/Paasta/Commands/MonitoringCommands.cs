@@ -122,7 +122,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
 
 /// <summary>
 /// <para type="synopsis">Sends check results to the local Sensu client socket, as PaaSTA's monitoring does.</para>
-/// <para type="description">Takes Paasta.Monitoring.ReplicationCheckResult objects, or any objects with the check fields (Name or CheckName, Status, Output, Team, and optionally Runbook, Tip, NotificationEmail, Page, AlertAfter, RealertEvery, CheckEvery, Ticket, Project, Priority, Tags, IrcChannels, SlackChannels, Component, Description, Source or Cluster, Ttl, Dependencies, Issuetype, ClusterName), from the pipeline. For each, it writes one JSON object followed by a newline over a new TCP connection to the Sensu client socket (default 127.0.0.1:3030; -SensuSocket, $env:PAASTA_SENSU_SOCKET, Set-PaastaConfiguration -SensuSocket) with exactly the keys, order and conventions of PaaSTA's Sensu events: durations (alert_after, check_every as interval, ttl) converted to seconds, handler default, runbook http://y/paasta-troubleshooting and alert_after 5m and check_every 1m when not given, source paasta-CLUSTER, irc_channels, slack_channels, component, description and cluster_name only when set. It then waits for the client's answer: "ok" means Sensu will publish the result, "invalid" is an error (SensuEventRejected). A refused connection (SensuConnectionRefused), a socket that does not accept, take or acknowledge the event within -TimeoutSec (SensuSocketTimeout) or another network failure is a non-terminating error for that event, never a hang. An object without a team is not sent (PaaSTA sends nothing then); a warning says so. -WhatIf shows what would be sent; -Verbose shows the JSON.</para>
+/// <para type="description">Takes Paasta.Monitoring.ReplicationCheckResult objects, or any objects with the check fields (Name or CheckName, Status, Output, Team, and optionally Runbook, Tip, NotificationEmail, Page, AlertAfter, RealertEvery, CheckEvery, Ticket, Project, Priority, Tag or Tags, IrcChannel or IrcChannels, SlackChannel or SlackChannels, Component, Description, Source, Cluster or ClusterName, Ttl, Dependency or Dependencies, Issuetype), from the pipeline. For each, it writes one JSON object followed by a newline over a new TCP connection to the Sensu client socket (default 127.0.0.1:3030; -SensuSocket, $env:PAASTA_SENSU_SOCKET, Set-PaastaConfiguration -SensuSocket) with exactly the keys, order and conventions of PaaSTA's Sensu events: durations (alert_after, check_every as interval, ttl) converted to seconds, handler default, runbook http://y/paasta-troubleshooting and alert_after 5m and check_every 1m when not given, source paasta-CLUSTER (from -Cluster, unless -Source is given), irc_channels, slack_channels, component and description only when set; no cluster_name, which PaaSTA never sends. It then waits for the client's answer: "ok" means Sensu will publish the result, "invalid" is an error (SensuEventRejected). A refused connection (SensuConnectionRefused), a socket that does not accept, take or acknowledge the event within -TimeoutSec (SensuSocketTimeout) or another network failure is a non-terminating error for that event, never a hang. An object without a team is not sent (PaaSTA sends nothing then); a warning says so. -WhatIf shows what would be sent; -Verbose shows the JSON.</para>
 /// </summary>
 /// <example>
 ///   <code>Test-PaastaReplication -Cluster local | Send-PaastaSensuEvent -PassThru</code>
@@ -215,20 +215,23 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [AllowNull, AllowEmptyString]
     public string? Priority { get; set; }
 
-    /// <summary>Tags of the check.</summary>
+    /// <summary>Tags of the check (sent as tags). Alias Tags: binds the Tags of a replication result.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Tags")]
     [AllowNull, AllowEmptyCollection]
-    public string[]? Tags { get; set; }
+    public string[]? Tag { get; set; }
 
-    /// <summary>IRC channels to notify; sent only when given.</summary>
+    /// <summary>IRC channels to notify (sent as irc_channels, only when given). Alias IrcChannels: binds the IrcChannels of a replication result.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("IrcChannels")]
     [AllowNull, AllowEmptyCollection]
-    public string[]? IrcChannels { get; set; }
+    public string[]? IrcChannel { get; set; }
 
-    /// <summary>Slack channels to notify; sent only when given.</summary>
+    /// <summary>Slack channels to notify (sent as slack_channels, only when given). Alias SlackChannels: binds the SlackChannels of a replication result.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("SlackChannels")]
     [AllowNull, AllowEmptyCollection]
-    public string[]? SlackChannels { get; set; }
+    public string[]? SlackChannel { get; set; }
 
     /// <summary>The ticket component; sent only when given.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -240,13 +243,14 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [AllowNull, AllowEmptyString]
     public string? Description { get; set; }
 
-    /// <summary>The event's source. Default: paasta-CLUSTER when -Cluster is given.</summary>
+    /// <summary>The event's source. Default: paasta-CLUSTER when -Cluster is given, as PaaSTA's events have it.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull, AllowEmptyString]
     public string? Source { get; set; }
 
-    /// <summary>The cluster the check is about; gives the default source paasta-CLUSTER.</summary>
+    /// <summary>The cluster the check is about: the event's source is paasta-CLUSTER unless -Source is given, as in PaaSTA's events. Alias ClusterName, once a parameter of its own: no cluster_name key is sent, since PaaSTA's events have none.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("ClusterName")]
     [ArgumentCompleter(typeof(ClusterCompleter))]
     [AllowNull, AllowEmptyString]
     public string? Cluster { get; set; }
@@ -256,20 +260,16 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [AllowNull]
     public string? Ttl { get; set; }
 
-    /// <summary>Checks this one depends on.</summary>
+    /// <summary>Checks this one depends on (sent as dependencies). Alias Dependencies.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Dependencies")]
     [AllowNull, AllowEmptyCollection]
-    public string[]? Dependencies { get; set; }
+    public string[]? Dependency { get; set; }
 
     /// <summary>The ticket issue type.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull, AllowEmptyString]
     public string? Issuetype { get; set; }
-
-    /// <summary>cluster_name; sent only when given.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [AllowNull, AllowEmptyString]
-    public string? ClusterName { get; set; }
 
     /// <summary>host:port of the Sensu client socket. Defaults to $env:PAASTA_SENSU_SOCKET, then Set-PaastaConfiguration -SensuSocket, then 127.0.0.1:3030.</summary>
     [Parameter]
@@ -309,17 +309,16 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
             Ticket = Ticket,
             Project = Project,
             Priority = Priority,
-            Tags = Tags,
-            IrcChannels = IrcChannels,
-            SlackChannels = SlackChannels,
+            Tags = Tag,
+            IrcChannels = IrcChannel,
+            SlackChannels = SlackChannel,
             Component = Component,
             Description = Description,
             Source = Source,
             Cluster = Cluster,
             Ttl = Ttl,
-            Dependencies = Dependencies,
+            Dependencies = Dependency,
             Issuetype = Issuetype,
-            ClusterName = ClusterName,
         };
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
         var delivery = RunOrWriteError(op => _sender!.Send(op, check, timeout));
