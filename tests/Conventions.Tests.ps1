@@ -212,6 +212,20 @@ Describe 'TabExpansion2 completes each kind from soa-configs' {
         $completer.CompleteArgument('Get-PaastaInstance', 'InstanceType', 'k', $null, @{}).CompletionText | Should -Be @('kubernetes')
     }
 
+    It 'drain methods (Get-, Invoke-PaastaDrainMethod -Name): built-in and registered ones, not the test methods unless -IncludeTestMethods' {
+        Register-PaastaDrainMethod -Name completer_probe -Drain { } -IsSafeToKill { $true }
+        try {
+            Complete 'Get-PaastaDrainMethod -Name ' | Should -Be @('completer_probe', 'hacheck', 'http', 'noop')
+            Complete 'Invoke-PaastaDrainMethod -Name h' | Should -Be @('hacheck', 'http')
+            Complete 'Invoke-PaastaDrainMethod -Name cr' | Should -BeNullOrEmpty
+            Complete 'Get-PaastaDrainMethod -IncludeTestMethods -Name ' | Should -Be @('completer_probe', 'crashy_drain', 'hacheck', 'http', 'noop', 'test')
+            # What can be removed or replaced: the registered ones only.
+            Complete 'Unregister-PaastaDrainMethod -Name ' | Should -Be @('completer_probe')
+            Complete 'Register-PaastaDrainMethod -Force -Name comp' | Should -Be @('completer_probe')
+        }
+        finally { Unregister-PaastaDrainMethod -Name completer_probe -Confirm:$false }
+    }
+
     It 'answers nothing, rather than failing, where no soa-configs exist' {
         $env:PAASTA_SOA_DIR = Join-Path $TestDrive 'no-soa-configs-here'
         Complete 'Invoke-PaastaDrainMethod -Name noop -Service ' | Should -Not -Contain 'hello'

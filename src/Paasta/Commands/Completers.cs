@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using Paasta.Config;
+using Paasta.Drain;
 using Paasta.Settings;
 using Paasta.Errors;
 
@@ -130,4 +131,21 @@ public sealed class JobCompleter : SoaConfigCompleter
             .Where(r => r.Value?.TronJob is not null)
             .Select(r => r.Value!.TronJob!);
     }
+}
+
+/// <summary>
+/// Drain methods an operator can name: the built-in and registered ones of this process. PaaSTA's test methods (test,
+/// crashy_drain) work by name but are offered only once -IncludeTestMethods is typed.
+/// </summary>
+public sealed class DrainMethodCompleter : PaastaCompleter
+{
+    protected override IEnumerable<string> Candidates(IDictionary bound) =>
+        DrainMethodRegistry.Default.List(includeTestMethods: bound.Contains("IncludeTestMethods")).Select(i => i.Name);
+}
+
+/// <summary>The drain methods registered in this process: what Unregister-PaastaDrainMethod removes and Register-PaastaDrainMethod -Force replaces.</summary>
+public sealed class RegisteredDrainMethodCompleter : PaastaCompleter
+{
+    protected override IEnumerable<string> Candidates(IDictionary bound) =>
+        DrainMethodRegistry.Default.List().Where(i => i.Source != DrainMethodSource.BuiltIn).Select(i => i.Name);
 }
