@@ -44,7 +44,7 @@
         'Invoke-PaastaDrainMethod'
     )
     FunctionsToExport      = @()
-    AliasesToExport        = @('New-PaastaDeployment')
+    AliasesToExport        = @()
     VariablesToExport      = @()
     # No HelpInfoURI: no updatable help is published anywhere, and an address that answers nothing makes
     # Update-Help fail. The full MAML help and the about_ topics ship inside the package instead.

@@ -84,7 +84,7 @@ $Extra
     function Initialize-Running {
         $sha = Get-NextSha
         Deploy $sha
-        $null = Sync -Wait -Timeout 180
+        $null = Sync -Wait -TimeoutSec 180
         $deadline = [DateTime]::UtcNow.AddSeconds(180)
         while (@(Get-ServingPods $sha).Count -lt 4) {
             if ([DateTime]::UtcNow -gt $deadline) { throw "4 ready pods of $sha did not appear" }
@@ -143,7 +143,7 @@ Describe 'Bounce methods on the local cluster' -Tag Integration {
         $new = Get-NextSha
         Deploy $new
         $timeline = Start-PodTimeline
-        $results = Sync -Wait -Timeout 240 -Verbose 4>&1
+        $results = Sync -Wait -TimeoutSec 240 -Verbose 4>&1
         $states = @(Stop-PodTimeline $timeline $old $new)
         ($results | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }).Converging | Should -BeFalse
         foreach ($state in $states) { $state.OldServing + $state.NewServing | Should -BeGreaterOrEqual 3 }
@@ -165,7 +165,7 @@ Describe 'Bounce methods on the local cluster' -Tag Integration {
         $new = Get-NextSha
         Deploy $new
         $timeline = Start-PodTimeline
-        $null = Sync -Wait -Timeout 240
+        $null = Sync -Wait -TimeoutSec 240
         $states = @(Stop-PodTimeline $timeline $old $new)
         $firstLoss = $states | Where-Object OldServing -lt 4 | Select-Object -First 1
         $firstLoss | Should -Not -BeNullOrEmpty
@@ -182,7 +182,7 @@ Describe 'Bounce methods on the local cluster' -Tag Integration {
         $new = Get-NextSha
         Deploy $new
         $timeline = Start-PodTimeline
-        $null = Sync -Wait -Timeout 240
+        $null = Sync -Wait -TimeoutSec 240
         $states = @(Stop-PodTimeline $timeline $old $new)
         foreach ($state in $states) {
             if ($state.NewPresent -gt 0) { $state.OldPresent | Should -Be 0 }
@@ -205,7 +205,7 @@ Describe 'Bounce methods on the local cluster' -Tag Integration {
         # After the single pass: no old copy serves, and the new ones are not all ready yet.
         $states[-1].OldServing | Should -Be 0
         $states[-1].NewServing | Should -BeLessThan 4
-        $null = Sync -Wait -Timeout 240
+        $null = Sync -Wait -TimeoutSec 240
         @(Get-ServingPods $new).Count | Should -Be 4
     }
 
@@ -214,7 +214,7 @@ Describe 'Bounce methods on the local cluster' -Tag Integration {
         Set-Instance '  bounce_method: crossover'
         $old = Initialize-Running
         Deploy $BrokenSha
-        $results = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main -Confirm:$false -Wait -Timeout 25 -ErrorVariable err -ErrorAction SilentlyContinue
+        $results = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance main -Confirm:$false -Wait -TimeoutSec 25 -ErrorVariable err -ErrorAction SilentlyContinue
         $err.FullyQualifiedErrorId | Should -Contain 'SyncWaitTimedOut,Paasta.Commands.SyncPaastaInstance'
         $results.BounceInProgress | Should -BeTrue
         $results.Bounce.NewReady | Should -Be 0
@@ -224,7 +224,7 @@ Describe 'Bounce methods on the local cluster' -Tag Integration {
         # Fixing forward finishes the bounce from where it stands.
         $good = Get-NextSha
         Deploy $good
-        $null = Sync -Wait -Timeout 240
+        $null = Sync -Wait -TimeoutSec 240
         @(Get-ServingPods $good).Count | Should -Be 4
         @(Get-Pods | Where-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' -ne $good }).Count | Should -Be 0
     }
@@ -236,7 +236,7 @@ Describe 'Bounce methods on the local cluster' -Tag Integration {
         $new = Get-NextSha
         Deploy $new
         $pwsh = Get-PwshCommand
-        $script = "Import-Module '$($env:PAASTA_TEST_MODULE)'; Sync-PaastaInstance -SoaDir '$Soa' -Service $Service -Cluster local -Instance main -Confirm:`$false -Wait -Timeout 300"
+        $script = "Import-Module '$($env:PAASTA_TEST_MODULE)'; Sync-PaastaInstance -SoaDir '$Soa' -Service $Service -Cluster local -Instance main -Confirm:`$false -Wait -TimeoutSec 300"
         $child = Start-Process -FilePath $pwsh[0] -ArgumentList (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -PassThru -RedirectStandardOutput (Join-Path $TestDrive 'child.out')
         # Kill it once the bounce is under way: the old Deployment is orphaned and the new one has pods, not yet ready.
         $deadline = [DateTime]::UtcNow.AddSeconds(120)
@@ -248,7 +248,7 @@ Describe 'Bounce methods on the local cluster' -Tag Integration {
         Stop-Process -Id $child.Id -Force
         $child.WaitForExit()
         @(Get-Pods | Where-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' -eq $old -and -not $_.metadata.deletionTimestamp }).Count | Should -BeGreaterThan 0 -Because 'the child was killed before the bounce finished'
-        $r = Sync -Wait -Timeout 240
+        $r = Sync -Wait -TimeoutSec 240
         $r.BounceInProgress | Should -BeFalse
         @(Get-ServingPods $new).Count | Should -Be 4
         @(Get-Pods | Where-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' -eq $old }).Count | Should -Be 0
@@ -376,7 +376,7 @@ public sealed class HacheckStandIn : IDisposable {
         $new = Get-NextSha
         Deploy $new
         $watch = Start-DeletionWatch
-        $null = Sync -Wait -Timeout 240
+        $null = Sync -Wait -TimeoutSec 240
         $downs = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
         @($downs.PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
         foreach ($d in $downs) {
@@ -412,7 +412,7 @@ public sealed class HacheckStandIn : IDisposable {
         @($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
         $Hacheck.Reset()   # every sidecar restarts: hacheck says up again for all of them
         $watch = Start-DeletionWatch
-        $null = Sync -Wait -Timeout 240
+        $null = Sync -Wait -TimeoutSec 240
         $events = Stop-DeletionWatch $watch
         $redrains = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
         foreach ($pod in $oldPods) {
@@ -432,7 +432,7 @@ public sealed class HacheckStandIn : IDisposable {
         $Hacheck.Reset()
         Deploy (Get-NextSha)
         $pwsh = Get-PwshCommand
-        $script = "Import-Module '$($env:PAASTA_TEST_MODULE)'; Sync-PaastaInstance -SoaDir '$Soa' -Service $Service -Cluster local -Instance main -Confirm:`$false -Wait -Timeout 300"
+        $script = "Import-Module '$($env:PAASTA_TEST_MODULE)'; Sync-PaastaInstance -SoaDir '$Soa' -Service $Service -Cluster local -Instance main -Confirm:`$false -Wait -TimeoutSec 300"
         $child = Start-Process -FilePath $pwsh[0] -ArgumentList (@($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -PassThru -RedirectStandardOutput (Join-Path $TestDrive 'child-drain.out')
         # Kill it once every old copy is drained and marked (the mark follows the down; a copy killed between the
         # two is simply drained again, which the redrain test covers).
@@ -448,7 +448,7 @@ public sealed class HacheckStandIn : IDisposable {
         @($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
 
         $watch = Start-DeletionWatch
-        $null = Sync -Wait -Timeout 240
+        $null = Sync -Wait -TimeoutSec 240
         $events = Stop-DeletionWatch $watch
         $downs = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
         foreach ($pod in $oldPods) {
@@ -475,7 +475,7 @@ public sealed class HacheckStandIn : IDisposable {
         $downIps = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique)
         $downIps | Should -Be @($running.Ip | Sort-Object)
         @(Get-Pods | Where-Object { -not $_.metadata.deletionTimestamp }).Count | Should -Be 4
-        $null = Sync -Wait -Timeout 120
+        $null = Sync -Wait -TimeoutSec 120
         ([DateTime]::UtcNow - $marked).TotalSeconds | Should -BeGreaterOrEqual ($Delay - 1)
         @(Get-Pods | Where-Object { -not $_.metadata.deletionTimestamp }).Count | Should -Be 0
         (Invoke-Kubectl -n $Namespace get deployment "$Service-main" -o jsonpath='{.spec.replicas}') | Should -Be '0'

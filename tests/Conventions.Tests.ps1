@@ -212,9 +212,129 @@ Describe 'TabExpansion2 completes each kind from soa-configs' {
         $completer.CompleteArgument('Get-PaastaInstance', 'InstanceType', 'k', $null, @{}).CompletionText | Should -Be @('kubernetes')
     }
 
+    It 'drain methods (Get-, Invoke-PaastaDrainMethod -Name): built-in and registered ones, not the test methods unless -IncludeTestMethods' {
+        Register-PaastaDrainMethod -Name completer_probe -Drain { } -IsSafeToKill { $true }
+        try {
+            Complete 'Get-PaastaDrainMethod -Name ' | Should -Be @('completer_probe', 'hacheck', 'http', 'noop')
+            Complete 'Invoke-PaastaDrainMethod -Name h' | Should -Be @('hacheck', 'http')
+            Complete 'Invoke-PaastaDrainMethod -Name cr' | Should -BeNullOrEmpty
+            Complete 'Get-PaastaDrainMethod -IncludeTestMethods -Name ' | Should -Be @('completer_probe', 'crashy_drain', 'hacheck', 'http', 'noop', 'test')
+            # What can be removed or replaced: the registered ones only.
+            Complete 'Unregister-PaastaDrainMethod -Name ' | Should -Be @('completer_probe')
+            Complete 'Register-PaastaDrainMethod -Force -Name comp' | Should -Be @('completer_probe')
+        }
+        finally { Unregister-PaastaDrainMethod -Name completer_probe -Confirm:$false }
+    }
+
     It 'answers nothing, rather than failing, where no soa-configs exist' {
         $env:PAASTA_SOA_DIR = Join-Path $TestDrive 'no-soa-configs-here'
         Complete 'Invoke-PaastaDrainMethod -Name noop -Service ' | Should -Not -Contain 'hello'
         [Paasta.Commands.ServiceCompleter]::new().CompleteArgument('Get-PaastaService', 'Name', '', $null, @{}) | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Selection parameters: -Service, -Cluster and -Instance follow one rule (docs/ARCHITECTURE.md, "Parameters")' {
+    BeforeAll {
+        # Readers and reconcilers act per instance over a selection: their -Service, -Cluster and -Instance take
+        # several names with wildcards. Every other cmdlet acts on one target and takes one literal name.
+        $script:SelectingVerbs = 'Get', 'Test', 'ConvertTo', 'Sync', 'Wait', 'Watch'
+        # Where the verb says otherwise: 'Cmdlet' or 'Cmdlet -Parameter', the kind it is, and why.
+        $script:Exempt = @{
+            'New-PaastaDeployments'               = 'Selection', 'regenerates the deployments.json of every service selected (-Service * is what the soa-configs primary runs)'
+            'Start-PaastaInstance'                = 'Selection', 'writes one start tag per instance selected, the instances Get-PaastaInstance -Service -Cluster -Instance gives'
+            'Stop-PaastaInstance'                 = 'Selection', 'writes one stop tag per instance selected (it asks for each: ConfirmImpact High)'
+            'Restart-PaastaInstance'              = 'Selection', 'writes one start tag per instance selected'
+            'Test-PaastaService'                  = 'Single', 'checks one checkout (-Path) against the contract of the one service it builds'
+            'ConvertTo-PaastaTronConfig -Cluster' = 'Single', 'a Tron cluster is one Tron master: its namespaces (MASTER first with -IncludeMaster) are generated for that master'
+            'Sync-PaastaTronNamespace -Cluster'   = 'Single', 'the namespaces go to one Tron master (-TronUrl), which serves one Tron cluster'
+        }
+        $script:Checked = foreach ($cmd in Get-Command -Module Paasta -CommandType Cmdlet) {
+            $params = $cmd.Parameters.Values | Where-Object { $_.Name -in 'Service', 'Cluster', 'Instance' -or ($_.Aliases | Where-Object { $_ -in 'Service', 'Cluster', 'Instance' }) }
+            foreach ($p in $params) {
+                $key = "$($cmd.Name) -$($p.Name)"
+                $byVerb = if ($cmd.Verb -in $SelectingVerbs) { 'Selection' } else { 'Single' }
+                $exemption = if ($Exempt.ContainsKey($key)) { $Exempt[$key] } elseif ($Exempt.ContainsKey($cmd.Name)) { $Exempt[$cmd.Name] }
+                $wanted = if ($exemption) { $exemption[0] } else { $byVerb }
+                $wild = [bool]($p.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] })
+                $actual = if ($p.ParameterType -eq [string[]] -and $wild) { 'Selection' } elseif ($p.ParameterType -eq [string] -and -not $wild) { 'Single' } else { "$($p.ParameterType.Name) with wildcards $wild" }
+                [pscustomobject]@{ Key = $key; Command = $cmd.Name; ByVerb = $byVerb; Wanted = $wanted; Actual = $actual }
+            }
+        }
+    }
+
+    It 'walks the exported cmdlets (the scan itself works)' {
+        $Checked.Count | Should -BeGreaterThan 40
+        $Checked.Key | Should -Contain 'Get-PaastaService -Name'   # -Name, alias Service
+        $Checked.Key | Should -Contain 'Sync-PaastaJob -Job'       # -Job, alias Instance
+        $Checked.Key | Should -Contain 'Invoke-PaastaLocalRun -Instance'
+    }
+
+    It 'gives a reader or reconciler string[] with [SupportsWildcards()], and a single-target action one literal string' {
+        $wrong = @($Checked | Where-Object { $_.Actual -ne $_.Wanted } | ForEach-Object { "$($_.Key): wants $($_.Wanted), is $($_.Actual)" })
+        $wrong | Should -BeNullOrEmpty -Because ($wrong -join '; ')
+    }
+
+    It 'keeps only exemptions that change the verb''s answer, each with a reason' {
+        foreach ($key in $Exempt.Keys) {
+            $rows = @($Checked | Where-Object { $_.Key -eq $key -or $_.Command -eq $key })
+            $rows | Should -Not -BeNullOrEmpty -Because "$key names no exported cmdlet or parameter"
+            @($rows | Where-Object { $_.ByVerb -ne $Exempt[$key][0] }) | Should -Not -BeNullOrEmpty -Because "$key is $($Exempt[$key][0]) by its verb already: remove its exemption"
+            $Exempt[$key][1].Length | Should -BeGreaterThan 20 -Because "$key needs its reason"
+        }
+    }
+}
+
+Describe 'Parameter names' {
+    BeforeAll {
+        $script:Common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+        $script:All = foreach ($cmd in Get-Command -Module Paasta -CommandType Cmdlet) {
+            foreach ($p in $cmd.Parameters.Values | Where-Object Name -notin $Common) { [pscustomobject]@{ Command = $cmd.Name; Parameter = $p } }
+        }
+    }
+
+    It 'name a time limit in seconds -TimeoutSec, never -Timeout (kept as an alias only where it was the name)' {
+        @($All | Where-Object { $_.Parameter.Name -eq 'Timeout' } | ForEach-Object Command) | Should -BeNullOrEmpty
+        foreach ($t in $All | Where-Object { $_.Parameter.Name -eq 'TimeoutSec' }) { $t.Parameter.ParameterType | Should -Be ([int]) -Because "$($t.Command) -TimeoutSec counts seconds" }
+        foreach ($name in 'Sync-PaastaInstance', 'Wait-PaastaDeployment') { (Get-Command $name).Parameters['TimeoutSec'].Aliases | Should -Contain 'Timeout' -Because "scripts call $name -Timeout" }
+    }
+
+    It 'are singular for parameters that take several values (PowerShell''s naming guideline)' {
+        # Where the plural is the thing's own name: the reason is the value.
+        $exempt = @{ 'Test-PaastaReplication -HaproxyStats' = 'HAProxy calls its status page and socket command "stats"' }
+        $plural = @($All | Where-Object { $_.Parameter.ParameterType.IsArray -and $_.Parameter.Name -match '(?<!s)s$' } |
+                ForEach-Object { "$($_.Command) -$($_.Parameter.Name)" } | Where-Object { -not $exempt.ContainsKey($_) })
+        $plural | Should -BeNullOrEmpty -Because ($plural -join ', ')
+        foreach ($key in $exempt.Keys) { $All | Where-Object { "$($_.Command) -$($_.Parameter.Name)" -eq $key } | Should -Not -BeNullOrEmpty -Because "$key is gone: remove its exemption" }
+    }
+
+    It 'keep the plural names Send-PaastaSensuEvent had as aliases, and -ClusterName as an alias of -Cluster' {
+        $p = (Get-Command Send-PaastaSensuEvent).Parameters
+        $p['Tag'].Aliases | Should -Contain 'Tags'
+        $p['IrcChannel'].Aliases | Should -Contain 'IrcChannels'
+        $p['SlackChannel'].Aliases | Should -Contain 'SlackChannels'
+        $p['Dependency'].Aliases | Should -Contain 'Dependencies'
+        $p['Cluster'].Aliases | Should -Contain 'ClusterName'
+        $p.Keys | Should -Not -Contain 'ClusterName'
+    }
+}
+
+Describe 'Command names' {
+    It 'exports no alias that reads as a sibling of cmdlets it is not (an alias Verb-Noun resolves to a cmdlet of that noun)' {
+        $nouns = (Get-Command -Module Paasta -CommandType Cmdlet).Noun | Sort-Object -Unique
+        $misleading = @(foreach ($alias in Get-Command -Module Paasta -CommandType Alias) {
+                $noun = ($alias.Name -split '-', 2)[1]
+                if ($noun -and $noun -in $nouns -and $alias.ResolvedCommand.Noun -ne $noun) { "$($alias.Name) -> $($alias.ResolvedCommand.Name)" }
+            })
+        $misleading | Should -BeNullOrEmpty -Because ($misleading -join ', ')
+    }
+
+    It 'tells soa-configs (Test-PaastaConfig) from Paasta''s own settings (Get-/Set-PaastaConfiguration) in each synopsis' {
+        (Get-Help Test-PaastaConfig).Synopsis | Should -Match 'soa-configs'
+        foreach ($name in 'Get-PaastaConfiguration', 'Set-PaastaConfiguration') {
+            $synopsis = (Get-Help $name).Synopsis
+            $synopsis | Should -Match 'settings'
+            $synopsis | Should -Match 'not soa-configs' -Because "$name could be taken for the soa-configs cmdlet Test-PaastaConfig"
+        }
+        (Get-Help about_Paasta | Out-String) | Should -Match '(?s)Test-PaastaConfig.{0,400}Get-PaastaConfiguration|Get-PaastaConfiguration.{0,400}Test-PaastaConfig'
     }
 }

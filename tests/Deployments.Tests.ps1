@@ -242,9 +242,9 @@ Describe 'New-PaastaDeployments' {
         (Get-Item $path).LastWriteTimeUtc | Should -Be $stamp
     }
 
-    It 'is also New-PaastaDeployment' {
-        (Get-Command New-PaastaDeployment).ResolvedCommand.Name | Should -Be 'New-PaastaDeployments'
-        (New-PaastaDeployment -SoaDir $bed.Soa -Service svc).Service | Should -Be 'svc'
+    It 'has no singular alias New-PaastaDeployment, which would read as a sibling of Get-, Publish- and Undo-PaastaDeployment' {
+        Get-Command New-PaastaDeployment -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Get-Alias -Definition New-PaastaDeployments -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
     It '-WhatIf computes but does not write' {

@@ -35,7 +35,9 @@ Describe 'Register-PaastaDrainMethod with scriptblocks' {
         $info.Definition | Should -Be 'Drain, IsSafeToKill, StopDraining'
         $info.Description | Should -Be 'records calls'
         $info.PSObject.TypeNames[0] | Should -Be 'Paasta.Drain.DrainMethodInfo'
-        (Get-PaastaDrainMethod | Where-Object Source -eq BuiltIn).Name | Should -Be @('crashy_drain', 'hacheck', 'http', 'noop', 'test')
+        (Get-PaastaDrainMethod | Where-Object Source -eq BuiltIn).Name | Should -Be @('hacheck', 'http', 'noop')
+        (Get-PaastaDrainMethod -IncludeTestMethods | Where-Object ForTesting).Name | Should -Be @('crashy_drain', 'test')
+        (Get-PaastaDrainMethod -Name test).ForTesting | Should -BeTrue
     }
 
     It 'gives the blocks a typed task as $_, $args[0] and the first parameter, and the context second' {

@@ -164,7 +164,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         ($s | Format-List | Out-String) | Should -Match ([regex]::Escape($s.Pods[0].Name))
     }
 
-    It 'Wait-PaastaDeployment returns at once when the version is already ready' {
+    It 'Wait-PaastaDeployment returns at once when the version is already ready (-Timeout, the old name of -TimeoutSec, still binds)' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Cluster local -Timeout 60
         $w.Converged | Should -BeTrue
@@ -201,7 +201,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         $r.OldConfigSha | Should -Be $live.metadata.labels.'paasta.yelp.com/config_sha'
         $r.NewConfigSha | Should -Not -Be $r.OldConfigSha
         # The first pass starts the bounce (new Deployment, old pods orphaned); -Wait passes until the old copies are drained and gone.
-        (Sync -Wait -Timeout 180).Converging | Should -BeFalse
+        (Sync -Wait -TimeoutSec 180).Converging | Should -BeFalse
         $pods = @(Get-ReadyPods)
         $pods.Count | Should -Be 3
         $pods | ForEach-Object { $_.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $r.NewConfigSha }
@@ -260,14 +260,14 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         $r.DesiredState | Should -Be 'start'
         ($r.OldGitSha, $r.NewGitSha) | Should -Be @($ShaA, $ShaC)
         $r.NewReplicas | Should -Be 2
-        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $ShaC.Substring(0, 10) -Cluster local -Timeout 150
+        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.everything -Commit $ShaC.Substring(0, 10) -Cluster local -TimeoutSec 150
         $w.Converged | Should -BeTrue
         $w.ReadyReplicas | Should -Be 2
         @(Get-ReadyPods) | ForEach-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' | Should -Be $ShaC }
         $body = (Invoke-WebRequest -Uri "http://$(@(Get-ReadyPods)[0].status.podIP):8888/" -TimeoutSec 10).Content
         $body | Should -Match 'hello, again'
         # Pods of the stopped version were still terminating when C was created, so that was a bounce; a pass ends it.
-        (Sync -Wait -Timeout 120).Converging | Should -BeFalse
+        (Sync -Wait -TimeoutSec 120).Converging | Should -BeFalse
         (Sync).Action | Should -Be 'Unchanged'
     }
 
@@ -297,7 +297,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         $pod.Message | Should -Match 'probe failed: HTTP probe failed with statuscode: 404'
         $s.Message | Should -Match 'not ready: ReadinessProbeFailing'
 
-        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.broken -Cluster local -Timeout 6 -ErrorVariable err -ErrorAction SilentlyContinue
+        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.broken -Cluster local -TimeoutSec 6 -ErrorVariable err -ErrorAction SilentlyContinue
         $w.Converged | Should -BeFalse
         $w.Reason | Should -Match 'fail their readiness check'
         $err.Count | Should -Be 1
@@ -321,11 +321,11 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         Wait-Until { (Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance unpullable).Pods.Reason -match 'ImagePull' } 90 'an image pull failure'
         Wait-Until { (Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance crashing).Pods.Reason -contains 'CrashLoopBackOff' } 120 'a crash loop'
 
-        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.unpullable -Cluster local -Timeout 3 -ErrorVariable err -ErrorAction SilentlyContinue
+        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.unpullable -Cluster local -TimeoutSec 3 -ErrorVariable err -ErrorAction SilentlyContinue
         $w.Converged | Should -BeFalse
         $w.Reason | Should -Match 'cannot pull their image'
         $err[0].Exception.Message | Should -Match "unpullable on local: .*cannot pull their image.*paasta-$unpushed"
-        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.crashing -Cluster local -Timeout 3 -ErrorVariable err -ErrorAction SilentlyContinue
+        $w = Wait-PaastaDeployment -SoaDir $Soa -Service $Service -DeployGroup local.crashing -Cluster local -TimeoutSec 3 -ErrorVariable err -ErrorAction SilentlyContinue
         $w.Converged | Should -BeFalse
         $w.Reason | Should -Match 'crash loop'
         $err[0].FullyQualifiedErrorId | Should -Be 'DeploymentWaitTimedOut,Paasta.Commands.WaitPaastaDeployment'
@@ -400,7 +400,7 @@ Describe 'Sync-PaastaInstance with a secret in env' -Tag Integration {
             # '--' quoted, or PowerShell takes it for its own end of parameters.
             ("$(Invoke-Kubectl -n $Namespace exec $pod[0].metadata.name '--' /bin/sh -c 'echo $TOKEN')").Trim()
         }
-        $created = Sync-Secretive -Wait -Timeout 180
+        $created = Sync-Secretive -Wait -TimeoutSec 180
         Wait-Until { @(Get-ReadyPods secretive).Count -eq 1 } 120 'the secretive pod'
         Get-Token | Should -Be 'first'
         (Sync-Secretive).Action | Should -Be 'Unchanged'
@@ -415,7 +415,7 @@ Describe 'Sync-PaastaInstance with a secret in env' -Tag Integration {
         $rotated.Action | Should -Be 'Updated'
         $rotated.OldConfigSha | Should -Be $created.NewConfigSha
         $rotated.NewConfigSha | Should -Be $status.DesiredConfigSha
-        (Sync-Secretive -Wait -Timeout 180).Converging | Should -BeFalse
+        (Sync-Secretive -Wait -TimeoutSec 180).Converging | Should -BeFalse
         Wait-Until { @(Get-ReadyPods secretive).Count -eq 1 -and @(Get-Pods secretive).Count -eq 1 } 120 'one new secretive pod'
         Get-Token | Should -Be 'second'
     }
@@ -451,7 +451,7 @@ Describe 'Sync-PaastaInstance of an autoscaled instance' -Tag Integration {
         # Stopped: no HPA (docs/BEHAVIOUR.md §5.7), 0 replicas.
         Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto | Stop-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
         Update-Deployments
-        $null = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false -Wait -Timeout 120
+        $null = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false -Wait -TimeoutSec 120
         & $Kubectl -n $Namespace get "horizontalpodautoscalers.$version.autoscaling" "$Service-auto" 2>$null | Out-Null
         $LASTEXITCODE | Should -Not -Be 0 -Because 'a stopped instance has no autoscaler'
         (Get-Live "$Service-auto").spec.replicas | Should -Be 0
@@ -464,7 +464,7 @@ Describe 'ConvertTo-PaastaKubernetesObject against what Sync applied' -Tag Integ
         # Earlier tests may have left main behind soa-configs (a regenerated deployments.json): in sync first.
         $preview = Sync -WhatIf
         if ($preview.Action -ne 'Unchanged') { Write-Host "main before rendering: $($preview.Action)`n$($preview.Diff)" }
-        $synced = Sync -Wait -Timeout 180
+        $synced = Sync -Wait -TimeoutSec 180
         $synced.Converging | Should -BeFalse
         $objects = @(ConvertTo-PaastaKubernetesObject -SoaDir $Soa -Service $Service -Cluster local -Instance main)
         $objects.Kind | Should -Be @('Namespace', 'LimitRange', 'Deployment', 'PodDisruptionBudget')
@@ -535,7 +535,7 @@ Describe 'Sync-PaastaInstance -Prune' -Tag Integration {
     It 'lists under -WhatIf, then drains and removes only the instance gone from soa-configs; unlabelled and foreign objects stay' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         @(Sync-Prune).Action | Should -Be @('Created', 'Created')
-        @(Sync-Prune -Wait -Timeout 180).Converging | Should -Be @($false, $false)
+        @(Sync-Prune -Wait -TimeoutSec 180).Converging | Should -Be @($false, $false)
         $gonePods = @((Invoke-Kubectl -n $PruneNamespace get pods -l 'paasta.yelp.com/instance=gone' -o json | ConvertFrom-Json).items.metadata.name)
         $gonePods.Count | Should -Be 2
         # An unlabelled Deployment, and one labelled for this service's 'gone' instance on another PaaSTA cluster.
@@ -591,7 +591,7 @@ spec:
         @($err.FullyQualifiedErrorId) | Should -Contain 'PruneWouldRemoveAllInstances,Paasta.Commands.SyncPaastaInstance'
         Get-PruneObject deployment "$PruneService-keep" | Should -Not -BeNullOrEmpty
 
-        $forced = @(Sync-Prune -Prune -Force -Wait -Timeout 120)
+        $forced = @(Sync-Prune -Prune -Force -Wait -TimeoutSec 120)
         $forced.Instance | Should -Be 'keep'
         $forced.Action | Should -Be 'Removed'
         Get-PruneObject deployment "$PruneService-keep" | Should -BeNullOrEmpty

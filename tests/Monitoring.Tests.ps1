@@ -50,6 +50,44 @@ Describe 'Send-PaastaSensuEvent into a stand-in for the Sensu client socket' {
         $got[0].Raw | Should -Match '^\{"name": "backup_done", "status": 2, "output": "no backup for 2 days\\nsee the log", "handler": "default", '
     }
 
+    It 'binds a replication result by its property names (Tags, IrcChannels, SlackChannels: the aliases) and sends exactly its event' {
+        $sensu.Received.Clear()
+        $null = Get-PaastaConfiguration   # Paasta.Core loads in the module's own context on first use
+        $core = [System.Runtime.Loader.AssemblyLoadContext]::All.Assemblies | Where-Object { $_.GetName().Name -eq 'Paasta.Core' } | Select-Object -First 1
+        $type = $core.GetType('Paasta.Monitoring.ReplicationCheckResult')
+        $result = [Activator]::CreateInstance($type)
+        $values = @{
+            Service = 'web'; Instance = 'main'; Cluster = 'prod'; Namespace = 'paastasvc-web'; Output = 'web.main has 1 of 3'; Description = 'see the runbook'
+            CheckName = 'check_paasta_services_replication.web.main'; Team = 'backend'; Runbook = 'docs/runbook.md'; Tip = 'restart it'; AlertAfter = '10m'
+            Tags = [string[]]('a', 'b'); IrcChannels = [string[]]('#web'); SlackChannels = [string[]]('#web-alerts'); Source = 'paasta-prod'
+            Status = [Enum]::Parse($type.GetProperty('Status').PropertyType, 'CRITICAL')
+        }
+        foreach ($name in $values.Keys) { $type.GetProperty($name).SetValue($result, $values[$name]) }
+        $delivery = $result | Send-PaastaSensuEvent -SensuSocket $sensu.Socket -PassThru
+        $delivery.Acknowledged | Should -BeTrue
+        $got = Get-Received $sensu
+        $got[0].Raw | Should -Be ($result.ToSensuEvent().ToJson() + "`n")
+        $got[0].Json.tags | Should -Be @('a', 'b')
+        $got[0].Json.irc_channels | Should -Be @('#web')
+        $got[0].Json.slack_channels | Should -Be @('#web-alerts')
+    }
+
+    It 'binds the singular names, and ClusterName as the cluster (source paasta-CLUSTER, no cluster_name key, as PaaSTA sends)' {
+        $sensu.Received.Clear()
+        [pscustomobject]@{ Name = 'n'; Status = 'OK'; Output = 'o'; Team = 't'; Tag = 'x'; IrcChannel = '#i'; SlackChannel = '#s'; Dependency = 'd'; ClusterName = 'prod' } |
+            Send-PaastaSensuEvent -SensuSocket $sensu.Socket
+        [pscustomobject]@{ Name = 'n'; Status = 'OK'; Output = 'o'; Team = 't'; Dependencies = 'd1', 'd2' } | Send-PaastaSensuEvent -SensuSocket $sensu.Socket
+        $got = Get-Received $sensu
+        $e = $got[0].Json
+        @($e.Keys) | Should -Be ($SensuKeys + 'irc_channels', 'slack_channels')
+        $e.tags | Should -Be @('x')
+        $e.irc_channels | Should -Be @('#i')
+        $e.slack_channels | Should -Be @('#s')
+        $e.dependencies | Should -Be @('d')
+        $e.source | Should -Be 'paasta-prod'
+        $got[1].Json.dependencies | Should -Be @('d1', 'd2')
+    }
+
     It 'warns and sends nothing for an object without a team, as PaaSTA does' {
         $sensu.Received.Clear()
         [pscustomobject]@{ Name = 'x'; Status = 0; Output = 'fine' } | Send-PaastaSensuEvent -SensuSocket $sensu.Socket -WarningVariable w -WarningAction SilentlyContinue

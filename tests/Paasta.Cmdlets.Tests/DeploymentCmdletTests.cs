@@ -72,6 +72,17 @@ public sealed class DeploymentCmdletTests : IDisposable
         Assert.Single(_bed.Tags("-stop"));
     }
 
+    [Fact]
+    public void Restart_takes_services_by_name_or_wildcard_and_tags_each_instance_once()
+    {
+        Publish("prod.main", _bed.Commit());
+        var r = Run("Restart-PaastaInstance -SoaDir $args[0] -Service 's*', svc, 'nomatch*' -Cluster c1 -Instance main -PassThru", _bed.Soa);
+        Assert.Empty(r.Errors);
+        Assert.Equal("main", (string)Assert.Single(r.Output).Properties["Instance"].Value);
+        Assert.Single(_bed.Tags("-start"));
+        Assert.Equal(new[] { "ServiceNotFound" }, Run("Restart-PaastaInstance -SoaDir $args[0] -Service nosuch -Cluster c1 -Instance main", _bed.Soa).ErrorIds);
+    }
+
     // ---------------------------------------------------------------- deployments.json is never emptied silently
 
     [Fact]

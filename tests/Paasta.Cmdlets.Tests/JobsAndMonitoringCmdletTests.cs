@@ -118,6 +118,24 @@ public sealed class JobsAndMonitoringCmdletTests : IDisposable
         finally { listener.Stop(); }
     }
 
+    [Theory]
+    [InlineData("Test-PaastaReplication -SoaDir $args[0] -Cluster 'nomatch*', 'zz*' -Summary")]
+    [InlineData("Get-PaastaJob -SoaDir $args[0] -Cluster 'nomatch*', 'zz*'")]
+    [InlineData("Sync-PaastaJob -SoaDir $args[0] -Service hello -Cluster 'nomatch*', 'zz*' -Confirm:$false")]
+    public void Cluster_takes_several_wildcards_that_may_match_nothing(string script)
+    {
+        var r = _host.Invoke(script, Examples);
+        Assert.Empty(r.Errors);
+    }
+
+    [Fact]
+    public void Test_PaastaReplication_reports_a_literal_cluster_among_several_that_matches_nothing()
+    {
+        var r = _host.Invoke("Test-PaastaReplication -SoaDir $args[0] -Service hello -Cluster 'nomatch*', nosuch -Summary", Examples);
+        Assert.Equal(new[] { "ClusterNotFound" }, r.ErrorIds);
+        Assert.Equal("nosuch", (string)r.Output.Single().Properties["Cluster"].Value);
+    }
+
     [Fact]
     public void Get_PaastaDrainMethod_reports_a_literal_name_that_matches_nothing()
     {

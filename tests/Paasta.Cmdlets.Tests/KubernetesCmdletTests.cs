@@ -101,9 +101,31 @@ public sealed class KubernetesCmdletTests : IDisposable
         var r = _host.Invoke("""
             @([pscustomobject]@{ Service = 'hello'; DeployGroup = 'local.everything'; Commit = $args[1] },
               [pscustomobject]@{ Service = 'hello'; DeployGroup = 'local.everything'; Commit = $args[1] }) |
-                Wait-PaastaDeployment -SoaDir $args[0] -Timeout 5
+                Wait-PaastaDeployment -SoaDir $args[0] -TimeoutSec 5
             """, _soa, Sha);
         Assert.Equal(new[] { "KubeConfigNotFound" }, r.ErrorIds);
+    }
+
+    [Theory]
+    [InlineData("Wait-PaastaDeployment -SoaDir $args[0] -Service hello -DeployGroup local.everything -Commit $args[1] -Timeout 5")]
+    [InlineData("Sync-PaastaInstance -SoaDir $args[0] -Service hello -Cluster local -Wait -Timeout 5 -Confirm:$false")]
+    public void TheOldNameTimeoutStillBindsTimeoutSec(string script)
+    {
+        // Bound: the cmdlet gets as far as the (missing) kubeconfig.
+        var r = _host.Invoke(script, _soa, Sha);
+        Assert.Equal(new[] { "KubeConfigNotFound" }, r.ErrorIds);
+        var bound = _host.Invoke("(Get-Command Wait-PaastaDeployment).ResolveParameter('Timeout').Name, (Get-Command Sync-PaastaInstance).ResolveParameter('Timeout').Name");
+        Assert.Equal(new[] { "TimeoutSec", "TimeoutSec" }, bound.Output.Select(o => o.ToString()));
+    }
+
+    [Fact]
+    public void WaitTakesSeveralServicesByNameOrWildcard()
+    {
+        // hello by name, and a wildcard that matches nothing (no error): the wait starts, and fails at the missing kubeconfig.
+        var r = _host.Invoke("Wait-PaastaDeployment -SoaDir $args[0] -Service hello, 'nomatch*' -DeployGroup local.everything -Commit $args[1] -TimeoutSec 5", _soa, Sha);
+        Assert.Equal(new[] { "KubeConfigNotFound" }, r.ErrorIds);
+        var missing = _host.Invoke("Wait-PaastaDeployment -SoaDir $args[0] -Service nosuch, 'nomatch*' -DeployGroup local.everything -TimeoutSec 5", _soa);
+        Assert.Equal(new[] { "ServiceNotFound" }, missing.ErrorIds);
     }
 
     [Fact]

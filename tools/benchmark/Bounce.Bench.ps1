@@ -138,7 +138,7 @@ try {
 
     # --- Paasta's instance, created and fully ready
     $sw = [Diagnostics.Stopwatch]::StartNew()
-    $created = @(Sync-PaastaInstance @syncArgs -Wait -Timeout 300)
+    $created = @(Sync-PaastaInstance @syncArgs -Wait -TimeoutSec 300)
     $createSeconds = $sw.Elapsed.TotalSeconds
     if ($created.Count -ne 1 -or $created[0].Converging) { throw "the first Sync did not bring up $Instance`: $($created | Out-String)" }
     $paastaSelector = "paasta.yelp.com/service=$Service,paasta.yelp.com/instance=$Instance"
@@ -189,7 +189,7 @@ try {
         $allNew = $null
         $sw = [Diagnostics.Stopwatch]::StartNew()
         # The verbose stream is timestamped as it arrives: 'Pass N:' marks the start of each pass's writes.
-        $results = @(Sync-PaastaInstance @syncArgs -Wait -Timeout 600 -Verbose 4>&1 | ForEach-Object {
+        $results = @(Sync-PaastaInstance @syncArgs -Wait -TimeoutSec 600 -Verbose 4>&1 | ForEach-Object {
                 if ($_ -is [Management.Automation.VerboseRecord]) {
                     if ($_.Message -match '^Pass \d+:') { $passes.Add($sw.Elapsed.TotalSeconds) }
                     elseif ($null -eq $allNew -and $_.Message -match 'crossover: (\d+) new ready' -and [int]$Matches[1] -ge $Replicas) { $allNew = $sw.Elapsed.TotalSeconds }

@@ -6,8 +6,10 @@ using Paasta.Errors;
 namespace Paasta.Drain;
 
 /// <summary>
-/// Drain methods by name (docs/BEHAVIOUR.md §7.2's registry): the built-ins noop, test, crashy_drain, hacheck and http, plus
-/// custom ones registered from .NET types, factory delegates or (through the cmdlets) PowerShell scriptblocks.
+/// Drain methods by name (docs/BEHAVIOUR.md §7.2's registry): the built-ins noop, hacheck and http, plus custom ones
+/// registered from .NET types, factory delegates or (through the cmdlets) PowerShell scriptblocks. PaaSTA's drain_lib
+/// also registers test and crashy_drain, for its own tests (§7.3); they are built in here too, since soa-configs may
+/// name them, but marked <see cref="DrainMethodInfo.ForTesting"/> and left out of what operators are shown.
 /// Names compare case-insensitively. <see cref="Default"/> is the process-wide registry the cmdlets and the
 /// bounce engine share. Thread-safe.
 /// </summary>
@@ -25,26 +27,28 @@ public sealed partial class DrainMethodRegistry
     public DrainMethodRegistry()
     {
         AddBuiltIn("noop", typeof(NoopDrainMethod), "Drains nothing; always safe to kill.", _ => new NoopDrainMethod());
-        AddBuiltIn("test", typeof(TestDrainMethod), "Records drains in process (TestDrainRecord.Shared); safe when marked, or delay seconds after drain.",
-            c => new TestDrainMethod(c));
-        AddBuiltIn("crashy_drain", typeof(CrashyDrainMethod), "Every call fails; for testing that failures keep copies serving.", _ => new CrashyDrainMethod());
+        AddBuiltIn("test", typeof(TestDrainMethod), "For tests: records drains in process (TestDrainRecord.Shared); safe when marked, or delay seconds after drain.",
+            c => new TestDrainMethod(c), forTesting: true);
+        AddBuiltIn("crashy_drain", typeof(CrashyDrainMethod), "For tests: every call fails, to show that failures keep copies serving.", _ => new CrashyDrainMethod(), forTesting: true);
         AddBuiltIn(HacheckDrainMethod.Name, typeof(HacheckDrainMethod),
             "hacheck spool API: POST status=down with expiration; safe delay seconds (default 240) after down.", c => new HacheckDrainMethod(c));
         AddBuiltIn(HttpDrainMethod.Name, typeof(HttpDrainMethod),
             "Calls the drain, stop_draining, is_draining and is_safe_to_kill URL specs of drain_method_params.", c => new HttpDrainMethod(c));
     }
 
-    private void AddBuiltIn(string name, Type type, string description, DrainMethodFactory factory) =>
-        _entries[name] = new Entry(new DrainMethodInfo(name, DrainMethodSource.BuiltIn, type.FullName!, description), factory);
+    private void AddBuiltIn(string name, Type type, string description, DrainMethodFactory factory, bool forTesting = false) =>
+        _entries[name] = new Entry(new DrainMethodInfo(name, DrainMethodSource.BuiltIn, type.FullName!, description) { ForTesting = forTesting }, factory);
 
-    /// <summary>Every method, sorted by name.</summary>
-    public IReadOnlyList<DrainMethodInfo> List()
+    /// <summary>The methods, sorted by name; the ones for testing only when <paramref name="includeTestMethods"/>.</summary>
+    public IReadOnlyList<DrainMethodInfo> List(bool includeTestMethods = false)
     {
-        lock (_gate) return _entries.Values.Select(e => e.Info).OrderBy(i => i.Name, StringComparer.OrdinalIgnoreCase).ToList();
+        lock (_gate)
+            return _entries.Values.Select(e => e.Info).Where(i => includeTestMethods || !i.ForTesting)
+                .OrderBy(i => i.Name, StringComparer.OrdinalIgnoreCase).ToList();
     }
 
-    /// <summary>The sorted names (PaaSTA's list_drain_methods).</summary>
-    public IReadOnlyList<string> Names => List().Select(i => i.Name).ToList();
+    /// <summary>Every name, sorted, the test methods included (PaaSTA's list_drain_methods).</summary>
+    public IReadOnlyList<string> Names => List(includeTestMethods: true).Select(i => i.Name).ToList();
 
     public DrainMethodInfo? Find(string name)
     {
@@ -177,7 +181,7 @@ public sealed partial class DrainMethodRegistry
 
     private PaastaException NotFound(string name) =>
         new("DrainMethodNotFound", PaastaErrorKind.ObjectNotFound,
-            $"No drain method named '{name}'. Known: {string.Join(", ", Names)}. Register custom ones with Register-PaastaDrainMethod.") { Target = name };
+            $"No drain method named '{name}'. Known: {string.Join(", ", List().Select(i => i.Name))}. Register custom ones with Register-PaastaDrainMethod.") { Target = name };
 
     private static PaastaException BuiltIn(string name, string verb) =>
         new("DrainMethodBuiltIn", PaastaErrorKind.InvalidOperation, $"'{name}' is a built-in drain method; it cannot be {verb}.") { Target = name };

@@ -16,7 +16,7 @@ public enum DrainAction : long
 // long: ConvertTo-Json writes 64-bit enums by name, which runbooks parsing JSON need (docs/OUTPUT.md).
 public enum DrainMethodSource : long
 {
-    /// <summary>Shipped with Paasta (noop, test, crashy_drain, hacheck, http).</summary>
+    /// <summary>Shipped with Paasta (noop, hacheck, http, and the test methods test and crashy_drain).</summary>
     BuiltIn,
     /// <summary>A .NET type implementing <see cref="IDrainMethod"/>.</summary>
     Type,
@@ -29,6 +29,12 @@ public enum DrainMethodSource : long
 /// <summary>A registered drain method, as Get-PaastaDrainMethod lists it.</summary>
 public sealed record DrainMethodInfo(string Name, DrainMethodSource Source, string Definition, string? Description)
 {
+    /// <summary>
+    /// One of the methods PaaSTA ships for its own tests (test, crashy_drain): usable by name, since soa-configs may
+    /// name them, but not listed to operators unless asked for.
+    /// </summary>
+    public bool ForTesting { get; init; }
+
     public override string ToString() => Name;
 }
 

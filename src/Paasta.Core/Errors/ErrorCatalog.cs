@@ -28,7 +28,7 @@ public static class ErrorCatalog
         ["MultipleClusters"] = "Pass -Cluster, or map each cluster to its context with Set-PaastaConfiguration -ClusterContext.",
         ["DeployGroupNotUsed"] = "Check the deploy group: Get-PaastaInstance shows the DeployGroup of each long-running instance.",
         ["DeployGroupNotDeployed"] = "Mark a commit for deployment (Publish-PaastaDeployment) and run New-PaastaDeployments, or pass -Commit.",
-        ["DeploymentWaitTimedOut"] = "Look at the instances the message names with Get-PaastaInstanceStatus; wait again with a longer -Timeout once they progress.",
+        ["DeploymentWaitTimedOut"] = "Look at the instances the message names with Get-PaastaInstanceStatus; wait again with a longer -TimeoutSec once they progress.",
         ["SyncWaitTimedOut"] = "Look at the instances the message names with Get-PaastaInstanceStatus, then run Sync-PaastaInstance again: it continues where this one stopped.",
         ["BounceMethodUnknown"] = "Set bounce_method to crossover, brutal, downthenup or upthendown at " + Location + ".",
         ["OrphanDeleteTimedOut"] = "Run Sync-PaastaInstance again; if it repeats, check the namespace's Deployments and ReplicaSets with kubectl (a finalizer or a stuck controller).",

@@ -33,7 +33,6 @@ public sealed record SensuCheck
     public string? Ttl { get; init; }
     public IReadOnlyList<string>? Dependencies { get; init; }
     public string? Issuetype { get; init; }
-    public string? ClusterName { get; init; }
 
     public bool HasTeam => !string.IsNullOrEmpty(Team);
 
@@ -69,7 +68,6 @@ public sealed record SensuCheck
             SlackChannels = SlackChannels,
             Component = Component,
             Description = Description,
-            ClusterName = ClusterName,
         };
     }
 }

@@ -6,14 +6,17 @@ using Paasta.Kubernetes;
 
 namespace Paasta.Operations;
 
-/// <summary>What to wait for: the instances of one service's deploy group running one version.</summary>
-public sealed record DeploymentWaitRequest(string Service, string DeployGroup)
+/// <summary>What to wait for: the instances of the services' deploy group running one version.</summary>
+public sealed record DeploymentWaitRequest(IReadOnlyList<string> Services, string DeployGroup)
 {
-    /// <summary>The commit (full sha or a prefix); null: the group's git_sha in deployments.json.</summary>
+    public DeploymentWaitRequest(string service, string deployGroup) : this(new[] { service }, deployGroup) { }
+
+    /// <summary>The commit (full sha or a prefix); null: the group's git_sha in each service's deployments.json.</summary>
     public string? Commit { get; init; }
     public string? ImageVersion { get; init; }
     /// <summary>Clusters (names or wildcards); null: the Cluster setting, else every cluster.</summary>
     public IReadOnlyList<string>? Clusters { get; init; }
+    /// <summary>For the whole request: the services are waited for one after another within it.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(1);
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
 }
@@ -21,36 +24,70 @@ public sealed record DeploymentWaitRequest(string Service, string DeployGroup)
 /// <summary>
 /// Wait-PaastaDeployment (paasta wait-for-deployment): polls the clusters until every long-running instance of a
 /// deploy group runs the version and is ready (<see cref="DeploymentProgress"/>), or the timeout passes; each
-/// cluster through its own connection. One object serves one call: a (service, deploy group) already waited for
-/// in it is not waited for again, so piping several deployments of one group waits once.
+/// cluster through its own connection. Services are names or wildcards (<see cref="InstanceQuery"/>): a service
+/// named exactly must use the deploy group (DeployGroupNotUsed), one matched by a wildcard that does not is left
+/// out. One object serves one call: a (service, deploy group) already waited for in it is not waited for again,
+/// so piping several deployments of one group waits once.
 /// </summary>
 public sealed class DeploymentWaitOperation
 {
     private readonly HashSet<(string, string)> _waited = new();
     private OperationContext _context = null!;
 
-    /// <summary>Waits; writes one result per instance and, when some did not converge, DeploymentWaitTimedOut. Empty when already waited for.</summary>
+    /// <summary>
+    /// Waits for each service in turn, within the request's timeout; writes one result per instance and, when some
+    /// did not converge, DeploymentWaitTimedOut. A service that cannot be waited for is an error for that service.
+    /// </summary>
     public IReadOnlyList<DeploymentWaitResult> Wait(OperationContext context, DeploymentWaitRequest request)
     {
         _context = context;
         var sink = _context.Sink;
-        if (!_waited.Add((request.Service, request.DeployGroup)))
+        var watch = Stopwatch.StartNew();
+        var results = new List<DeploymentWaitResult>();
+        var named = new HashSet<string>(request.Services.Where(s => !NamePattern.HasWildcards(s)).Select(s => s.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
+        var services = InstanceQuery.ServiceNames(_context, request.Services);
+        var waitedFor = 0;
+        foreach (var name in services)
         {
-            sink.Verbose($"{request.Service} {request.DeployGroup}: already waited for in this call.");
-            return Array.Empty<DeploymentWaitResult>();
+            if (!_waited.Add((name, request.DeployGroup)))
+            {
+                sink.Verbose($"{name} {request.DeployGroup}: already waited for in this call.");
+                continue;
+            }
+            var activity = $"Wait-PaastaDeployment {name} {request.DeployGroup}";
+            sink.Progress(new OperationProgress(activity, "Reading soa-configs"));
+            try
+            {
+                var service = InstanceQuery.Service(_context, name);
+                var left = request.Timeout - watch.Elapsed;
+                var instances = InstancesOf(service, request);
+                if (instances.Count == 0 && !named.Contains(name))
+                {
+                    sink.Verbose($"{name} has no long-running instance in deploy group {request.DeployGroup}; left out.");
+                    continue;
+                }
+                waitedFor++;
+                results.AddRange(Run(service, instances, request, left < TimeSpan.Zero ? TimeSpan.Zero : left, ref activity));
+            }
+            catch (PaastaException e) when (services.Count > 1) { sink.Error(e); }
+            finally { sink.Progress(new OperationProgress(activity, "Done").Complete()); }
         }
-        var activity = $"Wait-PaastaDeployment {request.Service} {request.DeployGroup}";
-        sink.Progress(new OperationProgress(activity, "Reading soa-configs"));
-        try { return Run(request, ref activity); }
-        finally { sink.Progress(new OperationProgress(activity, "Done").Complete()); }
+        if (waitedFor == 0 && named.Count == 0 && services.Count > 0)
+            throw new PaastaException("DeployGroupNotUsed", PaastaErrorKind.InvalidArgument,
+                $"No long-running instance of {string.Join(", ", services)} uses deploy group '{request.DeployGroup}'.") { Target = request.DeployGroup };
+        return results;
     }
 
-    private IReadOnlyList<DeploymentWaitResult> Run(DeploymentWaitRequest request, ref string activity)
+    /// <summary>The service's long-running instances in the deploy group, on the clusters asked for.</summary>
+    private List<InstanceConfig> InstancesOf(ServiceConfig service, DeploymentWaitRequest request)
+    {
+        var selection = KubernetesInstances.Selection(new[] { service.Name }, request.Clusters, null);
+        return KubernetesInstances.Select(_context, selection).Where(i => i.DeployGroup == request.DeployGroup).ToList();
+    }
+
+    private IReadOnlyList<DeploymentWaitResult> Run(ServiceConfig service, List<InstanceConfig> instances, DeploymentWaitRequest request, TimeSpan timeout, ref string activity)
     {
         var sink = _context.Sink;
-        var service = InstanceQuery.Service(_context, request.Service);
-        var selection = KubernetesInstances.Selection(new[] { service.Name }, request.Clusters, null);
-        var instances = KubernetesInstances.Select(_context, selection).Where(i => i.DeployGroup == request.DeployGroup).ToList();
         var clusters = request.Clusters ?? (_context.Settings.Cluster is { } c ? new[] { c } : null);
         if (instances.Count == 0)
             throw new PaastaException("DeployGroupNotUsed", PaastaErrorKind.InvalidArgument,
@@ -59,13 +96,13 @@ public sealed class DeploymentWaitOperation
         var groups = ClusterConnections.Group(_context, instances.Select(i => i.Cluster), readOnly: true);
 
         var doc = TryLoadDeployments(service, request);
-        var (sha, imageVersion) = TargetVersion(doc, request);
+        var (sha, imageVersion) = TargetVersion(doc, request, service.Name);
         var target = $"{Short(sha)}{(imageVersion is null ? "" : "+" + imageVersion)}";
         // Later reports replace the first bar: the same id, a title that names the version.
         var previous = activity;
         activity = $"Waiting for {service.Name} {request.DeployGroup} to run {target}";
         sink.Progress(new OperationProgress(previous, "").Complete());
-        sink.Verbose($"Waiting up to {request.Timeout.TotalSeconds:0} s for {instances.Count} instance(s) on {string.Join(", ", groups.SelectMany(g => g.Clusters))} to run {target}: {string.Join(", ", instances.Select(i => i.Instance))}.");
+        sink.Verbose($"Waiting up to {timeout.TotalSeconds:0} s for {instances.Count} instance(s) on {string.Join(", ", groups.SelectMany(g => g.Clusters))} to run {target}: {string.Join(", ", instances.Select(i => i.Instance))}.");
 
         var watch = Stopwatch.StartNew();
         var last = new Dictionary<InstanceConfig, string>(ReferenceEqualityComparer.Instance);
@@ -85,8 +122,8 @@ public sealed class DeploymentWaitOperation
                 PercentComplete = (int)(100.0 * converged / states.Count),
                 CurrentOperation = pending.Instance is null ? "" : $"{pending.Instance.Instance}: {pending.Verdict.Reason}",
             });
-            if (converged == states.Count || watch.Elapsed >= request.Timeout) break;
-            var left = request.Timeout - watch.Elapsed;
+            if (converged == states.Count || watch.Elapsed >= timeout) break;
+            var left = timeout - watch.Elapsed;
             var delay = request.PollInterval < left ? request.PollInterval : left;
             Task.Delay(delay < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : delay, _context.Cancellation).WaitAsync(_context.Cancellation).GetAwaiter().GetResult();
         }
@@ -152,7 +189,7 @@ public sealed class DeploymentWaitOperation
     }
 
     /// <summary>The version to wait for: -Commit (with -ImageVersion), else what deployments.json says the group runs.</summary>
-    public (string Sha, string? ImageVersion) TargetVersion(DeploymentsDocument? doc, DeploymentWaitRequest request)
+    public (string Sha, string? ImageVersion) TargetVersion(DeploymentsDocument? doc, DeploymentWaitRequest request, string service)
     {
         if (request.Commit is not null) return (request.Commit.ToLowerInvariant(), request.ImageVersion);
         if (doc is not null && doc.Deployments.TryGetValue(request.DeployGroup, out var d) && d.GitSha is not null)
@@ -161,7 +198,7 @@ public sealed class DeploymentWaitOperation
             return (d.GitSha, request.ImageVersion ?? d.ImageVersion);
         }
         throw new PaastaException("DeployGroupNotDeployed", PaastaErrorKind.ObjectNotFound,
-            $"deployments.json of {request.Service} has no deployment for '{request.DeployGroup}'; pass -Commit, or mark a version (Publish-PaastaDeployment) and run New-PaastaDeployments.")
+            $"deployments.json of {service} has no deployment for '{request.DeployGroup}'; pass -Commit, or mark a version (Publish-PaastaDeployment) and run New-PaastaDeployments.")
         { Target = request.DeployGroup };
     }
 

@@ -66,19 +66,24 @@ public static class DrainOperations
         return info;
     }
 
-    /// <summary>The methods named (wildcards allowed; all when null), each once, sorted; a literal name that matches nothing is DrainMethodNotFound.</summary>
-    public static IReadOnlyList<DrainMethodInfo> List(OperationContext context, IReadOnlyList<string>? names, DrainMethodRegistry? registry = null)
+    /// <summary>
+    /// The methods named (wildcards allowed; all when null), each once, sorted; a literal name that matches nothing is
+    /// DrainMethodNotFound. The methods for testing (test, crashy_drain) come only by their exact name, or with
+    /// <paramref name="includeTestMethods"/>: operators are not offered them.
+    /// </summary>
+    public static IReadOnlyList<DrainMethodInfo> List(OperationContext context, IReadOnlyList<string>? names, DrainMethodRegistry? registry = null, bool includeTestMethods = false)
     {
         registry ??= DrainMethodRegistry.Default;
-        var all = registry.List();
-        if (names is null) return all;
+        var all = registry.List(includeTestMethods: true);
+        var offered = all.Where(i => includeTestMethods || !i.ForTesting).ToList();
+        if (names is null) return offered;
         var found = new List<DrainMethodInfo>();
         foreach (var pattern in names.Select(NamePattern.Parse))
         {
-            var matches = all.Where(i => pattern.IsMatch(i.Name)).ToList();
+            var matches = (pattern.IsWildcard ? offered : all).Where(i => pattern.IsMatch(i.Name)).ToList();
             if (matches.Count == 0 && !pattern.IsWildcard)
                 context.Sink.Error(new PaastaException("DrainMethodNotFound", PaastaErrorKind.ObjectNotFound,
-                    $"No drain method named '{pattern.Literal}'. Known: {string.Join(", ", all.Select(i => i.Name))}.") { Target = pattern.Literal });
+                    $"No drain method named '{pattern.Literal}'. Known: {string.Join(", ", offered.Select(i => i.Name))}.") { Target = pattern.Literal });
             found.AddRange(matches.Where(m => !found.Any(f => string.Equals(f.Name, m.Name, StringComparison.OrdinalIgnoreCase))));
         }
         return found;

@@ -5,8 +5,15 @@ using Paasta.Git;
 
 namespace Paasta.Operations;
 
-/// <summary>The instances of one service named by a Start-, Stop- or Restart-PaastaInstance record (null: all).</summary>
-public sealed record InstanceControlSelection(string Service, IReadOnlyList<string>? Clusters = null, IReadOnlyList<string>? Instances = null);
+/// <summary>
+/// The instances a Start-, Stop- or Restart-PaastaInstance record names: services, clusters and instances, each a
+/// name or a wildcard (null clusters or instances: all), selected through <see cref="InstanceQuery"/>.
+/// </summary>
+public sealed record InstanceControlSelection(IReadOnlyList<string> Services, IReadOnlyList<string>? Clusters = null, IReadOnlyList<string>? Instances = null)
+{
+    public InstanceControlSelection(string service, IReadOnlyList<string>? clusters = null, IReadOnlyList<string>? instances = null)
+        : this(new[] { service }, clusters, instances) { }
+}
 
 /// <summary>Start-, Stop- or Restart-PaastaInstance: every record of the call, by name and from the pipeline.</summary>
 public sealed record InstanceControlRequest(ControlAction Action)
@@ -93,20 +100,11 @@ public sealed class InstanceControlOperations
             foreach (var s in request.Selections.Where(s => s.Clusters is not { Count: > 0 } || s.Instances is not { Count: > 0 }))
                 throw new PaastaException("ExplicitInstanceRequired", PaastaErrorKind.InvalidArgument,
                     $"{Activity(request.Action)} needs -Cluster and -Instance (or instances from the pipeline): stopping every instance of a service by accident is too easy.")
-                { Target = s.Service };
+                { Target = string.Join(",", s.Services) };
 
         var selected = new List<InstanceConfig>();
-        foreach (var s in request.Selections)
-        {
-            ServiceConfig svc;
-            try { svc = InstanceQuery.Service(context, s.Service); }
-            catch (PaastaException e)
-            {
-                context.Sink.Error(e);
-                continue;
-            }
-            selected.AddRange(InstanceQuery.Instances(context, new InstanceSelection { Services = new[] { svc.Name }, Clusters = s.Clusters, Instances = s.Instances }));
-        }
+        foreach (var s in request.Selections.Where(s => s.Services.Count > 0))
+            selected.AddRange(InstanceQuery.Instances(context, new InstanceSelection { Services = s.Services, Clusters = s.Clusters, Instances = s.Instances }));
         selected.AddRange(request.Instances);
         return OnePerControlBranch(context, selected);
     }

@@ -105,12 +105,35 @@ public static class InstanceQuery
             }
         }
 
+        // Named services that do not exist were reported; a cluster or instance "not found" among none says nothing more.
+        if (names.Count == 0 && selection.Services is { Count: > 0 }) return instances;
         var scope = Scope(names, selection);
         ReportMissing(context, clusterPatterns, seenClusters, ("ClusterNotFound", PaastaErrorKind.ObjectNotFound), "cluster", scope);
         ReportMissing(context, instancePatterns, instances.Select(i => i.Instance), ("InstanceNotFound", PaastaErrorKind.ObjectNotFound), "instance",
             scope + (clusters is null ? "" : $" on {string.Join(", ", clusters)}"));
         ReportMissing(context, groupPatterns, instances.Select(i => i.DeployGroup).OfType<string>(), ("DeployGroupNotFound", PaastaErrorKind.ObjectNotFound), "deploy group", scope);
         return instances;
+    }
+
+    /// <summary>
+    /// The clusters the selected services have instance files for (of the selection's types) that match its cluster
+    /// names or wildcards, sorted, each once; a literal cluster among none of them is ClusterNotFound (to the sink).
+    /// For operations that work per cluster rather than per instance (Sync-PaastaJob, Get-PaastaJob).
+    /// </summary>
+    public static IReadOnlyList<string> Clusters(OperationContext context, InstanceSelection selection)
+    {
+        var patterns = NamePattern.ParseAll(selection.Clusters);
+        var match = NamePattern.Any(patterns);
+        var types = NamePattern.Any(NamePattern.ParseAll(selection.InstanceTypes));
+        var names = ServiceNames(context, selection.Services);
+        var found = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var service in names.Select(n => TryLoadService(context, n)).OfType<ServiceConfig>())
+            foreach (var file in service.InstanceFiles)
+                if (InstanceTypes.Supported.Contains(file.InstanceType) && (selection.TypeFilter?.Invoke(file.InstanceType) ?? true)
+                    && (types?.Invoke(file.InstanceType) ?? true) && (match?.Invoke(file.Cluster) ?? true))
+                    found.Add(file.Cluster);
+        ReportMissing(context, patterns, found.ToHashSet(StringComparer.OrdinalIgnoreCase), ("ClusterNotFound", PaastaErrorKind.ObjectNotFound), "cluster", Scope(names, selection));
+        return found.ToList();
     }
 
     private static (ServiceConfig? Service, List<LoadResult<InstanceConfig>> Results) Load(OperationContext context, string name, InstanceFilter filter)

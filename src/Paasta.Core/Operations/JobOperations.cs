@@ -12,8 +12,8 @@ public sealed record JobSelection
 {
     /// <summary>Service names or wildcards; null: every service (Get-PaastaJob only).</summary>
     public IReadOnlyList<string>? Services { get; init; }
-    /// <summary>The cluster; null: the Cluster setting.</summary>
-    public string? Cluster { get; init; }
+    /// <summary>Cluster names or wildcards; null: the Cluster setting. Wildcards match the Tron clusters of soa-configs (services' tron-CLUSTER.yaml).</summary>
+    public IReadOnlyList<string>? Clusters { get; init; }
     /// <summary>Job names or wildcards; a Tron instance name job.action stands for its job. Null: every job.</summary>
     public IReadOnlyList<string>? Jobs { get; init; }
 
@@ -61,21 +61,24 @@ public static class JobOperations
     public static IJobRunStore Store(OperationContext context, string? cluster) => new JobRuns(Api(context, cluster));
 
     /// <summary>
-    /// The jobs selected, as the cluster runs them, sorted by service and job. A literal service, job or (given)
-    /// cluster that matches no CronJob is a JobNotFound error (Sync-PaastaJob creates them); wildcards may match nothing.
+    /// The jobs selected, as the clusters run them: cluster by cluster (each read through its own context), each
+    /// sorted by service and job. A literal service, job or cluster that matches no CronJob is a JobNotFound error
+    /// (Sync-PaastaJob creates them); wildcards may match nothing. Without a cluster (given or configured), the
+    /// jobs of every cluster that the current context's namespace holds.
     /// </summary>
     public static IReadOnlyList<JobInfo> List(OperationContext context, JobSelection selection, IJobRunStore? store = null)
     {
-        var cluster = ClusterSetting.Optional(context, selection.Cluster);
+        var clusters = ListedClusters(context, selection.Clusters);
         var services = NamePattern.ParseAll(selection.Services);
         var jobs = selection.JobPatterns;
         // One literal service goes into the label selector; wildcards filter what the LIST returns.
         var one = services is { Count: 1 } && !services[0].IsWildcard ? services[0].Literal : null;
-        store ??= Store(context, cluster);
-        var ofServices = store.ListAsync(one, cluster, context.Cancellation).GetAwaiter().GetResult()
-            .Where(j => NamePattern.Any(services)?.Invoke(j.Service) ?? true).ToList();
+        var listed = new List<JobInfo>();
+        foreach (var cluster in clusters?.Cast<string?>() ?? new string?[] { null })
+            listed.AddRange((store ?? Store(context, cluster)).ListAsync(one, cluster, context.Cancellation).GetAwaiter().GetResult());
+        var ofServices = listed.Where(j => NamePattern.Any(services)?.Invoke(j.Service) ?? true).ToList();
         var found = ofServices.Where(j => NamePattern.Any(jobs)?.Invoke(j.Job) ?? true).ToList();
-        var where = $"{(cluster is null ? "" : $" on {cluster}")} in namespace {CronJobBuilder.Namespace}";
+        var where = $"{(clusters is null ? "" : $" on {string.Join(", ", clusters)}")} in namespace {CronJobBuilder.Namespace}";
         foreach (var s in services?.Where(p => !p.IsWildcard && !ofServices.Any(j => p.IsMatch(j.Service))) ?? Enumerable.Empty<NamePattern>())
             context.Sink.Error(new PaastaException("JobNotFound", PaastaErrorKind.ObjectNotFound,
                 $"No CronJob of {s.Literal}{where}; Sync-PaastaJob creates them.") { Target = s.Literal });
@@ -84,10 +87,24 @@ public static class JobOperations
             foreach (var j in jobs?.Where(p => !p.IsWildcard && !found.Any(x => p.IsMatch(x.Job))) ?? Enumerable.Empty<NamePattern>())
                 context.Sink.Error(new PaastaException("JobNotFound", PaastaErrorKind.ObjectNotFound,
                     $"No CronJob of job {j.Literal}{(selection.Services is null ? "" : " of " + string.Join(", ", selection.Services))}{where}; Sync-PaastaJob creates it.") { Target = j.Literal });
-        if (services is null && selection.Cluster is not null && ofServices.Count == 0)
-            context.Sink.Error(new PaastaException("JobNotFound", PaastaErrorKind.ObjectNotFound,
-                $"No CronJob{where}; Sync-PaastaJob creates them.") { Target = selection.Cluster });
+        if (services is null)
+            foreach (var literal in selection.Clusters?.Where(c => !NamePattern.HasWildcards(c) && !ofServices.Any(j => string.Equals(j.Cluster, c, StringComparison.OrdinalIgnoreCase))) ?? Enumerable.Empty<string>())
+                context.Sink.Error(new PaastaException("JobNotFound", PaastaErrorKind.ObjectNotFound,
+                    $"No CronJob on {literal} in namespace {CronJobBuilder.Namespace}; Sync-PaastaJob creates them.") { Target = literal });
         return found;
+    }
+
+    /// <summary>
+    /// The clusters Get-PaastaJob reads: those named, and the Tron clusters of soa-configs that the wildcards match;
+    /// without any, the Cluster setting, else null (the current context, all clusters).
+    /// </summary>
+    private static IReadOnlyList<string>? ListedClusters(OperationContext context, IReadOnlyList<string>? given)
+    {
+        if (given is not { Count: > 0 }) return ClusterSetting.Optional(context, null) is { } configured ? new[] { configured } : null;
+        var wildcards = given.Where(NamePattern.HasWildcards).ToList();
+        var expanded = wildcards.Count == 0 ? Array.Empty<string>()
+            : InstanceQuery.Clusters(context, new InstanceSelection { Clusters = wildcards, TypeFilter = t => t == InstanceTypes.Tron });
+        return given.Where(c => !NamePattern.HasWildcards(c)).Concat(expanded).Distinct(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>

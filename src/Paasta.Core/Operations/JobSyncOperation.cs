@@ -32,20 +32,34 @@ public sealed class JobSyncOperation
     public IReadOnlyList<JobSyncResult> Failed => _failed;
 
     /// <summary>
-    /// Reads the jobs <paramref name="selection"/> names from soa-configs. Without job names, each service is synced
-    /// in full (pruning); with them, only those jobs. A literal job that a service does not have is JobNotFound; a
-    /// service whose tron file cannot be read is reported and never pruned.
+    /// Reads the jobs <paramref name="selection"/> names from soa-configs, cluster by cluster. Without job names, each
+    /// service is synced in full (pruning); with them, only those jobs. A literal cluster that neither a service's
+    /// tron-CLUSTER.yaml nor a tron/CLUSTER folder names is ClusterNotFound; wildcards match the clusters of the
+    /// services' tron files, and may match none. A literal job that a service does not have is JobNotFound; a service
+    /// whose tron file cannot be read is reported and never pruned. Errors of one cluster go to the sink.
     /// </summary>
     public void Add(OperationContext context, JobSelection selection)
     {
-        var reader = context.Reader;
-        var cluster = ClusterSetting.Required(context, selection.Cluster, "Sync-PaastaJob");
+        var given = selection.Clusters is { Count: > 0 } named ? named : new[] { ClusterSetting.Required(context, null, "Sync-PaastaJob") };
         var names = InstanceQuery.ServiceNames(context, selection.Services);
+        var wildcards = given.Where(NamePattern.HasWildcards).ToList();
+        var clusters = given.Where(c => !NamePattern.HasWildcards(c)).ToList();
+        if (wildcards.Count > 0)
+            clusters.AddRange(InstanceQuery.Clusters(context, new InstanceSelection { Services = names, Clusters = wildcards, TypeFilter = t => t == InstanceTypes.Tron }));
+        foreach (var cluster in clusters.Distinct(StringComparer.Ordinal))
+        {
+            try { Add(context, names, cluster, selection.JobPatterns); }
+            catch (PaastaException e) { context.Sink.Error(e); }
+        }
+    }
+
+    private void Add(OperationContext context, IReadOnlyList<string> names, string cluster, IReadOnlyList<NamePattern>? jobPatterns)
+    {
+        var reader = context.Reader;
         if (!names.Any(n => File.Exists(Path.Combine(reader.SoaDir, n, $"tron-{cluster}.yaml"))))
             ClusterSetting.RequireTronCluster(context, cluster);
         // Without MASTER.yaml's time_zone no job's schedule is known: nothing of the cluster is synced or pruned.
         if (!TryMaster(context, reader.SoaDir, cluster, out var master)) return;
-        var jobPatterns = selection.JobPatterns;
         var jobFilter = NamePattern.Any(jobPatterns);
         var controls = new TronJobControls(reader.SoaDir);
         foreach (var name in names)
@@ -88,7 +102,9 @@ public sealed class JobSyncOperation
         var results = new List<JobSyncResult>();
         foreach (var e in _failures) context.Sink.Error(e);
         results.AddRange(_failed);
-        var clusters = _requests.Select(r => r.Job.Cluster).Concat(_prune.Select(p => p.Cluster)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        var clusters = _requests.Select(r => r.Job.Cluster).Concat(_prune.Select(p => p.Cluster)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        // CronJobs of two clusters behind one context would meet in its namespace tron: refused (MultipleClusters).
+        ClusterConnections.Group(context, clusters);
         foreach (var cluster in clusters)
         {
             var requests = _requests.Where(r => r.Job.Cluster == cluster).ToList();

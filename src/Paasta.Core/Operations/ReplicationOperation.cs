@@ -20,7 +20,7 @@ public sealed record ReplicationReport(IReadOnlyList<ReplicationCheckResult> Res
 
 /// <summary>
 /// Test-PaastaReplication (check_kubernetes_services_replication, docs/BEHAVIOUR.md §8): collects the instances of
-/// each pipeline record (<see cref="Add(OperationContext, IReadOnlyList{string}?, string?, IReadOnlyList{string}?)"/>
+/// each pipeline record (<see cref="Add(OperationContext, IReadOnlyList{string}?, IReadOnlyList{string}?, IReadOnlyList{string}?)"/>
 /// or piped instances), keeps the deployed ones, and counts their copies, per cluster, with one LIST per namespace
 /// (or HAProxy's stats for mesh instances). Everything that could not be read is listed as not checked, so a run that
 /// checked nothing is never OK.
@@ -44,15 +44,19 @@ public sealed class ReplicationOperation
     /// <summary>The instances to check so far.</summary>
     public IReadOnlyList<InstanceConfig> Instances => _instances;
 
-    /// <summary>The kubernetes and eks instances of <paramref name="services"/> on the cluster (-Cluster, else the setting; ClusterNotSpecified otherwise).</summary>
-    public void Add(OperationContext context, IReadOnlyList<string>? services, string? cluster, IReadOnlyList<string>? instances)
+    /// <summary>
+    /// The kubernetes and eks instances of <paramref name="services"/> on the clusters (names or wildcards; none: the
+    /// Cluster setting, ClusterNotSpecified without one).
+    /// </summary>
+    public void Add(OperationContext context, IReadOnlyList<string>? services, IReadOnlyList<string>? clusters, IReadOnlyList<string>? instances)
     {
-        var name = ClusterSetting.Required(context, cluster, "Test-PaastaReplication");
-        _clusters.Add(name);
+        if (clusters is not { Count: > 0 }) clusters = new[] { ClusterSetting.Required(context, null, "Test-PaastaReplication") };
+        // A cluster named exactly is the run's, even when nothing is found there; a wildcard's are those of the instances found.
+        foreach (var name in clusters.Where(c => !NamePattern.HasWildcards(c))) _clusters.Add(name);
         var selection = new InstanceSelection
         {
             Services = services,
-            Clusters = new[] { name },
+            Clusters = clusters,
             Instances = instances,
             TypeFilter = t => t is InstanceTypes.Kubernetes or InstanceTypes.Eks,
             TypeDescription = "long-running",

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using Paasta.Config;
+using Paasta.Drain;
 using Paasta.Settings;
 using Paasta.Errors;
 
@@ -53,16 +54,23 @@ public abstract class SoaConfigCompleter : PaastaCompleter
 
     protected abstract IEnumerable<string> Candidates(SoaConfigReader reader, IDictionary bound);
 
+    /// <summary>The names or wildcards already typed for a parameter (one, or several); null when none.</summary>
+    protected static string[]? BoundNames(IDictionary bound, string parameter) => bound[parameter] switch
+    {
+        string s => new[] { s },
+        IEnumerable<object> many => many.OfType<string>().ToArray(),
+        _ => null,
+    };
+
+    /// <summary>Matches what any of <paramref name="patterns"/> matches (-like rules); null (everything) without patterns.</summary>
+    protected static Func<string, bool>? Matching(string[]? patterns) =>
+        patterns is null ? null : n => patterns.Any(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase).IsMatch(n));
+
     /// <summary>The services already named on the command line, else all of them.</summary>
     protected static IEnumerable<ServiceConfig> BoundServices(SoaConfigReader reader, IDictionary bound)
     {
-        var names = bound["Service"] switch
-        {
-            string s => new[] { s },
-            object[] many => many.OfType<string>().ToArray(),
-            _ => null,
-        };
-        var selected = names is null ? reader.ListServices() : reader.ListServices(n => names.Any(p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase).IsMatch(n)));
+        var names = Matching(BoundNames(bound, "Service"));
+        var selected = names is null ? reader.ListServices() : reader.ListServices(n => names(n));
         foreach (var name in selected)
         {
             ServiceConfig? svc = null;
@@ -92,8 +100,7 @@ public sealed class InstanceCompleter : SoaConfigCompleter
 {
     protected override IEnumerable<string> Candidates(SoaConfigReader reader, IDictionary bound)
     {
-        var cluster = bound["Cluster"] as string;
-        var filter = new InstanceFilter(cluster is null ? null : c => WildcardPattern.Get(cluster, WildcardOptions.IgnoreCase).IsMatch(c));
+        var filter = new InstanceFilter(Matching(BoundNames(bound, "Cluster")));
         return BoundServices(reader, bound)
             .SelectMany(s => reader.LoadInstances(s, filter))
             .Where(r => r.Value is not null)
@@ -118,11 +125,27 @@ public sealed class JobCompleter : SoaConfigCompleter
 {
     protected override IEnumerable<string> Candidates(SoaConfigReader reader, IDictionary bound)
     {
-        var cluster = bound["Cluster"] as string;
-        var filter = new InstanceFilter(cluster is null ? null : c => WildcardPattern.Get(cluster, WildcardOptions.IgnoreCase).IsMatch(c), null, t => t == InstanceTypes.Tron);
+        var filter = new InstanceFilter(Matching(BoundNames(bound, "Cluster")), null, t => t == InstanceTypes.Tron);
         return BoundServices(reader, bound)
             .SelectMany(s => reader.LoadInstances(s, filter))
             .Where(r => r.Value?.TronJob is not null)
             .Select(r => r.Value!.TronJob!);
     }
+}
+
+/// <summary>
+/// Drain methods an operator can name: the built-in and registered ones of this process. PaaSTA's test methods (test,
+/// crashy_drain) work by name but are offered only once -IncludeTestMethods is typed.
+/// </summary>
+public sealed class DrainMethodCompleter : PaastaCompleter
+{
+    protected override IEnumerable<string> Candidates(IDictionary bound) =>
+        DrainMethodRegistry.Default.List(includeTestMethods: bound.Contains("IncludeTestMethods")).Select(i => i.Name);
+}
+
+/// <summary>The drain methods registered in this process: what Unregister-PaastaDrainMethod removes and Register-PaastaDrainMethod -Force replaces.</summary>
+public sealed class RegisteredDrainMethodCompleter : PaastaCompleter
+{
+    protected override IEnumerable<string> Candidates(IDictionary bound) =>
+        DrainMethodRegistry.Default.List().Where(i => i.Source != DrainMethodSource.BuiltIn).Select(i => i.Name);
 }

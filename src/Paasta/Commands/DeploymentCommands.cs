@@ -80,7 +80,6 @@ public abstract class PaastaGitCmdlet : SoaConfigCmdlet
 ///   <para>Explains the file it would write: which tag each deploy group's commit comes from, and each instance's desired state and force_bounce.</para>
 /// </example>
 [Cmdlet(VerbsCommon.New, "PaastaDeployments", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-[Alias("New-PaastaDeployment")]
 [OutputType(typeof(DeploymentsFile))]
 public sealed class NewPaastaDeployments : PaastaGitCmdlet
 {

@@ -8,7 +8,7 @@ namespace Paasta.Commands;
 
 /// <summary>
 /// <para type="synopsis">Registers a custom drain method from PowerShell scriptblocks or a .NET type.</para>
-/// <para type="description">Adds a drain method that instances can name in drain_method, next to the built-in noop, test, crashy_drain, hacheck and http. Before the bounce engine removes an old copy (a pod) it calls the instance's drain method: Drain to take the copy out of traffic, then IsSafeToKill until it answers $true; StopDraining undoes a drain, IsDraining says whether a copy is drained. Each scriptblock receives the copy as a Paasta.Drain.DrainTask (Id is the pod name; Host, Port, Ports, Namespace, Service, Instance, Labels) in $_, $args[0] or its first parameter, and the instance's Paasta.Drain.DrainContext (Service, Instance, Registrations, Params = drain_method_params) in $args[1] or its second parameter. Drain and StopDraining output is ignored. IsSafeToKill and IsDraining must end by returning $true or $false. The blocks run in a runspace pool of their own (the engine calls them from background threads, up to 4 at once), so they do not see this session's variables or functions: put what they need inside them. Any error in a block, or a block that runs past the bounce engine's time limit, fails that call; a failed call never counts as safe to kill, so the copy keeps serving. Without -IsDraining, a copy counts as draining once this method drained it in this process. -Type registers a compiled class (Add-Type or an assembly, built against the module's dependencies/Paasta.Core.dll) implementing Paasta.Drain.IDrainMethod with a public constructor taking a Paasta.Drain.DrainContext, or none; PowerShell classes are refused, since their methods run only on the runspace that defined them, which is busy while a bounce waits. Registrations last for the process. Built-in methods cannot be replaced; another custom method of the same name only with -Force.</para>
+/// <para type="description">Adds a drain method that instances can name in drain_method, next to the built-in noop, hacheck and http (and test and crashy_drain, which PaaSTA ships for its own tests). Before the bounce engine removes an old copy (a pod) it calls the instance's drain method: Drain to take the copy out of traffic, then IsSafeToKill until it answers $true; StopDraining undoes a drain, IsDraining says whether a copy is drained. Each scriptblock receives the copy as a Paasta.Drain.DrainTask (Id is the pod name; Host, Port, Ports, Namespace, Service, Instance, Labels) in $_, $args[0] or its first parameter, and the instance's Paasta.Drain.DrainContext (Service, Instance, Registrations, Params = drain_method_params) in $args[1] or its second parameter. Drain and StopDraining output is ignored. IsSafeToKill and IsDraining must end by returning $true or $false. The blocks run in a runspace pool of their own (the engine calls them from background threads, up to 4 at once), so they do not see this session's variables or functions: put what they need inside them. Any error in a block, or a block that runs past the bounce engine's time limit, fails that call; a failed call never counts as safe to kill, so the copy keeps serving. Without -IsDraining, a copy counts as draining once this method drained it in this process. -Type registers a compiled class (Add-Type or an assembly, built against the module's dependencies/Paasta.Core.dll) implementing Paasta.Drain.IDrainMethod with a public constructor taking a Paasta.Drain.DrainContext, or none; PowerShell classes are refused, since their methods run only on the runspace that defined them, which is busy while a bounce waits. Registrations last for the process. Built-in methods cannot be replaced; another custom method of the same name only with -Force.</para>
 /// </summary>
 /// <example>
 ///   <code>Register-PaastaDrainMethod -Name lb -Drain { param($Task) Invoke-RestMethod -Method Post "http://lb.example/pools/web/members/$($Task.Host)/disable" } -IsSafeToKill { param($Task) (Invoke-RestMethod "http://lb.example/pools/web/members/$($Task.Host)").connections -eq 0 }</code>
@@ -25,8 +25,9 @@ public sealed class RegisterPaastaDrainMethod : PaastaCmdlet
     private const string ScriptBlockSet = "ScriptBlock";
     private const string TypeSet = "Type";
 
-    /// <summary>The name instances use in drain_method: a letter, then letters, digits, '_' or '-'.</summary>
+    /// <summary>The name instances use in drain_method: a letter, then letters, digits, '_' or '-'. Completes the methods already registered (to replace one with -Force).</summary>
     [Parameter(Mandatory = true, Position = 0)]
+    [ArgumentCompleter(typeof(RegisteredDrainMethodCompleter))]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
@@ -85,7 +86,7 @@ public sealed class RegisterPaastaDrainMethod : PaastaCmdlet
 
 /// <summary>
 /// <para type="synopsis">Lists the drain methods: built-in and registered.</para>
-/// <para type="description">Emits one Paasta.Drain.DrainMethodInfo per drain method an instance can name in drain_method: the built-in noop, test, crashy_drain, hacheck and http, and those registered with Register-PaastaDrainMethod in this process, with their source (BuiltIn, ScriptBlock, Type or Delegate), what defines them, and a description. -Name filters with wildcards; a name without wildcards that matches nothing is a DrainMethodNotFound error.</para>
+/// <para type="description">Emits one Paasta.Drain.DrainMethodInfo per drain method an instance can name in drain_method: the built-in noop, hacheck and http, and those registered with Register-PaastaDrainMethod in this process, with their source (BuiltIn, ScriptBlock, Type or Delegate), what defines them, and a description. -Name filters with wildcards (and completes the methods there are); a name without wildcards that matches nothing is a DrainMethodNotFound error. PaaSTA also ships test and crashy_drain for its own tests: they work wherever soa-configs name them, but are listed only by their exact name or with -IncludeTestMethods (their ForTesting property is $true).</para>
 /// </summary>
 /// <example>
 ///   <code>Get-PaastaDrainMethod</code>
@@ -95,6 +96,10 @@ public sealed class RegisterPaastaDrainMethod : PaastaCmdlet
 ///   <code>Get-PaastaDrainMethod | Where-Object Source -ne BuiltIn | Unregister-PaastaDrainMethod -Confirm:$false</code>
 ///   <para>Removes every drain method registered in this process.</para>
 /// </example>
+/// <example>
+///   <code>Get-PaastaDrainMethod -IncludeTestMethods | Where-Object ForTesting</code>
+///   <para>Shows the drain methods PaaSTA keeps for its own tests (test, crashy_drain).</para>
+/// </example>
 [Cmdlet(VerbsCommon.Get, "PaastaDrainMethod")]
 [OutputType(typeof(DrainMethodInfo))]
 public sealed class GetPaastaDrainMethod : PaastaCmdlet
@@ -102,13 +107,18 @@ public sealed class GetPaastaDrainMethod : PaastaCmdlet
     /// <summary>Names to show; wildcards allowed. Default: all.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(DrainMethodCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
+    /// <summary>Also list test and crashy_drain, the drain methods PaaSTA ships for its own tests.</summary>
+    [Parameter]
+    public SwitchParameter IncludeTestMethods { get; set; }
+
     protected override void Process()
     {
-        var names = Name;
-        foreach (var info in Run(op => DrainOperations.List(op, names))) WriteObject(info);
+        var (names, includeTestMethods) = (Name, IncludeTestMethods.IsPresent);
+        foreach (var info in Run(op => DrainOperations.List(op, names, includeTestMethods: includeTestMethods))) WriteObject(info);
     }
 }
 
@@ -128,8 +138,9 @@ public sealed class GetPaastaDrainMethod : PaastaCmdlet
 [OutputType(typeof(DrainMethodInfo))]
 public sealed class UnregisterPaastaDrainMethod : PaastaCmdlet
 {
-    /// <summary>The names of the methods to remove.</summary>
+    /// <summary>The names of the methods to remove (completes the methods registered in this process).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RegisteredDrainMethodCompleter))]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = Array.Empty<string>();
 
@@ -164,10 +175,11 @@ public sealed class InvokePaastaDrainMethod : PaastaCmdlet
     private const string ByNameSet = "ByName";
     private const string ByInstanceSet = "ByInstance";
 
-    /// <summary>The drain method (noop, test, crashy_drain, hacheck, http, or a registered one).</summary>
+    /// <summary>The drain method: noop, hacheck, http or a registered one (completed), or by name one of PaaSTA's test methods, test and crashy_drain.</summary>
     // Not bound from the pipeline by property name: piped pods have a Name too, which is not a drain method.
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByNameSet)]
     [Alias("Method")]
+    [ArgumentCompleter(typeof(DrainMethodCompleter))]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 

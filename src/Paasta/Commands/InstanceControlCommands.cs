@@ -14,11 +14,12 @@ public abstract class InstanceControlCmdlet : PaastaGitCmdlet
     protected const string ByNameSet = "ByName";
     protected const string InputObjectSet = "InputObject";
 
-    /// <summary>The service (Alias Name: binds the Name of Get-PaastaService output).</summary>
+    /// <summary>Services; wildcards allowed (Alias Name: binds the Name of Get-PaastaService output).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(ServiceCompleter))]
-    public string Service { get; set; } = "";
+    public string[] Service { get; set; } = Array.Empty<string>();
 
     /// <summary>Clusters; wildcards allowed.</summary>
     [Parameter(Position = 1, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]

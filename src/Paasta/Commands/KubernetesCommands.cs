@@ -69,7 +69,7 @@ public abstract class KubeInstanceCmdlet : KubeCmdlet
 
 /// <summary>
 /// <para type="synopsis">Makes Kubernetes run what soa-configs and deployments.json ask for (setup_kubernetes_job).</para>
-/// <para type="description">For each long-running (kubernetes or eks) instance, builds the objects PaaSTA would run — a Deployment (a StatefulSet when persistent_volumes is set) with its names, labels, annotations, environment, resources, probes, scheduling constraints, bounce strategy and config_sha, its PodDisruptionBudget and, when autoscaled, its HorizontalPodAutoscaler — and makes the cluster match. It reads the cluster with a few LISTs by the label paasta.yelp.com/managed=true (never one request per instance), then writes only what differs: it creates the namespace and the controller when missing, scales when only the replica count changed (no pod is replaced), bounces a Deployment whose version or config_sha changed by its bounce_method (crossover, brutal, downthenup, upthendown): the old Deployment and ReplicaSets are deleted with propagationPolicy Orphan so their pods keep serving, the new Deployment is created, and old pods are drained through the instance's drain_method and deleted only once it says they are safe to kill, a few at each pass as the method allows (a StatefulSet is replaced and rolled by Kubernetes); and writes nothing when everything matches; -Wait keeps passing until every bounce is done and the new copies are ready, with progress; a second run in a row makes no write. A stopped instance (desired_state stop) gets 0 replicas; an instance whose deploy group has no deployment yet is reported with a warning, not an error. -WhatIf prints, per instance, each object that would be created, replaced, scaled or patched with its changed fields, and changes nothing. API versions of PDB and HPA are discovered from the server. Uses the kubeconfig conventions (-KubeConfig, $env:KUBECONFIG, ~/.kube/config); each PaaSTA cluster is reached through its own context (-Context, else its entry in Set-PaastaConfiguration -ClusterContext or $env:PAASTA_CLUSTER_CONTEXT, else -KubeContext, else the current context), and instances of two clusters that would share one context are refused (MultipleClusters), since their objects would meet in the same namespaces. -Prune also removes, for the services and clusters synced, the Paasta-managed Deployments and StatefulSets (labels paasta.yelp.com/managed, service, instance and cluster) of instances that are no longer in soa-configs, with their PodDisruptionBudget and HorizontalPodAutoscaler, after draining their pods through the drain method the service's defaults give (service.yaml; the instance's own config is gone), as a stop drains them (PaaSTA's cleanup_kubernetes_jobs); -Prune looks at every instance of those services on those clusters, whatever -Instance selects, and a service whose instance file cannot be read is not pruned. An object without Paasta's labels is never touched. When soa-configs has no instance of a service on a cluster where some still run, -Prune refuses (PruneWouldRemoveAllInstances) unless -Force: that is what a soa dir mounted wrong looks like. -WhatIf lists what would be removed. Emits one Paasta.Sync.SyncResult per instance (Action Removed, or Removing while its copies drain, for pruned ones).</para>
+/// <para type="description">For each long-running (kubernetes or eks) instance, builds the objects PaaSTA would run — a Deployment (a StatefulSet when persistent_volumes is set) with its names, labels, annotations, environment, resources, probes, scheduling constraints, bounce strategy and config_sha, its PodDisruptionBudget and, when autoscaled, its HorizontalPodAutoscaler — and makes the cluster match. It reads the cluster with a few LISTs by the label paasta.yelp.com/managed=true (never one request per instance), then writes only what differs: it creates the namespace and the controller when missing, scales when only the replica count changed (no pod is replaced), bounces a Deployment whose version or config_sha changed by its bounce_method (crossover, brutal, downthenup, upthendown): the old Deployment and ReplicaSets are deleted with propagationPolicy Orphan so their pods keep serving, the new Deployment is created, and old pods are drained through the instance's drain_method and deleted only once it says they are safe to kill, a few at each pass as the method allows (a StatefulSet is replaced and rolled by Kubernetes); and writes nothing when everything matches; -Wait keeps passing until every bounce is done and the new copies are ready, with progress, for up to -TimeoutSec; a second run in a row makes no write. A stopped instance (desired_state stop) gets 0 replicas; an instance whose deploy group has no deployment yet is reported with a warning, not an error. -WhatIf prints, per instance, each object that would be created, replaced, scaled or patched with its changed fields, and changes nothing. API versions of PDB and HPA are discovered from the server. Uses the kubeconfig conventions (-KubeConfig, $env:KUBECONFIG, ~/.kube/config); each PaaSTA cluster is reached through its own context (-Context, else its entry in Set-PaastaConfiguration -ClusterContext or $env:PAASTA_CLUSTER_CONTEXT, else -KubeContext, else the current context), and instances of two clusters that would share one context are refused (MultipleClusters), since their objects would meet in the same namespaces. -Prune also removes, for the services and clusters synced, the Paasta-managed Deployments and StatefulSets (labels paasta.yelp.com/managed, service, instance and cluster) of instances that are no longer in soa-configs, with their PodDisruptionBudget and HorizontalPodAutoscaler, after draining their pods through the drain method the service's defaults give (service.yaml; the instance's own config is gone), as a stop drains them (PaaSTA's cleanup_kubernetes_jobs); -Prune looks at every instance of those services on those clusters, whatever -Instance selects, and a service whose instance file cannot be read is not pruned. An object without Paasta's labels is never touched. When soa-configs has no instance of a service on a cluster where some still run, -Prune refuses (PruneWouldRemoveAllInstances) unless -Force: that is what a soa dir mounted wrong looks like. -WhatIf lists what would be removed. Emits one Paasta.Sync.SyncResult per instance (Action Removed, or Removing while its copies drain, for pruned ones).</para>
 /// </summary>
 /// <example>
 ///   <code>Sync-PaastaInstance -Service hello -Cluster local</code>
@@ -92,7 +92,7 @@ public abstract class KubeInstanceCmdlet : KubeCmdlet
 ///   <para>Syncs hello on two PaaSTA clusters, each through its own kubeconfig context.</para>
 /// </example>
 /// <example>
-///   <code>Sync-PaastaInstance -Service hello -Cluster local -Wait -Timeout 600</code>
+///   <code>Sync-PaastaInstance -Service hello -Cluster local -Wait -TimeoutSec 600</code>
 ///   <para>Bounces hello's instances to what deployments.json says and keeps passing, with progress, until no old copy is left and the new ones are ready; after ten minutes it stops with SyncWaitTimedOut, leaving the old copies that remain serving.</para>
 /// </example>
 [Cmdlet(VerbsData.Sync, "PaastaInstance", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByNameSet)]
@@ -103,10 +103,11 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
     [Parameter]
     public SwitchParameter Wait { get; set; }
 
-    /// <summary>With -Wait: seconds before giving up (default 3600). The bounce stays where it is; a later Sync continues it.</summary>
+    /// <summary>With -Wait: seconds before giving up (default 3600). The bounce stays where it is; a later Sync continues it. Alias Timeout, its earlier name.</summary>
     [Parameter]
+    [Alias("Timeout")]
     [ValidateRange(1, int.MaxValue)]
-    public int Timeout { get; set; } = 3600;
+    public int TimeoutSec { get; set; } = 3600;
 
     /// <summary>With -Wait: seconds between passes (default 1).</summary>
     [Parameter]
@@ -127,7 +128,7 @@ public sealed class SyncPaastaInstance : KubeInstanceCmdlet
         var options = new SyncOptions
         {
             Wait = Wait,
-            Timeout = TimeSpan.FromSeconds(Timeout),
+            Timeout = TimeSpan.FromSeconds(TimeoutSec),
             PollInterval = TimeSpan.FromSeconds(PollInterval),
             Prune = Prune ? new PruneSelection(ParameterSetName == ByNameSet ? ServicesNamed : null, ClustersNamed, Force) : null,
         };
@@ -165,10 +166,10 @@ public sealed class GetPaastaInstanceStatus : KubeInstanceCmdlet
 
 /// <summary>
 /// <para type="synopsis">Waits until the instances of a deploy group run a version and are ready (paasta wait-for-deployment).</para>
-/// <para type="description">Finds the long-running instances of -Service whose deploy_group is -DeployGroup and polls the cluster until each has finished deploying the version: its Deployment runs the commit (and image version), no pod of another version is left, and at least ceil(bounce_margin_factor × replicas) pods of it are ready (a stopped instance counts as done). The version defaults to what deployments.json says the group runs. Progress is shown with Write-Progress and -Verbose reports each instance's state as it changes. When -Timeout passes, a DeploymentWaitTimedOut error names every instance that did not converge and why: its pods cannot pull their image, are in a crash loop, fail their readiness check (with the probe's message), cannot be scheduled, or the cluster still runs the old version. Emits one Paasta.Kubernetes.DeploymentWaitResult per instance in either case. Instances on several PaaSTA clusters are each polled through their cluster's own kubeconfig context. Piped input waits once per service and deploy group. Waiting changes nothing; it does not sync.</para>
+/// <para type="description">Finds the long-running instances of each -Service (names or wildcards; a service named exactly that has none is DeployGroupNotUsed, one matched by a wildcard is left out) whose deploy_group is -DeployGroup and polls the cluster until each has finished deploying the version: its Deployment runs the commit (and image version), no pod of another version is left, and at least ceil(bounce_margin_factor × replicas) pods of it are ready (a stopped instance counts as done). The version defaults to what deployments.json says the group runs. Progress is shown with Write-Progress and -Verbose reports each instance's state as it changes. When -TimeoutSec passes, a DeploymentWaitTimedOut error names every instance that did not converge and why: its pods cannot pull their image, are in a crash loop, fail their readiness check (with the probe's message), cannot be scheduled, or the cluster still runs the old version. Emits one Paasta.Kubernetes.DeploymentWaitResult per instance in either case. Instances on several PaaSTA clusters are each polled through their cluster's own kubeconfig context. Piped input waits once per service and deploy group. Waiting changes nothing; it does not sync.</para>
 /// </summary>
 /// <example>
-///   <code>Wait-PaastaDeployment -Service hello -DeployGroup local.everything -Timeout 300</code>
+///   <code>Wait-PaastaDeployment -Service hello -DeployGroup local.everything -TimeoutSec 300</code>
 ///   <para>Waits up to five minutes for every instance in local.everything to run the version deployments.json names.</para>
 /// </example>
 /// <example>
@@ -181,11 +182,12 @@ public sealed class WaitPaastaDeployment : KubeCmdlet
 {
     private readonly DeploymentWaitOperation _waits = new();
 
-    /// <summary>The service.</summary>
+    /// <summary>Services; wildcards allowed (a service matched by a wildcard that does not use the deploy group is left out). Several are waited for one after another, within one -TimeoutSec.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(ServiceCompleter))]
     [Alias("Name")]
-    public string Service { get; set; } = "";
+    public string[] Service { get; set; } = Array.Empty<string>();
 
     /// <summary>The deploy group whose instances to wait for.</summary>
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
@@ -208,10 +210,11 @@ public sealed class WaitPaastaDeployment : KubeCmdlet
     [ArgumentCompleter(typeof(ClusterCompleter))]
     public string[]? Cluster { get; set; }
 
-    /// <summary>Seconds to wait before giving up (default 3600, as paasta wait-for-deployment).</summary>
+    /// <summary>Seconds to wait before giving up (default 3600, as paasta wait-for-deployment), for all the services of the record. Alias Timeout, its earlier name.</summary>
     [Parameter]
+    [Alias("Timeout")]
     [ValidateRange(1, int.MaxValue)]
-    public int Timeout { get; set; } = 3600;
+    public int TimeoutSec { get; set; } = 3600;
 
     /// <summary>Seconds between polls of the cluster (default 2).</summary>
     [Parameter]
@@ -225,7 +228,7 @@ public sealed class WaitPaastaDeployment : KubeCmdlet
             Commit = Commit,
             ImageVersion = ImageVersion,
             Clusters = Cluster,
-            Timeout = TimeSpan.FromSeconds(Timeout),
+            Timeout = TimeSpan.FromSeconds(TimeoutSec),
             PollInterval = TimeSpan.FromSeconds(PollInterval),
         };
         RunOrWriteError(op => _waits.Wait(op, request));

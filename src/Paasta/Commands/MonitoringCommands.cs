@@ -8,7 +8,7 @@ namespace Paasta.Commands;
 
 /// <summary>
 /// <para type="synopsis">Checks that PaaSTA instances on a cluster run enough healthy copies (check_kubernetes_services_replication).</para>
-/// <para type="description">For each deployed kubernetes/eks instance of the cluster (instances whose deploy group has no image, or which have no control entry, in deployments.json are skipped as PaaSTA skips them), compares the copies it should have with the copies available. Expected copies: instances, 0 when deployments.json says desired_state stop, and for an autoscaled instance the live Deployment's (StatefulSet's, with persistent_volumes) replicas clamped to [min_instances, max_instances] (max_instances when it does not exist yet). Available copies: the instance's pods whose Ready condition is True, read with one LIST per namespace by the labels paasta.yelp.com/service and paasta.yelp.com/instance (plus one of Deployments, and one of StatefulSets, only when an autoscaled instance there runs as one); or, for an instance registered in smartstack.yaml (a non-null proxy_port, first registration SERVICE.INSTANCE) when -HaproxyStats is given, the servers of its backend SERVICE.INSTANCE whose status starts with UP in HAProxy's stats, per location, as SmartStack counts them. The instance is CRITICAL when available / expected x 100 is below replication_threshold (default 50; nothing expected counts as 100%), else OK. Each Paasta.Monitoring.ReplicationCheckResult carries the output text and description PaaSTA writes and every field of the Sensu event (team, page, runbook, tip, notification_email, alert_after, realert_every ...) resolved from soa-configs, ready for Send-PaastaSensuEvent. With -Summary the cmdlet returns one Paasta.Monitoring.ReplicationSummary instead: the results, and whether the run as a whole is critical (at least -CriticalPercent of the mesh-checked instances under-replicated and at least -MinCountCritical of them), with a Status and ExitCode for use as a Sensu check command (0 OK; 1 WARNING when some instance is critical but the cluster-wide rule is not met; 2 CRITICAL; Status UNKNOWN when instances could not be checked, which exits 1, as a crashing PaaSTA check does). Instances that cannot be checked (the cluster or HAProxy does not answer, their soa-configs or deployments.json cannot be read) are reported as non-terminating errors and listed in the summary's Unchecked, so a run that checked nothing is never OK.</para>
+/// <para type="description">For each deployed kubernetes/eks instance of the cluster, or of each cluster -Cluster names or matches (instances whose deploy group has no image, or which have no control entry, in deployments.json are skipped as PaaSTA skips them), compares the copies it should have with the copies available. Expected copies: instances, 0 when deployments.json says desired_state stop, and for an autoscaled instance the live Deployment's (StatefulSet's, with persistent_volumes) replicas clamped to [min_instances, max_instances] (max_instances when it does not exist yet). Available copies: the instance's pods whose Ready condition is True, read with one LIST per namespace by the labels paasta.yelp.com/service and paasta.yelp.com/instance (plus one of Deployments, and one of StatefulSets, only when an autoscaled instance there runs as one); or, for an instance registered in smartstack.yaml (a non-null proxy_port, first registration SERVICE.INSTANCE) when -HaproxyStats is given, the servers of its backend SERVICE.INSTANCE whose status starts with UP in HAProxy's stats, per location, as SmartStack counts them. The instance is CRITICAL when available / expected x 100 is below replication_threshold (default 50; nothing expected counts as 100%), else OK. Each Paasta.Monitoring.ReplicationCheckResult carries the output text and description PaaSTA writes and every field of the Sensu event (team, page, runbook, tip, notification_email, alert_after, realert_every ...) resolved from soa-configs, ready for Send-PaastaSensuEvent. With -Summary the cmdlet returns one Paasta.Monitoring.ReplicationSummary instead: the results, and whether the run as a whole is critical (at least -CriticalPercent of the mesh-checked instances under-replicated and at least -MinCountCritical of them), with a Status and ExitCode for use as a Sensu check command (0 OK; 1 WARNING when some instance is critical but the cluster-wide rule is not met; 2 CRITICAL; Status UNKNOWN when instances could not be checked, which exits 1, as a crashing PaaSTA check does). Instances that cannot be checked (the cluster or HAProxy does not answer, their soa-configs or deployments.json cannot be read) are reported as non-terminating errors and listed in the summary's Unchecked, so a run that checked nothing is never OK.</para>
 /// </summary>
 /// <example>
 ///   <code>Test-PaastaReplication -Cluster local | Where-Object Status -ne OK | Format-List Service, Instance, Output, Description</code>
@@ -41,11 +41,12 @@ public sealed class TestPaastaReplication : KubeCmdlet
     [ArgumentCompleter(typeof(ServiceCompleter))]
     public string[]? Service { get; set; }
 
-    /// <summary>The cluster whose instances are checked (soa-configs' kubernetes-CLUSTER.yaml and eks-CLUSTER.yaml). Defaults to $env:PAASTA_CLUSTER, then Set-PaastaConfiguration -Cluster.</summary>
+    /// <summary>The clusters whose instances are checked (soa-configs' kubernetes-CLUSTER.yaml and eks-CLUSTER.yaml); wildcards allowed. Defaults to $env:PAASTA_CLUSTER, then Set-PaastaConfiguration -Cluster. Each cluster is read through its own kubeconfig context; -Summary judges them together.</summary>
     [Parameter(Position = 1, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
     [ArgumentCompleter(typeof(ClusterCompleter))]
     [ValidateNotNullOrEmpty]
-    public string? Cluster { get; set; }
+    public string[]? Cluster { get; set; }
 
     /// <summary>Instances to check; wildcards allowed. All instances of the cluster when omitted.</summary>
     [Parameter(Position = 2, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
@@ -121,7 +122,7 @@ public sealed class TestPaastaReplication : KubeCmdlet
 
 /// <summary>
 /// <para type="synopsis">Sends check results to the local Sensu client socket, as PaaSTA's monitoring does.</para>
-/// <para type="description">Takes Paasta.Monitoring.ReplicationCheckResult objects, or any objects with the check fields (Name or CheckName, Status, Output, Team, and optionally Runbook, Tip, NotificationEmail, Page, AlertAfter, RealertEvery, CheckEvery, Ticket, Project, Priority, Tags, IrcChannels, SlackChannels, Component, Description, Source or Cluster, Ttl, Dependencies, Issuetype, ClusterName), from the pipeline. For each, it writes one JSON object followed by a newline over a new TCP connection to the Sensu client socket (default 127.0.0.1:3030; -SensuSocket, $env:PAASTA_SENSU_SOCKET, Set-PaastaConfiguration -SensuSocket) with exactly the keys, order and conventions of PaaSTA's Sensu events: durations (alert_after, check_every as interval, ttl) converted to seconds, handler default, runbook http://y/paasta-troubleshooting and alert_after 5m and check_every 1m when not given, source paasta-CLUSTER, irc_channels, slack_channels, component, description and cluster_name only when set. It then waits for the client's answer: "ok" means Sensu will publish the result, "invalid" is an error (SensuEventRejected). A refused connection (SensuConnectionRefused), a socket that does not accept, take or acknowledge the event within -TimeoutSec (SensuSocketTimeout) or another network failure is a non-terminating error for that event, never a hang. An object without a team is not sent (PaaSTA sends nothing then); a warning says so. -WhatIf shows what would be sent; -Verbose shows the JSON.</para>
+/// <para type="description">Takes Paasta.Monitoring.ReplicationCheckResult objects, or any objects with the check fields (Name or CheckName, Status, Output, Team, and optionally Runbook, Tip, NotificationEmail, Page, AlertAfter, RealertEvery, CheckEvery, Ticket, Project, Priority, Tag or Tags, IrcChannel or IrcChannels, SlackChannel or SlackChannels, Component, Description, Source, Cluster or ClusterName, Ttl, Dependency or Dependencies, Issuetype), from the pipeline. For each, it writes one JSON object followed by a newline over a new TCP connection to the Sensu client socket (default 127.0.0.1:3030; -SensuSocket, $env:PAASTA_SENSU_SOCKET, Set-PaastaConfiguration -SensuSocket) with exactly the keys, order and conventions of PaaSTA's Sensu events: durations (alert_after, check_every as interval, ttl) converted to seconds, handler default, runbook http://y/paasta-troubleshooting and alert_after 5m and check_every 1m when not given, source paasta-CLUSTER (from -Cluster, unless -Source is given), irc_channels, slack_channels, component and description only when set; no cluster_name, which PaaSTA never sends. It then waits for the client's answer: "ok" means Sensu will publish the result, "invalid" is an error (SensuEventRejected). A refused connection (SensuConnectionRefused), a socket that does not accept, take or acknowledge the event within -TimeoutSec (SensuSocketTimeout) or another network failure is a non-terminating error for that event, never a hang. An object without a team is not sent (PaaSTA sends nothing then); a warning says so. -WhatIf shows what would be sent; -Verbose shows the JSON.</para>
 /// </summary>
 /// <example>
 ///   <code>Test-PaastaReplication -Cluster local | Send-PaastaSensuEvent -PassThru</code>
@@ -214,20 +215,23 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [AllowNull, AllowEmptyString]
     public string? Priority { get; set; }
 
-    /// <summary>Tags of the check.</summary>
+    /// <summary>Tags of the check (sent as tags). Alias Tags: binds the Tags of a replication result.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Tags")]
     [AllowNull, AllowEmptyCollection]
-    public string[]? Tags { get; set; }
+    public string[]? Tag { get; set; }
 
-    /// <summary>IRC channels to notify; sent only when given.</summary>
+    /// <summary>IRC channels to notify (sent as irc_channels, only when given). Alias IrcChannels: binds the IrcChannels of a replication result.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("IrcChannels")]
     [AllowNull, AllowEmptyCollection]
-    public string[]? IrcChannels { get; set; }
+    public string[]? IrcChannel { get; set; }
 
-    /// <summary>Slack channels to notify; sent only when given.</summary>
+    /// <summary>Slack channels to notify (sent as slack_channels, only when given). Alias SlackChannels: binds the SlackChannels of a replication result.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("SlackChannels")]
     [AllowNull, AllowEmptyCollection]
-    public string[]? SlackChannels { get; set; }
+    public string[]? SlackChannel { get; set; }
 
     /// <summary>The ticket component; sent only when given.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -239,13 +243,14 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [AllowNull, AllowEmptyString]
     public string? Description { get; set; }
 
-    /// <summary>The event's source. Default: paasta-CLUSTER when -Cluster is given.</summary>
+    /// <summary>The event's source. Default: paasta-CLUSTER when -Cluster is given, as PaaSTA's events have it.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull, AllowEmptyString]
     public string? Source { get; set; }
 
-    /// <summary>The cluster the check is about; gives the default source paasta-CLUSTER.</summary>
+    /// <summary>The cluster the check is about: the event's source is paasta-CLUSTER unless -Source is given, as in PaaSTA's events. Alias ClusterName, once a parameter of its own: no cluster_name key is sent, since PaaSTA's events have none.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("ClusterName")]
     [ArgumentCompleter(typeof(ClusterCompleter))]
     [AllowNull, AllowEmptyString]
     public string? Cluster { get; set; }
@@ -255,20 +260,16 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
     [AllowNull]
     public string? Ttl { get; set; }
 
-    /// <summary>Checks this one depends on.</summary>
+    /// <summary>Checks this one depends on (sent as dependencies). Alias Dependencies.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Dependencies")]
     [AllowNull, AllowEmptyCollection]
-    public string[]? Dependencies { get; set; }
+    public string[]? Dependency { get; set; }
 
     /// <summary>The ticket issue type.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull, AllowEmptyString]
     public string? Issuetype { get; set; }
-
-    /// <summary>cluster_name; sent only when given.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [AllowNull, AllowEmptyString]
-    public string? ClusterName { get; set; }
 
     /// <summary>host:port of the Sensu client socket. Defaults to $env:PAASTA_SENSU_SOCKET, then Set-PaastaConfiguration -SensuSocket, then 127.0.0.1:3030.</summary>
     [Parameter]
@@ -308,17 +309,16 @@ public sealed class SendPaastaSensuEvent : PaastaCmdlet
             Ticket = Ticket,
             Project = Project,
             Priority = Priority,
-            Tags = Tags,
-            IrcChannels = IrcChannels,
-            SlackChannels = SlackChannels,
+            Tags = Tag,
+            IrcChannels = IrcChannel,
+            SlackChannels = SlackChannel,
             Component = Component,
             Description = Description,
             Source = Source,
             Cluster = Cluster,
             Ttl = Ttl,
-            Dependencies = Dependencies,
+            Dependencies = Dependency,
             Issuetype = Issuetype,
-            ClusterName = ClusterName,
         };
         var timeout = TimeSpan.FromSeconds(TimeoutSec);
         var delivery = RunOrWriteError(op => _sender!.Send(op, check, timeout));

@@ -5,7 +5,7 @@ using Paasta.Settings;
 namespace Paasta.Commands;
 
 /// <summary>
-/// <para type="synopsis">Shows the per-user Paasta defaults and the values in effect.</para>
+/// <para type="synopsis">Shows Paasta's own per-user settings (defaults such as SoaDir and Cluster) and the values in effect; not soa-configs, which Test-PaastaConfig checks.</para>
 /// <para type="description">Paasta reads each default from the cmdlet's parameter first, then an environment variable (PAASTA_SOA_DIR, PAASTA_CLUSTER, KUBECONFIG, PAASTA_KUBE_CONTEXT, PAASTA_DOCKER_REGISTRY, PAASTA_SENSU_SOCKET, PAASTA_TRON_URL, PAASTA_HACHECK_SIDECAR_IMAGE), then the settings file written by Set-PaastaConfiguration ($env:PAASTA_CONFIG, else ~/.config/paasta/settings.json). This cmdlet returns the saved settings; -Effective returns what applies now, environment and built-in defaults included (SoaDir /nail/etc/services, KubeConfig ~/.kube/config or the first file of KUBECONFIG, SensuSocket 127.0.0.1:3030). Get-Help about_Paasta, section CONFIGURATION, lists every setting and the cmdlets that use it.</para>
 /// </summary>
 /// <example>
@@ -32,7 +32,7 @@ public sealed class GetPaastaConfiguration : PaastaCmdlet
 }
 
 /// <summary>
-/// <para type="synopsis">Saves per-user Paasta defaults so you need not repeat parameters.</para>
+/// <para type="synopsis">Saves Paasta's own per-user settings (defaults such as SoaDir and Cluster) so you need not repeat parameters; not soa-configs, which Test-PaastaConfig checks.</para>
 /// <para type="description">Writes the given values to the settings file ($env:PAASTA_CONFIG, else ~/.config/paasta/settings.json) atomically; values not given are kept. Pass an empty string to clear a value. -SoaDir and -KubeConfig are saved as full paths, resolved against the current location. A cmdlet's own parameter, then the setting's environment variable, still take precedence over the file (Get-Help about_Paasta, section CONFIGURATION). Returns nothing unless -PassThru.</para>
 /// </summary>
 /// <example>

@@ -42,7 +42,7 @@ public class DrainRegistryAndGuardTests
     {
         var registry = new DrainMethodRegistry();
         Assert.Equal(new[] { "crashy_drain", "hacheck", "http", "noop", "test" }, registry.Names);
-        Assert.All(registry.List(), i => Assert.Equal(DrainMethodSource.BuiltIn, i.Source));
+        Assert.All(registry.List(includeTestMethods: true), i => Assert.Equal(DrainMethodSource.BuiltIn, i.Source));
         Assert.Equal("Paasta.Drain.HacheckDrainMethod", registry.Find("HACHECK")!.Definition);
     }
 
@@ -53,6 +53,17 @@ public class DrainRegistryAndGuardTests
         Assert.Equal("DrainMethodNotFound", e.ErrorId);
         Assert.Equal(PaastaErrorKind.ObjectNotFound, e.Kind);
         Assert.Contains("hacheck", e.Message);
+        Assert.DoesNotContain("crashy_drain", e.Message);
+    }
+
+    [Fact]
+    public void TheTestMethodsAreLeftOutOfTheListButWorkByName()
+    {
+        var registry = new DrainMethodRegistry();
+        Assert.Equal(new[] { "hacheck", "http", "noop" }, registry.List().Select(i => i.Name));
+        Assert.Equal(new[] { "crashy_drain", "test" }, registry.List(includeTestMethods: true).Where(i => i.ForTesting).Select(i => i.Name));
+        Assert.IsType<TestDrainMethod>(registry.Create("test", new DrainContext()));
+        Assert.IsType<CrashyDrainMethod>(registry.Create("crashy_drain", new DrainContext()));
     }
 
     [Fact]

@@ -96,6 +96,20 @@ public sealed class DrainAndSettingsOperationsTests : IDisposable
     }
 
     [Fact]
+    public void List_offers_the_test_methods_only_by_their_exact_name_or_when_asked_for()
+    {
+        Assert.Equal(new[] { "hacheck", "http", "noop" }, DrainOperations.List(Context(), null, _registry).Select(i => i.Name));
+        Assert.Empty(DrainOperations.List(Context(), new[] { "*drain*", "t*" }, _registry));
+        Assert.Equal(new[] { "test" }, DrainOperations.List(Context(), new[] { "test" }, _registry).Select(i => i.Name));
+        var all = DrainOperations.List(Context(), null, _registry, includeTestMethods: true);
+        Assert.Equal(new[] { "crashy_drain", "hacheck", "http", "noop", "test" }, all.Select(i => i.Name));
+        Assert.Equal(new[] { "crashy_drain", "test" }, all.Where(i => i.ForTesting).Select(i => i.Name));
+        Assert.Empty(_sink.Errors);
+        DrainOperations.List(Context(), new[] { "nosuch" }, _registry);
+        Assert.DoesNotContain("crashy_drain", Assert.Single(_sink.Errors).Message);
+    }
+
+    [Fact]
     public void Register_asks_first_makes_the_method_only_then_and_Unregister_refuses_built_ins()
     {
         var made = 0;

@@ -89,6 +89,21 @@ public sealed class InstanceControlOperationsTests : IDisposable
         Assert.Equal("ClusterNotFound", _sink.ErrorIds.Last());
     }
 
+    [Fact]
+    public void Services_are_names_or_wildcards_of_the_instance_query()
+    {
+        var byWildcard = new InstanceControlRequest(ControlAction.Restart)
+        {
+            Selections = new[] { new InstanceControlSelection(new[] { "s*", "zz*" }, new[] { "c1" }, new[] { "canary" }) },
+        };
+        Assert.Equal("canary", Assert.Single(new InstanceControlOperations().Control(Context, byWildcard)).Instance);
+        Assert.Empty(_sink.ErrorIds);
+
+        var byName = new InstanceControlRequest(ControlAction.Restart) { Selections = new[] { new InstanceControlSelection(new[] { "nosuch" }, new[] { "c1" }) } };
+        Assert.Empty(new InstanceControlOperations().Control(Context, byName));
+        Assert.Equal("ServiceNotFound", Assert.Single(_sink.ErrorIds));
+    }
+
     [Theory]
     [InlineData("ünï")]
     [InlineData("two words")]

@@ -32,6 +32,26 @@ public sealed class InstanceQueryTests : IDisposable
     }
 
     [Fact]
+    public void Among_no_service_a_named_cluster_or_instance_is_not_reported_again()
+    {
+        Assert.Empty(Query(new InstanceSelection { Services = new[] { "nosuch" }, Clusters = new[] { "prod" }, Instances = new[] { "main" } }));
+        Assert.Equal(new[] { "ServiceNotFound" }, _sink.ErrorIds);
+        while (_sink.Errors.TryDequeue(out _)) { }
+        Assert.Empty(Query(new InstanceSelection { Services = new[] { "zz*" }, Clusters = new[] { "prod" } }));
+        Assert.Empty(_sink.Errors);
+    }
+
+    [Fact]
+    public void Clusters_are_those_of_the_instance_files_of_the_types_asked_for()
+    {
+        var context = _sink.Context(_soa.Root);
+        Assert.Equal(new[] { "dev", "prod" }, InstanceQuery.Clusters(context, new InstanceSelection()));
+        Assert.Equal(new[] { "prod" }, InstanceQuery.Clusters(context, new InstanceSelection { Clusters = new[] { "p*", "zz*" }, TypeFilter = t => t == InstanceTypes.Tron }));
+        Assert.Empty(InstanceQuery.Clusters(context, new InstanceSelection { Clusters = new[] { "dev" }, TypeFilter = t => t == InstanceTypes.Tron }));
+        Assert.Equal(new[] { "ClusterNotFound" }, _sink.ErrorIds);
+    }
+
+    [Fact]
     public void A_literal_cluster_that_matches_nothing_is_ClusterNotFound()
     {
         Assert.Empty(Query(new InstanceSelection { Clusters = new[] { "nosuch" } }));

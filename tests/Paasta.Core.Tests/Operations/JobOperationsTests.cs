@@ -62,7 +62,7 @@ public sealed class JobOperationsTests : IDisposable
     public void A_job_with_a_stopped_action_is_planned_suspended_with_its_stopped_actions()
     {
         Controls(("prod.nightly.second", "stop"), ("prod.hourly.run", "start"));
-        var sync = Add(new JobSelection { Services = new[] { "alpha" }, Cluster = "prod" });
+        var sync = Add(new JobSelection { Services = new[] { "alpha" }, Clusters = new[] { "prod" } });
         var nightly = sync.Requests.Single(r => r.Job.Name == "nightly").Job;
         Assert.Equal(new[] { "second" }, nightly.StoppedActions);
         Assert.True(CronJobBuilder.Suspends(nightly));
@@ -73,9 +73,9 @@ public sealed class JobOperationsTests : IDisposable
     public void The_builder_suspends_a_stopped_job_says_why_and_gives_it_another_config_sha()
     {
         Controls(("prod.nightly.second", "start"));
-        var running = Add(new JobSelection { Services = new[] { "alpha" }, Cluster = "prod", Jobs = new[] { "nightly" } }).Requests.Single();
+        var running = Add(new JobSelection { Services = new[] { "alpha" }, Clusters = new[] { "prod" }, Jobs = new[] { "nightly" } }).Requests.Single();
         Controls(("prod.nightly.second", "stop"));
-        var stopped = Add(new JobSelection { Services = new[] { "alpha" }, Cluster = "prod", Jobs = new[] { "nightly" } }).Requests.Single();
+        var stopped = Add(new JobSelection { Services = new[] { "alpha" }, Clusters = new[] { "prod" }, Jobs = new[] { "nightly" } }).Requests.Single();
         var before = CronJobBuilder.Build(running.Job, running.Images, CronJobBuilderTests.V1beta1);
         var after = CronJobBuilder.Build(stopped.Job, stopped.Images, CronJobBuilderTests.V1beta1);
         Assert.False(before.Body["spec"]!["suspend"]!.GetValue<bool>());
@@ -92,7 +92,7 @@ public sealed class JobOperationsTests : IDisposable
     public void A_job_with_enabled_false_is_suspended_but_not_stopped()
     {
         _soa.Write("alpha/tron-prod.yaml", "quiet:\n  schedule: daily 04:00:00\n  enabled: false\n  deploy_group: prod.main\n  actions:\n    run:\n      command: echo q\n");
-        var job = Add(new JobSelection { Services = new[] { "alpha" }, Cluster = "prod" }).Requests.Single().Job;
+        var job = Add(new JobSelection { Services = new[] { "alpha" }, Clusters = new[] { "prod" } }).Requests.Single().Job;
         Assert.True(CronJobBuilder.Suspends(job));
         Assert.False(job.Stopped);
     }
@@ -100,7 +100,7 @@ public sealed class JobOperationsTests : IDisposable
     [Fact]
     public void A_Tron_instance_name_stands_for_its_job_once_and_a_missing_literal_job_is_JobNotFound()
     {
-        var sync = Add(new JobSelection { Services = new[] { "alpha" }, Cluster = "prod", Jobs = new[] { "nightly.first", "nightly.second", "nosuch" } });
+        var sync = Add(new JobSelection { Services = new[] { "alpha" }, Clusters = new[] { "prod" }, Jobs = new[] { "nightly.first", "nightly.second", "nosuch" } });
         Assert.Equal(new[] { "nightly" }, sync.Requests.Select(r => r.Job.Name));
         Assert.Empty(sync.Prune);
         Assert.Equal(new[] { "JobNotFound" }, _sink.ErrorIds);
@@ -110,7 +110,7 @@ public sealed class JobOperationsTests : IDisposable
     [Fact]
     public void Without_job_names_the_service_is_synced_in_full_and_prunable()
     {
-        var sync = Add(new JobSelection { Services = new[] { "alpha" }, Cluster = "prod" });
+        var sync = Add(new JobSelection { Services = new[] { "alpha" }, Clusters = new[] { "prod" } });
         var scope = Assert.Single(sync.Prune);
         Assert.Equal(new[] { "nightly", "hourly" }, scope.Configured);
     }
@@ -118,7 +118,8 @@ public sealed class JobOperationsTests : IDisposable
     [Fact]
     public void An_unknown_cluster_is_ClusterNotFound_and_a_missing_one_ClusterNotSpecified()
     {
-        Assert.Equal("ClusterNotFound", Assert.Throws<PaastaException>(() => Add(new JobSelection { Services = new[] { "alpha" }, Cluster = "prdo" })).ErrorId);
+        Assert.Empty(Add(new JobSelection { Services = new[] { "alpha" }, Clusters = new[] { "prdo" } }).Requests);
+        Assert.Equal(new[] { "ClusterNotFound" }, _sink.ErrorIds);
         Assert.Equal("ClusterNotSpecified", Assert.Throws<PaastaException>(() => Add(new JobSelection { Services = new[] { "alpha" } })).ErrorId);
         var sync = new JobSyncOperation();
         sync.Add(Context(new PaastaSettings { Cluster = "prod" }), new JobSelection { Services = new[] { "alpha" } });
@@ -126,13 +127,25 @@ public sealed class JobOperationsTests : IDisposable
     }
 
     [Fact]
+    public void Clusters_are_names_or_wildcards_that_match_the_clusters_of_the_services_tron_files()
+    {
+        _soa.Write("alpha/tron-dev.yaml", "hourly:\n  schedule: cron 0 * * * *\n  deploy_group: prod.main\n  actions:\n    run:\n      command: echo dev\n");
+        _soa.Write("alpha/kubernetes-prod3.yaml", "main: {deploy_group: prod.main}\n");
+        var sync = Add(new JobSelection { Services = new[] { "alpha" }, Clusters = new[] { "pr*", "d?v", "nomatch*" } });
+        // prod3 has no tron file: not a Tron cluster.
+        Assert.Equal(new[] { "dev:hourly", "prod:hourly", "prod:nightly" }, sync.Requests.Select(r => $"{r.Job.Cluster}:{r.Job.Name}").Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { "dev", "prod" }, sync.Prune.Select(p => p.Cluster).Order(StringComparer.Ordinal));
+        Assert.Empty(_sink.Errors);
+    }
+
+    [Fact]
     public void The_reconciler_replaces_a_running_CronJob_of_a_stopped_job_to_suspend_it()
     {
-        var running = Add(new JobSelection { Services = new[] { "alpha" }, Cluster = "prod", Jobs = new[] { "nightly" } }).Requests.Single();
+        var running = Add(new JobSelection { Services = new[] { "alpha" }, Clusters = new[] { "prod" }, Jobs = new[] { "nightly" } }).Requests.Single();
         var live = (JsonObject)CronJobBuilder.Build(running.Job, running.Images, CronJobBuilderTests.V1beta1).Body.DeepClone();
         live["metadata"]!["resourceVersion"] = "7";
         Controls(("prod.nightly.second", "stop"));
-        var stopped = Add(new JobSelection { Services = new[] { "alpha" }, Cluster = "prod", Jobs = new[] { "nightly" } }).Requests.Single();
+        var stopped = Add(new JobSelection { Services = new[] { "alpha" }, Clusters = new[] { "prod" }, Jobs = new[] { "nightly" } }).Requests.Single();
         using var offline = new Kubernetes.OfflineKubeConnection();
         var api = CronJobApi.DiscoverAsync(offline.Kube, new V1beta1Only(), CancellationToken.None).GetAwaiter().GetResult();
         var item = new JobReconciler(api).Plan(new[] { stopped }, Array.Empty<JobScope>(), new[] { live }).Single();
@@ -292,7 +305,7 @@ public sealed class JobOperationsTests : IDisposable
     {
         var store = new StoreStandIn();
         store.Jobs.AddRange(new[] { Info("alpha", "nightly"), Info("alpha", "hourly"), Info("beta", "daily") });
-        var found = JobOperations.List(Context(), new JobSelection { Services = new[] { "alpha", "nosuch" }, Cluster = "prod", Jobs = new[] { "nightly", "gone" } }, store);
+        var found = JobOperations.List(Context(), new JobSelection { Services = new[] { "alpha", "nosuch" }, Clusters = new[] { "prod" }, Jobs = new[] { "nightly", "gone" } }, store);
         Assert.Equal(new[] { "nightly" }, found.Select(j => j.Job));
         Assert.Equal(new[] { "nosuch", "gone" }, _sink.Errors.Select(e => (string)e.Target!));
         Assert.All(_sink.Errors, e => Assert.Equal("JobNotFound", e.ErrorId));
@@ -303,11 +316,22 @@ public sealed class JobOperationsTests : IDisposable
     }
 
     [Fact]
+    public void List_reads_each_cluster_named_and_those_of_soa_configs_a_wildcard_matches()
+    {
+        _soa.Write("alpha/tron-dev.yaml", "hourly:\n  schedule: cron 0 * * * *\n  deploy_group: prod.main\n  actions:\n    run:\n      command: echo dev\n");
+        var store = new StoreStandIn();
+        store.Jobs.AddRange(new[] { Info("alpha", "nightly"), Info("alpha", "hourly", "dev"), Info("alpha", "hourly", "other") });
+        var found = JobOperations.List(Context(), new JobSelection { Clusters = new[] { "pr*", "dev", "nomatch*" } }, store);
+        Assert.Equal(new[] { "dev:hourly", "prod:nightly" }, found.Select(j => $"{j.Cluster}:{j.Job}").Order());
+        Assert.Empty(_sink.Errors);
+    }
+
+    [Fact]
     public void List_with_only_a_cluster_that_has_no_CronJob_is_JobNotFound()
     {
         var store = new StoreStandIn();
         store.Jobs.Add(Info("alpha", "nightly"));
-        Assert.Empty(JobOperations.List(Context(), new JobSelection { Cluster = "prdo" }, store));
+        Assert.Empty(JobOperations.List(Context(), new JobSelection { Clusters = new[] { "prdo" } }, store));
         Assert.Equal(new[] { "JobNotFound" }, _sink.ErrorIds);
     }
 }

@@ -400,6 +400,26 @@ public sealed class KubernetesOperationTests : IDisposable
     }
 
     [Fact]
+    public void WaitTakesServicesByWildcardAndNeedsTheGroupOnlyOfThoseNamedExactly()
+    {
+        Service("other", ("c1", "web: {instances: 1}\n"));
+        _soa.Write("other/kubernetes-c1.yaml", "web: {deploy_group: elsewhere, instances: 1}\n");
+        _soa.Write("other/deploy.yaml", "pipeline:\n- step: everything\n- step: elsewhere\n");
+        Running(_one, "main", ready: 2);
+        Running(_one, "canary", ready: 1);
+        var (context, sink) = Context();
+        var results = new DeploymentWaitOperation().Wait(context, new DeploymentWaitRequest(new[] { "*" }, "everything") { Timeout = TimeSpan.FromSeconds(30) });
+        Assert.Equal(new[] { ("svc", "main"), ("svc", "canary") }, results.Select(r => (r.Service, r.Instance)));
+        Assert.Empty(sink.Errors);
+        Assert.Contains(sink.Messages, m => m.Text.Contains("other has no long-running instance in deploy group everything", StringComparison.Ordinal));
+
+        var (named, namedSink) = Context();
+        results = new DeploymentWaitOperation().Wait(named, new DeploymentWaitRequest(new[] { "other", "svc" }, "everything") { Timeout = TimeSpan.FromSeconds(30) });
+        Assert.Equal(2, results.Count);
+        Assert.Equal("DeployGroupNotUsed", Assert.Single(namedSink.Errors).ErrorId);
+    }
+
+    [Fact]
     public void WaitRefusesAGroupNoInstanceUses()
     {
         var (context, _) = Context();

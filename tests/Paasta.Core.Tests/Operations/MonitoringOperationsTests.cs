@@ -47,7 +47,7 @@ public sealed class MonitoringOperationsTests : IDisposable
     public void Checks_the_deployed_long_running_instances_of_the_cluster_and_skips_the_rest()
     {
         var check = new ReplicationOperation(new ReplicationCheckOptions());
-        check.Add(Context(), new[] { "web" }, "prod", null);
+        check.Add(Context(), new[] { "web" }, new[] { "prod" }, null);
         var replicas = new Replicas();
         var report = check.Check(Context(), _ => replicas);
         Assert.Equal(new[] { "main", "stopped" }, report.Results.Select(r => r.Instance));
@@ -56,6 +56,27 @@ public sealed class MonitoringOperationsTests : IDisposable
         Assert.Empty(report.Summary.Unchecked);
         Assert.Equal(new[] { "paastasvc-web" }, replicas.Namespaces);
         Assert.Equal(ProgressState.Completed, _sink.ProgressReports.Last().State);
+    }
+
+    [Fact]
+    public void Clusters_are_names_or_wildcards_each_read_through_its_own_reader()
+    {
+        _soa.Write("web/kubernetes-prod2.yaml", "main: {deploy_group: prod.main, instances: 1}\n");
+        _soa.Write("web/deployments.json", """
+            {"v1": {}, "v2": {"deployments": {"prod.main": {"docker_image": "services-web:paasta-abc", "git_sha": "abc", "image_version": null}},
+             "controls": {"web:prod.main": {"desired_state": "start", "force_bounce": null}, "web:prod2.main": {"desired_state": "start", "force_bounce": null}}}}
+            """);
+        var check = new ReplicationOperation(new ReplicationCheckOptions());
+        check.Add(Context(), new[] { "web" }, new[] { "prod*", "nomatch*" }, new[] { "main" });
+        var read = new List<string>();
+        var report = check.Check(Context(), cluster => { read.Add(cluster); return new Replicas(); });
+        Assert.Equal(new[] { "prod", "prod2" }, read);
+        Assert.Equal(new[] { "prod", "prod2" }, report.Results.Select(r => r.Cluster));
+        Assert.Equal("prod,prod2", report.Summary.Cluster);
+        Assert.Empty(_sink.Errors);
+
+        check.Add(Context(), new[] { "web" }, new[] { "nosuch" }, null);
+        Assert.Equal("ClusterNotFound", Assert.Single(_sink.ErrorIds));
     }
 
     [Fact]
@@ -73,8 +94,8 @@ public sealed class MonitoringOperationsTests : IDisposable
         _soa.Service("broken", "backend", "prod.main");
         _soa.Write("broken/kubernetes-prod.yaml", "main: {instances: [unclosed\n");
         var check = new ReplicationOperation(new ReplicationCheckOptions());
-        check.Add(Context(), new[] { "broken", "nosuch" }, "prod", null);
-        check.Add(Context(), new[] { "web" }, "prod", new[] { "typo" });
+        check.Add(Context(), new[] { "broken", "nosuch" }, new[] { "prod" }, null);
+        check.Add(Context(), new[] { "web" }, new[] { "prod" }, new[] { "typo" });
         var report = check.Check(Context(), _ => new Replicas());
         Assert.Equal(new[] { "broken (kubernetes-prod.yaml)", "nosuch", "typo" }, report.Summary.Unchecked);
         Assert.Equal(SensuStatus.UNKNOWN, report.Summary.Status);
@@ -85,7 +106,7 @@ public sealed class MonitoringOperationsTests : IDisposable
     public void A_cluster_that_cannot_be_reached_leaves_its_instances_unchecked()
     {
         var check = new ReplicationOperation(new ReplicationCheckOptions());
-        check.Add(Context(), new[] { "web" }, "prod", null);
+        check.Add(Context(), new[] { "web" }, new[] { "prod" }, null);
         var report = check.Check(Context(), _ => throw new PaastaException("KubeConfigNotFound", PaastaErrorKind.ObjectNotFound, "no kubeconfig"));
         Assert.Empty(report.Results);
         Assert.Equal(new[] { "web.main", "web.stopped" }, report.Summary.Unchecked);
