@@ -65,9 +65,9 @@ public sealed class KubeConnection : IDisposable
         KubernetesClientConfiguration config;
         try
         {
-            config = KubernetesClientConfiguration.BuildConfigFromConfigFile(target.KubeConfigPath, target.Context);
+            config = KubeConfigFile.ClientConfiguration(target.KubeConfigPath, target.Context);
         }
-        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or InvalidOperationException or ArgumentException or YamlDotNet.Core.YamlException)
         {
             throw new PaastaException("KubeConfigInvalid", PaastaErrorKind.InvalidData,
                 $"Cannot use {target.KubeConfigPath}{(target.Context is null ? "" : $" (context {target.Context})")}: {e.Message}", e)
