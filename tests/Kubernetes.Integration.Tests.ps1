@@ -376,7 +376,7 @@ Describe 'Sync-PaastaInstance with a secret in env' -Tag Integration {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $secretName = "$Namespace-secret-$Service-token"
         function Set-Secret([string] $Value) {
-            $yaml = Invoke-Kubectl -n $Namespace create secret generic $secretName "--from-literal=$secretName=$Value" --dry-run=client -o yaml
+            $yaml = Invoke-Kubectl -n $Namespace create secret generic $secretName "--from-literal=token=$Value" --dry-run=client -o yaml
             $yaml | & $Kubectl apply -f - 2>&1 | Out-Null
             if ($LASTEXITCODE) { throw "kubectl apply of the secret failed" }
         }
@@ -486,11 +486,14 @@ Describe 'Sync-PaastaInstance -Prune' -Tag Integration {
         $script:PruneNamespace = "paastasvc-$PruneService"
         if (-not $Up) { return }
         Register-TestNamespace $PruneNamespace
-        $script:DrainLog = Join-Path $TestDrive 'prune-drains.log'
+        # The drain method is called for several pods at once: each call leaves a file of its own (named for what it
+        # did), as lines appended to one shared file by concurrent calls can be lost.
+        $script:DrainLog = Join-Path $TestDrive 'prune-drains'
+        New-Item -ItemType Directory -Force $DrainLog | Out-Null
         $script:DrainMethod = New-TestName 'prunerecorder'
         Register-PaastaDrainMethod -Name $DrainMethod `
-            -Drain ([scriptblock]::Create("param(`$Task) Add-Content -Path '$DrainLog' -Value (""drain "" + `$Task.Id)")) `
-            -IsSafeToKill ([scriptblock]::Create("param(`$Task) Add-Content -Path '$DrainLog' -Value (""safe "" + `$Task.Id); `$true"))
+            -Drain ([scriptblock]::Create("param(`$Task) New-Item -ItemType File -Force -Path (Join-Path '$DrainLog' (""drain "" + `$Task.Id)) | Out-Null")) `
+            -IsSafeToKill ([scriptblock]::Create("param(`$Task) New-Item -ItemType File -Force -Path (Join-Path '$DrainLog' (""safe "" + `$Task.Id)) | Out-Null; `$true"))
         $script:PruneSoa = Join-Path $TestDrive 'prune-soa'
         $dir = New-Item -ItemType Directory -Force (Join-Path $PruneSoa $PruneService)
         Set-Content (Join-Path $dir 'service.yaml') "description: prune test`nexternal_link: http://example`ngit_url: null`ndocker_registry: 127.0.0.1:5000`ndrain_method: $DrainMethod`n"
@@ -552,12 +555,12 @@ spec:
         $removal.Changes | Should -Contain "delete PodDisruptionBudget $PruneNamespace/$PruneService-gone"
         ($preview | Where-Object Instance -eq 'keep').Action | Should -Be 'Unchanged'
         (Get-PruneObject deployment "$PruneService-gone").metadata.resourceVersion | Should -Be $gone.metadata.resourceVersion
-        Test-Path $DrainLog | Should -BeFalse -Because '-WhatIf drains nothing'
+        @(Get-ChildItem $DrainLog -File).Count | Should -Be 0 -Because '-WhatIf drains nothing'
 
         $removed = @(Sync-Prune -Prune) | Where-Object Instance -eq 'gone'
         $removed.Action | Should -Be 'Removed'
         # Each copy was drained through the service's drain method and found safe before its objects went.
-        $log = @(Get-Content $DrainLog)
+        $log = @(Get-ChildItem $DrainLog -File).Name
         foreach ($pod in $gonePods) { $log | Should -Contain "drain $pod"; $log | Should -Contain "safe $pod" }
         @($log | Where-Object { $_ -match '-keep-' }) | Should -BeNullOrEmpty
         Get-PruneObject deployment "$PruneService-gone" | Should -BeNullOrEmpty

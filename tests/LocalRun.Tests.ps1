@@ -79,11 +79,11 @@ Describe 'Invoke-PaastaLocalRun without a Docker engine' {
         Copy-Item -Recurse $Soa $soa2
         Add-Content (Join-Path $soa2 "$Service/kubernetes-local.yaml") "`nbadenv:`n  <<: *defaults`n  env:`n    `"A=B`": x`n"
         Invoke-PaastaLocalRun -SoaDir $soa2 -Service $Service -Cluster local -Instance badenv -Image x -DryRun -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        $err[0].FullyQualifiedErrorId | Should -Be 'EnvNameInvalid,Paasta.Commands.InvokePaastaLocalRun'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ConfigEnvNameInvalid,Paasta.Commands.InvokePaastaLocalRun'
         $err[0].CategoryInfo.Category | Should -Be 'InvalidData'
-        $err[0].Exception.Key | Should -Be 'env.A=B'
+        $err[0].Exception.Key | Should -Be 'env.A…'
         $err[0].Exception.File | Should -BeLike '*kubernetes-local.yaml'
-        $err[0].Exception.Message | Should -Match "kubernetes-local\.yaml:\d+: env key 'A=B' of $Service\.badenv .*contains '='"
+        $err[0].Exception.Message | Should -Match "kubernetes-local\.yaml:\d+: 'env\.A…': .*contains '='"
     }
 
     It 'runs a Tron action with Tron''s date variables filled in, interactively and without a port' {

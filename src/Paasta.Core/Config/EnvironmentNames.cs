@@ -1,62 +1,35 @@
-using System.Text;
-using Paasta.Errors;
-
 namespace Paasta.Config;
 
 /// <summary>
-/// Which environment variable names a container can be given exactly as written. A name with '=' would be cut
-/// at the '=' (the rest becomes part of the value); a NUL ends it; a line break or other control character makes
-/// a variable no shell can name and splits env files and logs. Such names are refused before anything runs
-/// (docs/RELIABILITY.md, "Names").
+/// The one rule for the environment Paasta gives a container, wherever the variables come from (soa-configs
+/// <c>env</c>, a local run's -Env): a name is not empty and holds no '=' and no control character (newline, NUL…),
+/// since either would split or truncate the <c>NAME=value</c> the container receives; a value holds no NUL.
+/// Reasons never repeat a value, nor a name past its first '=' (what follows may be a secret pasted by mistake).
+/// See docs/RELIABILITY.md, "What is refused".
 /// </summary>
 public static class EnvironmentNames
 {
-    /// <summary>Non-empty, without '=', NUL, line breaks or other control characters.</summary>
-    public static bool IsValid(string name) => Problem(name) is null;
-
-    /// <summary>What is wrong with a name, or null when nothing is.</summary>
-    public static string? Problem(string name)
+    /// <summary>Why <paramref name="name"/> cannot name an environment variable, or null when it can.</summary>
+    public static string? NameProblem(string? name)
     {
-        if (name.Length == 0) return "it is empty";
-        if (name.Contains('=')) return "it contains '='";
-        if (name.Contains('\n') || name.Contains('\r')) return "it contains a line break";
-        if (name.Any(char.IsControl)) return "it contains a control character";
+        if (string.IsNullOrEmpty(name)) return "an environment variable name cannot be empty";
+        foreach (var c in name)
+        {
+            if (c == '=') return $"the environment variable name '{Shown(name)}' contains '=' (a name cannot hold one: NAME=value would split there)";
+            if (char.IsControl(c)) return $"the environment variable name '{Shown(name)}' contains a control character (a newline, tab or NUL)";
+        }
         return null;
     }
 
-    /// <summary>
-    /// Refuses an instance whose env (from soa-configs) has a name a container cannot carry: EnvNameInvalid,
-    /// naming the file and line that set it and the key.
-    /// </summary>
-    public static void Check(InstanceConfig instance)
-    {
-        foreach (var name in instance.Env.Keys)
-        {
-            if (Problem(name) is not { } problem) continue;
-            var source = instance.SourceOf($"env.{name}");
-            var file = source?.File ?? instance.File;
-            var line = source?.File is null ? instance.Line : source.Line;
-            throw new PaastaException("EnvNameInvalid", PaastaErrorKind.InvalidData,
-                $"{file}:{line}: env key '{Printable(name)}' of {instance.Service}.{instance.Instance} cannot be an environment variable name: {problem}. Rename it.")
-            { File = file, Line = line, Key = $"env.{Printable(name)}", Target = instance.ToString() };
-        }
-    }
+    /// <summary>Why <paramref name="value"/> cannot be an environment variable's value, or null when it can (the value is not repeated).</summary>
+    public static string? ValueProblem(string? value) =>
+        value is not null && value.Contains('\0') ? "the value contains a NUL character, which no process environment can hold" : null;
 
-    /// <summary>The name with control characters escaped (\n, \r, \t, \xNN), for messages.</summary>
-    public static string Printable(string name)
+    /// <summary>The name as it may be shown: up to its first '=' or control character, then "…".</summary>
+    public static string Shown(string name)
     {
-        var sb = new StringBuilder(name.Length);
-        foreach (var c in name)
-        {
-            sb.Append(c switch
-            {
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                _ when char.IsControl(c) => $"\\x{(int)c:x2}",
-                _ => c.ToString(),
-            });
-        }
-        return sb.ToString();
+        for (var i = 0; i < name.Length; i++)
+            if (name[i] == '=' || char.IsControl(name[i])) return name[..i] + "…";
+        return name;
     }
 }

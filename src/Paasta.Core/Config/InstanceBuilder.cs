@@ -83,13 +83,14 @@ internal static class InstanceBuilder
             Disk = r.Number("disk", 1024),
             Gpus = r.OptionalNumber("gpus"),
             CfsPeriodUs = r.Integer("cfs_period_us", 100000),
-            Instances = r.Integer("instances", 1),
+            // `instances: false` is 0 to PaaSTA (Python's False is the integer 0); any other non-number is refused.
+            Instances = effective["instances"] is YScalar { Value: false } ? 0 : r.Integer("instances", 1),
             MinInstances = r.Integer("min_instances", 1),
             MaxInstances = r.OptionalInteger("max_instances"),
             Cmd = cmd,
             Command = command,
             Args = args,
-            Env = r.StringMap("env"),
+            Env = r.Environment("env"),
             ContainerPort = r.Integer("container_port", 8888),
             HealthcheckMode = healthcheckMode,
             HealthcheckCmd = r.String("healthcheck_cmd"),
@@ -111,7 +112,7 @@ internal static class InstanceBuilder
             IsInSmartstack = inSmartstack,
             ProxyPort = meshEntry?["proxy_port"] is YScalar { Value: long port } ? port : null,
             ReplicationThreshold = r.Integer("replication_threshold", 50),
-            Monitoring = Monitoring(service, effective["monitoring"] as YMapping, general),
+            Monitoring = LongRunningMonitoring(service, instanceNode, effective),
             Pool = r.String("pool") ?? r.DefaultedValue("pool", "default"),
             Net = r.String("net") ?? r.DefaultedValue("net", "bridge"),
             Weight = r.Integer("weight", 10),
@@ -122,15 +123,18 @@ internal static class InstanceBuilder
             CostOwner = r.String("cost_owner"),
             ConfigFactory = () => (IReadOnlyDictionary<string, object?>)effective.ToPlain()!,
             SourcesFactory = () => r.Sources(FileKeys),
+            SourceLookup = path => r.SourceOf(path, FileKeys),
         };
     }
 
     public static InstanceConfig TronAction(ServiceConfig service, InstanceFile file, string job, YMapping jobNode, string action, YMapping actionNode, int line)
     {
-        // Tron actions are not merged with service.yaml; service, deploy_group and cost_owner come from the job.
+        // Tron actions are not merged with service.yaml; deploy_group and cost_owner come from the job. A job's
+        // `service` is not inherited: PaaSTA's code reads it only for a job without an owning service (never from
+        // soa-configs), so only an action's own `service` picks another service's image.
         var effective = new YMapping(actionNode.File, actionNode.Line, actionNode.Column, actionNode.TopLevelKey);
         foreach (var (k, v) in actionNode.Entries) effective.Add(k, v, actionNode.KeyNode(k));
-        foreach (var inherited in new[] { "service", "deploy_group", "cost_owner" })
+        foreach (var inherited in new[] { "deploy_group", "cost_owner" })
             if (!effective.ContainsKey(inherited) && jobNode[inherited] is { } v)
                 effective.Add(inherited, v, jobNode.KeyNode(inherited));
         var r = new ValueReader(effective, file.Path);
@@ -159,16 +163,17 @@ internal static class InstanceBuilder
             MinInstances = 1,
             Cmd = r.String("command"),
             Command = r.String("command") is { } c ? new[] { "sh", "-c", c } : null,
-            Env = r.StringMap("env"),
+            Env = r.Environment("env"),
             Pool = r.String("pool") ?? r.DefaultedValue("pool", "default"),
             Namespace = "tron",
             ExtraVolumes = r.Volumes("extra_volumes"),
-            Monitoring = Monitoring(service, jobNode["monitoring"] as YMapping, null),
+            Monitoring = Monitoring(ServiceLayers(service).WithoutGeneral, jobNode["monitoring"] as YMapping),
             CostOwner = r.String("cost_owner") ?? service.CostOwner,
             TronJob = job,
             TronAction = action,
             ConfigFactory = () => (IReadOnlyDictionary<string, object?>)effective.ToPlain()!,
             SourcesFactory = () => r.Sources(FileKeys),
+            SourceLookup = path => r.SourceOf(path, FileKeys),
         };
     }
 
@@ -176,39 +181,51 @@ internal static class InstanceBuilder
     internal static string FormatDeployGroup(string value, string cluster, string instance, string service) =>
         value.Replace("{cluster}", cluster).Replace("{instance}", instance).Replace("{service}", service);
 
-    /// <summary>
-    /// PaaSTA's deep merge: mappings merge key by key, anything else (lists included) is replaced by the override.
-    /// Nodes are shared, not copied, so each value keeps the file and line it was written at.
-    /// </summary>
-    internal static YMapping DeepMerge(YMapping over, YMapping defaults)
-    {
-        var result = new YMapping(over.File, over.Line, over.Column, over.TopLevelKey);
-        foreach (var (k, v) in defaults.Entries) result.Add(k, v, defaults.KeyNode(k));
-        foreach (var (k, v) in over.Entries)
-        {
-            if (v is YMapping om && result[k] is YMapping dm) result.Set(k, DeepMerge(om, dm), over.KeyNode(k));
-            else result.Set(k, v, over.KeyNode(k));
-        }
-        return result;
-    }
+    /// <summary>PaaSTA's deep merge (see <see cref="YMapping.Merged"/>): done as it is read, so its cost follows what is read.</summary>
+    internal static YMapping DeepMerge(YMapping over, YMapping defaults) => YMapping.Merged(over, defaults);
 
     /// <summary>
     /// Monitoring keys (docs/BEHAVIOUR.md §1.5): default, then service.yaml's top-level key, then service.yaml's
     /// monitoring.K, then monitoring.yaml, then the instance's (or Tron job's) monitoring — last one wins.
+    /// The service-wide layers are resolved once per service; an instance adds only the keys it writes, so its
+    /// cost does not grow with monitoring.yaml (docs/RELIABILITY.md, "Limits").
     /// </summary>
-    private static MonitoringConfig Monitoring(ServiceConfig service, YMapping? overrides, YMapping? _)
+    private static MonitoringConfig LongRunningMonitoring(ServiceConfig service, YMapping instanceNode, YMapping effective)
     {
-        var values = new Dictionary<string, object?>(StringComparer.Ordinal);
-        void Layer(YMapping? m, Func<string, bool>? onlyKeys = null)
+        var layers = ServiceLayers(service);
+        // The effective monitoring is the instance's merged over the general one (service.yaml's monitoring key,
+        // else monitoring.yaml); an instance value that is not a mapping leaves only the service-wide layers.
+        if (!instanceNode.TryGet("monitoring", out var own)) return Monitoring(layers.WithGeneral, null);
+        if (own is not YMapping) return Monitoring(layers.WithoutGeneral, null);
+        return Monitoring(layers.HasGeneral ? layers.WithGeneral : layers.WithoutGeneral, effective["monitoring"] as YMapping, ((YMapping)own).Keys);
+    }
+
+    private sealed record MonitoringLayers(Dictionary<string, YNode> WithoutGeneral, Dictionary<string, YNode> WithGeneral, bool HasGeneral);
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ServiceConfig, MonitoringLayers> Layers = new();
+
+    private static MonitoringLayers ServiceLayers(ServiceConfig service) => Layers.GetValue(service, static service =>
+    {
+        var without = new Dictionary<string, YNode>(StringComparer.Ordinal);
+        void Layer(Dictionary<string, YNode> values, YMapping? m, Func<string, bool>? onlyKeys = null)
         {
             if (m is null) return;
             foreach (var (k, v) in m.Entries)
-                if (onlyKeys is null || onlyKeys(k)) values[k] = v.ToPlain();
+                if (onlyKeys is null || onlyKeys(k)) values[k] = v;
         }
-        Layer(service.ServiceYaml, MonitoringKeys.Contains);
-        Layer(service.ServiceYaml["monitoring"] as YMapping);
-        Layer(service.MonitoringYaml);
-        Layer(overrides);
+        Layer(without, service.ServiceYaml, MonitoringKeys.Contains);
+        Layer(without, service.ServiceYaml["monitoring"] as YMapping);
+        Layer(without, service.MonitoringYaml);
+        // The general config's monitoring: service.yaml's own key when it has one, else monitoring.yaml.
+        var general = service.ServiceYaml.ContainsKey("monitoring") ? service.ServiceYaml["monitoring"] as YMapping : service.MonitoringYaml;
+        var with = new Dictionary<string, YNode>(without, StringComparer.Ordinal);
+        Layer(with, general);
+        return new MonitoringLayers(without, with, general is not null);
+    });
+
+    private static MonitoringConfig Monitoring(Dictionary<string, YNode> serviceWide, YMapping? overrides, IEnumerable<string>? onlyKeys = null)
+    {
+        var values = new MonitoringValues(serviceWide, overrides, onlyKeys);
 
         string? S(string k) => values.TryGetValue(k, out var v) && v is not null ? (v as string ?? PythonText.Str(v)) : null;
         bool B(string k, bool d) => values.TryGetValue(k, out var v) && v is bool b ? b : d;
@@ -246,4 +263,50 @@ internal static class InstanceBuilder
         "team", "page", "runbook", "tip", "notification_email", "irc_channels", "slack_channels", "ticket", "project",
         "priority", "tags", "component", "description", "alert_after", "realert_every", "check_every", "check_oom_events",
     };
+
+    /// <summary>
+    /// The resolved monitoring keys of one instance: the service-wide values (shared by every instance of the
+    /// service) with the instance's own keys over them, converted to plain values as they are read.
+    /// </summary>
+    private sealed class MonitoringValues : IReadOnlyDictionary<string, object?>
+    {
+        private readonly Dictionary<string, YNode> _serviceWide;
+        // Insertion-ordered (nothing is removed), as the service-wide layer is.
+        private readonly Dictionary<string, YNode> _own = new(StringComparer.Ordinal);
+
+        public MonitoringValues(Dictionary<string, YNode> serviceWide, YMapping? overrides, IEnumerable<string>? onlyKeys)
+        {
+            _serviceWide = serviceWide;
+            if (overrides is null) return;
+            foreach (var key in onlyKeys ?? overrides.Keys)
+                if (overrides.TryGet(key, out var value)) _own.TryAdd(key, value);
+        }
+
+        private YNode? Node(string key) =>
+            _own.TryGetValue(key, out var own) ? own : _serviceWide.TryGetValue(key, out var node) ? node : null;
+
+        public bool TryGetValue(string key, out object? value)
+        {
+            var node = Node(key);
+            value = node?.ToPlain();
+            return node is not null;
+        }
+
+        public object? this[string key] => TryGetValue(key, out var v) ? v : throw new KeyNotFoundException(key);
+        public bool ContainsKey(string key) => _own.ContainsKey(key) || _serviceWide.ContainsKey(key);
+        public int Count => _serviceWide.Count + _own.Count(e => !_serviceWide.ContainsKey(e.Key));
+        public IEnumerable<string> Keys => this.Select(e => e.Key);
+        public IEnumerable<object?> Values => this.Select(e => e.Value);
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            // Keys in the order they were first set: service-wide ones, then the instance's new ones.
+            foreach (var (k, v) in _serviceWide)
+                yield return new(k, (_own.TryGetValue(k, out var own) ? own : v).ToPlain());
+            foreach (var (k, v) in _own)
+                if (!_serviceWide.ContainsKey(k)) yield return new(k, v.ToPlain());
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }

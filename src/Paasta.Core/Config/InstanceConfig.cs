@@ -97,8 +97,11 @@ public sealed class InstanceConfig
     internal Func<IReadOnlyDictionary<string, object?>> ConfigFactory { init => _config = new(value); }
     internal Func<IReadOnlyDictionary<string, ValueSource>> SourcesFactory { init => _sources = new(value); }
 
+    internal Func<string, ValueSource?>? SourceLookup { private get; init; }
+
     /// <summary>Where a value (dotted path, e.g. <c>env.FOO</c>) came from; null when it is not set at all.</summary>
-    public ValueSource? SourceOf(string path) => Sources.TryGetValue(path, out var s) ? s : null;
+    public ValueSource? SourceOf(string path) =>
+        _sources.IsValueCreated || SourceLookup is null ? (Sources.TryGetValue(path, out var s) ? s : null) : SourceLookup(path);
 
     public override string ToString() => $"{Service}.{Instance} on {Cluster} ({InstanceType})";
 }

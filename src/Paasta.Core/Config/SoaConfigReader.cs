@@ -125,7 +125,11 @@ public sealed class SoaConfigReader
 
             YMapping? root;
             PaastaException? fileError = null;
-            try { root = YamlLoader.LoadMappingFile(file.Path); }
+            try
+            {
+                root = YamlLoader.LoadMappingFile(file.Path);
+                if (root is not null) ConfigLimits.CheckInstanceFile(file.Path, file.InstanceType, root);
+            }
             catch (PaastaException e) { root = null; fileError = e; }
             if (fileError is not null) { yield return LoadResult<InstanceConfig>.Fail(fileError); continue; }
             if (root is null) continue;
@@ -188,8 +192,17 @@ public sealed class SoaConfigReader
                     actions.Add((ScalarText((a as YMapping)?["name"]) ?? "", a, a.Line));
                 break;
         }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (action, node, line) in actions)
         {
+            // Actions written as a list can repeat a name, which Tron refuses; every later step keys actions by name.
+            if (!seen.Add(action))
+            {
+                yield return LoadResult<InstanceConfig>.Fail(new PaastaException("TronDuplicateActionName", PaastaErrorKind.InvalidData,
+                    $"{file.Path}:{line}: job '{job}' has more than one action named '{action}'.")
+                { File = file.Path, Line = line, Column = node.Column, Key = $"{job}.actions", Target = $"{job}.{action}" });
+                continue;
+            }
             var instance = $"{job}.{action}";
             if (instanceFilter is not null && !instanceFilter(instance)) continue;
             LoadResult<InstanceConfig> result;

@@ -46,8 +46,9 @@ internal sealed class ValueReader
     public double? OptionalNumber(string path) => Get(path) switch
     {
         null => null,
-        YScalar { Value: long l } => l,
-        YScalar { Value: double d } => d,
+        YScalar { IsOutOfRangeInteger: true } n => throw OutOfRange(path, n),
+        YScalar { Value: long l } n => InRange(l) ? l : throw OutOfRange(path, n),
+        YScalar { Value: double d } n => double.IsFinite(d) && InRange(d) ? d : throw OutOfRange(path, n),
         var n => throw WrongType(path, n, "a number"),
     };
 
@@ -56,10 +57,19 @@ internal sealed class ValueReader
     public long? OptionalInteger(string path) => Get(path) switch
     {
         null => null,
-        YScalar { Value: long l } => l,
-        YScalar { Value: double d } when d == Math.Floor(d) && Math.Abs(d) < 1e15 => (long)d,
+        YScalar { IsOutOfRangeInteger: true } n => throw OutOfRange(path, n),
+        YScalar { Value: long l } n => InRange(l) ? l : throw OutOfRange(path, n),
+        YScalar { Value: double d } n when d == Math.Floor(d) && Math.Abs(d) < 1e15 => InRange(d) ? (long)d : throw OutOfRange(path, n),
         var n => throw WrongType(path, n, "a whole number"),
     };
+
+    /// <summary>
+    /// The range of every number read from soa-configs: Kubernetes holds replicas, ports, thresholds and seconds
+    /// as 32-bit numbers, so a larger value would be refused there or wrap round on the way (docs/RELIABILITY.md).
+    /// </summary>
+    public const double MinNumber = int.MinValue, MaxNumber = int.MaxValue;
+
+    private static bool InRange(double value) => value >= MinNumber && value <= MaxNumber;
 
     public bool Bool(string path, bool fallback) => Get(path) switch
     {
@@ -92,6 +102,25 @@ internal sealed class ValueReader
         foreach (var (k, v) in m.Entries)
             result[k] = v is YScalar s ? (s.Value as string ?? PythonText.Str(s.Value)) : throw WrongType($"{path}.{k}", v, "a string");
         return result;
+    }
+
+    /// <summary>A container environment (<c>env</c>): names and values checked by <see cref="EnvironmentNames"/>.</summary>
+    public IReadOnlyDictionary<string, string> Environment(string path)
+    {
+        var env = StringMap(path);
+        if (env.Count == 0 || Get(path) is not YMapping m) return env;
+        foreach (var (name, value) in env)
+        {
+            var key = $"{path}.{EnvironmentNames.Shown(name)}";
+            var at = (YNode?)m.KeyNode(name) ?? m[name] ?? m;
+            if (EnvironmentNames.NameProblem(name) is { } nameProblem)
+                throw new PaastaException("ConfigEnvNameInvalid", PaastaErrorKind.InvalidData, $"{at.File}:{at.Line}: '{key}': {nameProblem}.")
+                { File = at.File, Line = at.Line, Column = at.Column, Key = key, Target = key };
+            if (EnvironmentNames.ValueProblem(value) is { } valueProblem)
+                throw new PaastaException("ConfigEnvValueInvalid", PaastaErrorKind.InvalidData, $"{at.File}:{at.Line}: '{key}': {valueProblem}.")
+                { File = at.File, Line = at.Line, Column = at.Column, Key = key, Target = key };
+        }
+        return env;
     }
 
     public IReadOnlyDictionary<string, object?>? Map(string path) => Get(path) switch
@@ -128,6 +157,16 @@ internal sealed class ValueReader
         { File = at.File, Line = at.Line, Column = at.Column, Key = path, Target = path };
     }
 
+    /// <summary>A number outside <see cref="MinNumber"/>..<see cref="MaxNumber"/>, or not finite: refused, never wrapped round.</summary>
+    public PaastaException OutOfRange(string path, YScalar node)
+    {
+        var at = (YNode?)KeyNode(path) ?? node;
+        var what = node.Value is double d && !double.IsFinite(d) ? "which is not a finite number"
+            : $"outside the range Paasta reads ({MinNumber:#,0} to {MaxNumber:#,0}: Kubernetes holds such values as 32-bit numbers)";
+        return new("ConfigValueOutOfRange", PaastaErrorKind.InvalidData, $"{at.File}:{at.Line}: '{path}' is {Preview(node)}, {what}.")
+        { File = at.File, Line = at.Line, Column = at.Column, Key = path, Target = path };
+    }
+
     private YScalar? KeyNode(string path)
     {
         var parts = path.Split('.');
@@ -160,6 +199,31 @@ internal sealed class ValueReader
         foreach (var (path, source) in _overrides)
             result.TryAdd(path, source);
         return result;
+    }
+
+    /// <summary>
+    /// One entry of <see cref="Sources"/> without building them all: a validator asking where one key came from,
+    /// for each of thousands of instances, pays for that key only.
+    /// </summary>
+    public ValueSource? SourceOf(string path, ISet<string> skipTopLevel)
+    {
+        var parts = path.Split('.');
+        YNode? Find(YMapping m, int from)
+        {
+            // Keys may hold dots themselves: try "a", then "a.b", … as the key at this level.
+            for (var to = from; to < parts.Length; to++)
+            {
+                var key = to == from ? parts[from] : string.Join('.', parts[from..(to + 1)]);
+                if (!m.TryGet(key, out var child)) continue;
+                if (from == 0 && skipTopLevel.Contains(key) && OriginOf(child) != ValueOrigin.InstanceFile) continue;
+                var branch = child is YMapping { Count: > 0 } cm ? cm : null;
+                if (to == parts.Length - 1) return branch is null ? child : null;
+                if (branch is not null && Find(branch, to + 1) is { } found) return found;
+            }
+            return null;
+        }
+        if (Find(_root, 0) is { } node) return new ValueSource(path, OriginOf(node), node.File, node.Line, node.Column);
+        return _overrides.TryGetValue(path, out var source) ? source : null;
     }
 
     private ValueOrigin OriginOf(YNode node)

@@ -4,6 +4,8 @@ using System.Text.RegularExpressions;
 using Docker.DotNet.Models;
 using Paasta.Errors;
 
+using Paasta.IO;
+
 namespace Paasta.Docker;
 
 /// <summary>An image built from a service's repository (paasta cook-image).</summary>
@@ -255,8 +257,8 @@ public sealed class DockerIgnore
     public static DockerIgnore Load(string path)
     {
         var ignore = new DockerIgnore();
-        if (!File.Exists(path)) return ignore;
-        foreach (var raw in File.ReadAllLines(path)) ignore.Add(raw);
+        if (BoundedFile.KindOf(path) == FileKind.Missing) return ignore;
+        foreach (var raw in BoundedFile.ReadAllLines(path)) ignore.Add(raw);
         return ignore;
     }
 

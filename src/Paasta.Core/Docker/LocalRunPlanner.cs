@@ -88,7 +88,6 @@ public static class LocalRunPlanner
             throw new PaastaException("InstanceConfigInvalid", PaastaErrorKind.InvalidData,
                 $"{instance.File}:{instance.Line}: {instance.Service}.{instance.Instance} sets both cmd and args; give only one.")
             { File = instance.File, Line = instance.Line, Key = "args", Target = instance };
-        EnvironmentNames.Check(instance);
 
         var warnings = new List<string>();
         var net = string.IsNullOrEmpty(instance.Net) ? "bridge" : instance.Net;

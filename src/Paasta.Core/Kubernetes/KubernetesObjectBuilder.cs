@@ -157,6 +157,9 @@ public static class KubernetesObjectBuilder
         var providers = instance.IsAutoscaled ? AutoscalingProviderTypes(raw) : new HashSet<string>();
         if (providers.Contains("piscina")) podLabels["paasta.yelp.com/scrape_piscina_prometheus"] = "true";
         if (providers.Contains("gunicorn") || providers.Contains("worker-load")) podLabels["paasta.yelp.com/scrape_gunicorn_prometheus"] = "true";
+        // Opt-in labels other controllers act on (Istio's sidecar injector, the AWS load balancer controller).
+        if (RawConfig.Bool(raw["is_istio_sidecar_injection_enabled"]) == true) podLabels["sidecar.istio.io/inject"] = "true";
+        if (RawConfig.Bool(raw["enable_aws_lb_readiness_gate"]) == true) podLabels["elbv2.k8s.aws/pod-readiness-gate-inject"] = "enabled";
 
         var prometheusPort = RawConfig.Integer(raw["prometheus_port"]);
         var prometheusPath = RawConfig.Text(raw["prometheus_path"]);
@@ -299,51 +302,7 @@ public static class KubernetesObjectBuilder
 
     private static V1PodSpec PodSpec(InstanceConfig instance, RawConfig raw, DeploymentBranch branch, KubernetesBuildContext context, List<string> notes)
     {
-        var volumes = new List<V1Volume>();
-        var mounts = new List<V1VolumeMount>();
-        void HostVolume(string hostPath, string containerPath, bool readOnly)
-        {
-            var volumeName = VolumeName("host--" + hostPath);
-            if (!volumes.Any(v => v.Name == volumeName)) volumes.Add(new V1Volume { Name = volumeName, HostPath = new V1HostPathVolumeSource { Path = hostPath } });
-            mounts.Add(new V1VolumeMount { Name = volumeName, MountPath = containerPath, ReadOnlyProperty = readOnly });
-        }
-        foreach (var v in instance.ExtraVolumes) HostVolume(v.HostPath, v.ContainerPath, v.ReadOnly);
-        if (instance.UsesBulkdata) HostVolume("/nail/bulkdata", "/nail/bulkdata", true);
-        foreach (var pv in RawConfig.List(raw["persistent_volumes"]))
-        {
-            var path = RawConfig.Text(RawConfig.Path(pv, "container_path")) ?? "";
-            mounts.Add(new V1VolumeMount
-            {
-                Name = VolumeName("pv--" + path, 253),
-                MountPath = path,
-                ReadOnlyProperty = !string.Equals(RawConfig.Text(RawConfig.Path(pv, "mode")), "RW", StringComparison.OrdinalIgnoreCase),
-            });
-        }
-        foreach (var sv in RawConfig.List(raw["secret_volumes"]))
-        {
-            var secretName = RawConfig.Text(RawConfig.Path(sv, "secret_name")) ?? "";
-            var volumeName = VolumeName("secret--" + secretName);
-            var kubeSecret = Names.LimitSizeWithHash($"{instance.Namespace}-secret-{Names.Sanitise(instance.Service)}-{Names.Sanitise(secretName)}", 253);
-            var items = RawConfig.List(RawConfig.Path(sv, "items")).Select(i => new V1KeyToPath
-            {
-                Key = RawConfig.Text(RawConfig.Path(i, "key")) ?? "",
-                Path = RawConfig.Text(RawConfig.Path(i, "path")) ?? "",
-                Mode = (int?)RawConfig.Integer(RawConfig.Path(i, "mode")),
-            }).ToList();
-            if (!volumes.Any(v => v.Name == volumeName))
-                volumes.Add(new V1Volume
-                {
-                    Name = volumeName,
-                    Secret = new V1SecretVolumeSource
-                    {
-                        SecretName = kubeSecret,
-                        DefaultMode = (int?)RawConfig.Integer(RawConfig.Path(sv, "default_mode")),
-                        Items = items.Count == 0 ? null : items,
-                    },
-                });
-            mounts.Add(new V1VolumeMount { Name = volumeName, MountPath = RawConfig.Text(RawConfig.Path(sv, "container_path")) ?? "", ReadOnlyProperty = true });
-        }
-
+        var (volumes, mounts) = Volumes(instance, raw);
         var probe = Probe(instance);
         var sidecar = instance.IsInSmartstack && context.HacheckSidecarImage is not null;
         if (instance.IsInSmartstack && !sidecar)
@@ -405,6 +364,117 @@ public static class KubernetesObjectBuilder
         };
     }
 
+    /// <summary>
+    /// The pod's volumes and the main container's mounts (docs/BEHAVIOUR.md §5.6), in PaaSTA's order. Mounts:
+    /// host paths (extra_volumes and bulkdata, arranged by <see cref="HostVolumes"/>), persistent volumes, secret
+    /// volumes, projected service-account tokens. Volumes: one per distinct host-path volume name (the last entry's
+    /// path), then one per secret volume and per projected token.
+    /// </summary>
+    private static (List<V1Volume> Volumes, List<V1VolumeMount> Mounts) Volumes(InstanceConfig instance, RawConfig raw)
+    {
+        var volumes = new List<V1Volume>();
+        var mounts = new List<V1VolumeMount>();
+
+        var host = instance.ExtraVolumes.ToList();
+        if (instance.UsesBulkdata) host.Add(new ExtraVolume("/nail/bulkdata", "/nail/bulkdata", "RO"));
+        var hostVolumes = new List<V1Volume>();
+        foreach (var v in HostVolumes.Arrange(host))
+        {
+            var name = VolumeName("host--" + v.HostPath);
+            var source = new V1HostPathVolumeSource { Path = v.HostPath };
+            if (hostVolumes.FirstOrDefault(h => h.Name == name) is { } same) same.HostPath = source;
+            else hostVolumes.Add(new V1Volume { Name = name, HostPath = source });
+            mounts.Add(new V1VolumeMount { Name = name, MountPath = v.ContainerPath, ReadOnlyProperty = v.Mode == "RO" });
+        }
+        volumes.AddRange(hostVolumes);
+
+        foreach (var pv in RawConfig.List(raw["persistent_volumes"]))
+        {
+            var path = RawConfig.Text(RawConfig.Path(pv, "container_path")) ?? "";
+            mounts.Add(new V1VolumeMount
+            {
+                Name = VolumeName("pv--" + path, 253),
+                MountPath = path,
+                ReadOnlyProperty = (RawConfig.Text(RawConfig.Path(pv, "mode")) ?? "RO") == "RO",
+            });
+        }
+
+        foreach (var sv in RawConfig.List(raw["secret_volumes"]))
+        {
+            var secretName = RawConfig.Text(RawConfig.Path(sv, "secret_name")) ?? "";
+            var volumeName = VolumeName("secret--" + secretName);
+            var rawItems = RawConfig.Path(sv, "items");
+            var items = rawItems is null ? null : RawConfig.List(rawItems).Select(i => new V1KeyToPath
+            {
+                Key = RawConfig.Text(RawConfig.Path(i, "key")) ?? "",
+                Path = RawConfig.Text(RawConfig.Path(i, "path")) ?? "",
+                Mode = FileMode(instance, "secret_volumes.items.mode", RawConfig.Path(i, "mode")),
+            }).ToList();
+            volumes.Add(new V1Volume
+            {
+                Name = volumeName,
+                Secret = new V1SecretVolumeSource
+                {
+                    SecretName = Names.LimitSizeWithHash($"{instance.Namespace}-secret-{Names.Sanitise(instance.Service)}-{Names.Sanitise(secretName)}", 253),
+                    DefaultMode = FileMode(instance, "secret_volumes.default_mode", RawConfig.Path(sv, "default_mode")),
+                    Items = items,
+                    Optional = false,
+                },
+            });
+            mounts.Add(new V1VolumeMount { Name = volumeName, MountPath = RawConfig.Text(RawConfig.Path(sv, "container_path")) ?? "", ReadOnlyProperty = true });
+        }
+
+        foreach (var pv in RawConfig.List(raw["projected_sa_volumes"]))
+        {
+            var audience = RawConfig.Text(RawConfig.Path(pv, "audience")) ?? "";
+            var name = VolumeName("projected-sa--" + audience);
+            volumes.Add(new V1Volume
+            {
+                Name = name,
+                Projected = new V1ProjectedVolumeSource
+                {
+                    Sources = new List<V1VolumeProjection>
+                    {
+                        new()
+                        {
+                            ServiceAccountToken = new V1ServiceAccountTokenProjection
+                            {
+                                Audience = audience,
+                                ExpirationSeconds = RawConfig.Integer(RawConfig.Path(pv, "expiration_seconds")) ?? DefaultProjectedTokenSeconds,
+                                Path = ProjectedTokenPath,
+                            },
+                        },
+                    },
+                },
+            });
+            mounts.Add(new V1VolumeMount { Name = name, MountPath = RawConfig.Text(RawConfig.Path(pv, "container_path")) ?? "", ReadOnlyProperty = true });
+        }
+        return (volumes, mounts);
+    }
+
+    /// <summary>A projected service-account token lives this long unless expiration_seconds says otherwise; its file name in the volume.</summary>
+    internal const long DefaultProjectedTokenSeconds = 3600;
+    internal const string ProjectedTokenPath = "token";
+
+    /// <summary>
+    /// A file mode of soa-configs: a number is taken as it is; a string is octal after its leading "0" ("0765" is
+    /// 0o765 = 501), as PaaSTA reads it. Any other string is refused: the API server would refuse the decimal.
+    /// </summary>
+    internal static int? FileMode(InstanceConfig instance, string key, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                return null;
+            case long or int:
+                return (int)RawConfig.Integer(value)!.Value;
+            case string s when s.Length >= 2 && s[0] == '0' && s.Skip(1).All(c => c is >= '0' and <= '7') && s.Length <= 11:
+                return Convert.ToInt32(s[1..], 8);
+            default:
+                throw Invalid(instance, key, $"has the file mode '{RawConfig.Text(value)}'; write it as an octal string with a leading 0 (e.g. \"0644\") or as a number.");
+        }
+    }
+
     private static V1PersistentVolumeClaim PersistentVolumeClaim(object? pv)
     {
         var path = RawConfig.Text(RawConfig.Path(pv, "container_path")) ?? "";
@@ -442,8 +512,8 @@ public static class KubernetesObjectBuilder
             if (key == "PAASTA_CLUSTER") continue; // re-added below as a field reference to the pod's label
             if (PaastaEnvironment.IsSecretReference(value, out var shared, out var secret))
             {
-                var secretName = SecretName(instance, shared, secret);
-                secrets.Add(new V1EnvVar { Name = key, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = secretName, Key = secretName, Optional = false } } });
+                // The Secret object is named after namespace, service and secret; inside it the key is the secret's own name.
+                secrets.Add(new V1EnvVar { Name = key, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = SecretName(instance, shared, secret), Key = secret, Optional = false } } });
             }
             else literal.Add(new V1EnvVar { Name = key, Value = value });
         }
@@ -542,8 +612,9 @@ public static class KubernetesObjectBuilder
         if (wait)
         {
             var port = instance.ContainerPort.ToString("X4", CultureInfo.InvariantCulture);
-            // /proc/net/tcp rows: "sl: local_ip:PORT rem_ip:PORT st ..." — st 01 is ESTABLISHED.
-            script += $"; while grep -Eq '^ *[0-9]+: [0-9A-F]+:{port} [0-9A-F]+:[0-9A-F]+ 01 ' /proc/net/tcp; do sleep 1; done";
+            // /proc/net/tcp rows: "sl: local_ip:PORT rem_ip:PORT st ..." — st 01 is ESTABLISHED. The text is PaaSTA's,
+            // character for character, so pods of an instance both tools manage are the same.
+            script += $"; while grep '^ *[0-9]*: ........:{port} ........:.... 01 ' /proc/net/tcp; do sleep 1; echo; done";
         }
         return (drain, wait, new List<string> { "/bin/sh", "-c", script });
     }
@@ -718,6 +789,7 @@ public static class KubernetesObjectBuilder
             TopologyKey = RawConfig.Text(RawConfig.Path(c, "topology_key")) ?? "",
             MaxSkew = (int)(RawConfig.Integer(RawConfig.Path(c, "max_skew")) ?? 1),
             WhenUnsatisfiable = RawConfig.Text(RawConfig.Path(c, "when_unsatisfiable")) ?? "ScheduleAnyway",
+            MatchLabelKeys = RawConfig.Path(c, "match_label_keys") is { } keys ? RawConfig.Strings(keys).ToList() : null,
         }).ToList();
         return list.Count == 0 ? null : list;
     }
@@ -786,37 +858,7 @@ public static class KubernetesObjectBuilder
 
         var metrics = new JsonArray();
         foreach (var p in providers)
-        {
-            var type = RawConfig.Text(RawConfig.Path(p, "type")) ?? "cpu";
-            var setpoint = RawConfig.Number(RawConfig.Path(p, "setpoint")) ?? (type == "arbitrary-promql" ? 1.0 : 0.8);
-            JsonObject ObjectMetric(string targetType, double value) => new()
-            {
-                ["type"] = "Object",
-                ["object"] = new JsonObject
-                {
-                    ["describedObject"] = new JsonObject { ["apiVersion"] = "apps/v1", ["kind"] = "Deployment", ["name"] = name },
-                    ["metric"] = new JsonObject { ["name"] = $"{name}-{type}-prom" },
-                    ["target"] = targetType == "Value"
-                        ? new JsonObject { ["type"] = "Value", ["value"] = Decimal(value) }
-                        : new JsonObject { ["type"] = "AverageValue", ["averageValue"] = Decimal(value) },
-                },
-            };
-            metrics.Add(type switch
-            {
-                "cpu" or "memory" => new JsonObject
-                {
-                    ["type"] = "Resource",
-                    ["resource"] = new JsonObject
-                    {
-                        ["name"] = type,
-                        ["target"] = new JsonObject { ["type"] = "Utilization", ["averageUtilization"] = (int)(setpoint * 100) },
-                    },
-                },
-                "uwsgi" or "piscina" or "gunicorn" => ObjectMetric("Value", setpoint),
-                "active-requests" => ObjectMetric("Value", 1),
-                _ => ObjectMetric("AverageValue", setpoint),
-            });
-        }
+            if (MetricSpec(instance, name, p) is { } metric) metrics.Add(metric);
         var scaleDown = new JsonObject
         {
             ["stabilizationWindowSeconds"] = 300,
@@ -836,7 +878,8 @@ public static class KubernetesObjectBuilder
                 {
                     [ServiceLabel] = instance.Service,
                     [InstanceLabel] = instance.Instance,
-                    ["paasta.yelp.com/pool"] = instance.Pool,
+                    // PaaSTA's HPAs carry the pool under yelp.com/, unlike its Deployments.
+                    ["yelp.com/pool"] = instance.Pool,
                     [ManagedLabel] = "true",
                 },
             },
@@ -848,6 +891,65 @@ public static class KubernetesObjectBuilder
                 ["metrics"] = metrics,
                 ["behavior"] = new JsonObject { ["scaleDown"] = scaleDown },
             },
+        };
+    }
+
+    /// <summary>Providers whose metric is one rule shared by every instance, told apart by a label selector (docs/BEHAVIOUR.md §5.7).</summary>
+    private static readonly Dictionary<string, long> SharedRuleWindows = new(StringComparer.Ordinal)
+    {
+        ["uwsgi"] = 1800, ["uwsgi-v2"] = 1800, ["piscina"] = 1800, ["gunicorn"] = 1800, ["worker-load"] = 1800,
+    };
+
+    /// <summary>One metric of the HPA for a metrics provider; null for a provider type PaaSTA does not know (it skips those).</summary>
+    private static JsonObject? MetricSpec(InstanceConfig instance, string name, object? provider)
+    {
+        var type = RawConfig.Text(RawConfig.Path(provider, "type")) ?? "cpu";
+        var setpoint = RawConfig.Number(RawConfig.Path(provider, "setpoint")) ?? (type == "arbitrary-promql" ? 1.0 : 0.8);
+        var metricName = $"{name}-{type}-prom";
+        JsonObject? selector = null;
+        if (SharedRuleWindows.TryGetValue(type, out var defaultWindow))
+        {
+            var window = RawConfig.Integer(RawConfig.Path(provider, "moving_average_window_seconds")) ?? defaultWindow;
+            metricName = $"{type}-prom-{window.ToString(CultureInfo.InvariantCulture)}";
+            selector = new JsonObject
+            {
+                ["matchLabels"] = new JsonObject { ["paasta_cluster"] = instance.Cluster, ["paasta_service"] = instance.Service, ["paasta_instance"] = instance.Instance },
+            };
+        }
+        JsonObject ObjectMetric(string targetType, double value)
+        {
+            var metric = new JsonObject { ["name"] = metricName };
+            if (selector is not null) metric["selector"] = selector;
+            return new JsonObject
+            {
+                ["type"] = "Object",
+                ["object"] = new JsonObject
+                {
+                    ["describedObject"] = new JsonObject { ["apiVersion"] = "apps/v1", ["kind"] = "Deployment", ["name"] = name },
+                    ["metric"] = metric,
+                    ["target"] = targetType == "Value"
+                        ? new JsonObject { ["type"] = "Value", ["value"] = Decimal(value) }
+                        : new JsonObject { ["type"] = "AverageValue", ["averageValue"] = Decimal(value) },
+                },
+            };
+        }
+        return type switch
+        {
+            "cpu" or "memory" => new JsonObject
+            {
+                ["type"] = "Resource",
+                ["resource"] = new JsonObject
+                {
+                    ["name"] = type,
+                    ["target"] = new JsonObject { ["type"] = "Utilization", ["averageUtilization"] = (int)(setpoint * 100) },
+                },
+            },
+            "uwsgi" or "piscina" or "gunicorn" => ObjectMetric("Value", setpoint),
+            // The rule reports the share of the current replicas needed, so the target is always 1.
+            "active-requests" => ObjectMetric("Value", 1),
+            "arbitrary-promql" => ObjectMetric((RawConfig.Text(RawConfig.Path(provider, "target_type")) ?? "AverageValue") == "AverageValue" ? "AverageValue" : "Value", setpoint),
+            "uwsgi-v2" or "worker-load" => ObjectMetric("AverageValue", setpoint),
+            _ => null,
         };
     }
 

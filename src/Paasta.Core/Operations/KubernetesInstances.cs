@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Paasta.Config;
 using Paasta.Deployments;
 using Paasta.Errors;
@@ -101,22 +100,7 @@ public sealed class SyncInputs
     public string SoaConfigsSha(string soaDir)
     {
         if (_soaShas.TryGetValue(soaDir, out var sha)) return sha;
-        sha = "";
-        var path = Path.Combine(soaDir, ".metadata.json");
-        if (File.Exists(path))
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(File.ReadAllText(path));
-                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("git_sha", out var s) && s.ValueKind == JsonValueKind.String)
-                    sha = s.GetString() ?? "";
-            }
-            catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-            {
-                _context.Sink.Warning($"{path} is not readable JSON ({e.Message}); PAASTA_SOA_CONFIGS_SHA will be empty.");
-            }
-        }
-        return _soaShas[soaDir] = sha;
+        return _soaShas[soaDir] = SoaMetadata.GitSha(soaDir, _context.Sink.Warning);
     }
 }
 

@@ -230,14 +230,9 @@ public static class LocalRun
                 (name, value) = (text[..eq], text[(eq + 1)..]);
             }
             else value = text;
-            if (EnvironmentNames.Problem(name) is { } problem)
-            {
-                // Only what comes before a '=' is shown: after it there may be a value.
-                var eq = name.IndexOf('=');
-                var shown = EnvironmentNames.Printable(eq < 0 ? name : name[..eq] + "=…");
-                throw new PaastaException("EnvInvalid", PaastaErrorKind.InvalidArgument,
-                    $"{which}: '{shown}' cannot be an environment variable name: {problem}.");
-            }
+            // The reasons show a name only up to its first '=': after it there may be a value.
+            if ((EnvironmentNames.NameProblem(name) ?? EnvironmentNames.ValueProblem(value)) is { } problem)
+                throw new PaastaException("EnvInvalid", PaastaErrorKind.InvalidArgument, $"{which}: {problem}.");
             env.Add(new(name, value));
         }
         return env;

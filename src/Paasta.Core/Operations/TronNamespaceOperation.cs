@@ -78,17 +78,17 @@ public static class TronNamespaceOperation
                     if (!named) continue;
                     context.Sink.Verbose($"{name} has no {Path.GetFileName(file)}: its namespace has no jobs.");
                 }
-                var jobs = TronJobReader.Load(reader, service, cluster);
-                if (!named && !jobs.Any(j => j.Actions.Any(a => a.Executor is "paasta" or "ssh" or "spark")))
+                var images = new TronImageResolver(reader, svc => svc is null ? context.Settings.DockerRegistry : context.RegistryFor(svc));
+                // A job that fails its checks is left out and reported; the service's valid jobs still go (docs/DIFFERENCES.md#tron-invalid-jobs).
+                var config = TronConfigBuilder.BuildServiceNamespace(reader, service, cluster, images, controls);
+                foreach (var problem in config.InvalidJobs) context.Sink.Error(problem.ToException());
+                if (!named && !config.HasSchedulableAction)
                 {
                     context.Sink.Verbose($"{name}: {Path.GetFileName(file)} has no job with a paasta, ssh or spark action; left out, as setup_tron_namespace --all does.");
                     continue;
                 }
-                jobs = controls.Apply(jobs);
-                foreach (var job in jobs.Where(j => j.Stopped))
-                    context.Sink.Verbose($"{job.FullName}: stopped (deployments.json says stop for {string.Join(", ", job.StoppedActions)}); written with enabled: false until the next deploy.");
-                var images = new TronImageResolver(reader, svc => svc is null ? context.Settings.DockerRegistry : context.RegistryFor(svc));
-                var config = TronConfigBuilder.BuildNamespace(name, cluster, jobs, images, File.Exists(file) ? file : null);
+                foreach (var job in config.StoppedJobs)
+                    context.Sink.Verbose($"{name}.{job.Job}: stopped (deployments.json says stop for {string.Join(", ", job.Actions)}); written with enabled: false until the next deploy.");
                 foreach (var warning in config.Warnings) context.Sink.Warning(warning);
                 configs.Add(config);
             }

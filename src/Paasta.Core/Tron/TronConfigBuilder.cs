@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Paasta.Config;
+using Paasta.Errors;
+using Paasta.Validation;
 using Paasta.Yaml;
 
 namespace Paasta.Tron;
@@ -23,8 +25,38 @@ public static class TronConfigBuilder
 
     public static string Sha1(string text) => Convert.ToHexString(SHA1.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 
+    /// <summary>
+    /// The namespace config of a service on a cluster from its tron-CLUSTER.yaml, checked as Test-PaastaConfig
+    /// checks it. A job with errors is left out and listed in <see cref="TronNamespaceConfig.InvalidJobs"/> (the
+    /// caller reports each), so the service's valid jobs still reach the master (docs/DIFFERENCES.md#tron-invalid-jobs);
+    /// errors that belong to no single job (templates, the file itself) refuse the whole file (TronConfigInvalid).
+    /// No tron file: a namespace without jobs.
+    /// </summary>
+    /// <param name="controls">Start/stop controls from deployments.json: a job with a stopped action is written disabled.</param>
+    public static TronNamespaceConfig BuildServiceNamespace(SoaConfigReader reader, ServiceConfig service, string cluster, TronImageResolver images, TronJobControls? controls = null)
+    {
+        var path = TronJobReader.FileFor(service, cluster);
+        if (!File.Exists(path)) return BuildNamespace(service.Name, cluster, Array.Empty<TronJob>(), images);
+        var errors = new ConfigValidator(reader).ValidateService(service.Name)
+            .Where(f => f.Severity == FindingSeverity.Error && string.Equals(f.File, path, StringComparison.Ordinal)).ToList();
+        var (fileWide, byJob) = TronValidation.FindingsByJob(path, errors);
+        if (fileWide.Count > 0)
+        {
+            var first = fileWide[0];
+            throw new PaastaException("TronConfigInvalid", PaastaErrorKind.InvalidData,
+                $"{path} is not valid ({fileWide.Count} problem{(fileWide.Count == 1 ? "" : "s")} outside any one job; Test-PaastaConfig -Service {service.Name} lists them): " +
+                string.Join(" ", fileWide.Take(3).Select(f => $"{Path.GetFileName(f.File)}:{f.Line}: {f.Message} [{f.RuleId}]")))
+            { File = path, Line = first.Line, Column = first.Column, Key = first.Path, Target = service.Name };
+        }
+        IReadOnlyList<TronJob> jobs = TronJobReader.Load(reader, service, cluster, validate: false, skipJobs: byJob.Keys.ToHashSet(StringComparer.Ordinal));
+        if (controls is not null) jobs = controls.Apply(jobs);
+        var invalid = byJob.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new TronJobProblem(service.Name, cluster, kv.Key, kv.Value)).ToList();
+        return BuildNamespace(service.Name, cluster, jobs, images, path, invalid);
+    }
+
     /// <summary>The namespace config of one service on one cluster: <c>{jobs: {job: …}}</c>.</summary>
-    public static TronNamespaceConfig BuildNamespace(string service, string cluster, IReadOnlyList<TronJob> jobs, TronImageResolver images, string? source = null)
+    public static TronNamespaceConfig BuildNamespace(string service, string cluster, IReadOnlyList<TronJob> jobs, TronImageResolver images, string? source = null,
+        IReadOnlyList<TronJobProblem>? invalidJobs = null)
     {
         var jobDicts = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var job in jobs) jobDicts[job.Name] = JobDict(job, images);
@@ -41,6 +73,9 @@ public static class TronConfigBuilder
             Yaml = PyYamlWriter.Dump(new Dictionary<string, object?> { ["jobs"] = jobDicts }),
             Warnings = warnings.Distinct().ToList(),
             Source = source,
+            InvalidJobs = invalidJobs ?? Array.Empty<TronJobProblem>(),
+            StoppedJobs = jobs.Where(j => j.Stopped).Select(j => new TronStoppedJob(j.Name, j.StoppedActions)).ToList(),
+            HasSchedulableAction = jobs.Any(j => j.Actions.Any(a => a.Executor is "paasta" or "ssh" or "spark")),
         };
     }
 
@@ -74,7 +109,7 @@ public static class TronConfigBuilder
             ["node"] = Get("node"),
             ["retries"] = Get("retries"),
             ["retries_delay"] = Get("retries_delay"),
-            ["secret_volumes"] = SecretVolumes(Get("secret_volumes")),
+            ["secret_volumes"] = SecretVolumes(action, Get("secret_volumes")),
             ["expected_runtime"] = Get("expected_runtime"),
             ["trigger_downstreams"] = Get("trigger_downstreams"),
             ["idempotent"] = Get("idempotent") ?? false,
@@ -98,6 +133,21 @@ public static class TronConfigBuilder
             var (selectors, affinities) = NodeSelectors(action);
             result["node_selectors"] = selectors;
             result["node_affinities"] = affinities;
+            // PaaSTA spreads Tron's pods across zones by default (its enable_tron_tsc; docs/DIFFERENCES.md#tron-topology-spread).
+            result["topology_spread_constraints"] = new List<object?>
+            {
+                new Dictionary<string, object?>
+                {
+                    ["max_skew"] = 1L,
+                    ["label_selector"] = new Dictionary<string, object?>
+                    {
+                        ["app.kubernetes.io/managed-by"] = "tron",
+                        ["paasta.yelp.com/pool"] = instance.Pool,
+                    },
+                    ["topology_key"] = "topology.kubernetes.io/zone",
+                    ["when_unsatisfiable"] = "ScheduleAnyway",
+                },
+            };
             var capAdd = (Get("cap_add") as List<object?>)?.Select(PythonText.Str).ToList() ?? new List<string>();
             result["cap_add"] = capAdd.Cast<object?>().ToList();
             // PaaSTA lists every default drop here whatever cap_add says (its docker-parameter heritage).
@@ -112,7 +162,7 @@ public static class TronConfigBuilder
                 ["app.kubernetes.io/managed-by"] = "tron",
                 ["yelp.com/owner"] = Owner,
             };
-            if (instance.CostOwner is { } costOwner) labels["yelp.com/cost_owner"] = costOwner;
+            // No yelp.com/cost_owner label: PaaSTA adds it only when its system config enables cost-owner labels.
             result["labels"] = labels;
             result["annotations"] = new Dictionary<string, object?>(StringComparer.Ordinal)
             {
@@ -120,25 +170,29 @@ public static class TronConfigBuilder
                 ["paasta.yelp.com/service"] = action.ActionService,
                 ["paasta.yelp.com/instance"] = instance.Instance,
             };
-            if (Get("iam_role") is string role && role.Length > 0)
-                result["service_account_name"] = "paasta--" + new string(role.ToLowerInvariant().Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '-').ToArray());
-            result["projected_sa_volumes"] = Get("projected_sa_volumes") ?? new List<object?>();
+            if (Get("iam_role") is string role && role.Length > 0 && (Get("iam_role_provider") as string ?? "aws") == "aws")
+                result["service_account_name"] = ServiceAccountForRole(role);
+            // Left out when there are none, as PaaSTA leaves it out.
+            if (Get("projected_sa_volumes") is List<object?> { Count: > 0 } projected) result["projected_sa_volumes"] = projected;
             result["cpus"] = Get("cpus") ?? 1L;
             result["mem"] = Get("mem") ?? 4096L;
             result["disk"] = Get("disk") ?? 4096L;
-            var volumes = instance.ExtraVolumes.Select(v => (object?)new Dictionary<string, object?>
+            var host = instance.ExtraVolumes.ToList();
+            if (Get("uses_bulkdata") is true) host.Add(new ExtraVolume("/nail/bulkdata", "/nail/bulkdata", "RO"));
+            result["extra_volumes"] = HostVolumes.Arrange(host).Select(v => (object?)new Dictionary<string, object?>
             {
                 ["container_path"] = v.ContainerPath,
                 ["host_path"] = v.HostPath,
                 ["mode"] = v.Mode,
             }).ToList();
-            if (instance.UsesBulkdata)
-                volumes.Add(new Dictionary<string, object?> { ["container_path"] = "/nail/bulkdata", ["host_path"] = "/nail/bulkdata", ["mode"] = "RO" });
-            result["extra_volumes"] = volumes;
             result["docker_image"] = image.DockerUrl;
         }
         return WithoutNone(result);
     }
+
+    /// <summary><c>paasta--&lt;role&gt;</c>: the IAM role lower-cased, each run of characters other than letters and digits made one '-'.</summary>
+    public static string ServiceAccountForRole(string iamRole) =>
+        "paasta--" + System.Text.RegularExpressions.Regex.Replace(iamRole.ToLowerInvariant(), "[^0-9a-z]+", "-");
 
     /// <summary>secret_env: each env value SECRET(x) / SHARED_SECRET(x) as the Kubernetes secret Tron reads in namespace tron.</summary>
     public static Dictionary<string, object?> SecretEnv(TronAction action)
@@ -149,7 +203,7 @@ public static class TronConfigBuilder
             if (!PaastaEnvironment.IsSecretReference(v, out var shared, out var secret)) continue;
             result[k] = new Dictionary<string, object?>
             {
-                ["secret_name"] = SecretName(shared ? "_shared" : action.ActionService, secret),
+                ["secret_name"] = SecretName(shared ? SharedSecretService : action.ActionService, secret),
                 ["key"] = secret,
             };
         }
@@ -160,7 +214,12 @@ public static class TronConfigBuilder
     public static string SecretName(string service, string secret) =>
         Names.LimitSizeWithHash($"tron-secret-{Names.Sanitise(service)}-{Names.Sanitise(secret)}", 253);
 
-    private static object? SecretVolumes(object? raw)
+    /// <summary>
+    /// secret_volumes as Tron reads them: each with secret_volume_name, the Kubernetes Secret in namespace tron
+    /// (<c>tron-secret-&lt;service&gt;-&lt;secret&gt;</c>, or the _shared form when soa-configs has the secret under
+    /// _shared/secrets), items (empty when not given) and default_mode only when given.
+    /// </summary>
+    private static object? SecretVolumes(TronAction action, object? raw)
     {
         if (raw is not List<object?> list) return new List<object?>();
         var result = new List<object?>();
@@ -168,18 +227,22 @@ public static class TronConfigBuilder
         {
             if (item is not Dictionary<string, object?> v) continue;
             var secretName = v.TryGetValue("secret_name", out var s) ? PythonText.Str(s) : "";
+            var shared = File.Exists(Path.Combine(action.Instance.SoaDir, SharedSecretService, "secrets", secretName + ".json"));
             var entry = new Dictionary<string, object?>(StringComparer.Ordinal)
             {
-                ["secret_volume_name"] = VolumeName($"secret--{secretName}"),
+                ["secret_volume_name"] = SecretName(shared ? SharedSecretService : action.ActionService, secretName),
                 ["secret_name"] = secretName,
                 ["container_path"] = v.TryGetValue("container_path", out var cp) ? cp : null,
+                ["items"] = v.TryGetValue("items", out var items) ? items : new List<object?>(),
             };
-            if (v.TryGetValue("items", out var items)) entry["items"] = items;
             if (v.TryGetValue("default_mode", out var mode)) entry["default_mode"] = mode;
             result.Add(entry);
         }
         return result;
     }
+
+    /// <summary>The pseudo-service whose secrets every service may use (SHARED_SECRET).</summary>
+    public const string SharedSecretService = "_shared";
 
     /// <summary>Volume names (docs/BEHAVIOUR.md §5.2): '/' → slash-, '.' → dot-, sanitised, cut to 57 characters plus -- and 4 hex of MD5 when longer than 63.</summary>
     public static string VolumeName(string name)

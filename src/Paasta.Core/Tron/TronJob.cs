@@ -59,25 +59,19 @@ public sealed class TronJob
     /// </summary>
     public IReadOnlyList<TronAction> OrderedActions()
     {
-        var byName = Actions.ToDictionary(a => a.Name, StringComparer.Ordinal);
+        var byName = new HashSet<string>(Actions.Select(a => a.Name), StringComparer.Ordinal);
         foreach (var a in Actions)
-            foreach (var r in a.Requires.Where(r => !byName.ContainsKey(r)))
+            foreach (var r in a.Requires.Where(r => !byName.Contains(r)))
                 throw new PaastaException("TronConfigInvalid", PaastaErrorKind.InvalidData,
                     $"{File}:{a.Instance.Line}: action '{a.Instance.Instance}' requires '{r}', which is not an action of job '{Name}'.")
                 { File = File, Line = a.Instance.Line, Key = $"{a.Instance.Instance}.requires", Target = this };
-        var done = new HashSet<string>(StringComparer.Ordinal);
-        var order = new List<TronAction>();
-        while (order.Count < Actions.Count)
-        {
-            var next = Actions.FirstOrDefault(a => !done.Contains(a.Name) && a.Requires.All(done.Contains));
-            if (next is null)
-                throw new PaastaException("TronConfigInvalid", PaastaErrorKind.InvalidData,
-                    $"{File}:{Line}: the actions of job '{Name}' require each other in a cycle ({string.Join(", ", Actions.Where(a => !done.Contains(a.Name)).Select(a => a.Name))}).")
-                { File = File, Line = Line, Key = $"{Name}.actions", Target = this };
-            done.Add(next.Name);
-            order.Add(next);
-        }
-        return order;
+        // Linear in actions and requires, without recursion (docs/RELIABILITY.md, "Limits").
+        var order = RequiresGraph.Order(Actions.Select(a => a.Name).ToList(), i => Actions[i].Requires, out var unordered);
+        if (order is null)
+            throw new PaastaException("TronConfigInvalid", PaastaErrorKind.InvalidData,
+                $"{File}:{Line}: the actions of job '{Name}' require each other in a cycle ({string.Join(", ", unordered.Take(20).Select(i => Actions[i].Name))}{(unordered.Count > 20 ? ", …" : "")}).")
+            { File = File, Line = Line, Key = $"{Name}.actions", Target = this };
+        return order.Select(i => Actions[i]).ToList();
     }
 
     /// <summary>
@@ -123,7 +117,8 @@ public static class TronJobReader
     /// checks (schema, requires, deploy groups, schedules): an invalid file is refused whole (TronConfigInvalid),
     /// so no half of a namespace is ever published.
     /// </summary>
-    public static IReadOnlyList<TronJob> Load(SoaConfigReader reader, ServiceConfig service, string cluster, bool validate = true)
+    /// <param name="skipJobs">Jobs to leave out, unread (invalid ones the caller reports itself).</param>
+    public static IReadOnlyList<TronJob> Load(SoaConfigReader reader, ServiceConfig service, string cluster, bool validate = true, IReadOnlySet<string>? skipJobs = null)
     {
         var path = FileFor(service, cluster);
         if (!System.IO.File.Exists(path)) return Array.Empty<TronJob>();
@@ -146,7 +141,9 @@ public static class TronJobReader
         var actionsByJob = new Dictionary<string, List<InstanceConfig>>(StringComparer.Ordinal);
         foreach (var r in reader.LoadInstances(service, new InstanceFilter(c => c == cluster, null, t => t == InstanceTypes.Tron)))
         {
+            if (r.Error is not null && skipJobs is { Count: > 0 } && TronValidation.JobAt(root, r.Error.Line) is { } bad && skipJobs.Contains(bad)) continue;
             if (r.Error is not null) throw r.Error;
+            if (skipJobs?.Contains(r.Value!.TronJob!) == true) continue;
             var i = r.Value!;
             if (!actionsByJob.TryGetValue(i.TronJob!, out var list)) actionsByJob[i.TronJob!] = list = new();
             list.Add(i);
@@ -156,7 +153,7 @@ public static class TronJobReader
         var jobs = new List<TronJob>();
         foreach (var (name, node) in root.Entries)
         {
-            if (name.StartsWith('_')) continue;
+            if (name.StartsWith('_') || skipJobs?.Contains(name) == true) continue;
             if (node is not YMapping jobMap)
                 throw new PaastaException("InstanceConfigNotMapping", PaastaErrorKind.InvalidData,
                     $"{path}:{node.Line}: job '{name}' must be a mapping of settings, not a {YamlLoader.Describe(node)}.")

@@ -19,6 +19,12 @@ public sealed class TronNamespaceConfig
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
     /// <summary>The soa-configs file the config was made from.</summary>
     public string? Source { get; init; }
+    /// <summary>True when a job has a paasta, ssh or spark action (setup_tron_namespace --all includes only such namespaces).</summary>
+    public bool HasSchedulableAction { get; init; }
+    /// <summary>Jobs of the file left out of this namespace because they are invalid (each to be reported).</summary>
+    public IReadOnlyList<TronJobProblem> InvalidJobs { get; init; } = Array.Empty<TronJobProblem>();
+    /// <summary>Jobs written with enabled: false because deployments.json stops one of their actions (until the next deploy).</summary>
+    public IReadOnlyList<TronStoppedJob> StoppedJobs { get; init; } = Array.Empty<TronStoppedJob>();
     public override string ToString() => Yaml;
 }
 
@@ -48,4 +54,10 @@ public sealed record TronNamespaceSyncResult
     public string? Message { get; init; }
 
     public override string ToString() => $"{Namespace} on {Cluster}: {Action}{(WhatIf ? " (WhatIf)" : "")}";
+}
+
+/// <summary>A job written with enabled: false, and the actions whose deploy groups deployments.json stops.</summary>
+public sealed record TronStoppedJob(string Job, IReadOnlyList<string> Actions)
+{
+    public override string ToString() => $"{Job} (stopped: {string.Join(", ", Actions)})";
 }

@@ -33,12 +33,21 @@ public sealed class ConfigValidator
         catch (PaastaException e)
         {
             findings.Add(ConfigFinding.FromException(service, e));
-            // A name that is no service folder: nothing else to read (and nothing outside the soa dir is read).
+            // A name that is no service folder: nothing else to read. No name a caller gives reaches outside the soa
+            // dir; links inside it are followed, as PaaSTA does (docs/RELIABILITY.md, "Links").
             if (e.ErrorId is "InvalidServiceName" or "ServiceNotFound") return findings;
             // A service-wide file failed to load; still check each file on its own so every problem shows.
             foreach (var file in Directory.EnumerateFiles(Path.Combine(_reader.SoaDir, service), "*.yaml").Order(StringComparer.Ordinal))
                 if (file != e.File) ValidateFile(service, file, findings);
             return Deduplicate(findings);
+        }
+
+        // paasta validate stops at a service folder without a .yaml file (a .yml does not count).
+        if (!Directory.EnumerateFiles(svc.Directory, "*.yaml").Any())
+        {
+            findings.Add(new(service, "ServiceHasNoYaml", FindingSeverity.Error, svc.Directory, 0, 0, null,
+                $"The folder of service '{service}' has no .yaml file; soa-configs files end in .yaml."));
+            return findings;
         }
 
         if (Names.Sanitise(service).Length > 63)
@@ -56,6 +65,7 @@ public sealed class ConfigValidator
                 "deploy.yaml is missing; it lists the deploy groups instances deploy from."));
 
         CheckInstances(svc, findings);
+        findings.AddRange(PaastaValidateRules.TronCleanupActions(svc));
         findings.AddRange(Tron.TronValidation.CheckSchedules(svc));
         return Deduplicate(findings);
     }
@@ -97,9 +107,16 @@ public sealed class ConfigValidator
         try { root = YamlLoader.LoadMappingFile(path); }
         catch (PaastaException e) { findings.Add(ConfigFinding.FromException(service, e)); return; }
         if (root is null) return;
+        // A file over the limits is reported once, before the schema (whose cost grows with every entry).
+        if (instanceType is not null && InstanceTypes.Supported.Contains(instanceType))
+        {
+            try { ConfigLimits.CheckInstanceFile(path, instanceType, root); }
+            catch (PaastaException e) { findings.Add(ConfigFinding.FromException(service, e)); return; }
+        }
         // PaaSTA treats an empty file as {}; only instance files must hold something.
         if (root.Count == 0 && schemaName is not ("kubernetes" or "adhoc")) return;
 
+        if (schemaName == "rollback") findings.AddRange(PaastaValidateRules.RollbackBounds(service, path, root));
         var (schema, knownKeys) = SchemaCatalog.Get(schemaName);
         var json = ToJson(root);
         // The pass/fail answer is much cheaper than the list of failures; most files pass.
@@ -184,6 +201,10 @@ public sealed class ConfigValidator
     {
         var seen = new Dictionary<(string Cluster, string Instance), InstanceConfig>();
         var tronJobs = new Dictionary<(string File, string Job), List<InstanceConfig>>();
+        // Built once per service: per instance, a long pipeline would make the work quadratic.
+        var pipeline = svc.PipelineSteps.ToHashSet(StringComparer.Ordinal);
+        var groupList = string.Join(", ", svc.DeployGroups.Take(20)) + (svc.DeployGroups.Count > 20 ? $", … ({svc.DeployGroups.Count} groups)" : "");
+        var comments = new CommentReader();
         foreach (var result in _reader.LoadInstances(svc))
         {
             if (result.Error is { } error) { findings.Add(ConfigFinding.FromException(svc.Name, error)); continue; }
@@ -195,6 +216,13 @@ public sealed class ConfigValidator
                 var file = source is { Origin: not ValueOrigin.Default } ? source.File : i.File;
                 return new(svc.Name, rule, FindingSeverity.Error, file, line, source?.Column ?? 0, $"{i.Instance}.{key}", message);
             }
+
+            // One name per cluster across every instance type (Tron's are job.action), as paasta validate lists them.
+            if (seen.TryGetValue((i.Cluster, i.Instance), out var other))
+                findings.Add(new(svc.Name, "DuplicateInstanceName", FindingSeverity.Error, i.File, i.Line, 1, i.Instance,
+                    $"'{i.Instance}' is defined for cluster {i.Cluster} in both {Path.GetFileName(other.File)} and {Path.GetFileName(i.File)}."));
+            else seen[(i.Cluster, i.Instance)] = i;
+            findings.AddRange(PaastaValidateRules.SecretFiles(i));
 
             if (i.InstanceType == InstanceTypes.Tron)
             {
@@ -217,61 +245,42 @@ public sealed class ConfigValidator
                     findings.Add(At("HealthcheckCmdMissing", "healthcheck_mode", $"'{i.Instance}' uses healthcheck_mode cmd but sets no healthcheck_cmd."));
                 if (i.MaxInstances is { } max && i.MinInstances > max)
                     findings.Add(At("MinInstancesAboveMax", "min_instances", $"'{i.Instance}': min_instances ({i.MinInstances}) is above max_instances ({max})."));
-                if (i.InstanceType is InstanceTypes.Kubernetes or InstanceTypes.Eks)
-                {
-                    if (seen.TryGetValue((i.Cluster, i.Instance), out var other))
-                        findings.Add(new(svc.Name, "DuplicateInstanceName", FindingSeverity.Error, i.File, i.Line, 1, i.Instance,
-                            $"'{i.Instance}' is defined for cluster {i.Cluster} in both {Path.GetFileName(other.File)} and {Path.GetFileName(i.File)}."));
-                    else seen[(i.Cluster, i.Instance)] = i;
-                }
+                findings.AddRange(PaastaValidateRules.CpuBurst(i, comments));
+                findings.AddRange(PaastaValidateRules.Autoscaling(i, comments));
             }
-            if (i.DeployGroup is { } group && svc.HasDeployYaml && !svc.PipelineSteps.Contains(group))
+            if (i.DeployGroup is { } group && svc.HasDeployYaml && !pipeline.Contains(group))
                 findings.Add(At("DeployGroupNotInPipeline", "deploy_group",
-                    $"'{i.Instance}' deploys from '{group}', which is not a step of deploy.yaml's pipeline ({string.Join(", ", svc.DeployGroups)})."));
+                    $"'{i.Instance}' deploys from '{group}', which is not a step of deploy.yaml's pipeline ({groupList})."));
         }
         foreach (var ((_, job), actions) in tronJobs) CheckTronRequires(svc.Name, job, actions, findings);
     }
 
     private static void CheckTronRequires(string service, string job, List<InstanceConfig> actions, List<ConfigFinding> findings)
     {
-        var names = actions.ToDictionary(a => a.TronAction!, StringComparer.Ordinal);
-        var edges = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        // Actions written as a list may repeat a name; the first one stands for the name here.
+        var names = new Dictionary<string, InstanceConfig>(StringComparer.Ordinal);
+        foreach (var a in actions) names.TryAdd(a.TronAction!, a);
+        var edges = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        // The message lists the job's actions; a few are enough to spot a typo, and keep it short for large jobs.
+        var known = string.Join(", ", names.Keys.Take(20)) + (names.Count > 20 ? $", … ({names.Count} actions)" : "");
         foreach (var a in actions)
         {
             var requires = a.Config.TryGetValue("requires", out var r) && r is List<object?> list ? list.Select(PythonText.Str).ToList() : new List<string>();
-            edges[a.TronAction!] = requires;
+            edges.TryAdd(a.TronAction!, requires);
             foreach (var req in requires.Where(req => !names.ContainsKey(req)))
             {
                 var src = a.SourceOf("requires");
                 findings.Add(new(service, "TronUnknownRequiredAction", FindingSeverity.Error, a.File, src?.Line ?? a.Line, src?.Column ?? 0, $"{a.Instance}.requires",
-                    $"Action '{a.Instance}' requires '{req}', which is not an action of job '{job}' ({string.Join(", ", names.Keys)})."));
+                    $"Action '{a.Instance}' requires '{req}', which is not an action of job '{job}' ({known})."));
             }
         }
-        // Depth-first search for a cycle; report it once, with the actions on it.
-        var state = new Dictionary<string, int>(StringComparer.Ordinal);
-        var stack = new List<string>();
-        List<string>? cycle = null;
-        void Visit(string n)
-        {
-            if (cycle is not null) return;
-            state[n] = 1;
-            stack.Add(n);
-            foreach (var next in edges.GetValueOrDefault(n) ?? new List<string>())
-            {
-                if (!edges.ContainsKey(next)) continue;
-                if (state.GetValueOrDefault(next) == 1) { cycle = stack.Skip(stack.IndexOf(next)).Append(next).ToList(); return; }
-                if (state.GetValueOrDefault(next) == 0) Visit(next);
-                if (cycle is not null) return;
-            }
-            stack.RemoveAt(stack.Count - 1);
-            state[n] = 2;
-        }
-        foreach (var n in edges.Keys) if (state.GetValueOrDefault(n) == 0) Visit(n);
-        if (cycle is not null)
+        // Reported once, with the actions on it; the walk is iterative, so a chain of any length is safe.
+        if (RequiresGraph.FindCycle(edges, edges.Keys) is { } cycle)
         {
             var first = names[cycle[0]];
+            var shown = cycle.Count > 21 ? cycle.Take(10).Append($"… ({cycle.Count - 1} actions) …").Concat(cycle.TakeLast(10)) : cycle;
             findings.Add(new(service, "TronRequiresCycle", FindingSeverity.Error, first.File, first.SourceOf("requires")?.Line ?? first.Line, 0, $"{job}.requires",
-                $"The actions of job '{job}' require each other in a cycle: {string.Join(" -> ", cycle)}."));
+                $"The actions of job '{job}' require each other in a cycle: {string.Join(" -> ", shown)}."));
         }
     }
 
@@ -282,7 +291,9 @@ public sealed class ConfigValidator
         YScalar { Value: null } => null,
         YScalar { Value: bool b } => JsonValue.Create(b),
         YScalar { Value: long l } => JsonValue.Create(l),
-        YScalar { Value: double d } when double.IsFinite(d) => JsonValue.Create(d),
+        // The schema library compares numbers as decimals (±7.9e28); a larger one would overflow it. Clamped, it
+        // still fails every maximum and minimum a soa-configs schema has, and is still a whole number.
+        YScalar { Value: double d } when double.IsFinite(d) => JsonValue.Create(Math.Clamp(d, -7.9e28, 7.9e28)),
         YScalar s => JsonValue.Create(s.Value is double ? s.Text : s.Value as string ?? s.Text),
         _ => null,
     };

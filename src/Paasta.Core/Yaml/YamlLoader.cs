@@ -2,6 +2,7 @@ using System.Text;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using Paasta.Errors;
+using Paasta.IO;
 
 namespace Paasta.Yaml;
 
@@ -25,52 +26,79 @@ public static class YamlLoader
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Length, DateTime Written, YNode? Node, PaastaException? Error)> Cache = new();
     private const int MaxCachedFiles = 100_000;
 
-    /// <summary>Loads a file; a missing file gives null, an empty one an empty mapping.</summary>
+    /// <summary>
+    /// Loads a file; a missing file gives null, an empty one an empty mapping. The file is read through
+    /// <see cref="BoundedFile"/>: a FIFO, device or socket (or a link to one) is refused, and so is a file over
+    /// <see cref="MaxFileBytes"/> however small it says it is. Symbolic links are followed (docs/RELIABILITY.md).
+    /// </summary>
     public static YNode? LoadFile(string path)
     {
+        switch (BoundedFile.KindOf(path))
+        {
+            case FileKind.Missing:
+                return null;
+            case FileKind.Regular:
+                break;
+            case FileKind.BrokenLink:
+                throw new PaastaException("ConfigFileUnreadable", PaastaErrorKind.ReadError,
+                    $"Cannot read {path}: it is a symbolic link whose target does not exist (or a loop of links).") { File = path, Target = path };
+            default:
+                // Not cached: what the path names can change kind, and refusing costs nothing.
+                BoundedFile.RequireRegular(path);
+                break;
+        }
         var info = new FileInfo(path);
-        if (!info.Exists) return null;
         var key = info.FullName;
         if (Cache.TryGetValue(key, out var hit) && hit.Length == info.Length && hit.Written == info.LastWriteTimeUtc)
             return hit.Error is null ? hit.Node : throw hit.Error;
         if (Cache.Count > MaxCachedFiles) Cache.Clear();
         try
         {
-            var node = LoadUncached(path, info);
+            var node = LoadUncached(path);
             Cache[key] = (info.Length, info.LastWriteTimeUtc, node, null);
             return node;
         }
         catch (PaastaException e)
         {
-            Cache[key] = (info.Length, info.LastWriteTimeUtc, null, e);
+            // A file that is not regular any more (replaced since KindOf) is not cached either.
+            if (e.ErrorId != "NotARegularFile") Cache[key] = (info.Length, info.LastWriteTimeUtc, null, e);
             throw;
         }
     }
 
-    private static YNode? LoadUncached(string path, FileInfo info)
+    private static YNode? LoadUncached(string path)
     {
-        if (info.Length > MaxFileBytes)
+        byte[] bytes;
+        try
+        {
+            bytes = BoundedFile.ReadAllBytes(path, MaxFileBytes);
+        }
+        catch (PaastaException e) when (e.ErrorId == "FileTooLarge")
+        {
             throw new PaastaException("ConfigFileTooLarge", PaastaErrorKind.LimitsExceeded,
-                $"{path} is {info.Length / (1024 * 1024)} MiB; soa-configs files are limited to {MaxFileBytes / (1024 * 1024)} MiB.")
+                $"{path} is larger than {BoundedFile.Describe(MaxFileBytes)}, the limit for a soa-configs file (real ones are kilobytes).", e)
             { File = path, Target = path };
+        }
+        catch (PaastaException e) when (e.ErrorId == "FileNotFound")
+        {
+            throw new PaastaException("ConfigFileUnreadable", PaastaErrorKind.ReadError, $"Cannot read {path}: it went away while being read.", e)
+            { File = path, Target = path };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PaastaException("ConfigFileUnreadable", PaastaErrorKind.ReadError, $"Cannot read {path}: {e.Message}", e) { File = path, Target = path };
+        }
         string text;
         try
         {
-            text = File.ReadAllText(path, StrictUtf8);
+            var bom = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
+            text = StrictUtf8.GetString(bytes, bom, bytes.Length - bom);
         }
         catch (DecoderFallbackException e)
         {
-            var line = FirstInvalidUtf8Line(File.ReadAllBytes(path));
+            var line = FirstInvalidUtf8Line(bytes);
             throw new PaastaException("ConfigFileNotUtf8", PaastaErrorKind.InvalidData,
                 $"{path}:{line}: the file is not valid UTF-8 text (first bad byte on line {line}).", e) { File = path, Line = line, Column = 1, Target = path };
-        }
-        catch (IOException e)
-        {
-            throw new PaastaException("ConfigFileUnreadable", PaastaErrorKind.ReadError, $"Cannot read {path}: {e.Message}", e) { File = path, Target = path };
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new PaastaException("ConfigFileUnreadable", PaastaErrorKind.ReadError, $"Cannot read {path}: {e.Message}", e) { File = path, Target = path };
         }
         return Parse(text, path) ?? new YMapping(path, 0, 0, null);
     }
@@ -149,6 +177,7 @@ public static class YamlLoader
         YScalar { Value: bool } => "boolean",
         YScalar { Value: long } => "integer",
         YScalar { Value: double } => "number",
+        YScalar { IsOutOfRangeInteger: true } => "integer too large for 64 bits",
         _ => "string",
     };
 
@@ -196,6 +225,7 @@ public static class YamlLoader
         private readonly Dictionary<string, YNode> _anchors = new(StringComparer.Ordinal);
         private readonly Stack<Frame> _stack = new();
         private bool _usedAliases;
+        private long _mergedEntries;
         private string? _topLevelKey;
         private Mark _last = Mark.Empty;
 
@@ -280,17 +310,20 @@ public static class YamlLoader
         {
             var quoted = sc.Style is not ScalarStyle.Plain;
             object? value;
+            var outOfRange = false;
             if (!sc.Tag.IsEmpty && !sc.Tag.IsNonSpecific)
             {
                 value = ScalarResolver.ResolveTagged(sc.Tag.Value, sc.Value, out var known);
                 if (!known)
                     throw Error("YamlUnknownTag", sc.Start, $"the tag {sc.Tag.Value} is not allowed here (soa-configs are read with a safe loader).");
+                outOfRange = value is string && sc.Tag.Value == "tag:yaml.org,2002:int";
             }
             else
             {
                 value = quoted ? sc.Value : ScalarResolver.ResolvePlain(sc.Value);
+                outOfRange = !quoted && value is string && ScalarResolver.IsOutOfRangeInteger(sc.Value);
             }
-            return new YScalar(_file, (int)sc.Start.Line, (int)sc.Start.Column, _topLevelKey, sc.Value, value, quoted);
+            return new YScalar(_file, (int)sc.Start.Line, (int)sc.Start.Column, _topLevelKey, sc.Value, value, quoted, outOfRange);
         }
 
         /// <summary>Attaches a finished node to its parent; returns true when it is a whole document.</summary>
@@ -356,6 +389,13 @@ public static class YamlLoader
                 {
                     if (item is not YMapping m)
                         throw Error("YamlInvalidMerge", at, "a merge key (<<) must refer to a mapping or a list of mappings.");
+                    // Each merge copies the source's keys: counted against the alias budget as they are copied,
+                    // so many mappings merging one large anchor are refused before they fill memory.
+                    _mergedEntries += m.Count;
+                    if (_mergedEntries > MaxExpandedNodes)
+                        throw Error("YamlAliasExpansionLimit", at,
+                            $"merge keys (<<) here copy more than {MaxExpandedNodes:N0} values in all (an alias bomb?), so the file is not loaded.",
+                            kind: PaastaErrorKind.LimitsExceeded);
                     foreach (var (k, v) in m.Entries)
                         if (!target.ContainsKey(k)) target.Add(k, v, m.KeyNode(k));
                 }

@@ -35,16 +35,16 @@ public class ContainerRulesTests
     }
 
     [Theory]
-    [InlineData("PATH", null)]
-    [InlineData("lower_case.dots-ok", null)]
-    [InlineData("", "it is empty")]
-    [InlineData("A=B", "it contains '='")]
-    [InlineData("A\nB", "it contains a line break")]
-    [InlineData("A\rB", "it contains a line break")]
-    [InlineData("A\0B", "it contains a control character")]
-    [InlineData("A\tB", "it contains a control character")]
-    public void EnvironmentNamesMustBeCarriedExactly(string name, string? problem) =>
-        Assert.Equal(problem, EnvironmentNames.Problem(name));
+    [InlineData("PATH", false)]
+    [InlineData("lower_case.dots-ok", false)]
+    [InlineData("", true)]
+    [InlineData("A=B", true)]
+    [InlineData("A\nB", true)]
+    [InlineData("A\rB", true)]
+    [InlineData("A\0B", true)]
+    [InlineData("A\tB", true)]
+    public void EnvironmentNamesMustBeCarriedExactly(string name, bool refused) =>
+        Assert.Equal(refused, EnvironmentNames.NameProblem(name) is not null);
 
     [Fact]
     public void SoaConfigsShaComesFromMetadataJsonAndIsEmptyWhenUnknown()

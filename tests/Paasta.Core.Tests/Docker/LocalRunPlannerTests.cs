@@ -76,21 +76,6 @@ public class LocalRunPlannerTests
     }
 
     [Fact]
-    public void EnvNamesAContainerCannotCarryAreRefusedNamingFileAndKey()
-    {
-        var bad = Assert.Throws<PaastaException>(() => Plan(Instance("main:\n  env:\n    \"A=B\": x\n")));
-        Assert.Equal("EnvNameInvalid", bad.ErrorId);
-        Assert.EndsWith("kubernetes-local.yaml", bad.File);
-        Assert.Equal(3, bad.Line);
-        Assert.Equal("env.A=B", bad.Key);
-        Assert.Contains("contains '='", bad.Message);
-        var newline = Assert.Throws<PaastaException>(() => Plan(Instance("main:\n  env:\n    \"A\\nB\": x\n")));
-        Assert.Equal("EnvNameInvalid", newline.ErrorId);
-        Assert.Contains("'A\\nB'", newline.Message);                // escaped, so the message stays one line
-        Assert.DoesNotContain("\n", newline.Message);
-    }
-
-    [Fact]
     public void LimitsFollowPaastasDockerParameters()
     {
         var plan = Plan(Instance("main: {cpus: 0.25, mem: 100.5, cpu_burst_add: 0.5, cfs_period_us: 50000}\n"));

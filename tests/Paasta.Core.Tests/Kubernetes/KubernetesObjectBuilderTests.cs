@@ -92,7 +92,7 @@ public class KubernetesObjectBuilderTests
         var token = env.Single(e => e.Name == "TOKEN");
         Assert.Null(token.Value);
         Assert.Equal("paastasvc-example--service-secret-example--service-api--token", token.ValueFrom.SecretKeyRef.Name);
-        Assert.Equal(token.ValueFrom.SecretKeyRef.Name, token.ValueFrom.SecretKeyRef.Key);
+        Assert.Equal("api_token", token.ValueFrom.SecretKeyRef.Key); // the key inside the Secret is the secret's own name
         Assert.Equal("paastasvc-example--service-secret-underscore-shared-db", env.Single(e => e.Name == "COMMON").ValueFrom.SecretKeyRef.Name);
     }
 

@@ -129,7 +129,6 @@ public class TronConfigTests
                   paasta.yelp.com/pool: default
                   paasta.yelp.com/service: example_service
                   tron.yelp.com/idempotent-action: 'true'
-                  yelp.com/cost_owner: team-x
                   yelp.com/owner: compute_infra_platform_experience
                 mem: 100
                 node_affinities:
@@ -141,7 +140,6 @@ public class TronConfigTests
                 node_selectors:
                   node.kubernetes.io/instance-type: c5.xlarge
                   yelp.com/pool: default
-                projected_sa_volumes: []
                 requires:
                 - verify_logs_present
                 retries: 2
@@ -150,6 +148,13 @@ public class TronConfigTests
                     key: api_key
                     secret_name: tron-secret-example--service-api--key
                 secret_volumes: []
+                topology_spread_constraints:
+                - label_selector:
+                    app.kubernetes.io/managed-by: tron
+                    paasta.yelp.com/pool: default
+                  max_skew: 1
+                  topology_key: topology.kubernetes.io/zone
+                  when_unsatisfiable: ScheduleAnyway
               verify_logs_present:
                 command: ls /var/log/app/log_{shortdate-1}.txt
                 executor: ssh
@@ -221,11 +226,17 @@ public class TronConfigTests
                 mem: 4096
                 node_selectors:
                   yelp.com/pool: default
-                projected_sa_volumes: []
                 retries: 2
                 secret_env: {}
                 secret_volumes: []
-                service_account_name: paasta--arn-aws-iam--123-role-reports
+                service_account_name: paasta--arn-aws-iam-123-role-reports
+                topology_spread_constraints:
+                - label_selector:
+                    app.kubernetes.io/managed-by: tron
+                    paasta.yelp.com/pool: default
+                  max_skew: 1
+                  topology_key: topology.kubernetes.io/zone
+                  when_unsatisfiable: ScheduleAnyway
             cleanup_action:
               annotations:
                 paasta.yelp.com/instance: hourly_report.cleanup
@@ -282,9 +293,15 @@ public class TronConfigTests
               mem: 4096
               node_selectors:
                 yelp.com/pool: default
-              projected_sa_volumes: []
               secret_env: {}
               secret_volumes: []
+              topology_spread_constraints:
+              - label_selector:
+                  app.kubernetes.io/managed-by: tron
+                  paasta.yelp.com/pool: default
+                max_skew: 1
+                topology_key: topology.kubernetes.io/zone
+                when_unsatisfiable: ScheduleAnyway
             enabled: false
             monitoring:
               notification_email: backend@example.com
@@ -380,10 +397,9 @@ public class TronConfigTests
         using var soa = Fixture("""
             batch:
               schedule: cron 0 * * * *
-              service: other_service
               deploy_group: prod.main
               actions:
-                run: {command: ./run}
+                run: {command: ./run, service: other_service}
             """);
         soa.Service("other_service", "backend", "prod.main");
         soa.Write("other_service/service.yaml", "description: other\nexternal_link: http://x\ndocker_registry: other.example\n");
