@@ -333,6 +333,8 @@ Describe 'Lazy loading of the heavy dependencies' {
 function Loaded { ($probe) -join ',' }
 Import-Module '$env:PAASTA_TEST_MODULE'
 'import=' + (Loaded)
+`$null = Get-PaastaInstance -SoaDir '$Examples' -Service hello
+'oneservice=' + (Loaded)
 `$null = Get-PaastaService -SoaDir '$Examples'
 'service=' + (Loaded)
 `$null = Get-PaastaInstance -SoaDir '$Examples'
@@ -341,7 +343,7 @@ Import-Module '$env:PAASTA_TEST_MODULE'
         }
         finally { $env:XDG_CACHE_HOME = $savedCache }
         $LASTEXITCODE | Should -Be 0
-        foreach ($line in $out | Where-Object { $_ -match '^(import|service|instance)=' }) {
+        foreach ($line in $out | Where-Object { $_ -match '^(import|service|oneservice|instance)=' }) {
             $stage, $list = $line -split '=', 2
             $Loaded[$stage] = @($list -split ',')
         }
@@ -350,7 +352,7 @@ Import-Module '$env:PAASTA_TEST_MODULE'
 
     It 'ships the dependencies it checks for (the names are real)' {
         foreach ($name in $Heavy + 'YamlDotNet') { Test-Path (Join-Path $ModuleDir "dependencies/$name.dll") | Should -BeTrue -Because "$name is a dependency" }
-        $Loaded.Keys | Sort-Object | Should -Be @('import', 'instance', 'service')
+        $Loaded.Keys | Sort-Object | Should -Be @('import', 'instance', 'oneservice', 'service')
     }
 
     It 'loads none of them, nor YamlDotNet or Paasta.Core, on Import-Module' {
@@ -367,6 +369,11 @@ Import-Module '$env:PAASTA_TEST_MODULE'
         # The probe sees the module's own load context: what reading soa-configs needs is there.
         $Loaded['service'] | Should -Contain 'YamlDotNet@Paasta'
         $Loaded['service'] | Should -Contain 'Paasta.Core@Paasta'
+    }
+
+    It 'reads one named service on the calling thread, without starting PLINQ (what a one-shot runbook pays for)' {
+        Names 'oneservice' | Should -Not -Contain 'System.Linq.Parallel'
+        Names 'instance' | Should -Contain 'System.Linq.Parallel' -Because 'several services still load in parallel (and the probe would see it)'
     }
 }
 
