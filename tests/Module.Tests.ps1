@@ -389,8 +389,17 @@ Describe 'Ahead-of-time code (ReadyToRun)' {
                     $r = $meta.GetAssemblyReference($h)
                     if ($meta.GetString($r.Name) -in 'System.Runtime', 'netstandard') { $r.Version; break }
                 }
+                # The ReadyToRun header's flags (READYTORUN_HEADER: signature, version, then CoreHeader.Flags).
+                $native = $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory
+                $offset = 0
+                $flags = if ($native.Size -gt 0 -and $pe.PEHeaders.TryGetDirectoryOffset($native, [ref] $offset)) {
+                    $header = [byte[]]::new(12)
+                    $null = $stream.Seek($offset, 'Begin'); $null = $stream.Read($header, 0, 12)
+                    [BitConverter]::ToUInt32($header, 8)
+                }
                 [pscustomobject]@{
                     Name           = Split-Path -Leaf $Path
+                    R2RFlags       = $flags
                     HasIL          = [bool]($meta.MethodDefinitions | ForEach-Object { $meta.GetMethodDefinition($_).RelativeVirtualAddress } |
                             Where-Object { $_ -gt 0 } | Select-Object -First 1 | Where-Object { [Reflection.Metadata.PEReaderExtensions]::GetMethodBody($pe, $_).Size -gt 0 })
                     ReadyToRun     = $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0
@@ -409,6 +418,16 @@ Describe 'Ahead-of-time code (ReadyToRun)' {
             $i.ReadyToRun | Should -BeTrue -Because "$($i.Name) should carry precompiled code"
             $i.HasIL | Should -BeTrue -Because "$($i.Name) must keep its IL for other runtimes and platforms"
             $i.RuntimeVersion.Major | Should -BeLessOrEqual 8 -Because "$($i.Name) must not require a runtime newer than PowerShell 7.4's"
+        }
+    }
+
+    It 'compiles cross-module code into the dependency images only (READYTORUN_FLAG_UNRELATED_R2R_CODE), never into Paasta.dll' {
+        # Paasta.dll loads in PowerShell's default context, where code from other modules could load Paasta.Core
+        # before the module's resolver exists (tools/readytorun/ReadyToRun.csproj).
+        $unrelated = 0x80
+        foreach ($i in $Images) {
+            $expected = $i.Name -ne 'Paasta.dll'
+            [bool]($i.R2RFlags -band $unrelated) | Should -Be $expected -Because "$($i.Name) has R2R flags 0x$('{0:X}' -f $i.R2RFlags)"
         }
     }
 
