@@ -395,7 +395,8 @@ function Step($name, $from, $to) { '{0} {1:0} ms (JIT {2} methods, {3:0} ms)' -f
     foreach ($line in $phaseOut) { 'coldstart: where a cold Sync''s time goes (one run, fresh pwsh cache), {0}' -f $line }
     'coldstart: ReadyToRun images the runtime used: {0} of {1} module assemblies loaded ({2}){3}; module methods JIT-compiled from IL (Tier0): {4} of {5} JIT-compiled' -f `
         $r2rUsed.Count, $r2rLines.Count, ($r2rUsed -join ', '), $(if ($r2rRefused) { '; refused: ' + ($r2rRefused -join '; ') } else { '' }), $jittedTier0.Count, $jitted.Count
-    'coldstart: kept: ReadyToRun images of every module assembly for .NET 10, with cross-module code in the dependency images; one named service read on the calling thread; see docs/ARCHITECTURE.md "Performance" for what did not help'
+    'coldstart: kept: ReadyToRun images of every module assembly for .NET 10 (cross-module code in the dependency images); one named service read on the calling thread; config_sha without the reflection-based JSON resolver; the Sensu check''s pod lists read as JSON'
+    'coldstart: did not help, not kept (docs/ARCHITECTURE.md "Performance"): HTTP/1.1 instead of HTTP/2 (5% fewer methods JIT-compiled, one TLS connection per concurrent request); KubernetesClient.Aot (7% fewer, and its KubernetesYaml, which ConvertTo-PaastaKubernetesObject writes YAML with, is internal); a composite image or a version bubble with the framework (the runtime stops the process once the framework is serviced)'
     if ($syncOver -gt 1) { Write-Warning ('A cold no-op Sync takes {0:N3} s more than pwsh + Import-Module, over the 1 s target.' -f $syncOver) }
     if ($sensuOver -gt 0.5) { Write-Warning ('The Sensu check command takes {0:N3} s more than pwsh + Import-Module, over the 0.5 s target.' -f $sensuOver) }
 
