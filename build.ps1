@@ -98,6 +98,7 @@ function Invoke-Build {
     Copy-Item (Join-Path $Root 'LICENSE') $ModuleDir
     Get-ChildItem (Join-Path $stage 'core') | Where-Object Name -notin @('Paasta.dll', 'Paasta.pdb') |
         Copy-Item -Destination $deps -Recurse -Force
+    Invoke-ReadyToRun -Stage $stage
     New-Item -ItemType Directory -Force (Join-Path $ModuleDir 'schemas') | Out-Null
     Copy-Item (Join-Path $Root 'src/Paasta.Core/Schemas/*.json') (Join-Path $ModuleDir 'schemas')
 
@@ -117,6 +118,22 @@ function Invoke-Build {
         if (-not (Test-Path (Join-Path $ModuleDir $required))) { throw "Build output is missing $required." }
     }
     Write-Step "Module ready: $ModuleDir"
+}
+
+function Invoke-ReadyToRun([string] $Stage) {
+    # Replaces the module's assemblies with ReadyToRun images of themselves (native code for PowerShell 7.6 on
+    # linux-x64 next to the unchanged IL), so a one-shot pwsh does not JIT-compile Paasta's first call; see
+    # tools/readytorun/ReadyToRun.csproj. Incremental: unchanged assemblies are not compiled again.
+    $inputs = @(Join-Path $Stage 'module/Paasta.dll') + @(Get-ChildItem (Join-Path $Stage 'core') -Filter *.dll).FullName
+    $references = @(Get-ChildItem (Join-Path $Stage 'core') -Filter *.dll).FullName + @(Join-Path $PSHOME 'System.Management.Automation.dll')
+    $r2r = New-Item -ItemType Directory -Force (Join-Path $Stage 'r2r')
+    Set-Content (Join-Path $Stage 'r2r-inputs.txt') $inputs
+    Set-Content (Join-Path $Stage 'r2r-references.txt') $references
+    Write-Step 'Compiling ReadyToRun images'
+    Invoke-Checked $Dotnet @('msbuild', (Join-Path $Root 'tools/readytorun/ReadyToRun.csproj'), '-restore', '-t:CompileReadyToRun', '-nologo', '-v:q',
+        "-p:InputList=$(Join-Path $Stage 'r2r-inputs.txt')", "-p:ReferenceList=$(Join-Path $Stage 'r2r-references.txt')", "-p:OutputDir=$($r2r.FullName)")
+    Copy-Item (Join-Path $r2r 'Paasta.dll') $ModuleDir -Force
+    Get-ChildItem $r2r -Filter *.dll | Where-Object Name -ne 'Paasta.dll' | Copy-Item -Destination (Join-Path $ModuleDir 'dependencies') -Force
 }
 
 function Test-PlatformUsable {

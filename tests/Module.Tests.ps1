@@ -333,6 +333,8 @@ Describe 'Lazy loading of the heavy dependencies' {
 function Loaded { ($probe) -join ',' }
 Import-Module '$env:PAASTA_TEST_MODULE'
 'import=' + (Loaded)
+`$null = Get-PaastaInstance -SoaDir '$Examples' -Service hello
+'oneservice=' + (Loaded)
 `$null = Get-PaastaService -SoaDir '$Examples'
 'service=' + (Loaded)
 `$null = Get-PaastaInstance -SoaDir '$Examples'
@@ -341,7 +343,7 @@ Import-Module '$env:PAASTA_TEST_MODULE'
         }
         finally { $env:XDG_CACHE_HOME = $savedCache }
         $LASTEXITCODE | Should -Be 0
-        foreach ($line in $out | Where-Object { $_ -match '^(import|service|instance)=' }) {
+        foreach ($line in $out | Where-Object { $_ -match '^(import|service|oneservice|instance)=' }) {
             $stage, $list = $line -split '=', 2
             $Loaded[$stage] = @($list -split ',')
         }
@@ -350,7 +352,7 @@ Import-Module '$env:PAASTA_TEST_MODULE'
 
     It 'ships the dependencies it checks for (the names are real)' {
         foreach ($name in $Heavy + 'YamlDotNet') { Test-Path (Join-Path $ModuleDir "dependencies/$name.dll") | Should -BeTrue -Because "$name is a dependency" }
-        $Loaded.Keys | Sort-Object | Should -Be @('import', 'instance', 'service')
+        $Loaded.Keys | Sort-Object | Should -Be @('import', 'instance', 'oneservice', 'service')
     }
 
     It 'loads none of them, nor YamlDotNet or Paasta.Core, on Import-Module' {
@@ -367,6 +369,86 @@ Import-Module '$env:PAASTA_TEST_MODULE'
         # The probe sees the module's own load context: what reading soa-configs needs is there.
         $Loaded['service'] | Should -Contain 'YamlDotNet@Paasta'
         $Loaded['service'] | Should -Contain 'Paasta.Core@Paasta'
+    }
+
+    It 'reads one named service on the calling thread, without starting PLINQ (what a one-shot runbook pays for)' {
+        Names 'oneservice' | Should -Not -Contain 'System.Linq.Parallel'
+        Names 'instance' | Should -Contain 'System.Linq.Parallel' -Because 'several services still load in parallel (and the probe would see it)'
+    }
+}
+
+Describe 'Ahead-of-time code (ReadyToRun)' {
+    BeforeAll {
+        # Name and target framework of an assembly, whether it carries IL, and whether it carries ReadyToRun code.
+        function Get-ImageInfo([string] $Path) {
+            $stream = [IO.File]::OpenRead($Path)
+            try {
+                $pe = [Reflection.PortableExecutable.PEReader]::new($stream)
+                $meta = [Reflection.Metadata.PEReaderExtensions]::GetMetadataReader($pe)
+                $runtime = foreach ($h in $meta.AssemblyReferences) {
+                    $r = $meta.GetAssemblyReference($h)
+                    if ($meta.GetString($r.Name) -in 'System.Runtime', 'netstandard') { $r.Version; break }
+                }
+                # The ReadyToRun header's flags (READYTORUN_HEADER: signature, version, then CoreHeader.Flags).
+                $native = $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory
+                $offset = 0
+                $flags = if ($native.Size -gt 0 -and $pe.PEHeaders.TryGetDirectoryOffset($native, [ref] $offset)) {
+                    $header = [byte[]]::new(12)
+                    $null = $stream.Seek($offset, 'Begin'); $null = $stream.Read($header, 0, 12)
+                    [BitConverter]::ToUInt32($header, 8)
+                }
+                [pscustomobject]@{
+                    Name           = Split-Path -Leaf $Path
+                    R2RFlags       = $flags
+                    HasIL          = [bool]($meta.MethodDefinitions | ForEach-Object { $meta.GetMethodDefinition($_).RelativeVirtualAddress } |
+                            Where-Object { $_ -gt 0 } | Select-Object -First 1 | Where-Object { [Reflection.Metadata.PEReaderExtensions]::GetMethodBody($pe, $_).Size -gt 0 })
+                    ReadyToRun     = $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size -gt 0
+                    RuntimeVersion = $runtime
+                }
+            }
+            finally { $stream.Dispose() }
+        }
+        $script:Images = @(Get-ChildItem $ModuleDir -Filter *.dll) + @(Get-ChildItem (Join-Path $ModuleDir 'dependencies') -Filter *.dll) |
+            ForEach-Object { Get-ImageInfo $_.FullName }
+    }
+
+    It 'ships every assembly as a ReadyToRun image that keeps its IL and its net8.0 references (PowerShell 7.4 still loads it)' {
+        $Images.Count | Should -BeGreaterThan 5
+        foreach ($i in $Images) {
+            $i.ReadyToRun | Should -BeTrue -Because "$($i.Name) should carry precompiled code"
+            $i.HasIL | Should -BeTrue -Because "$($i.Name) must keep its IL for other runtimes and platforms"
+            $i.RuntimeVersion.Major | Should -BeLessOrEqual 8 -Because "$($i.Name) must not require a runtime newer than PowerShell 7.4's"
+        }
+    }
+
+    It 'compiles cross-module code into the dependency images only (READYTORUN_FLAG_UNRELATED_R2R_CODE), never into Paasta.dll' {
+        # Paasta.dll loads in PowerShell's default context, where code from other modules could load Paasta.Core
+        # before the module's resolver exists (tools/readytorun/ReadyToRun.csproj).
+        $unrelated = 0x80
+        foreach ($i in $Images) {
+            $expected = $i.Name -ne 'Paasta.dll'
+            [bool]($i.R2RFlags -band $unrelated) | Should -Be $expected -Because "$($i.Name) has R2R flags 0x$('{0:X}' -f $i.R2RFlags)"
+        }
+    }
+
+    # The images hold code for .NET 10 (PowerShell 7.6) on linux-x64; elsewhere the runtime ignores it and JIT-compiles the IL.
+    It 'has its precompiled code accepted by this runtime: Get-PaastaInstance in a new pwsh JIT-compiles (almost) no Paasta method' -Skip:(
+        -not ($IsLinux -and [Environment]::Version.Major -eq 10 -and [Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64')) {
+        # The runtime lists every method it JIT-compiles (a release-build switch). ReadyToRun code that the runtime
+        # rejects (compiled for another major version, say) shows as hundreds of Paasta methods at Tier0.
+        $jitLog = Join-Path $TestDrive 'jit.txt'
+        $saved = @{}
+        foreach ($name in 'DOTNET_JitStdOutFile', 'DOTNET_JitDisasmSummary', 'XDG_CACHE_HOME') { $saved[$name] = [Environment]::GetEnvironmentVariable($name) }
+        $env:DOTNET_JitStdOutFile = $jitLog
+        $env:DOTNET_JitDisasmSummary = '1'
+        $env:XDG_CACHE_HOME = (New-Item -ItemType Directory (Join-Path $TestDrive 'r2r-cache')).FullName
+        try { $null = Invoke-ChildPwsh -Command "Import-Module '$env:PAASTA_TEST_MODULE'; `$null = Get-PaastaInstance -SoaDir '$Examples'" }
+        finally { foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) } }
+        $LASTEXITCODE | Should -Be 0
+        $compiled = @(Get-Content $jitLog | Where-Object { $_ -match 'JIT compiled Paasta\.' })
+        $atTier0 = @($compiled | Where-Object { $_ -match '\[(Instrumented )?Tier0' })
+        $atTier0.Count | Should -BeLessThan 20 -Because "Paasta's code should run from its ReadyToRun images, not the JIT: $($atTier0 | Select-Object -First 5)"
+        (Get-Content $jitLog | Measure-Object).Count | Should -BeGreaterThan 100 -Because 'the JIT log must have been written (pwsh itself JIT-compiles)'
     }
 }
 

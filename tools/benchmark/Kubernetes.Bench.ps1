@@ -20,10 +20,22 @@
 # and the resourceVersions of all 400 objects are compared around them (on v1.20 a no-op server-side apply still
 # rewrites each Deployment, for the time in its managedFields; the row says so). Needs the local platform (KUBECONFIG)
 # and docker; skipped otherwise. Never fails on wall-clock: targets are reported met or NOT met.
+#
+# Cold start (issue 19): what runbooks, cron jobs and Sensu checks pay, each starting a new pwsh. In the same
+# alternating runs: a bare `pwsh -c exit`, pwsh + Import-Module, the cold no-op Sync (above), the Sensu check command
+# (Test-PaastaReplication -Summary) and New-PaastaDeployments -WhatIf as new processes. Targets: the cold Sync within
+# 1 s of pwsh + Import-Module, the Sensu check within 0.5 s of it. One more run of the cold Sync, with a fresh pwsh
+# cache, shows where its time goes (pwsh start, Import-Module, then the phases Sync reports with -Debug, with the
+# methods JIT-compiled in each) and checks that the runtime uses the module's ReadyToRun code (DOTNET_ReadyToRunLogFile
+# and the JIT's own list of what it compiled). With PaaSTA's code (PAASTA_ORACLE_ROOT, /usr/bin/python3), its
+# setup_kubernetes_job runs as a new process on $OracleInstances stopped instances of its own service and namespace
+# (on v1.20 it handles the Deployments, then fails on policy/v1 PodDisruptionBudgets, each run); goal: the cold Sync,
+# with 4x its instances, at least 3x faster. Without the oracle that figure is reported as not measured.
 param(
     [Parameter(Mandatory)] [string] $ModuleManifest,
     [int] $Instances = 200,
-    [int] $Runs = 5
+    [int] $Runs = 5,
+    [int] $OracleInstances = 50
 )
 $ErrorActionPreference = 'Stop'
 $ModuleManifest = (Resolve-Path $ModuleManifest).Path   # the child pwsh gets it too
@@ -92,6 +104,38 @@ function Compare-ResourceVersions([hashtable] $Before, [hashtable] $After) {
     '{0} ({1})' -f $changed.Count, (($changed | Group-Object { ($_ -split '[./]')[0] } | ForEach-Object { "$($_.Count) $($_.Name)" }) -join ', ')
 }
 
+# PaaSTA's own setup_kubernetes_job on a service of its own (benchoracle, $OracleInstances stopped instances), as a
+# scriptblock for the timing loop; $null (and $script:OracleSkipped says why) without PaaSTA's code.
+$OracleService = 'benchoracle'
+$OracleNamespace = "paastasvc-$OracleService"
+$script:OracleSkipped = $null
+function New-OracleRun {
+    $oracleRoot = $env:PAASTA_ORACLE_ROOT
+    $python = '/usr/bin/python3'
+    if (-not $oracleRoot -or -not (Test-Path (Join-Path $oracleRoot 'pylib/paasta_tools'))) { $script:OracleSkipped = 'PAASTA_ORACLE_ROOT does not name PaaSTA''s code'; return $null }
+    if (-not (Test-Path $python)) { $script:OracleSkipped = "no $python"; return $null }
+    $dir = New-Item -ItemType Directory -Force (Join-Path $root "oracle-soa/$OracleService")
+    Set-Content (Join-Path $dir 'service.yaml') "description: setup_kubernetes_job benchmark`nexternal_link: http://example`ngit_url: null`ndocker_registry: $Registry`n"
+    Set-Content (Join-Path $dir 'monitoring.yaml') "team: bench`n"
+    Set-Content (Join-Path $dir 'deploy.yaml') "pipeline:`n- step: bench.everything`n"
+    Set-Content (Join-Path $dir "kubernetes-$Cluster.yaml") ($defaults + ((0..($OracleInstances - 1) | ForEach-Object { "inst$($_):`n  <<: *defaults`n" }) -join ''))
+    $oracleControls = (0..($OracleInstances - 1) | ForEach-Object { "`"${OracleService}:$Cluster.inst$_`": {`"desired_state`": `"stop`", `"force_bounce`": null}" }) -join ', '
+    Set-Content (Join-Path $dir 'deployments.json') -NoNewline ('{"v1": {}, "v2": {"deployments": {"bench.everything": {"docker_image": "services-' + $Service +
+        ':paasta-' + $sha + '", "git_sha": "' + $sha + '", "image_version": null}}, "controls": {' + $oracleControls + '}}}')
+    $oracleArgs = @('-m', 'paasta_tools.setup_kubernetes_job', '-d', (Split-Path $dir), '-c', $Cluster) + (0..($OracleInstances - 1) | ForEach-Object { "$OracleService.inst$_" })
+    $oracleEnv = @{
+        PYTHONPATH                = "$(Join-Path $oracleRoot 'stubs'):$(Join-Path $oracleRoot 'pylib')"
+        PAASTA_SYSTEM_CONFIG_DIR  = Join-Path $oracleRoot 'etc_paasta'
+    }
+    {
+        $saved = @{}
+        foreach ($k in $oracleEnv.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $oracleEnv[$k]) }
+        try { $out = & $python @oracleArgs 2>&1 }
+        finally { foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) } }
+        if ($LASTEXITCODE -ne 0) { throw "setup_kubernetes_job exited $LASTEXITCODE`: $(($out | Select-Object -Last 5) -join ' ')" }
+    }.GetNewClosure()
+}
+
 try {
     # --- the image: FROM the platform's busybox, in the local registry under the deployed sha
     $sha = [Convert]::ToHexString([Security.Cryptography.SHA1]::HashData([Text.Encoding]::UTF8.GetBytes("$Service bench image"))).ToLowerInvariant()
@@ -118,6 +162,7 @@ try {
 
     $syncArgs = @{ SoaDir = $soa; Service = $Service; Cluster = $Cluster; Confirm = $false }
     $null = & $kubectl delete namespace $Namespace --ignore-not-found --wait=true --timeout=180s 2>&1
+    $null = & $kubectl delete namespace $OracleNamespace --ignore-not-found --wait=true --timeout=180s 2>&1
 
     # --- the 200 instances, created by Sync itself
     $sw = [Diagnostics.Stopwatch]::StartNew()
@@ -131,7 +176,7 @@ try {
     $instanceConfigs = @(Get-PaastaInstance -SoaDir $soa -Service $Service -Cluster $Cluster)
     $core = $instanceConfigs[0].GetType().Assembly   # Paasta.Core, in the module's own load context
     $store = $core.GetType('Paasta.Deployments.DeploymentsFileStore', $true)
-    $branchType = $core.GetType('Paasta.Config.DeploymentBranch', $true)
+    $branches = $core.GetType('Paasta.Deployments.DeploymentBranches', $true)
     $builder = $core.GetType('Paasta.Kubernetes.KubernetesObjectBuilder', $true)
     $contextType = $core.GetType('Paasta.Kubernetes.KubernetesBuildContext', $true)
     $objectDiff = $core.GetType('Paasta.Kubernetes.ObjectDiff', $true)
@@ -140,7 +185,7 @@ try {
     $pdbVersion = if (@(Invoke-Kubectl api-versions) -contains 'policy/v1') { 'policy/v1' } else { 'policy/v1beta1' }
     $configShas = @{}; foreach ($r in $created) { $configShas[$r.Name] = $r.NewConfigSha }
     foreach ($i in $instanceConfigs) {
-        $app = $builder::Build($i, $branchType::For($i, $deployments), $buildContext, $null)
+        $app = $builder::Build($i, $branches::For($i, $deployments), $buildContext, $null)
         if ($configShas[$app.Name] -ne $app.ConfigSha) { throw "the dumped $($app.Name) has config_sha $($app.ConfigSha), Sync made $($configShas[$app.Name])" }
         Set-Content (Join-Path $deploymentDir "$($app.Name).json") $objectDiff::ToJson($app.Deployment).ToJsonString()
         # Sync picks the PDB's apiVersion from what the server serves; so does this.
@@ -167,6 +212,18 @@ else {
     $childArgs = @('-NoProfile', '-NonInteractive', '-File', $childScript, '-Manifest', $ModuleManifest, '-SoaDir', $soa, '-Service', $Service, '-Cluster', $Cluster)
     $expect = "unchanged: $Instances"
 
+    # --- the other one-shot commands runbooks run (cold start, issue 19)
+    # The Sensu check command, as the cmdlet's help gives it; every instance is stopped, so it is OK (exit 0).
+    $sensuCommand = "Import-Module '$ModuleManifest'; `$s = Test-PaastaReplication -SoaDir '$soa' -Cluster $Cluster -Summary; `$s.Output; exit `$s.ExitCode"
+    # New-PaastaDeployments from a local repository with one deploy tag, without writing (-WhatIf).
+    $repo = Join-Path $root 'repo'
+    $null = & git init -q $repo 2>&1
+    $null = & git -C $repo -c user.name=bench -c user.email=bench@example.invalid commit -q --allow-empty -m bench 2>&1
+    $null = & git -C $repo tag paasta-bench.everything-20260101T000000-deploy 2>&1
+    if ($LASTEXITCODE -ne 0) { throw 'could not make the deploy-tag repository' }
+    $deployCommand = "Import-Module '$ModuleManifest'; `$d = New-PaastaDeployments -SoaDir '$soa' -Service $Service -Repository '$repo' -WhatIf; 'deploy groups: ' + `$d.Deployments.Count"
+    $oracle = New-OracleRun
+
     $measure = [ordered]@{
         Warm     = {
             $r = @(Sync-PaastaInstance @syncArgs)
@@ -183,7 +240,20 @@ else {
         }
         Kubectl  = { $null = Invoke-Kubectl apply --server-side --force-conflicts @allObjects }
         KubectlD = { $null = Invoke-Kubectl apply --server-side --force-conflicts @onlyDeployments }
+        Bare     = {
+            & $process @pwshPrefix -NoProfile -NonInteractive -Command 'exit' | Out-Null
+            if ($LASTEXITCODE -ne 0) { throw 'pwsh -c exit failed' }
+        }
+        Sensu    = {
+            $out = & $process @pwshPrefix -NoProfile -NonInteractive -Command $sensuCommand
+            if ($LASTEXITCODE -ne 0) { throw "the Sensu check command exited $LASTEXITCODE`: $out" }
+        }
+        Deploy   = {
+            $out = & $process @pwshPrefix -NoProfile -NonInteractive -Command $deployCommand
+            if ($LASTEXITCODE -ne 0 -or "$out" -notmatch 'deploy groups: 1') { throw "New-PaastaDeployments as a new process said: $out" }
+        }
     }
+    if ($oracle) { $measure.Oracle = $oracle }
 
     # Warm-up: the first apply makes kubectl a co-owner of the fields (a real write); the JIT, the disk cache.
     foreach ($m in $measure.Values) { & $m }
@@ -217,6 +287,51 @@ else {
     $changedByWarm = Compare-ResourceVersions $before $afterWarm
     $changedByChild = Compare-ResourceVersions $afterWarm $afterChild
     $changedByKubectl = Compare-ResourceVersions $afterChild $afterKubectl
+
+    # --- where a cold Sync's time goes: one more new process, with a fresh pwsh cache (pwsh's startup profile would
+    # otherwise pre-compile in the background what earlier runs JIT-compiled), the runtime's ReadyToRun log and the
+    # JIT's list of the methods it compiled
+    $phaseScript = Join-Path $root 'phases.ps1'
+    Set-Content $phaseScript @'
+param([string] $Manifest, [string] $SoaDir, [string] $Service, [string] $Cluster)
+$ErrorActionPreference = 'Stop'
+function Point { @{ At = [DateTime]::UtcNow; Jit = [System.Runtime.JitInfo]::GetCompiledMethodCount($false); JitMs = [System.Runtime.JitInfo]::GetCompilationTime($false).TotalMilliseconds } }
+$started = Point
+$started.At = [Diagnostics.Process]::GetCurrentProcess().StartTime.ToUniversalTime()
+$started.Jit = 0; $started.JitMs = 0
+$ready = Point
+Import-Module $Manifest
+$imported = Point
+$DebugPreference = 'Continue'
+$stream = Sync-PaastaInstance -SoaDir $SoaDir -Service $Service -Cluster $Cluster -Confirm:$false 5>&1
+$synced = Point
+$timings = ($stream | Where-Object { $_ -is [Management.Automation.DebugRecord] -and $_.Message -like 'Timings: *' } | Select-Object -Last 1).Message
+function Step($name, $from, $to) { '{0} {1:0} ms (JIT {2} methods, {3:0} ms)' -f $name, ($to.At - $from.At).TotalMilliseconds, ($to.Jit - $from.Jit), ($to.JitMs - $from.JitMs) }
+'steps: ' + ((Step 'pwsh start' $started $ready), (Step 'Import-Module' $ready $imported), (Step 'Sync-PaastaInstance' $imported $synced) -join ' | ')
+'sync: ' + $timings
+'runtime: ' + [Runtime.InteropServices.RuntimeInformation]::FrameworkDescription + '; PowerShell ' + $PSVersionTable.PSVersion
+'@
+    $diag = New-Item -ItemType Directory -Force (Join-Path $root 'diag')
+    $diagEnv = @{
+        XDG_CACHE_HOME          = (New-Item -ItemType Directory -Force (Join-Path $diag 'cache')).FullName
+        DOTNET_ReadyToRunLogFile = Join-Path $diag 'r2r'
+        DOTNET_JitStdOutFile    = Join-Path $diag 'jit.txt'
+        DOTNET_JitDisasmSummary = '1'
+    }
+    $savedEnv = @{}
+    foreach ($k in $diagEnv.Keys) { $savedEnv[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $diagEnv[$k]) }
+    try { $phaseOut = & $process @pwshPrefix -NoProfile -NonInteractive -File $phaseScript -Manifest $ModuleManifest -SoaDir $soa -Service $Service -Cluster $Cluster }
+    finally { foreach ($k in $savedEnv.Keys) { [Environment]::SetEnvironmentVariable($k, $savedEnv[$k]) } }
+    # The JIT's own log (DOTNET_JitStdOutFile) can crash a process at exit while a background compilation still
+    # writes to it; what the run printed before that still counts.
+    if (-not ($phaseOut -like 'runtime: *')) { throw "the cold Sync with diagnostics failed ($LASTEXITCODE): $phaseOut" }
+    if ($LASTEXITCODE -ne 0) { $phaseOut = @($phaseOut) + "exit code $LASTEXITCODE after its work (the JIT log's writer at exit)" }
+    $moduleDir = Split-Path $ModuleManifest
+    $r2rLines = @(Get-ChildItem $diag -Filter 'r2r.*' | Get-Content | Where-Object { $_.Contains($moduleDir) })
+    $r2rUsed = @($r2rLines | Where-Object { $_ -like 'Ready to Run initialized successfully*' } | ForEach-Object { [IO.Path]::GetFileNameWithoutExtension(($_ -split '"')[1]) })
+    $r2rRefused = @($r2rLines | Where-Object { $_ -notlike 'Ready to Run initialized successfully*' })
+    $jitted = @(Get-Content (Join-Path $diag 'jit.txt') -ErrorAction SilentlyContinue | Where-Object { $_ -match 'JIT compiled (Paasta|k8s|YamlDotNet)\.' })
+    $jittedTier0 = @($jitted | Where-Object { $_ -match '\[(Instrumented )?Tier0' })
 
     # --- timing: alternating, medians
     $times = [ordered]@{}
@@ -259,11 +374,38 @@ else {
     'kubernetes: Sync requests <= 3: {0} ({1} warm, {2} new process); 0 writes: {3}' -f `
         (& $met ([math]::Max($warmApi.Requests, $childApi.Requests) -le 3)), $warmApi.Requests, $childApi.Requests,
         (& $met ($warmApi.Writes + $childApi.Writes -eq 0 -and $changedByWarm -eq '0' -and $changedByChild -eq '0'))
+
+    # --- cold start (issue 19)
+    $syncOver = $med.Process - $med.Startup
+    $sensuOver = $med.Sensu - $med.Startup
+    'coldstart: pwsh -c exit                                     {0,7:N3} s  (all: {1})' -f $med.Bare, (& $all Bare)
+    'coldstart: pwsh -c Import-Module Paasta                     {0,7:N3} s  = exit + {1:N3} s  (all: {2})' -f $med.Startup, ($med.Startup - $med.Bare), (& $all Startup)
+    'coldstart: cold no-op Sync, {0} instances (new pwsh)       {1,7:N3} s  = exit + Import-Module + {2:N3} s (target <= 1 s: {3})' -f `
+        $Instances, $med.Process, $syncOver, (& $met ($syncOver -le 1))
+    'coldstart: warm no-op Sync, same session                    {0,7:N3} s  (the cold run''s own start-up cost: {1:N3} s)' -f $med.Warm, ($syncOver - $med.Warm)
+    'coldstart: Sensu check, Test-PaastaReplication -Summary     {0,7:N3} s  = exit + Import-Module + {1:N3} s (target <= 0.5 s: {2})  (all: {3})' -f `
+        $med.Sensu, $sensuOver, (& $met ($sensuOver -le 0.5)), (& $all Sensu)
+    'coldstart: New-PaastaDeployments -WhatIf (new pwsh)         {0,7:N3} s  = exit + Import-Module + {1:N3} s  (all: {2})' -f $med.Deploy, ($med.Deploy - $med.Startup), (& $all Deploy)
+    if ($oracle) {
+        $ratioOracle = $med.Oracle / $med.Process
+        'coldstart: PaaSTA setup_kubernetes_job, {0} instances of its own (new python3) {1,7:N3} s; the cold Sync of {2} is {3:N1}x faster (goal >= 3x: {4})  (all: {5})' -f `
+            $OracleInstances, $med.Oracle, $Instances, $ratioOracle, (& $met ($ratioOracle -ge 3)), (& $all Oracle)
+    }
+    else { 'coldstart: PaaSTA setup_kubernetes_job: not measured ({0})' -f $script:OracleSkipped }
+    foreach ($line in $phaseOut) { 'coldstart: where a cold Sync''s time goes (one run, fresh pwsh cache), {0}' -f $line }
+    'coldstart: ReadyToRun images the runtime used: {0} of {1} module assemblies loaded ({2}){3}; module methods JIT-compiled from IL (Tier0): {4} of {5} JIT-compiled' -f `
+        $r2rUsed.Count, $r2rLines.Count, ($r2rUsed -join ', '), $(if ($r2rRefused) { '; refused: ' + ($r2rRefused -join '; ') } else { '' }), $jittedTier0.Count, $jitted.Count
+    'coldstart: kept: ReadyToRun images of every module assembly for .NET 10 (cross-module code in the dependency images); one named service read on the calling thread; config_sha without the reflection-based JSON resolver; the Sensu check''s pod lists read as JSON'
+    'coldstart: did not help, not kept (docs/ARCHITECTURE.md "Performance"): HTTP/1.1 instead of HTTP/2 (5% fewer methods JIT-compiled, one TLS connection per concurrent request); KubernetesClient.Aot (7% fewer, and its KubernetesYaml, which ConvertTo-PaastaKubernetesObject writes YAML with, is internal); a composite image or a version bubble with the framework (the runtime stops the process once the framework is serviced)'
+    if ($syncOver -gt 1) { Write-Warning ('A cold no-op Sync takes {0:N3} s more than pwsh + Import-Module, over the 1 s target.' -f $syncOver) }
+    if ($sensuOver -gt 0.5) { Write-Warning ('The Sensu check command takes {0:N3} s more than pwsh + Import-Module, over the 0.5 s target.' -f $sensuOver) }
+
     if ($ratioWarm -lt 5) { Write-Warning ('Sync-PaastaInstance in a warm session is {0:N1}x faster than kubectl apply, under the 5x target.' -f $ratioWarm) }
     if ($ratioProcess -lt 5) { Write-Warning ('Sync-PaastaInstance as a new pwsh process is {0:N1}x faster than kubectl apply, under the 5x target.' -f $ratioProcess) }
 }
 finally {
     Remove-Item Env:DOCKER_BUILDKIT -ErrorAction SilentlyContinue
     $null = & $kubectl delete namespace $Namespace --ignore-not-found --wait=false 2>&1
+    $null = & $kubectl delete namespace $OracleNamespace --ignore-not-found --wait=false 2>&1
     if (Test-Path $root) { Remove-Item -Recurse -Force $root -ErrorAction SilentlyContinue }
 }

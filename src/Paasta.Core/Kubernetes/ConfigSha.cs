@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 
@@ -76,7 +75,9 @@ public static class ConfigSha
                 {
                     if (!first) sb.Append(", ");
                     first = false;
-                    sb.Append(JsonSerializer.Serialize(k)).Append(": ");
+                    // Written as JsonSerializer.Serialize(k) writes it, without asking its reflection-based
+                    // resolver for the type (which a new process pays for: every default converter is built).
+                    sb.Append(JsonValue.Create(k).ToJsonString()).Append(": ");
                     Write(sb, v);
                 }
                 sb.Append('}');

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -65,16 +66,40 @@ public sealed class KubeConnection : IDisposable
         KubernetesClientConfiguration config;
         try
         {
-            config = KubernetesClientConfiguration.BuildConfigFromConfigFile(target.KubeConfigPath, target.Context);
+            config = KubeConfigFile.ClientConfiguration(target.KubeConfigPath, target.Context);
         }
-        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or InvalidOperationException or ArgumentException or YamlDotNet.Core.YamlException)
         {
             throw new PaastaException("KubeConfigInvalid", PaastaErrorKind.InvalidData,
                 $"Cannot use {target.KubeConfigPath}{(target.Context is null ? "" : $" (context {target.Context})")}: {e.Message}", e)
             { File = target.KubeConfigPath, Target = target.KubeConfigPath };
         }
         var counter = new RequestCounter();
-        return new KubeConnection(new k8s.Kubernetes(config, counter), target, counter);
+        return new KubeConnection(new RawReadingClient(config, counter), target, counter);
+    }
+
+    /// <summary>
+    /// GETs <paramref name="relativeUri"/> (e.g. <c>api/v1/namespaces/x/pods?labelSelector=…</c>) as a JSON document,
+    /// through the client's credentials and handlers, with its HTTP errors (HttpOperationException). For reads that
+    /// need a few fields of many objects: skipping the client's model classes spares a new process the set-up of
+    /// their whole type graph (V1Pod's is hundreds of types) and a large list the allocations.
+    /// </summary>
+    public Task<JsonDocument> GetJsonAsync(string relativeUri, CancellationToken cancellation = default) =>
+        ((RawReadingClient)Client).GetJsonAsync(relativeUri, cancellation);
+
+    // KubernetesClient's client, with its protected request path opened for GetJsonAsync.
+    private sealed class RawReadingClient : k8s.Kubernetes
+    {
+        public RawReadingClient(KubernetesClientConfiguration config, params DelegatingHandler[] handlers) : base(config, handlers) { }
+
+        public async Task<JsonDocument> GetJsonAsync(string relativeUri, CancellationToken cancellation)
+        {
+            // As the client's own requests: HTTP/2 when the server offers it.
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(BaseUri, relativeUri)) { Version = HttpVersion.Version20 };
+            using var response = await SendRequestRaw("", request, cancellation).ConfigureAwait(false);
+            await using var body = await response.Content.ReadAsStreamAsync(cancellation).ConfigureAwait(false);
+            return await JsonDocument.ParseAsync(body, cancellationToken: cancellation).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

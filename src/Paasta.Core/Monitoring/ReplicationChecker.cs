@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Collections.Concurrent;
 using k8s;
 using k8s.Models;
@@ -115,14 +116,18 @@ public sealed class KubernetesReplicaReader : IReplicaReader
     {
         var selector = Selector(services);
         var result = new NamespaceReplicas();
-        var pods = await _kube.Call(() => _kube.Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: selector, cancellationToken: cancellation),
-            $"list the pods of namespace {ns}").ConfigureAwait(false);
-        foreach (var pod in pods.Items)
+        // Only labels and the Ready condition are needed: read as JSON, not as V1Pod (KubeConnection.GetJsonAsync).
+        using (var pods = await _kube.Call(() => _kube.GetJsonAsync(
+                   $"api/v1/namespaces/{Uri.EscapeDataString(ns)}/pods?labelSelector={Uri.EscapeDataString(selector)}", cancellation),
+                   $"list the pods of namespace {ns}").ConfigureAwait(false))
         {
-            result.PodsListed++;
-            if (Key(pod.Metadata) is not { } key) continue;
-            result.ReadyPods.TryGetValue(key, out var n);
-            result.ReadyPods[key] = IsReady(pod) ? n + 1 : n;
+            foreach (var pod in Items(pods.RootElement))
+            {
+                result.PodsListed++;
+                if (Key(pod) is not { } key) continue;
+                result.ReadyPods.TryGetValue(key, out var n);
+                result.ReadyPods[key] = IsReady(pod) ? n + 1 : n;
+            }
         }
         if (controllers.HasFlag(ReplicaControllers.Deployments))
         {
@@ -144,6 +149,24 @@ public sealed class KubernetesReplicaReader : IReplicaReader
     /// <summary>A pod is available when its Ready condition is True (terminating pods still count until they are not Ready).</summary>
     public static bool IsReady(V1Pod pod) =>
         pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+
+    /// <summary>As <see cref="IsReady(V1Pod)"/>, for a pod read as JSON.</summary>
+    public static bool IsReady(JsonElement pod) =>
+        Property(Property(pod, "status"), "conditions") is { ValueKind: JsonValueKind.Array } conditions
+        && conditions.EnumerateArray().Any(c => String(c, "type") == "Ready" && String(c, "status") == "True");
+
+    private static IEnumerable<JsonElement> Items(JsonElement list) =>
+        Property(list, "items") is { ValueKind: JsonValueKind.Array } items ? items.EnumerateArray() : Enumerable.Empty<JsonElement>();
+
+    private static (string, string)? Key(JsonElement pod) =>
+        Property(Property(pod, "metadata"), "labels") is { ValueKind: JsonValueKind.Object } labels
+        && String(labels, ServiceLabel) is { } s && String(labels, InstanceLabel) is { } i ? (s, i) : null;
+
+    private static JsonElement? Property(JsonElement? element, string name) =>
+        element is { ValueKind: JsonValueKind.Object } e && e.TryGetProperty(name, out var value) ? value : null;
+
+    private static string? String(JsonElement element, string name) =>
+        Property(element, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
 
     private static (string, string)? Key(V1ObjectMeta? meta) =>
         meta?.Labels is { } labels && labels.TryGetValue(ServiceLabel, out var s) && labels.TryGetValue(InstanceLabel, out var i) ? (s, i) : null;

@@ -45,7 +45,7 @@ public sealed class ErrorCollectingSink : IOperationSink
     public static (T Result, IReadOnlyList<PaastaException> Errors) Collect<T>(OperationContext context, Func<OperationContext, T> query, bool forward = true)
     {
         var sink = new ErrorCollectingSink(context.Sink, forward);
-        using var child = new OperationContext(context.Settings, sink, context.Cancellation, context.CurrentDirectory);
+        using var child = context.Child(sink);
         return (query(child), sink.Errors);
     }
 }

@@ -145,7 +145,7 @@ public static class ClusterConnections
         try
         {
             var path = Path.GetFullPath(context.Settings.KubeConfig, context.CurrentDirectory);
-            return File.Exists(path) ? k8s.KubernetesClientConfiguration.LoadKubeConfig(new FileInfo(path)).CurrentContext : null;
+            return File.Exists(path) ? KubeConfigFile.Load(path).CurrentContext : null;
         }
         catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or YamlDotNet.Core.YamlException)
         {

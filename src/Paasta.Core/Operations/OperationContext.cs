@@ -30,6 +30,15 @@ public sealed class OperationContext : IDisposable
     public CancellationToken Cancellation { get; }
     /// <summary>Where relative paths the user wrote (git_url, volumes) resolve: the caller's current location.</summary>
     public string CurrentDirectory { get; }
+    /// <summary>Where this call's time went (written with -Debug when the call ends).</summary>
+    public PhaseTimings Timings { get; private init; } = new();
+
+    // A context made for part of a call (ErrorCollectingSink.Collect) adds its phases to the caller's timings.
+    private bool _ownsTimings = true;
+
+    /// <summary>A context for part of this call that reports to <paramref name="sink"/>: same settings and timings, its own reader and connections.</summary>
+    public OperationContext Child(IOperationSink sink) =>
+        new(Settings, sink, Cancellation, CurrentDirectory) { Timings = Timings, _ownsTimings = false };
 
     /// <summary>The soa-configs reader of the resolved soa dir (SoaDirNotFound when it does not exist).</summary>
     public SoaConfigReader Reader
@@ -61,6 +70,7 @@ public sealed class OperationContext : IDisposable
             if (_connections.TryGetValue((kubeConfig, context), out var open)) return open;
             var connection = KubeConnection.Open(new KubeTarget(kubeConfig, context));
             _connections[(kubeConfig, context)] = connection;
+            Timings.Mark("kubeconfig and client");
             Sink.Verbose($"Kubernetes{(cluster is null ? "" : $" for cluster {cluster}")}: {connection.ServerUrl} (kubeconfig {kubeConfig}{(context is null ? "" : $", context {context}")})");
             return connection;
         }
@@ -113,6 +123,11 @@ public sealed class OperationContext : IDisposable
                 c.Dispose();
             }
             _connections.Clear();
+        }
+        if (_ownsTimings && Timings.Phases.Count > 0)
+        {
+            Timings.Mark("until the call ends");
+            Sink.Debug(Timings.Summary()!);
         }
     }
 }

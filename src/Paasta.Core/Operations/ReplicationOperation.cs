@@ -105,6 +105,7 @@ public sealed class ReplicationOperation
         Func<HaproxyLocation, CancellationToken, Task<HaproxyCounts>>? meshCounter = null)
     {
         var selection = ReplicationSelection.Of(_instances);
+        context.Timings.Mark("read deployments.json");
         foreach (var e in selection.Errors) context.Sink.Error(e);
         foreach (var (_, reason) in selection.NotDeployed) context.Sink.Verbose($"Not deployed, skipped: {reason}");
         foreach (var (_, reason) in selection.Unchecked) context.Sink.Verbose($"Not checked: {reason}");
@@ -152,6 +153,7 @@ public sealed class ReplicationOperation
             notChecked.AddRange(run.Unchecked);
         }
         context.Sink.Progress(new OperationProgress(activity, "Done").Complete());
+        context.Timings.Mark("read the cluster and count");
         results.Sort((a, b) => string.CompareOrdinal(a.Service + "\0" + a.Instance, b.Service + "\0" + b.Instance));
         foreach (var r in results)
             context.Sink.Verbose($"{r.Service}.{r.Instance}: {r.Method}, expected {r.ExpectedCount} ({(r.DesiredState == "stop" ? "stopped" : r.IsAutoscaled ? "autoscaled" : "instances")}), available {r.AvailableCount}, threshold {r.Threshold}% -> {r.Status}");

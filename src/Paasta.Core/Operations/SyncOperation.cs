@@ -41,6 +41,7 @@ public static class SyncOperation
         sink.Progress(new OperationProgress(Activity, "Reading soa-configs and deployments.json"));
         var inputs = new SyncInputs(context);
         var requests = inputs.Requests(instances);
+        context.Timings.Mark("read deployments.json");
         var scopes = options.Prune is { } prune ? PruneScopes(context, prune, instances) : new List<PruneScope>();
         if (requests.Count == 0 && scopes.Count == 0) return Array.Empty<SyncResult>();
 
@@ -72,6 +73,7 @@ public static class SyncOperation
                 var requestsBefore = kube.Counter.Requests;
                 var passWatch = Stopwatch.StartNew();
                 var plan = Wait(lane.Reconciler.PlanAsync(lane.Requests, lane.Prune, context.Cancellation), context);
+                if (pass == 1) context.Timings.Mark("read the cluster and plan");
                 sink.Verbose($"Pass {pass}: planned {plan.Count} instance(s) from {kube.Counter.Requests - requestsBefore} API request(s) in {passWatch.ElapsedMilliseconds} ms: " +
                     string.Join(", ", plan.Items.GroupBy(p => p.Result.Action).Select(g => $"{g.Count()} {g.Key}")) + ".");
                 foreach (var refusal in plan.Refusals)
@@ -94,7 +96,11 @@ public static class SyncOperation
                     if (!options.Wait) { sink.Output(result); written.Add(result); }
                 }
             }
-            if (!options.Wait) return written;
+            if (!options.Wait)
+            {
+                context.Timings.Mark("apply and write results");
+                return written;
+            }
 
             var pending = results.Where(r => r.Converging).ToList();
             if (pending.Count == 0 || watch.Elapsed >= options.Timeout)
