@@ -198,6 +198,11 @@ Describe 'TabExpansion2 completes each kind from soa-configs' {
         Complete "Set-PaastaConfiguration -SoaDir $Examples -Cluster pn" | Should -Be @('pnw-prod')
     }
 
+    It 'Instance, of the several services and clusters already typed (Get-PaastaInstance)' {
+        Complete "Get-PaastaInstance -SoaDir $Examples -Service hello, example_service -Cluster pnw-prod, 'no*' -Instance " | Should -Be @('canary', 'main')
+        Complete "Get-PaastaJob -SoaDir $Examples -Service hello -Cluster 'pnw*', 'lo*' -Job " | Should -Be @('nightly_report')
+    }
+
     It 'DeployGroup (Get-PaastaDeployment, of the service already typed)' {
         Complete "Get-PaastaDeployment -SoaDir $Examples -Service example_service -DeployGroup " | Should -Be @('prod.canary', 'prod.non_canary')
         Complete "Publish-PaastaDeployment -SoaDir $Examples -Service example_service -DeployGroup prod." | Should -Be @('prod.canary', 'prod.non_canary')
