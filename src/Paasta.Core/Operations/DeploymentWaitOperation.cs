@@ -16,6 +16,18 @@ public sealed record DeploymentWaitRequest(string Service, string DeployGroup)
     public IReadOnlyList<string>? Clusters { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(1);
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Stop before the timeout when copies of the version fail for good (a crash loop, an image never pulled); null: wait it out.</summary>
+    public DeploymentProgress.FailingPodsRule? GiveUpWhenFailing { get; init; }
+    /// <summary>Work done before each read of the clusters, given the instances waited for (Deploy-PaastaService -Sync runs a sync pass there).</summary>
+    public Action<IReadOnlyList<InstanceConfig>>? BeforeEachRead { get; init; }
+    /// <summary>The progress bar the wait's own bar is nested under, or null.</summary>
+    public string? ParentActivity { get; init; }
+}
+
+/// <summary>How a wait ended: each instance's result, and why it failed (timeout or failing copies), null when every instance converged.</summary>
+public sealed record DeploymentWaitOutcome(IReadOnlyList<DeploymentWaitResult> Results, PaastaException? Failure)
+{
+    public bool Converged => Failure is null;
 }
 
 /// <summary>
@@ -32,20 +44,31 @@ public sealed class DeploymentWaitOperation
     /// <summary>Waits; writes one result per instance and, when some did not converge, DeploymentWaitTimedOut. Empty when already waited for.</summary>
     public IReadOnlyList<DeploymentWaitResult> Wait(OperationContext context, DeploymentWaitRequest request)
     {
-        _context = context;
-        var sink = _context.Sink;
         if (!_waited.Add((request.Service, request.DeployGroup)))
         {
-            sink.Verbose($"{request.Service} {request.DeployGroup}: already waited for in this call.");
+            context.Sink.Verbose($"{request.Service} {request.DeployGroup}: already waited for in this call.");
             return Array.Empty<DeploymentWaitResult>();
         }
-        var activity = $"Wait-PaastaDeployment {request.Service} {request.DeployGroup}";
-        sink.Progress(new OperationProgress(activity, "Reading soa-configs"));
-        try { return Run(request, ref activity); }
-        finally { sink.Progress(new OperationProgress(activity, "Done").Complete()); }
+        var outcome = Await(context, request);
+        foreach (var r in outcome.Results) context.Sink.Output(r);
+        if (outcome.Failure is { } failure) context.Sink.Error(failure);
+        return outcome.Results;
     }
 
-    private IReadOnlyList<DeploymentWaitResult> Run(DeploymentWaitRequest request, ref string activity)
+    /// <summary>
+    /// The wait itself, for operations that wait as one of their steps (Deploy-PaastaService): the same loop and
+    /// verdicts, but nothing is written to the sink's output or errors; the outcome says how it ended.
+    /// </summary>
+    public DeploymentWaitOutcome Await(OperationContext context, DeploymentWaitRequest request)
+    {
+        _context = context;
+        var activity = $"Wait-PaastaDeployment {request.Service} {request.DeployGroup}";
+        context.Sink.Progress(new OperationProgress(activity, "Reading soa-configs") { ParentActivity = request.ParentActivity });
+        try { return Run(request, ref activity); }
+        finally { context.Sink.Progress(new OperationProgress(activity, "Done") { ParentActivity = request.ParentActivity }.Complete()); }
+    }
+
+    private DeploymentWaitOutcome Run(DeploymentWaitRequest request, ref string activity)
     {
         var sink = _context.Sink;
         var service = InstanceQuery.Service(_context, request.Service);
@@ -70,8 +93,14 @@ public sealed class DeploymentWaitOperation
         var watch = Stopwatch.StartNew();
         var last = new Dictionary<InstanceConfig, string>(ReferenceEqualityComparer.Instance);
         List<(InstanceConfig Instance, InstanceStatus Status, DeploymentProgress.Verdict Verdict)> states;
+        string? failing = null;
         while (true)
         {
+            if (request.BeforeEachRead is { } work)
+            {
+                work(instances);
+                doc = TryLoadDeployments(service, request); // the work may have regenerated it
+            }
             states = Read(groups, instances, doc, sha, imageVersion, explain: false);
             foreach (var (i, _, v) in states)
             {
@@ -84,8 +113,16 @@ public sealed class DeploymentWaitOperation
             {
                 PercentComplete = (int)(100.0 * converged / states.Count),
                 CurrentOperation = pending.Instance is null ? "" : $"{pending.Instance.Instance}: {pending.Verdict.Reason}",
+                ParentActivity = request.ParentActivity,
             });
             if (converged == states.Count || watch.Elapsed >= request.Timeout) break;
+            if (request.GiveUpWhenFailing is { } rule
+                && states.Where(s => !s.Verdict.Done).Select(s => DeploymentProgress.Failing(s.Status, sha, imageVersion, rule)).FirstOrDefault(f => f is not null) is { } why)
+            {
+                failing = why;
+                sink.Verbose($"Not waiting any longer: {why}.");
+                break;
+            }
             var left = request.Timeout - watch.Elapsed;
             var delay = request.PollInterval < left ? request.PollInterval : left;
             Task.Delay(delay < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : delay, _context.Cancellation).WaitAsync(_context.Cancellation).GetAwaiter().GetResult();
@@ -115,13 +152,16 @@ public sealed class DeploymentWaitOperation
             Elapsed = watch.Elapsed,
             Reason = s.Verdict.Reason,
         }).ToList();
-        foreach (var r in results) sink.Output(r);
-        if (failed.Count > 0)
-            sink.Error(new PaastaException("DeploymentWaitTimedOut", PaastaErrorKind.OperationTimeout,
-                $"{failed.Count} of {states.Count} instance(s) of {service.Name} in {request.DeployGroup} did not run {target} within {request.Timeout.TotalSeconds:0} s (PaaSTA keeps deploying; see Get-PaastaInstanceStatus -Service {service.Name}):" +
-                string.Concat(failed.Select(f => $"\n  {f.Instance.Instance} on {f.Instance.Cluster}: {f.Verdict.Reason}")))
-            { Target = $"{service.Name}:{request.DeployGroup}" });
-        return results;
+        if (failed.Count == 0) return new DeploymentWaitOutcome(results, null);
+        var details = string.Concat(failed.Select(f => $"\n  {f.Instance.Instance} on {f.Instance.Cluster}: {f.Verdict.Reason}"));
+        var failure = failing is not null
+            ? new PaastaException("DeploymentFailing", PaastaErrorKind.InvalidResult,
+                $"{service.Name} in {request.DeployGroup} does not come up at {target}: {failing} (after {(int)watch.Elapsed.TotalSeconds} s):{details}")
+            { Target = $"{service.Name}:{request.DeployGroup}" }
+            : new PaastaException("DeploymentWaitTimedOut", PaastaErrorKind.OperationTimeout,
+                $"{failed.Count} of {states.Count} instance(s) of {service.Name} in {request.DeployGroup} did not run {target} within {request.Timeout.TotalSeconds:0} s (PaaSTA keeps deploying; see Get-PaastaInstanceStatus -Service {service.Name}):{details}")
+            { Target = $"{service.Name}:{request.DeployGroup}" };
+        return new DeploymentWaitOutcome(results, failure);
     }
 
     /// <summary>One read of every cluster: each instance's status and verdict, in the order given.</summary>
