@@ -32,7 +32,7 @@ public static class ErrorCatalog
         ["SyncWaitTimedOut"] = "Look at the instances the message names with Get-PaastaInstanceStatus, then run Sync-PaastaInstance again: it continues where this one stopped.",
         ["DeploymentFailing"] = "Look at the new copies with Get-PaastaInstanceStatus (Format-List shows each pod's reason) and their logs; fix the commit and deploy a new one.",
         ["DeployPipelineEmpty"] = "Add the deploy groups of the service's instances as steps of deploy.yaml's pipeline at " + Location + ", or mark one group with Publish-PaastaDeployment.",
-        ["DeployGroupNotInPipeline"] = "Pass one of the deploy groups the message lists, or use Publish-PaastaDeployment for a group outside the pipeline.",
+        ["PipelineStepNotFound"] = "Pass one of the deploy groups the message lists, or use Publish-PaastaDeployment for a group outside the pipeline.",
         ["DeployStepFailed"] = "Read the step's Reason, look at its instances with Get-PaastaInstanceStatus, then run Deploy-PaastaService again (it continues from that step) or roll the group back with Undo-PaastaDeployment.",
         ["DeployRolledBack"] = "The group runs its previous version again: fix the commit (Get-PaastaInstanceStatus and the pods' logs say why it failed) and deploy a new one.",
         ["BounceMethodUnknown"] = "Set bounce_method to crossover, brutal, downthenup or upthendown at " + Location + ".",

@@ -69,7 +69,7 @@ public sealed class DeployPipelineOperation
             { Target = service.Name, File = deployFile, Key = "pipeline" };
         if (deployGroup is null) return service.Pipeline;
         var step = service.Pipeline.FirstOrDefault(s => s.Kind == PipelineStepKind.DeployGroup && s.Name == deployGroup)
-            ?? throw new PaastaException("DeployGroupNotInPipeline", PaastaErrorKind.InvalidArgument,
+            ?? throw new PaastaException("PipelineStepNotFound", PaastaErrorKind.ObjectNotFound,
                 $"'{deployGroup}' is not a deploy-group step of {service.Name}'s pipeline ({deployFile}); its deploy groups are {string.Join(", ", groups)}. " +
                 "Publish-PaastaDeployment marks a group outside the pipeline.")
             { Target = deployGroup, File = deployFile, Key = "pipeline" };

@@ -272,7 +272,7 @@ public sealed class DeployPipelineOperationTests : IDisposable
 
         var (context, _) = Context();
         var e = Assert.Throws<PaastaException>(() => new DeployPipelineOperation().Run(context, Request(_new) with { DeployGroup = "itest" }));
-        Assert.Equal("DeployGroupNotInPipeline", e.ErrorId);
+        Assert.Equal("PipelineStepNotFound", e.ErrorId);
         Assert.Contains("prod.canary, prod.main", e.Message);
     }
 
