@@ -36,16 +36,8 @@ BeforeAll {
     Copy-Item -Recurse (Join-Path $Repo 'examples/services/hello/*') $Work
     $script:Images = [System.Collections.Generic.List[string]]::new()
     function New-Commit([string] $Message) {
-        Invoke-Git -C $Work add -A | Out-Null
-        Invoke-Git -C $Work -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m $Message | Out-Null
-        Invoke-Git -C $Work push -q origin HEAD:refs/heads/main | Out-Null
-        $sha = (Invoke-Git -C $Work rev-parse HEAD).Trim()
-        $image = "127.0.0.1:5000/services-${Service}:paasta-$sha"
-        $out = & make -C $Work cook-image "DOCKER_TAG=$image" 2>&1
-        if ($LASTEXITCODE) { throw "make cook-image failed: $out" }
-        $out = & docker push $image 2>&1
-        if ($LASTEXITCODE) { throw "docker push failed: $out" }
-        $Images.Add($image)
+        $sha = New-TestImageCommit -Work $Work -Service $Service -Message $Message
+        $Images.Add("127.0.0.1:5000/services-${Service}:paasta-$sha")
         $sha
     }
     $script:Good1 = New-Commit 'hello'

@@ -157,9 +157,9 @@ public sealed class DeployPipelineOperation
         }
 
         private static string? SkipReason(PipelineStep step) =>
-            step.Disabled ? "disabled: true in deploy.yaml"
-            : step.Kind == PipelineStepKind.Build ? "a build or check step: not run by Paasta (Jenkins runs it)"
-            : step.Kind == PipelineStepKind.Command ? "a command step: not run by Paasta (Jenkins runs it)"
+            step.Disabled ? "disabled in deploy.yaml"
+            : step.Kind == PipelineStepKind.Build ? "not run by Paasta (build)"
+            : step.Kind == PipelineStepKind.Command ? "not run by Paasta (command)"
             : null;
 
         private GroupPlan Plan(PipelineStep step)

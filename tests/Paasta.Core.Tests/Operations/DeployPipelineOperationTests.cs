@@ -116,7 +116,7 @@ public sealed class DeployPipelineOperationTests : IDisposable
 
         Assert.Equal(new[] { ("itest", DeployStepState.Skipped), ("prod.canary", DeployStepState.Deployed), ("prod.main", DeployStepState.Deployed) },
             results.Select(r => (r.DeployGroup, r.State)));
-        Assert.Contains("not run by Paasta", Step(results, "itest").Reason);
+        Assert.Equal("not run by Paasta (build)", Step(results, "itest").Reason);
         foreach (var group in new[] { "prod.canary", "prod.main" })
         {
             var r = Step(results, group);
