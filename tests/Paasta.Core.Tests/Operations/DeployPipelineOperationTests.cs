@@ -329,6 +329,26 @@ public sealed class DeployPipelineOperationTests : IDisposable
     }
 
     [Fact]
+    public void An_instance_gone_from_soa_configs_neither_holds_a_deploy_up_nor_is_touched_and_Sync_Prune_still_removes_it()
+    {
+        _soa.Write("svc", "kubernetes-c1.yaml", "canary:\n  deploy_group: prod.canary\n  instances: 1\nmain:\n  deploy_group: prod.main\n  instances: 2\nextra:\n  deploy_group: prod.main\n");
+        Cluster(_one, reconcile: false);
+        Deploy(Request(_old) with { Sync = true });
+        Assert.Equal(_old, LiveSha(_one, "extra"));
+
+        _soa.Write("svc", "kubernetes-c1.yaml", "canary:\n  deploy_group: prod.canary\n  instances: 1\nmain:\n  deploy_group: prod.main\n  instances: 2\n");
+        var main = Step(Deploy(Request(_new) with { Sync = true }), "prod.main");
+        Assert.Equal(DeployStepState.Deployed, main.State);
+        Assert.Equal(_old, LiveSha(_one, "extra"));
+
+        var (context, _) = Context();
+        var pruned = SyncOperation.Run(context, KubernetesInstances.Select(context, KubernetesInstances.Selection(new[] { "svc" }, null, null)),
+            new SyncOptions { Prune = new PruneSelection(new[] { "svc" }, null, false) });
+        Assert.Contains(pruned, r => r.Instance == "extra" && r.Action is Paasta.Sync.SyncAction.Removed or Paasta.Sync.SyncAction.Removing);
+        Assert.Null(_one.Get("deployments", "paastasvc-svc", "svc-extra"));
+    }
+
+    [Fact]
     public void Results_and_errors_of_the_steps_it_runs_stay_inside_it()
     {
         Cluster(_one);
