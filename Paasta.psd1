@@ -27,6 +27,7 @@
         'New-PaastaDeployments'
         'Get-PaastaDeployment'
         'Undo-PaastaDeployment'
+        'Deploy-PaastaService'
         'Invoke-PaastaLocalRun'
         'Build-PaastaImage'
         'Publish-PaastaImage'

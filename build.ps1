@@ -239,7 +239,7 @@ function Invoke-Demo {
     if (Test-PlatformUsable) {
         Write-Step 'Bringing the local platform up (the first time builds Kubernetes: minutes; later: seconds)'
         if ((Invoke-Platform 'Up') -ne 0) { throw 'The local platform did not come up; see the messages above.' }
-        $demoArgs += '-Platform'
+        $demoArgs += @('-Platform', '-PlatformState', $PlatformState)
     }
     Invoke-ChildPwsh $demoArgs
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }

@@ -1,12 +1,16 @@
 #Requires -Version 7.4
 # The README's main job: a short tour of Paasta over examples/soa-configs and, where the local platform
-# runs (Linux, root), the deploy path of the hello service on it: build the image, push it to the local
-# registry, mark it for deployment with a git tag, generate deployments.json.
+# runs (Linux, root), the whole loop of the hello service on it: build and push its image, deploy it through its
+# pipeline, watch a config change bounce it, stop an instance, check replication, run its scheduled job and run it
+# locally. It removes what it created on the cluster (namespace paastasvc-hello unless it was there before, and
+# hello's CronJobs, Jobs and pods in namespace tron); its scratch files stay under -WorkDir.
 param(
     [Parameter(Mandatory)] [string] $ModuleManifest,
     # Where the platform demo keeps its scratch repo and soa-configs copy.
     [string] $WorkDir,
-    [switch] $Platform
+    [switch] $Platform,
+    # The local platform's state folder (kubeconfig, kubectl); the demo talks to that cluster only.
+    [string] $PlatformState
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModuleManifest -Force
@@ -37,7 +41,7 @@ if (-not $Platform) {
     return
 }
 
-# --- The deploy path on the local platform ---------------------------------------------------------------
+# --- The whole loop on the local platform ------------------------------------------------------------------
 if (-not $WorkDir) { $WorkDir = Join-Path $repo '.platform/demo' }
 if (Test-Path $WorkDir) { Remove-Item -Recurse -Force $WorkDir }
 $null = New-Item -ItemType Directory -Force $WorkDir
@@ -45,36 +49,80 @@ $demoSoa = Join-Path $WorkDir 'soa-configs'
 Copy-Item -Recurse $soa $demoSoa
 $bare = Join-Path $WorkDir 'hello.git'
 $work = Join-Path $WorkDir 'hello'
+# The local platform's cluster only, whatever $env:KUBECONFIG or the user's Paasta settings say (this process only).
+if (-not $PlatformState) { $PlatformState = Join-Path $repo '.platform' }
+$env:KUBECONFIG = Join-Path $PlatformState 'kubeconfig'
+$env:PAASTA_CONFIG = Join-Path $WorkDir 'settings.json'
+Remove-Item Env:PAASTA_KUBE_CONTEXT, Env:PAASTA_CLUSTER_CONTEXT, Env:PAASTA_CLUSTER, Env:PAASTA_DOCKER_REGISTRY, Env:PAASTA_SOA_DIR -ErrorAction Ignore
+$kubectlBin = Join-Path $PlatformState 'bin/kubectl'
+function kubectl { & $kubectlBin --kubeconfig $env:KUBECONFIG @args }
+$namespace = 'paastasvc-hello'
+# Only what the demo creates is removed at the end: the namespace, unless it was there before it started.
+kubectl get namespace $namespace -o name *> $null
+$ownNamespace = $LASTEXITCODE -ne 0
+$common = @{ SoaDir = $demoSoa; Service = 'hello' }
 
-Write-Host "`n--- hello's own repository: a bare 'remote' holding the deploy tags, and a clone with the code" -ForegroundColor Green
-Invoke-Tool git @('init', '-q', '--bare', $bare)
-Invoke-Tool git @('clone', '-q', $bare, $work)
-Copy-Item -Recurse (Join-Path $repo 'examples/services/hello/*') $work
-Invoke-Tool git @('-C', $work, 'add', '-A')
-Invoke-Tool git @('-C', $work, '-c', 'user.name=demo', '-c', 'user.email=demo@example.com', 'commit', '-q', '-m', 'hello: first version')
-Invoke-Tool git @('-C', $work, 'push', '-q', 'origin', 'HEAD:refs/heads/main')
-$sha = (& git -C $work rev-parse HEAD).Trim()
+try {
+    Write-Host "`n--- hello's own repository: a bare 'remote' holding the deploy tags, and a clone with the code" -ForegroundColor Green
+    Invoke-Tool git @('init', '-q', '--bare', $bare)
+    Invoke-Tool git @('clone', '-q', $bare, $work)
+    Copy-Item -Recurse (Join-Path $repo 'examples/services/hello/*') $work
+    Invoke-Tool git @('-C', $work, 'add', '-A')
+    Invoke-Tool git @('-C', $work, '-c', 'user.name=demo', '-c', 'user.email=demo@example.com', 'commit', '-q', '-m', 'hello: first version')
+    Invoke-Tool git @('-C', $work, 'push', '-q', 'origin', 'HEAD:refs/heads/main')
+    $sha = (& git -C $work rev-parse HEAD).Trim()
 
-Write-Host "`n--- cook-image and push-to-registry: the image is named after the commit (services-hello:paasta-<sha>)" -ForegroundColor Green
-$image = "127.0.0.1:5000/services-hello:paasta-$sha"
-Invoke-Tool make @('-C', $work, 'test')
-Invoke-Tool make @('-C', $work, 'cook-image', "DOCKER_TAG=$image")
-Invoke-Tool docker @('push', $image)
+    Write-Host "`n--- itest and push-to-registry, the pipeline's build steps: the image is named after the commit (services-hello:paasta-<sha>)" -ForegroundColor Green
+    $image = "127.0.0.1:5000/services-hello:paasta-$sha"
+    Invoke-Tool make @('-C', $work, 'test')
+    Invoke-Tool make @('-C', $work, 'cook-image', "DOCKER_TAG=$image")
+    Invoke-Tool docker @('push', '-q', $image)
 
-Show 'mark-for-deployment: a git tag paasta-<deploy group>-<UTC time>-deploy on hello''s repository' {
-    Publish-PaastaDeployment -SoaDir $demoSoa -Service hello -DeployGroup local.everything -Commit $sha.Substring(0, 8) -Repository $bare -Confirm:$false -PassThru
+    Show 'Deploy through deploy.yaml''s pipeline: the build steps are Jenkins''; local.everything is marked (a git tag), deployments.json regenerated, the cluster synced and waited for' {
+        Deploy-PaastaService @common -Commit $sha -Repository $bare -Sync -TimeoutSec 300 -Confirm:$false
+    }
+    Show 'The tag, as git itself sees it' { git ls-remote --tags $bare }
+    Show 'Every copy is Ready' { Get-PaastaInstanceStatus @common -Cluster local }
+
+    $instanceFile = Join-Path $demoSoa 'hello/kubernetes-local.yaml'
+    (Get-Content -Raw $instanceFile) -replace 'GREETING: hello from main', 'GREETING: hello again from main' | Set-Content -NoNewline $instanceFile
+    Show 'A config change (main''s GREETING) bounces main: new copies start, then each old one is drained (noop) and deleted' {
+        Sync-PaastaInstance @common -Cluster local -Instance main -Wait -Timeout 300 -Confirm:$false -Verbose 4>&1 |
+            Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] -or $_.Message -match 'drained with|: Bounced|Created' } |
+            ForEach-Object { if ($_ -is [System.Management.Automation.VerboseRecord]) { "VERBOSE: $($_.Message)" } else { $_ } }
+    }
+    Show 'main runs the new config; no old copy is left' { Get-PaastaInstanceStatus @common -Cluster local -Instance main | Format-List Instance, State, Ready, ConfigSha, Versions }
+
+    Show 'Stop hello.canary: a stop tag at the deployed commit, and deployments.json regenerated' {
+        Get-PaastaInstance @common -Cluster local -Instance canary | Stop-PaastaInstance -Repository $bare -Confirm:$false -PassThru
+        $null = New-PaastaDeployments @common -Repository $bare -Confirm:$false
+    }
+    Show 'Sync drains the canary''s copy (noop) and removes it' {
+        Sync-PaastaInstance @common -Cluster local -Instance canary -Wait -Timeout 300 -Confirm:$false -Verbose 4>&1 |
+            Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] -or $_.Message -match 'drained with' } |
+            ForEach-Object { if ($_ -is [System.Management.Automation.VerboseRecord]) { "VERBOSE: $($_.Message)" } else { $_ } }
+    }
+    Show 'kubectl: no canary pod left' { kubectl get pods -n $namespace -l paasta.yelp.com/instance=canary 2>&1 }
+
+    Show 'Replication check (as the Sensu check runs it): main has its 3 copies; a stopped canary expects 0' {
+        Test-PaastaReplication @common -Cluster local
+    }
+
+    Show 'A scheduled job of tron-local.yaml, as a Kubernetes CronJob, run once now and waited for' {
+        $null = Sync-PaastaJob @common -Cluster local -Confirm:$false
+        $run = Start-PaastaJob @common -Cluster local -Job nightly_report -Wait -TimeoutSec 180 -Confirm:$false
+        $run | Format-List Job, Outcome
+        $run.Output.GetEnumerator() | ForEach-Object { "$($_.Key) said: $($_.Value.Trim())" }
+    }
+
+    Show 'A local run: the adhoc instance greet in the local Docker engine, with the deployed image and its environment' {
+        Invoke-PaastaLocalRun @common -Cluster local -Instance greet -Pull -Confirm:$false | Format-List Instance, Image, ExitCode
+    }
 }
-Show 'The tag, as git itself sees it' { git ls-remote --tags $bare }
-Show 'generate_deployments_for_service: deployments.json, written atomically' {
-    New-PaastaDeployments -SoaDir $demoSoa -Service hello -Repository $bare -Confirm:$false
+finally {
+    Write-Host "`n--- Cleaning up what the demo created on the cluster" -ForegroundColor Green
+    kubectl -n tron delete 'cronjobs,jobs,pods' -l paasta.yelp.com/service=hello --ignore-not-found --wait=false 2>&1 | Out-Host
+    if ($ownNamespace) { kubectl delete namespace $namespace --ignore-not-found --wait=false 2>&1 | Out-Host }
+    else { Write-Host "Namespace $namespace was there before the demo; it is left as it is." }
 }
-Show 'What runs where' { Get-PaastaDeployment -SoaDir $demoSoa -Service hello }
-Show 'Stop hello.main on cluster local: a stop tag at the deployed commit' {
-    Get-PaastaInstance -SoaDir $demoSoa -Service hello -Cluster local -Instance main | Stop-PaastaInstance -Repository $bare -Confirm:$false -PassThru
-}
-Show 'Regenerated: main is stopped, canary still runs' {
-    New-PaastaDeployments -SoaDir $demoSoa -Service hello -Repository $bare -Confirm:$false | Out-Null
-    Get-PaastaDeployment -SoaDir $demoSoa -Service hello
-}
-Show 'deployments.json, byte-compatible with PaaSTA' { Get-Content (Join-Path $demoSoa 'hello/deployments.json') }
 Write-Host "`nThe platform stays up (./build.ps1 -Task Platform -Action Down stops it). Scratch files: $WorkDir" -ForegroundColor Green

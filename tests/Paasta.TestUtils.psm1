@@ -148,5 +148,22 @@ function Invoke-Git {
     $out
 }
 
+function New-TestImageCommit {
+    <# Commits everything in the clone $Work and pushes it to its origin's main, then builds the commit's image with the
+       service's Makefile (make cook-image) as 127.0.0.1:5000/services-$Service:paasta-<sha> and pushes it to the local
+       registry. Returns the sha; the image name is <registry>/services-$Service:paasta-<sha>. #>
+    param([Parameter(Mandatory)] [string] $Work, [Parameter(Mandatory)] [string] $Service, [Parameter(Mandatory)] [string] $Message)
+    Invoke-Git -C $Work add -A | Out-Null
+    Invoke-Git -C $Work -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m $Message | Out-Null
+    Invoke-Git -C $Work push -q origin HEAD:refs/heads/main | Out-Null
+    $sha = (Invoke-Git -C $Work rev-parse HEAD).Trim()
+    $image = "127.0.0.1:5000/services-${Service}:paasta-$sha"
+    $out = & make -C $Work cook-image "DOCKER_TAG=$image" 2>&1
+    if ($LASTEXITCODE) { throw "make cook-image failed: $out" }
+    $out = & docker push $image 2>&1
+    if ($LASTEXITCODE) { throw "docker push failed: $out" }
+    $sha
+}
+
 Export-ModuleMember -Function Get-PwshCommand, Invoke-ChildPwsh, Assert-PlatformOrSkip, Get-TestPlatformState, Use-TestCluster, Get-TestKubectl, Test-KubernetesUp,
-    New-TestName, Register-TestNamespace, Remove-TestNamespace, Invoke-Kubectl, Invoke-Git
+    New-TestName, Register-TestNamespace, Remove-TestNamespace, Invoke-Kubectl, Invoke-Git, New-TestImageCommit

@@ -30,6 +30,8 @@ public sealed class ServiceConfig
     public IReadOnlyList<string> DeployGroups { get; init; } = Array.Empty<string>();
     /// <summary>Every pipeline step name, deploy groups and special steps alike.</summary>
     public IReadOnlyList<string> PipelineSteps { get; init; } = Array.Empty<string>();
+    /// <summary>deploy.yaml's pipeline with each step's settings, in order (parallel steps flattened).</summary>
+    public IReadOnlyList<PipelineStep> Pipeline { get; init; } = Array.Empty<PipelineStep>();
     public IReadOnlyList<string> SmartstackNamespaces { get; init; } = Array.Empty<string>();
     public bool HasServiceYaml { get; init; }
     public bool HasMonitoringYaml { get; init; }

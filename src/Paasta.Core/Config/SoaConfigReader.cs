@@ -21,9 +21,6 @@ public sealed record LoadResult<T>(T? Value, PaastaException? Error) where T : c
 public sealed class SoaConfigReader
 {
 
-    private static readonly HashSet<string> SpecialSteps = new(StringComparer.Ordinal)
-        { "itest", "itest-and-push-to-registry", "security-check", "push-to-registry" };
-
     private readonly ConcurrentDictionary<string, YMapping> _generalConfigs = new(StringComparer.Ordinal);
 
     public SoaConfigReader(string soaDir)
@@ -109,6 +106,7 @@ public sealed class SoaConfigReader
             Clusters = files.Where(f => InstanceTypes.Supported.Contains(f.InstanceType)).Select(f => f.Cluster).Distinct().Order(StringComparer.Ordinal).ToList(),
             PipelineSteps = steps,
             DeployGroups = groups,
+            Pipeline = DeployPipeline.Read(deploy),
             SmartstackNamespaces = smartstack?.Keys.Where(k => !k.StartsWith('_')).ToList() ?? new List<string>(),
         };
     }
@@ -248,7 +246,7 @@ public sealed class SoaConfigReader
             }
         }
         Walk(deploy?["pipeline"]);
-        var groups = steps.Where(s => !SpecialSteps.Contains(s) && !s.StartsWith("command-", StringComparison.Ordinal)).Distinct().ToList();
+        var groups = steps.Where(DeployPipeline.IsDeployStep).Distinct().ToList();
         return (steps, groups);
     }
 

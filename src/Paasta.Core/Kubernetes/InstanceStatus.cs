@@ -252,6 +252,30 @@ public static class DeploymentProgress
         return new(false, reason, ready, required);
     }
 
+    /// <summary>
+    /// When copies of a version count as failed for good rather than still starting (PaaSTA's crashloop rollback,
+    /// docs/BEHAVIOUR.md §9.4): a copy restarted at least <see cref="MinRestarts"/> times, or one Kubernetes has given up
+    /// pulling the image of (ImagePullBackOff, InvalidImageName, ErrImageNeverPull); the instance fails when at least
+    /// <see cref="Fraction"/> of its copies of the version do.
+    /// </summary>
+    public sealed record FailingPodsRule(int MinRestarts = 2, double Fraction = 1.0);
+
+    /// <summary>Why copies of the version fail for good under <paramref name="rule"/>, or null while they may still come up.</summary>
+    public static string? Failing(InstanceStatus status, string gitSha, string? imageVersion, FailingPodsRule rule)
+    {
+        var current = status.Pods.Where(p => !p.Terminating && p.GitSha is not null && p.GitSha.StartsWith(gitSha, StringComparison.OrdinalIgnoreCase)
+            && (imageVersion is null || p.ImageVersion == imageVersion)).ToList();
+        if (current.Count == 0) return null;
+        var crashing = current.Where(p => !p.Ready && p.Restarts >= Math.Max(1, rule.MinRestarts)).ToList();
+        var unpullable = current.Where(p => p.Reason is "ImagePullBackOff" or "InvalidImageName" or "ErrImageNeverPull").ToList();
+        var failing = crashing.Union(unpullable).Count();
+        if (failing == 0 || failing < rule.Fraction * current.Count - 1e-9) return null;
+        var what = new List<string>();
+        if (crashing.Count > 0) what.Add($"{crashing.Count} restarted {crashing.Min(p => p.Restarts)}+ times ({crashing[0].Reason ?? "not ready"})");
+        if (unpullable.Count > 0) what.Add($"{unpullable.Count} cannot pull their image ({unpullable[0].Reason}{(unpullable[0].Message is { } m ? ": " + m : "")})");
+        return $"{failing} of {current.Count} new cop{(current.Count == 1 ? "y" : "ies")} of {status.Service}.{status.Instance} on {status.Cluster} failing: {string.Join("; ", what)}";
+    }
+
     /// <summary>A not-ready pod's problem in words: image pull error, crash loop, failing readiness, cannot be scheduled.</summary>
     public static string Describe(PaastaPod pod)
     {

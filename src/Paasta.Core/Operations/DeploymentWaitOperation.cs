@@ -19,6 +19,18 @@ public sealed record DeploymentWaitRequest(IReadOnlyList<string> Services, strin
     /// <summary>For the whole request: the services are waited for one after another within it.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(1);
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Stop before the timeout when copies of the version fail for good (a crash loop, an image never pulled); null: wait it out.</summary>
+    public DeploymentProgress.FailingPodsRule? GiveUpWhenFailing { get; init; }
+    /// <summary>Work done before each read of the clusters, given the instances waited for (Deploy-PaastaService -Sync runs a sync pass there).</summary>
+    public Action<IReadOnlyList<InstanceConfig>>? BeforeEachRead { get; init; }
+    /// <summary>The progress bar the wait's own bar is nested under, or null.</summary>
+    public string? ParentActivity { get; init; }
+}
+
+/// <summary>How a wait ended: each instance's result, and why it failed (timeout or failing copies), null when every instance converged.</summary>
+public sealed record DeploymentWaitOutcome(IReadOnlyList<DeploymentWaitResult> Results, PaastaException? Failure)
+{
+    public bool Converged => Failure is null;
 }
 
 /// <summary>
@@ -55,7 +67,7 @@ public sealed class DeploymentWaitOperation
                 continue;
             }
             var activity = $"Wait-PaastaDeployment {name} {request.DeployGroup}";
-            sink.Progress(new OperationProgress(activity, "Reading soa-configs"));
+            sink.Progress(new OperationProgress(activity, "Reading soa-configs") { ParentActivity = request.ParentActivity });
             try
             {
                 var service = InstanceQuery.Service(_context, name);
@@ -67,10 +79,13 @@ public sealed class DeploymentWaitOperation
                     continue;
                 }
                 waitedFor++;
-                results.AddRange(Run(service, instances, request, left < TimeSpan.Zero ? TimeSpan.Zero : left, ref activity));
+                var outcome = Run(service, instances, request, left < TimeSpan.Zero ? TimeSpan.Zero : left, ref activity);
+                foreach (var r in outcome.Results) sink.Output(r);
+                if (outcome.Failure is { } failure) sink.Error(failure);
+                results.AddRange(outcome.Results);
             }
             catch (PaastaException e) when (services.Count > 1) { sink.Error(e); }
-            finally { sink.Progress(new OperationProgress(activity, "Done").Complete()); }
+            finally { sink.Progress(new OperationProgress(activity, "Done") { ParentActivity = request.ParentActivity }.Complete()); }
         }
         if (waitedFor == 0 && named.Count == 0 && services.Count > 0)
             throw new PaastaException("DeployGroupNotUsed", PaastaErrorKind.InvalidArgument,
@@ -85,7 +100,25 @@ public sealed class DeploymentWaitOperation
         return KubernetesInstances.Select(_context, selection).Where(i => i.DeployGroup == request.DeployGroup).ToList();
     }
 
-    private IReadOnlyList<DeploymentWaitResult> Run(ServiceConfig service, List<InstanceConfig> instances, DeploymentWaitRequest request, TimeSpan timeout, ref string activity)
+    /// <summary>
+    /// The wait for one service, for operations that wait as one of their steps (Deploy-PaastaService): the same
+    /// loop and verdicts, but nothing is written to the sink's output or errors; the outcome says how it ended.
+    /// </summary>
+    public DeploymentWaitOutcome Await(OperationContext context, DeploymentWaitRequest request)
+    {
+        _context = context;
+        if (request.Services.Count != 1) throw new ArgumentException("Await waits for exactly one service.", nameof(request));
+        var activity = $"Wait-PaastaDeployment {request.Services[0]} {request.DeployGroup}";
+        context.Sink.Progress(new OperationProgress(activity, "Reading soa-configs") { ParentActivity = request.ParentActivity });
+        try
+        {
+            var service = InstanceQuery.Service(context, request.Services[0]);
+            return Run(service, InstancesOf(service, request), request, request.Timeout, ref activity);
+        }
+        finally { context.Sink.Progress(new OperationProgress(activity, "Done") { ParentActivity = request.ParentActivity }.Complete()); }
+    }
+
+    private DeploymentWaitOutcome Run(ServiceConfig service, List<InstanceConfig> instances, DeploymentWaitRequest request, TimeSpan timeout, ref string activity)
     {
         var sink = _context.Sink;
         var clusters = request.Clusters ?? (_context.Settings.Cluster is { } c ? new[] { c } : null);
@@ -107,8 +140,14 @@ public sealed class DeploymentWaitOperation
         var watch = Stopwatch.StartNew();
         var last = new Dictionary<InstanceConfig, string>(ReferenceEqualityComparer.Instance);
         List<(InstanceConfig Instance, InstanceStatus Status, DeploymentProgress.Verdict Verdict)> states;
+        string? failing = null;
         while (true)
         {
+            if (request.BeforeEachRead is { } work)
+            {
+                work(instances);
+                doc = TryLoadDeployments(service, request); // the work may have regenerated it
+            }
             states = Read(groups, instances, doc, sha, imageVersion, explain: false);
             foreach (var (i, _, v) in states)
             {
@@ -121,8 +160,16 @@ public sealed class DeploymentWaitOperation
             {
                 PercentComplete = (int)(100.0 * converged / states.Count),
                 CurrentOperation = pending.Instance is null ? "" : $"{pending.Instance.Instance}: {pending.Verdict.Reason}",
+                ParentActivity = request.ParentActivity,
             });
             if (converged == states.Count || watch.Elapsed >= timeout) break;
+            if (request.GiveUpWhenFailing is { } rule
+                && states.Where(s => !s.Verdict.Done).Select(s => DeploymentProgress.Failing(s.Status, sha, imageVersion, rule)).FirstOrDefault(f => f is not null) is { } why)
+            {
+                failing = why;
+                sink.Verbose($"Not waiting any longer: {why}.");
+                break;
+            }
             var left = timeout - watch.Elapsed;
             var delay = request.PollInterval < left ? request.PollInterval : left;
             Task.Delay(delay < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : delay, _context.Cancellation).WaitAsync(_context.Cancellation).GetAwaiter().GetResult();
@@ -152,13 +199,16 @@ public sealed class DeploymentWaitOperation
             Elapsed = watch.Elapsed,
             Reason = s.Verdict.Reason,
         }).ToList();
-        foreach (var r in results) sink.Output(r);
-        if (failed.Count > 0)
-            sink.Error(new PaastaException("DeploymentWaitTimedOut", PaastaErrorKind.OperationTimeout,
-                $"{failed.Count} of {states.Count} instance(s) of {service.Name} in {request.DeployGroup} did not run {target} within {request.Timeout.TotalSeconds:0} s (PaaSTA keeps deploying; see Get-PaastaInstanceStatus -Service {service.Name}):" +
-                string.Concat(failed.Select(f => $"\n  {f.Instance.Instance} on {f.Instance.Cluster}: {f.Verdict.Reason}")))
-            { Target = $"{service.Name}:{request.DeployGroup}" });
-        return results;
+        if (failed.Count == 0) return new DeploymentWaitOutcome(results, null);
+        var details = string.Concat(failed.Select(f => $"\n  {f.Instance.Instance} on {f.Instance.Cluster}: {f.Verdict.Reason}"));
+        var failure = failing is not null
+            ? new PaastaException("DeploymentFailing", PaastaErrorKind.InvalidResult,
+                $"{service.Name} in {request.DeployGroup} does not come up at {target}: {failing} (after {(int)watch.Elapsed.TotalSeconds} s):{details}")
+            { Target = $"{service.Name}:{request.DeployGroup}" }
+            : new PaastaException("DeploymentWaitTimedOut", PaastaErrorKind.OperationTimeout,
+                $"{failed.Count} of {states.Count} instance(s) of {service.Name} in {request.DeployGroup} did not run {target} within {request.Timeout.TotalSeconds:0} s (PaaSTA keeps deploying; see Get-PaastaInstanceStatus -Service {service.Name}):{details}")
+            { Target = $"{service.Name}:{request.DeployGroup}" };
+        return new DeploymentWaitOutcome(results, failure);
     }
 
     /// <summary>One read of every cluster: each instance's status and verdict, in the order given.</summary>

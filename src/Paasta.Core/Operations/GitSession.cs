@@ -42,6 +42,19 @@ public sealed class GitSession
         _transientBackoff = transientBackoff;
     }
 
+    private GitSession(GitRemoteClient client, TimeProvider? clock, Func<int, TimeSpan>? transientBackoff)
+    {
+        Client = client;
+        _clock = clock;
+        _transientBackoff = transientBackoff;
+    }
+
+    /// <summary>
+    /// A session with the same client (credential, clock) and no listing yet: an operation that must see the tags it
+    /// wrote itself (a rollback right after a deploy) lists the repository again through it.
+    /// </summary>
+    public GitSession Fresh() => new(Client, _clock, _transientBackoff);
+
     public GitRemoteClient Client { get; }
 
     /// <summary>How many listings this session made (one per repository).</summary>

@@ -66,7 +66,7 @@ public interface IOperationSink
     /// <summary>Whether to make a change (-WhatIf and -Confirm); false means skip it.</summary>
     bool ShouldProcess(string target, string action);
 
-    /// <summary>A question beyond ShouldProcess (a manual pipeline step); -Force answers yes.</summary>
+    /// <summary>A question beyond ShouldProcess (a manual pipeline step); -Force answers yes, a host that cannot ask answers no.</summary>
     bool ShouldContinue(string query, string caption);
 
     /// <summary>Whether verbose messages are wanted, so costly explanations are built only then.</summary>

@@ -16,6 +16,8 @@ public sealed class OperationContext : IDisposable
     private readonly object _gate = new();
     private SoaConfigReader? _reader;
     private readonly Dictionary<(string KubeConfig, string? Context), KubeConnection> _connections = new();
+    // A context made by WithSink: it reads and connects through its parent, which owns (and disposes) both.
+    private readonly OperationContext? _parent;
 
     public OperationContext(ResolvedSettings settings, IOperationSink sink, CancellationToken cancellation = default, string? currentDirectory = null)
     {
@@ -24,6 +26,15 @@ public sealed class OperationContext : IDisposable
         Cancellation = cancellation;
         CurrentDirectory = currentDirectory ?? Environment.CurrentDirectory;
     }
+
+    private OperationContext(OperationContext parent, IOperationSink sink)
+        : this(parent.Settings, sink, parent.Cancellation, parent.CurrentDirectory) => _parent = parent;
+
+    /// <summary>
+    /// The same call reporting to another sink (an operation that runs others as its steps and keeps their output
+    /// to itself): settings, soa-configs reader and Kubernetes connections are this context's own, shared.
+    /// </summary>
+    public OperationContext WithSink(IOperationSink sink) => new(_parent ?? this, sink);
 
     public ResolvedSettings Settings { get; }
     public IOperationSink Sink { get; }
@@ -45,6 +56,7 @@ public sealed class OperationContext : IDisposable
     {
         get
         {
+            if (_parent is not null) return _parent.Reader;
             lock (_gate)
             {
                 if (_reader is not null) return _reader;
@@ -63,6 +75,7 @@ public sealed class OperationContext : IDisposable
     /// </summary>
     public KubeConnection Kube(string? cluster = null)
     {
+        if (_parent is not null) return _parent.Kube(cluster);
         var kubeConfig = Path.GetFullPath(Settings.KubeConfig, CurrentDirectory);
         var context = Settings.ContextFor(cluster).Value;
         lock (_gate)
@@ -79,7 +92,11 @@ public sealed class OperationContext : IDisposable
     /// <summary>The connections opened so far (for request counts in -Verbose and benchmarks).</summary>
     public IReadOnlyCollection<KubeConnection> OpenConnections
     {
-        get { lock (_gate) return _connections.Values.ToList(); }
+        get
+        {
+            if (_parent is not null) return _parent.OpenConnections;
+            lock (_gate) return _connections.Values.ToList();
+        }
     }
 
     /// <summary>

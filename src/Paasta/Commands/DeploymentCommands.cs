@@ -26,9 +26,12 @@ public abstract class PaastaGitCmdlet : SoaConfigCmdlet
     private GitSession? _git;
 
     /// <summary>This call's git session, with its -Credential.</summary>
-    protected GitSession Git => _git ??= new GitSession(new GitClientOptions
+    protected GitSession Git => _git ??= SessionFor(Credential);
+
+    /// <summary>A git session that authenticates with <paramref name="credential"/> (-Credential) when given.</summary>
+    internal static GitSession SessionFor(PSCredential? credential) => new(new GitClientOptions
     {
-        Credential = Credential is null ? null : new GitCredential(Credential.UserName, Credential.GetNetworkCredential().Password),
+        Credential = credential is null ? null : new GitCredential(credential.UserName, credential.GetNetworkCredential().Password),
     });
 
     /// <summary>

@@ -239,7 +239,18 @@ public abstract class PaastaCmdlet : PSCmdlet
             Ask(() => _cmdlet.ShouldProcess(Redaction.Apply(target), Redaction.Apply(action)));
 
         public bool ShouldContinue(string query, string caption) =>
-            Ask(() => _cmdlet.ForceAnswersYes || _cmdlet.ShouldContinue(Redaction.Apply(query), Redaction.Apply(caption)));
+            Ask(() => _cmdlet.ForceAnswersYes || AskHost(Redaction.Apply(query)!, Redaction.Apply(caption)!));
+
+        // A host that cannot prompt (pwsh -NonInteractive, a hosted runspace) answers no: the operation stops where it needs the answer.
+        private bool AskHost(string query, string caption)
+        {
+            try { return _cmdlet.ShouldContinue(query, caption); }
+            catch (Exception e) when (e is System.Management.Automation.Host.HostException or PSInvalidOperationException)
+            {
+                _cmdlet.WriteVerbose($"Not asked ({e.Message}): {query}");
+                return false;
+            }
+        }
 
         /// <summary>Runs <paramref name="work"/> on a worker thread while replaying its reports on this one.</summary>
         public T Pump<T>(Func<T> work, CancellationToken cancellation)
