@@ -23,9 +23,15 @@ function Show([string] $Title, [scriptblock] $Block) {
     & $Block | Out-String -Width 150 | Out-Host
 }
 
-function Invoke-Tool([string] $File, [string[]] $Arguments) {
+# -LastLine: show only the last line of what it wrote (all of it when it fails).
+function Invoke-Tool([string] $File, [string[]] $Arguments, [switch] $LastLine) {
     Write-Host "`n$ $File $($Arguments -join ' ')" -ForegroundColor Cyan
-    & $File @Arguments | Out-Host
+    if (-not $LastLine) { & $File @Arguments | Out-Host }
+    else {
+        $out = @(& $File @Arguments 2>&1 | ForEach-Object { "$_" })
+        if ($LASTEXITCODE -eq 0) { $out = $out | Select-Object -Last 1 }
+        $out | Out-Host
+    }
     if ($LASTEXITCODE -ne 0) { throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
 }
 
@@ -57,9 +63,15 @@ Remove-Item Env:PAASTA_KUBE_CONTEXT, Env:PAASTA_CLUSTER_CONTEXT, Env:PAASTA_CLUS
 $kubectlBin = Join-Path $PlatformState 'bin/kubectl'
 function kubectl { & $kubectlBin --kubeconfig $env:KUBECONFIG @args }
 $namespace = 'paastasvc-hello'
-# Only what the demo creates is removed at the end: the namespace, unless it was there before it started.
-kubectl get namespace $namespace -o name *> $null
-$ownNamespace = $LASTEXITCODE -ne 0
+# Only what the demo creates is removed at the end: the namespace, unless it was there before it started (one that
+# an earlier demo is still deleting is waited for).
+$phase = kubectl get namespace $namespace -o 'jsonpath={.status.phase}' 2>$null
+if ($phase -eq 'Terminating') {
+    Write-Host "Waiting for namespace $namespace, which an earlier run is deleting" -ForegroundColor DarkGray
+    kubectl wait --for=delete "namespace/$namespace" --timeout=180s *> $null
+    $phase = kubectl get namespace $namespace -o 'jsonpath={.status.phase}' 2>$null
+}
+$ownNamespace = -not $phase
 $common = @{ SoaDir = $demoSoa; Service = 'hello' }
 
 try {
@@ -74,8 +86,8 @@ try {
 
     Write-Host "`n--- itest and push-to-registry, the pipeline's build steps: the image is named after the commit (services-hello:paasta-<sha>)" -ForegroundColor Green
     $image = "127.0.0.1:5000/services-hello:paasta-$sha"
-    Invoke-Tool make @('-C', $work, 'test')
-    Invoke-Tool make @('-C', $work, 'cook-image', "DOCKER_TAG=$image")
+    Invoke-Tool make @('-s', '-C', $work, 'test')
+    Invoke-Tool make @('-s', '-C', $work, 'cook-image', "DOCKER_TAG=$image") -LastLine
     Invoke-Tool docker @('push', '-q', $image)
 
     Show 'Deploy through deploy.yaml''s pipeline: the build steps are Jenkins''; local.everything is marked (a git tag), deployments.json regenerated, the cluster synced and waited for' {
