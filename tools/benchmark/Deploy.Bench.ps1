@@ -11,10 +11,11 @@
 # By hand, for each group in pipeline order: Publish-PaastaDeployment, New-PaastaDeployments,
 # Sync-PaastaInstance -Wait on the group's instance, Wait-PaastaDeployment -Commit. Deploy-PaastaService -Sync -Force
 # does the same walk itself. Both clocks stop when the command returns, and both are then checked with kubectl to have
-# left every group on the new commit, all copies ready and no other live copy. The criteria differ in one respect, on
-# purpose: Deploy-PaastaService stops waiting for a group when no old copy is live (wait-for-deployment's criterion: a
-# pod being deleted no longer serves), while the hand-made script's Sync-PaastaInstance -Wait, which it needs to make
-# the bounce progress at all, waits until the old pods are gone from the API.
+# left every group on the new commit, all copies ready and no other pod, not even one being deleted: both end with
+# Sync passes until the old pods are gone from the API. Deploy-PaastaService moves on to the next group as soon as
+# the group is healthy (wait-for-deployment's criterion: a copy being deleted no longer serves) and lets the old
+# copies of every group go at the end, while the script's Sync-PaastaInstance -Wait waits for them group by group;
+# that overlap is most of the difference.
 #
 # One warm-up deploy each, then $Runs of each, alternating (the order flips every round), medians compared. Needs the
 # local platform (KUBECONFIG), docker, make and git; skipped otherwise. Never fails on wall-clock time: the target is
@@ -61,13 +62,14 @@ function Invoke-Git {
     if ($LASTEXITCODE -ne 0) { throw "git $($args -join ' ') failed: $out" }
     $out
 }
-# Every instance runs exactly its copies of the commit, all ready; pods being deleted no longer count (wait-for-deployment's criterion).
+# Every instance runs exactly its copies of the commit, all ready, and no other pod is left, not even one being deleted.
 function Assert-Settled([string] $Sha, [string] $Side) {
     foreach ($instance in $Groups.Values) {
-        $pods = @((Invoke-Kubectl get pods -n $Namespace -l "paasta.yelp.com/instance=$instance" -o json | Out-String | ConvertFrom-Json).items | Where-Object { -not $_.metadata.deletionTimestamp })
-        $good = @($pods | Where-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' -eq $Sha -and ($_.status.conditions | Where-Object { $_.type -eq 'Ready' -and $_.status -eq 'True' }) })
+        $pods = @((Invoke-Kubectl get pods -n $Namespace -l "paasta.yelp.com/instance=$instance" -o json | Out-String | ConvertFrom-Json).items)
+        $good = @($pods | Where-Object { -not $_.metadata.deletionTimestamp -and $_.metadata.labels.'paasta.yelp.com/git_sha' -eq $Sha -and
+                ($_.status.conditions | Where-Object { $_.type -eq 'Ready' -and $_.status -eq 'True' }) })
         if ($pods.Count -ne $Copies[$instance] -or $good.Count -ne $Copies[$instance]) {
-            throw "$Side did not settle ${instance} on $($Sha.Substring(0, 8)): $($pods.Count) live pod(s), $($good.Count) ready at that commit"
+            throw "$Side did not settle ${instance} on $($Sha.Substring(0, 8)): $($pods.Count) pod(s), $($good.Count) ready at that commit"
         }
     }
 }

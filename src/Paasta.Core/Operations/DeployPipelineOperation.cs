@@ -30,7 +30,7 @@ public sealed record DeployRequest(string Service, string Commit)
 /// step; docs/BEHAVIOUR.md §1.6, §9.4–9.6). It walks deploy.yaml's pipeline in order; for each deploy-group step it
 /// marks the commit (Publish), regenerates deployments.json (Generate), waits until every long-running instance of
 /// the group on every cluster runs it and is ready (the wait operation, which also runs Sync passes with
-/// <see cref="DeployRequest.Sync"/>), and moves on. A failed step is rolled back to the group's previous version when
+/// <see cref="DeployRequest.Sync"/>, which also lets the drained old copies go before it returns), and moves on. A failed step is rolled back to the group's previous version when
 /// auto-rollback is on; the walk stops at a failed step and before a step that needs a manual trigger nobody gave.
 /// It decides from the repository's tags and the clusters alone, so a second run continues where the first stopped:
 /// a group already marked with the version is not marked again, only waited for.
@@ -86,6 +86,7 @@ public sealed class DeployPipelineOperation
         private readonly GitRepositoryLocation _location;
         private readonly string _activity;
         private readonly List<DeployStepResult> _results = new();
+        private readonly List<InstanceConfig> _settle = new();
         private IReadOnlyList<InstanceConfig> _instances = Array.Empty<InstanceConfig>();
         private RepositoryRefs _refs = null!;
         private DeploymentVersion _target;
@@ -105,6 +106,13 @@ public sealed class DeployPipelineOperation
         private IOperationSink Sink => _context.Sink;
 
         public IReadOnlyList<DeployStepResult> Go(IReadOnlyList<PipelineStep> steps)
+        {
+            WalkSteps(steps);
+            Settle();
+            return _results;
+        }
+
+        private void WalkSteps(IReadOnlyList<PipelineStep> steps)
         {
             Progress("Listing the repository's refs and loading the instances");
             _refs = _op._git.Refs(_context, _location, _activity);
@@ -137,15 +145,14 @@ public sealed class DeployPipelineOperation
                                 $"{approvalAskedBy} has trigger_next_step_manually: run Deploy-PaastaService again and answer yes, or pass -Force"));
                         Sink.Warning($"{_service.Name}: stopped before {string.Join(", ", deploySteps.Select(d => d.Step.Name))}, which waits for approval " +
                             $"({approvalAskedBy} has trigger_next_step_manually). Run the same command again with -Force, or interactively, to continue.");
-                        return _results;
+                        return;
                     }
-                    if (!DeployStage(deploySteps)) return _results;
+                    if (!DeployStage(deploySteps)) return;
                 }
                 // A manual trigger holds the next step Paasta runs (steps it does not run pass it on).
                 if (deploySteps.Count > 0) approvalAskedBy = null;
                 if (stage.FirstOrDefault(s => s.TriggerNextStepManually) is { } manual) approvalAskedBy = manual.Name;
             }
-            return _results;
         }
 
         // ------------------------------------------------------------ planning
@@ -228,7 +235,30 @@ public sealed class DeployPipelineOperation
             return ok;
         }
 
+        /// <summary>
+        /// With -Sync, the steps move on as soon as a group is healthy (wait-for-deployment's criterion), while the old
+        /// copies they drained may still be on their way out. For setups with no reconcile loop, Sync passes then go on
+        /// until the bounces of every group deployed or rolled back are done, so the walk leaves nothing for the next
+        /// Sync to finish. Failed groups are left as they are. Not finishing in time is a warning, not a failure.
+        /// </summary>
+        private void Settle()
+        {
+            var instances = _settle.Distinct().ToList();
+            if (!_request.Sync || instances.Count == 0) return;
+            Progress($"letting the old copies of {instances.Count} instance(s) go");
+            var (_, errors) = Quietly(c => SyncOperation.Run(c, instances,
+                new SyncOptions { Wait = true, Timeout = _request.Timeout ?? DefaultTimeout, PollInterval = _request.PollInterval }));
+            foreach (var e in errors) Sink.Warning($"{_service.Name}: the groups are deployed, but {e.Message}");
+        }
+
         private DeployStepResult DeployGroup(PipelineStep step, GroupPlan plan, List<string> tags, TimeSpan spentBefore)
+        {
+            var result = DeployGroupOnce(step, plan, tags, spentBefore);
+            if (result.State is DeployStepState.Deployed or DeployStepState.RolledBack) _settle.AddRange(plan.Instances);
+            return result;
+        }
+
+        private DeployStepResult DeployGroupOnce(PipelineStep step, GroupPlan plan, List<string> tags, TimeSpan spentBefore)
         {
             var watch = Stopwatch.StartNew();
             TimeSpan Elapsed() => spentBefore + watch.Elapsed;

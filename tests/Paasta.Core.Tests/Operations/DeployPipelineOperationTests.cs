@@ -340,6 +340,11 @@ public sealed class DeployPipelineOperationTests : IDisposable
         var main = Step(Deploy(Request(_new) with { Sync = true }), "prod.main");
         Assert.Equal(DeployStepState.Deployed, main.State);
         Assert.Equal(_old, LiveSha(_one, "extra"));
+        // -Sync leaves no bounce for the next Sync to finish.
+        foreach (var instance in new[] { "canary", "main" })
+            Assert.Null(_one.Get("deployments", "paastasvc-svc", $"svc-{instance}")!["metadata"]!["annotations"]?[Paasta.Bounce.BounceEngine.BouncingAnnotation]);
+        Assert.DoesNotContain(_one.All("pods"), p => p["metadata"]!["labels"]![KubernetesObjectBuilder.InstanceLabel]!.GetValue<string>() != "extra"
+            && p["metadata"]!["labels"]![KubernetesObjectBuilder.GitShaLabel]!.GetValue<string>() == _old);
 
         var (context, _) = Context();
         var pruned = SyncOperation.Run(context, KubernetesInstances.Select(context, KubernetesInstances.Selection(new[] { "svc" }, null, null)),
