@@ -266,6 +266,19 @@ public static class KubernetesObjectBuilder
         { File = instance.File, Line = instance.Line, Key = key, Target = instance };
 
     /// <summary>
+    /// A whole number the builder reads from the raw config for a 32-bit Kubernetes field: refused when it does not fit,
+    /// never wrapped round (docs/RELIABILITY.md, "Limits"), with the file and line the value was written at.
+    /// </summary>
+    internal static int Int32(InstanceConfig instance, string key, long value)
+    {
+        if (value is >= int.MinValue and <= int.MaxValue) return (int)value;
+        var at = instance.SourceOf(key) is { Origin: not ValueOrigin.Default } source ? (source.File, source.Line) : (instance.File, instance.Line);
+        throw new PaastaException("ConfigValueOutOfRange", PaastaErrorKind.InvalidData,
+            $"{at.File}:{at.Line}: {instance.Service}.{instance.Instance} '{key}' is {value}, outside the range Kubernetes holds ({int.MinValue:#,0} to {int.MaxValue:#,0}).")
+        { File = at.File, Line = at.Line, Key = key, Target = instance };
+    }
+
+    /// <summary>
     /// "&lt;int((1 - bounce_margin_factor) × 100)&gt;%" exactly as PaaSTA computes it in floating point, truncating
     /// (0.9 gives "9%", not "10%"), so a cluster managed by both tools agrees on the field.
     /// </summary>
@@ -310,7 +323,7 @@ public static class KubernetesObjectBuilder
                 (Bounce.BounceDrainMethod.IsDefaultHacheckWithoutSidecar(instance, hacheckSidecar: false) ? "; bounces drain it with noop, as no hacheck would answer (set drain_method to choose another)" : ""));
 
         var ports = new List<V1ContainerPort> { new() { ContainerPort = (int)instance.ContainerPort } };
-        if (RawConfig.Integer(raw["prometheus_port"]) is { } pp && pp != instance.ContainerPort) ports.Add(new V1ContainerPort { ContainerPort = (int)pp });
+        if (RawConfig.Integer(raw["prometheus_port"]) is { } pp && pp != instance.ContainerPort) ports.Add(new V1ContainerPort { ContainerPort = Int32(instance, "prometheus_port", pp) });
 
         var (drainSeconds, waitForConnections, preStop) = PreStop(instance, raw);
         var main = new V1Container
@@ -337,7 +350,7 @@ public static class KubernetesObjectBuilder
             if (value is string s) nodeSelector[NodeLabel(key)] = s;
         nodeSelector["yelp.com/pool"] = instance.Pool;
 
-        int? grace = RawConfig.Integer(raw.Path("lifecycle", "termination_grace_period_seconds")) is { } g ? (int)g
+        int? grace = RawConfig.Integer(raw.Path("lifecycle", "termination_grace_period_seconds")) is { } g ? Int32(instance, "lifecycle.termination_grace_period_seconds", g)
             : instance.IsInSmartstack ? drainSeconds + 2 + (waitForConnections ? (int)Math.Ceiling(Math.Min(1800, LongestTimeoutMs(instance, raw) / 1000.0 + 300)) : 0)
             : null;
 
@@ -467,7 +480,7 @@ public static class KubernetesObjectBuilder
             case null:
                 return null;
             case long or int:
-                return (int)RawConfig.Integer(value)!.Value;
+                return Int32(instance, key, RawConfig.Integer(value)!.Value);
             case string s when s.Length >= 2 && s[0] == '0' && s.Skip(1).All(c => c is >= '0' and <= '7') && s.Length <= 11:
                 return Convert.ToInt32(s[1..], 8);
             default:
@@ -604,7 +617,7 @@ public static class KubernetesObjectBuilder
     /// </summary>
     private static (int DrainSeconds, bool WaitForConnections, List<string> Command) PreStop(InstanceConfig instance, RawConfig raw)
     {
-        var drain = (int)(RawConfig.Integer(raw.Path("lifecycle", "pre_stop_drain_seconds")) ?? (instance.IsInSmartstack ? 30 : 0));
+        var drain = Int32(instance, "lifecycle.pre_stop_drain_seconds", RawConfig.Integer(raw.Path("lifecycle", "pre_stop_drain_seconds")) ?? (instance.IsInSmartstack ? 30 : 0));
         var wait = RawConfig.Bool(raw.Path("lifecycle", "pre_stop_wait_for_connections_to_complete")) ?? instance.IsInSmartstack;
         var custom = raw.Path("lifecycle", "pre_stop_command");
         if (custom is not null) return (drain, wait, RawConfig.Strings(custom).ToList());
@@ -711,7 +724,7 @@ public static class KubernetesObjectBuilder
             if (expressions.Count > 0)
                 preferred.Add(new V1PreferredSchedulingTerm
                 {
-                    Weight = (int)(RawConfig.Integer(RawConfig.Path(p, "weight")) ?? 1),
+                    Weight = Int32(instance, "node_selectors_preferred", RawConfig.Integer(RawConfig.Path(p, "weight")) ?? 1),
                     Preference = new V1NodeSelectorTerm { MatchExpressions = expressions },
                 });
         }
@@ -729,7 +742,7 @@ public static class KubernetesObjectBuilder
         var requiredAnti = Conditions(raw["anti_affinity"]).Select(c => AffinityTerm(instance, c)).ToList();
         var preferredAnti = Conditions(raw["anti_affinity_preferred"]).Select(c => new V1WeightedPodAffinityTerm
         {
-            Weight = (int)(RawConfig.Integer(RawConfig.Path(c, "weight")) ?? 1),
+            Weight = Int32(instance, "anti_affinity_preferred", RawConfig.Integer(RawConfig.Path(c, "weight")) ?? 1),
             PodAffinityTerm = AffinityTerm(instance, c),
         }).ToList();
         if (requiredAnti.Count > 0 || preferredAnti.Count > 0)
@@ -787,7 +800,7 @@ public static class KubernetesObjectBuilder
                 MatchLabels = new Dictionary<string, string> { [ServiceLabel] = instance.Service, [InstanceLabel] = instance.Instance },
             },
             TopologyKey = RawConfig.Text(RawConfig.Path(c, "topology_key")) ?? "",
-            MaxSkew = (int)(RawConfig.Integer(RawConfig.Path(c, "max_skew")) ?? 1),
+            MaxSkew = Int32(instance, "topology_spread_constraints", RawConfig.Integer(RawConfig.Path(c, "max_skew")) ?? 1),
             WhenUnsatisfiable = RawConfig.Text(RawConfig.Path(c, "when_unsatisfiable")) ?? "ScheduleAnyway",
             MatchLabelKeys = RawConfig.Path(c, "match_label_keys") is { } keys ? RawConfig.Strings(keys).ToList() : null,
         }).ToList();

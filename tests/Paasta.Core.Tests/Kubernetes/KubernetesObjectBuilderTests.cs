@@ -26,6 +26,25 @@ public class KubernetesObjectBuilderTests
         main:   {<<: *base, instances: 3, deploy_group: prod.non_canary}
         """;
 
+    // Keys the builder reads from the raw config into 32-bit fields: a value past int's range was cast and wrapped
+    // round (4294967301 seconds became 5) before it was refused.
+    [Theory]
+    [InlineData("lifecycle: {termination_grace_period_seconds: 4294967301}", "lifecycle.termination_grace_period_seconds")]
+    [InlineData("lifecycle: {pre_stop_drain_seconds: 4294967301}", "lifecycle.pre_stop_drain_seconds")]
+    [InlineData("prometheus_port: 4294967297", "prometheus_port")]
+    [InlineData("topology_spread_constraints: [{topology_key: zone, max_skew: -4294967295}]", "topology_spread_constraints")]
+    [InlineData("node_selectors_preferred: [{weight: 4294967297, preferences: {pool: default}}]", "node_selectors_preferred")]
+    [InlineData("anti_affinity_preferred: [{weight: 4294967297, service: other}]", "anti_affinity_preferred")]
+    public void RawNumbersTooLargeForKubernetesAreRefusedNotWrapped(string setting, string key)
+    {
+        var instance = Load($"main:\n  instances: 1\n  deploy_group: prod.non_canary\n  {setting}\n");
+        var error = Assert.Throws<PaastaException>(() => KubernetesObjectBuilder.BuildDeployment(instance, Branch, Context));
+        Assert.Equal("ConfigValueOutOfRange", error.ErrorId);
+        Assert.Equal(key, error.Key);
+        Assert.EndsWith("kubernetes-pnw-prod.yaml", error.File);
+        Assert.Equal(4, error.Line);
+    }
+
     [Fact]
     public void AppendixAExampleGivesTheSpecsDeployment()
     {
