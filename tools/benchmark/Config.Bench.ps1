@@ -1,7 +1,9 @@
 #Requires -Version 7.4
 # soa-configs at scale: 1,000 services × (service.yaml + 2 instance files), loaded and validated in a warm
-# session. Target (issue 2): load + validate under 1 s warm on a 2-core machine. Baseline: reading the same
-# files' bytes, to show how much of the time is the filesystem.
+# session. Target (issues 2 and 14): load + validate of 1,000 services with every file changed, under 1 s in a
+# warm session on a 2-core machine. Baseline: reading the same files' bytes, to show how much of the time is the
+# filesystem. The process CPU time of the changed runs is printed too: on a loaded machine the wall time can only be
+# judged next to it (the work is spread over both cores, so on an idle machine wall time is near CPU / 2 … CPU).
 param([Parameter(Mandatory)] [string] $ModuleManifest)
 $ErrorActionPreference = 'Stop'
 Import-Module $ModuleManifest -Force
@@ -48,11 +50,16 @@ $coldValidate = (Measure-Command { $null = Test-PaastaConfig -SoaDir $root -Quie
 # Touch every file before each run: a new write time makes the parse and validation caches read them
 # again, while the JIT warms up. This is the cost of 5,000 changed files in a warm session.
 $allFiles = Get-ChildItem $root -Recurse -File
+$self = [Diagnostics.Process]::GetCurrentProcess()
+$changedCpu = [Collections.Generic.List[double]]::new()
 $changedRuns = foreach ($i in 1..5) {
     foreach ($f in $allFiles) { $f.LastWriteTimeUtc = $f.LastWriteTimeUtc.AddSeconds(1) }
+    $self.Refresh(); $cpuBefore = $self.TotalProcessorTime
     (Measure-Command { $null = Get-PaastaInstance -SoaDir $root; $null = Test-PaastaConfig -SoaDir $root -Quiet }).TotalSeconds
+    $self.Refresh(); $changedCpu.Add(($self.TotalProcessorTime - $cpuBefore).TotalSeconds)
 }
 $changed = ($changedRuns | Sort-Object)[2]
+$changedCpuMedian = ($changedCpu | Sort-Object)[2]
 
 [GC]::Collect()
 $before = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64
@@ -66,11 +73,11 @@ if ($instances.Count -ne 6000) { throw "expected 6000 instances, got $($instance
 if (-not $valid) { throw 'the generated soa-configs should be valid' }
 'soa-configs: 1,000 services, {0:N0} files, {1:N0} instances ({2} cores)' -f $files, $instances.Count, [Environment]::ProcessorCount
 '  first pass in a new session:  load {0:N3} s, validate {1:N3} s (JIT and schemas cold)' -f $coldLoad, $coldValidate
-'  warm session, every file changed:   load + validate {0:N3} s (median of 5; runs: {1})' -f $changed, (($changedRuns | ForEach-Object { $_.ToString('N2') }) -join ', ')
+'  warm session, every file changed:   load + validate {0:N3} s   target < 1 s: {1} (median of 5; runs: {2}; process CPU {3:N2} s; load average {4})' -f $changed, $(if ($changed -lt 1) { 'met' } else { 'NOT met' }), (($changedRuns | ForEach-Object { $_.ToString('N2') }) -join ', '), $changedCpuMedian, $(if (Test-Path /proc/loadavg) { (Get-Content /proc/loadavg).Split(' ')[0] } else { 'n/a' })
 '  warm session, files unchanged (median of 5; parse and schema results reused):'
 '  Get-PaastaInstance (load + merge)   {0,7:N3} s' -f $load
 '  Test-PaastaConfig  (validate)       {0,7:N3} s' -f $validate
-'  load + validate                     {0,7:N3} s   target < 1 s: {1}' -f $both, $(if ($both -lt 1) { 'met' } else { 'NOT met' })
+'  load + validate                     {0,7:N3} s' -f $both
 '  baseline: read the bytes only       {0,7:N3} s   ratio {1:N1}x' -f $readBytes, ($both / [math]::Max($readBytes, 0.001))
 '  peak working set                    {0,7:N0} MiB (before timing: {1:N0} MiB)' -f ($peak / 1MB), ($before / 1MB)
 Remove-Item -Recurse -Force $root
