@@ -1,38 +1,40 @@
+using System.Reflection;
 using Paasta.Settings;
 
 namespace Paasta.Operations;
 
 /// <summary>
-/// Changes to the saved settings, as Set-PaastaConfiguration's parameters give them: null keeps a value, an empty
-/// string (an empty map for ClusterContext) clears it. Paths are already full paths.
+/// What Set-PaastaConfiguration changes, as settings: a setting left null keeps its saved value, an empty one (an
+/// empty string or map) clears it, any other value replaces it. Every setting of <see cref="PaastaSettings"/> takes
+/// part, so a new setting needs no code here.
 /// </summary>
-public sealed record SettingsChange
+public sealed record SettingsChange(PaastaSettings Given)
 {
-    public string? SoaDir { get; init; }
-    public string? Cluster { get; init; }
-    public string? KubeConfig { get; init; }
-    public string? KubeContext { get; init; }
-    public IReadOnlyDictionary<string, string>? ClusterContext { get; init; }
-    public string? DockerRegistry { get; init; }
-    public string? SensuSocket { get; init; }
-    public string? TronUrl { get; init; }
-    public string? HacheckSidecarImage { get; init; }
+    private static readonly PropertyInfo[] Settings = typeof(PaastaSettings).GetProperties(BindingFlags.Public | BindingFlags.Instance);
 
     /// <summary>The saved settings with this change made.</summary>
-    public PaastaSettings ApplyTo(PaastaSettings saved) => saved with
+    public PaastaSettings ApplyTo(PaastaSettings saved)
     {
-        SoaDir = Pick(SoaDir, saved.SoaDir),
-        Cluster = Pick(Cluster, saved.Cluster),
-        KubeConfig = Pick(KubeConfig, saved.KubeConfig),
-        KubeContext = Pick(KubeContext, saved.KubeContext),
-        ClusterContext = ClusterContext is null ? saved.ClusterContext : ClusterContext.Count == 0 ? null : new Dictionary<string, string>(ClusterContext, StringComparer.Ordinal),
-        DockerRegistry = Pick(DockerRegistry, saved.DockerRegistry),
-        SensuSocket = Pick(SensuSocket, saved.SensuSocket),
-        TronUrl = Pick(TronUrl, saved.TronUrl),
-        HacheckSidecarImage = Pick(HacheckSidecarImage, saved.HacheckSidecarImage),
-    };
-
-    private static string? Pick(string? given, string? old) => given is null ? old : given.Length == 0 ? null : given;
+        var changed = saved with { };
+        foreach (var setting in Settings)
+        {
+            switch (setting.GetValue(Given))
+            {
+                case null:
+                    break;
+                case string { Length: 0 } or IReadOnlyDictionary<string, string> { Count: 0 }:
+                    setting.SetValue(changed, null);
+                    break;
+                case IReadOnlyDictionary<string, string> map:
+                    setting.SetValue(changed, new Dictionary<string, string>(map, StringComparer.Ordinal));
+                    break;
+                case var value:
+                    setting.SetValue(changed, value);
+                    break;
+            }
+        }
+        return changed;
+    }
 }
 
 /// <summary>Get-PaastaConfiguration and Set-PaastaConfiguration (docs/CONFIGURATION.md).</summary>

@@ -72,7 +72,7 @@ public sealed class SetPaastaConfiguration : PaastaCmdlet
 
     protected override void End()
     {
-        var change = new SettingsChange
+        var change = new SettingsChange(new PaastaSettings
         {
             SoaDir = FullPath(SoaDir),
             Cluster = Cluster,
@@ -84,7 +84,7 @@ public sealed class SetPaastaConfiguration : PaastaCmdlet
             SensuSocket = SensuSocket,
             TronUrl = TronUrl,
             HacheckSidecarImage = HacheckSidecarImage,
-        };
+        });
         var saved = Run(op => ConfigurationOperations.Set(op, change));
         if (PassThru && saved is not null) WriteObject(saved);
     }

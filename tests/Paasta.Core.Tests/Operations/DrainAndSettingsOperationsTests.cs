@@ -132,9 +132,26 @@ public sealed class DrainAndSettingsOperationsTests : IDisposable
     public void A_settings_change_keeps_what_is_not_given_and_clears_what_is_given_empty()
     {
         var saved = new PaastaSettings { Cluster = "a", TronUrl = "http://t", ClusterContext = new Dictionary<string, string> { ["p"] = "c" } };
-        var changed = new SettingsChange { Cluster = "b", TronUrl = "", ClusterContext = new Dictionary<string, string>() }.ApplyTo(saved);
+        var changed = new SettingsChange(new PaastaSettings { Cluster = "b", TronUrl = "", ClusterContext = new Dictionary<string, string>() }).ApplyTo(saved);
         Assert.Equal(("b", (string?)null, (IReadOnlyDictionary<string, string>?)null), (changed.Cluster!, changed.TronUrl, changed.ClusterContext));
         Assert.Equal(saved with { Cluster = "b", TronUrl = null, ClusterContext = null }, changed);
+    }
+
+    [Fact]
+    public void Every_setting_can_be_set_and_cleared_by_a_change()
+    {
+        foreach (var setting in typeof(PaastaSettings).GetProperties())
+        {
+            object value = setting.PropertyType == typeof(string) ? "v" : new Dictionary<string, string> { ["p"] = "c" };
+            object empty = setting.PropertyType == typeof(string) ? "" : new Dictionary<string, string>();
+            var given = new PaastaSettings();
+            setting.SetValue(given, value);
+            var set = new SettingsChange(given).ApplyTo(new PaastaSettings());
+            Assert.Equivalent(value, setting.GetValue(set));
+            setting.SetValue(given, empty);
+            Assert.Null(setting.GetValue(new SettingsChange(given).ApplyTo(set)));
+            Assert.Equal(set, new SettingsChange(new PaastaSettings()).ApplyTo(set));
+        }
     }
 
     [Fact]
@@ -144,8 +161,8 @@ public sealed class DrainAndSettingsOperationsTests : IDisposable
         var start = new ManualResetEventSlim();
         var changes = new SettingsChange[]
         {
-            new() { SoaDir = "/s" }, new() { Cluster = "c" }, new() { KubeConfig = "/k" }, new() { KubeContext = "x" },
-            new() { DockerRegistry = "r:5000" }, new() { SensuSocket = "h:1" }, new() { TronUrl = "http://t" }, new() { HacheckSidecarImage = "i" },
+            new(new() { SoaDir = "/s" }), new(new() { Cluster = "c" }), new(new() { KubeConfig = "/k" }), new(new() { KubeContext = "x" }),
+            new(new() { DockerRegistry = "r:5000" }), new(new() { SensuSocket = "h:1" }), new(new() { TronUrl = "http://t" }), new(new() { HacheckSidecarImage = "i" }),
         };
         var writers = changes.Select(c => Task.Run(() =>
         {
@@ -165,7 +182,7 @@ public sealed class DrainAndSettingsOperationsTests : IDisposable
     {
         var path = Path.Combine(_soa.Root, "settings.json");
         _sink.Confirm = false;
-        Assert.Null(ConfigurationOperations.Set(Context(), new SettingsChange { Cluster = "c" }, path));
+        Assert.Null(ConfigurationOperations.Set(Context(), new SettingsChange(new PaastaSettings { Cluster = "c" }), path));
         Assert.False(File.Exists(path));
     }
 
