@@ -14,39 +14,19 @@ namespace Paasta.Tests.Operations;
 /// </summary>
 public sealed class JobOperationsTests : IDisposable
 {
-    private const string Sha = "4ef01b5a574b519ab546309e89f72972a33b6b75";
+    private const string Sha = TronTestService.Sha;
     private readonly TempSoaDir _soa = new();
     private readonly RecordingSink _sink = new();
 
     public JobOperationsTests()
     {
-        _soa.Service("alpha", "backend", "prod.main");
-        _soa.Write("alpha/tron-prod.yaml", """
-            nightly:
-              schedule: daily 04:00:00
-              deploy_group: prod.main
-              actions:
-                first:
-                  command: echo one
-                second:
-                  command: echo two
-                  requires: [first]
-            hourly:
-              schedule: cron 0 * * * *
-              deploy_group: prod.main
-              actions:
-                run:
-                  command: echo hourly
-            """ + "\n");
+        TronTestService.Write(_soa);
         Controls(("prod.nightly.second", "start"));
     }
 
     public void Dispose() => _soa.Dispose();
 
-    private void Controls(params (string Branch, string State)[] controls) =>
-        _soa.Write("alpha/deployments.json",
-            "{\"v1\": {}, \"v2\": {\"deployments\": {\"prod.main\": {\"docker_image\": \"services-alpha:paasta-" + Sha + "\", \"git_sha\": \"" + Sha + "\", \"image_version\": null}}, \"controls\": {"
-            + string.Join(", ", controls.Select(c => $"\"alpha:{c.Branch}\": {{\"desired_state\": \"{c.State}\", \"force_bounce\": null}}")) + "}}}");
+    private void Controls(params (string Branch, string State)[] controls) => TronTestService.WriteDeployments(_soa, "alpha", controls);
 
     private OperationContext Context(PaastaSettings? saved = null) =>
         _sink.Context(_soa.Root, new PaastaSettings { DockerRegistry = "registry.example:443" }, saved);

@@ -12,30 +12,13 @@ namespace Paasta.Tests.Operations;
 /// <summary>ConvertTo-PaastaTronConfig and Sync-PaastaTronNamespace as operations: selection, settings, stop, the protocol.</summary>
 public sealed class TronNamespaceOperationTests : IDisposable
 {
-    private const string Sha = "4ef01b5a574b519ab546309e89f72972a33b6b75";
+    private const string Sha = TronTestService.Sha;
     private readonly TempSoaDir _soa = new();
     private readonly RecordingSink _sink = new();
 
     public TronNamespaceOperationTests()
     {
-        _soa.Service("alpha", "backend", "prod.main");
-        _soa.Write("alpha/tron-prod.yaml", """
-            nightly:
-              schedule: daily 04:00:00
-              deploy_group: prod.main
-              actions:
-                first:
-                  command: echo one
-                second:
-                  command: echo two
-                  requires: [first]
-            hourly:
-              schedule: cron 0 * * * *
-              deploy_group: prod.main
-              actions:
-                run:
-                  command: echo hourly
-            """ + "\n");
+        TronTestService.Write(_soa);
         Deployments("alpha", ("prod.nightly.first", "start"));
         _soa.Service("beta", "backend", "prod.main");
         _soa.Write("beta/kubernetes-prod.yaml", "main: {deploy_group: prod.main}\n");
@@ -43,10 +26,7 @@ public sealed class TronNamespaceOperationTests : IDisposable
 
     public void Dispose() => _soa.Dispose();
 
-    private void Deployments(string service, params (string Branch, string State)[] controls) =>
-        _soa.Write($"{service}/deployments.json",
-            "{\"v1\": {}, \"v2\": {\"deployments\": {\"prod.main\": {\"docker_image\": \"services-" + service + ":paasta-" + Sha + "\", \"git_sha\": \"" + Sha + "\", \"image_version\": null}}, \"controls\": {"
-            + string.Join(", ", controls.Select(c => $"\"{service}:{c.Branch}\": {{\"desired_state\": \"{c.State}\", \"force_bounce\": null}}")) + "}}}");
+    private void Deployments(string service, params (string Branch, string State)[] controls) => TronTestService.WriteDeployments(_soa, service, controls);
 
     private OperationContext Context(PaastaSettings? given = null, PaastaSettings? saved = null) =>
         _sink.Context(_soa.Root, given ?? new PaastaSettings { DockerRegistry = "registry.example:443" }, saved);
