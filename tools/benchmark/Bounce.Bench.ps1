@@ -34,6 +34,7 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModuleManifest -Force
+Import-Module (Join-Path $PSScriptRoot 'BenchSupport.psm1') -Force
 
 $Service = 'benchbounce'
 $Cluster = 'bench'
@@ -46,36 +47,17 @@ $Registry = '127.0.0.1:5000'
 $BaseImage = 'paasta-local/busybox:latest'
 $Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 
-$kubectl = if ($env:KUBECONFIG) { Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl' }
-if (-not $kubectl -or -not (Test-Path $kubectl)) { $kubectl = (Get-Command kubectl -ErrorAction SilentlyContinue).Source }
-if (-not ($kubectl -and $env:KUBECONFIG -and ((& $kubectl get --raw /readyz 2>$null) -eq 'ok'))) {
-    Write-Warning 'No Kubernetes cluster (KUBECONFIG): the bounce figures are skipped.'
-    return
-}
-foreach ($tool in 'docker', 'make', 'git') {
-    if (-not (Get-Command $tool -ErrorAction SilentlyContinue)) { Write-Warning "No $($tool): the bounce figures are skipped."; return }
-}
+$kubectl = Find-BenchCluster 'bounce figures' -Tools docker, make, git
+if (-not $kubectl) { return }
 $null = & docker image inspect $BaseImage 2>&1
 if ($LASTEXITCODE -ne 0) { throw "The image $BaseImage is not in the Docker engine (the local platform builds it: ./build.ps1 -Task Platform -Action Up)." }
 
-$root = Join-Path ([IO.Path]::GetTempPath()) "paasta-bench-bounce-$PID"
-if (Test-Path $root) { Remove-Item -Recurse -Force $root }
+$root = New-BenchRoot 'bounce'
 $soa = Join-Path $root 'soa'
 $svc = New-Item -ItemType Directory -Force (Join-Path $soa $Service)
 $instanceFile = Join-Path $svc "kubernetes-$Cluster.yaml"
 $image = $null
 
-function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[int][math]::Floor($Values.Count / 2)] }
-function Invoke-Kubectl {
-    $out = & $kubectl @args 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "kubectl $($args -join ' ') failed: $out" }
-    $out
-}
-function Invoke-Git {
-    $out = & git @args 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "git $($args -join ' ') failed: $out" }
-    $out
-}
 function Set-Instance([string] $Greeting) {
     @"
 ${Instance}:

@@ -26,6 +26,7 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModuleManifest -Force
+Import-Module (Join-Path $PSScriptRoot 'BenchSupport.psm1') -Force
 
 $Service = 'benchdeploy'
 $Cluster = 'bench'
@@ -35,33 +36,14 @@ $Groups = [ordered]@{ 'bench.canary' = 'canary'; 'bench.main' = 'main' }
 $Copies = @{ canary = 1; main = 3 }
 $Repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 
-$kubectl = if ($env:KUBECONFIG) { Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl' }
-if (-not $kubectl -or -not (Test-Path $kubectl)) { $kubectl = (Get-Command kubectl -ErrorAction SilentlyContinue).Source }
-if (-not ($kubectl -and $env:KUBECONFIG -and ((& $kubectl get --raw /readyz 2>$null) -eq 'ok'))) {
-    Write-Warning 'No Kubernetes cluster (KUBECONFIG): the deploy figures are skipped.'
-    return
-}
-foreach ($tool in 'docker', 'make', 'git') {
-    if (-not (Get-Command $tool -ErrorAction SilentlyContinue)) { Write-Warning "No $($tool): the deploy figures are skipped."; return }
-}
+$kubectl = Find-BenchCluster 'deploy figures' -Tools docker, make, git
+if (-not $kubectl) { return }
 
-$root = Join-Path ([IO.Path]::GetTempPath()) "paasta-bench-deploy-$PID"
-if (Test-Path $root) { Remove-Item -Recurse -Force $root }
+$root = New-BenchRoot 'deploy'
 $soa = Join-Path $root 'soa'
 $svc = New-Item -ItemType Directory -Force (Join-Path $soa $Service)
 $images = [Collections.Generic.List[string]]::new()
 
-function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[int][math]::Floor($Values.Count / 2)] }
-function Invoke-Kubectl {
-    $out = & $kubectl @args 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "kubectl $($args -join ' ') failed: $out" }
-    $out
-}
-function Invoke-Git {
-    $out = & git @args 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "git $($args -join ' ') failed: $out" }
-    $out
-}
 # Every instance runs exactly its copies of the commit, all ready, and no other pod is left, not even one being deleted.
 function Assert-Settled([string] $Sha, [string] $Side) {
     foreach ($instance in $Groups.Values) {
