@@ -13,8 +13,10 @@
 # The baseline applies the desired objects: the Deployment and the PodDisruptionBudget of each instance, exactly
 # as Sync builds them (Paasta.Core's KubernetesObjectBuilder, the code Sync runs), written out as JSON files.
 # Both sides thus assert the same 400 objects; a second row applies the 200 Deployments alone, the strictest
-# reading of "the same 200 objects". kubectl keeps its discovery cache on disk between processes; Paasta keeps
-# its own in the process, so the new-process figure pays for one discovery request.
+# reading of "the same 200 objects". kubectl keeps its discovery cache on disk between processes, and so does
+# Paasta (ten minutes per server, under the user's cache folder): the warm-up writes it, so the new-process figures,
+# like a cron job's or a Sensu check's every minute, make no discovery request; the cold Sync with diagnostics
+# below runs with an empty cache folder and pays for one.
 # Warm-up once; then each figure runs alternately, 5 times, and the medians are compared. Request counts are
 # read in separate runs (Sync's -Verbose line "Kubernetes API: N request(s), M write(s)", kubectl's -v=6 log),
 # and the resourceVersions of all 400 objects are compared around them (on v1.20 a no-op server-side apply still
@@ -395,8 +397,8 @@ function Step($name, $from, $to) { '{0} {1:0} ms (JIT {2} methods, {3:0} ms)' -f
     foreach ($line in $phaseOut) { 'coldstart: where a cold Sync''s time goes (one run, fresh pwsh cache), {0}' -f $line }
     'coldstart: ReadyToRun images the runtime used: {0} of {1} module assemblies loaded ({2}){3}; module methods JIT-compiled from IL (Tier0): {4} of {5} JIT-compiled' -f `
         $r2rUsed.Count, $r2rLines.Count, ($r2rUsed -join ', '), $(if ($r2rRefused) { '; refused: ' + ($r2rRefused -join '; ') } else { '' }), $jittedTier0.Count, $jitted.Count
-    'coldstart: kept: ReadyToRun images of every module assembly for .NET 10 (cross-module code in the dependency images); one named service read on the calling thread; config_sha without the reflection-based JSON resolver; the Sensu check''s pod lists read as JSON'
-    'coldstart: did not help, not kept (docs/ARCHITECTURE.md "Performance"): HTTP/1.1 instead of HTTP/2 (5% fewer methods JIT-compiled, one TLS connection per concurrent request); KubernetesClient.Aot (7% fewer, and its KubernetesYaml, which ConvertTo-PaastaKubernetesObject writes YAML with, is internal); a composite image or a version bubble with the framework (the runtime stops the process once the framework is serviced)'
+    'coldstart: kept: ReadyToRun images of every module assembly for .NET 10 (cross-module code in the dependency images); one named service read on the calling thread; config_sha without the reflection-based JSON resolver; the Sensu check''s pod and controller lists read as JSON; Sync''s Deployment LIST read as JSON into summaries (the object as sent kept for an update''s diff), its PDB LIST sent beside it; API discovery read as JSON and kept on disk for ten minutes per server'
+    'coldstart: did not help, not kept (docs/ARCHITECTURE.md "Performance"): HTTP/1.1 instead of HTTP/2 (5% fewer methods JIT-compiled, one TLS connection per concurrent request); KubernetesClient.Aot (7% fewer, and its KubernetesYaml, which ConvertTo-PaastaKubernetesObject writes YAML with, is internal); a composite image or a version bubble with the framework (the runtime stops the process once the framework is serviced); the Deployment LIST as JSON did not cut the methods JIT-compiled (the typed path is ReadyToRun code already) and saved little processor time (median 0.13 s per cold Sync process, within the noise), kept for that and for reading only what Sync uses'
     if ($syncOver -gt 1) { Write-Warning ('A cold no-op Sync takes {0:N3} s more than pwsh + Import-Module, over the 1 s target.' -f $syncOver) }
     if ($sensuOver -gt 0.5) { Write-Warning ('The Sensu check command takes {0:N3} s more than pwsh + Import-Module, over the 0.5 s target.' -f $sensuOver) }
 

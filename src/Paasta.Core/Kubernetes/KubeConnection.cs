@@ -9,7 +9,11 @@ using Paasta.Settings;
 namespace Paasta.Kubernetes;
 
 /// <summary>Where Paasta's Kubernetes client points: a kubeconfig file and a context in it (null: its current context).</summary>
-public sealed record KubeTarget(string KubeConfigPath, string? Context);
+public sealed record KubeTarget(string KubeConfigPath, string? Context)
+{
+    /// <summary>The folder of the on-disk discovery cache (<see cref="DiscoveryCache"/>); null: none, ask each new process.</summary>
+    public string? DiscoveryCacheDirectory { get; init; }
+}
 
 /// <summary>Counts the API requests a client makes, and how many of them write, for -Verbose and the benchmarks.</summary>
 public sealed class RequestCounter : DelegatingHandler
@@ -38,12 +42,15 @@ public sealed class RequestCounter : DelegatingHandler
 public sealed class KubeConnection : IDisposable
 {
     // What each API server serves, remembered for the process (like kubectl's discovery cache): a warm session
-    // asks once per server and ten minutes, not once per cmdlet call.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (HashSet<string> GroupVersions, DateTime At)> DiscoveryCache = new(StringComparer.Ordinal);
+    // asks once per server and ten minutes, not once per cmdlet call. New processes share it through the disk
+    // (DiscoveryCache), for the same ten minutes.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (HashSet<string> GroupVersions, DateTime At)> ProcessDiscovery = new(StringComparer.Ordinal);
     private static readonly TimeSpan DiscoveryTtl = TimeSpan.FromMinutes(10);
 
+    private readonly object _discoveryGate = new();
     private readonly Dictionary<string, bool> _served = new(StringComparer.Ordinal);
-    private HashSet<string>? _groupVersions;
+    private Task<HashSet<string>>? _discovery;
+    private bool _discoveryFromDisk;
 
     private KubeConnection(IKubernetes client, KubeTarget target, RequestCounter counter)
     {
@@ -104,26 +111,78 @@ public sealed class KubeConnection : IDisposable
 
     /// <summary>
     /// True when the server serves <paramref name="groupVersion"/> (e.g. <c>batch/v1</c>, <c>policy/v1beta1</c>).
-    /// One discovery request per server per ten minutes in a process: Paasta asks rather than assumes (v1.20
-    /// lacks batch/v1 CronJob, policy/v1 and autoscaling/v2).
+    /// One discovery request per server per ten minutes (in the process, else on disk): Paasta asks rather than
+    /// assumes (v1.20 lacks batch/v1 CronJob, policy/v1 and autoscaling/v2).
     /// </summary>
     public async Task<bool> ServesAsync(string groupVersion, CancellationToken cancellation = default)
     {
-        if (_served.TryGetValue(groupVersion, out var known)) return known;
-        if (_groupVersions is null && DiscoveryCache.TryGetValue(ServerUrl, out var cached) && DateTime.UtcNow - cached.At < DiscoveryTtl)
-            _groupVersions = cached.GroupVersions;
-        if (_groupVersions is null)
+        lock (_discoveryGate)
         {
-            var groups = await Call(() => Client.Apis.GetAPIVersionsAsync(cancellationToken: cancellation), "discover the API groups of").ConfigureAwait(false);
-            _groupVersions = new HashSet<string>(groups.Groups.SelectMany(g => g.Versions.Select(v => v.GroupVersion)), StringComparer.Ordinal) { "v1" };
-            DiscoveryCache[ServerUrl] = (_groupVersions, DateTime.UtcNow);
+            if (_served.TryGetValue(groupVersion, out var known)) return known;
         }
-        if (!_groupVersions.Contains(groupVersion))
+        var groupVersions = await GroupVersionsAsync(cancellation).ConfigureAwait(false);
+        lock (_discoveryGate) return _served[groupVersion] = groupVersions.Contains(groupVersion);
+    }
+
+    // One discovery per connection, shared by the reads that start together (Sync picks PDB and HPA versions at once).
+    private Task<HashSet<string>> GroupVersionsAsync(CancellationToken cancellation)
+    {
+        lock (_discoveryGate)
         {
-            _served[groupVersion] = false;
-            return false;
+            if (_discovery is { IsFaulted: false, IsCanceled: false }) return _discovery;
+            if (ProcessDiscovery.TryGetValue(ServerUrl, out var cached) && DateTime.UtcNow - cached.At < DiscoveryTtl)
+                return _discovery = Task.FromResult(cached.GroupVersions);
+            if (Target.DiscoveryCacheDirectory is { } dir && DiscoveryCache.Read(dir, ServerUrl, DiscoveryTtl) is { } fromDisk)
+            {
+                _discoveryFromDisk = true;
+                return _discovery = Task.FromResult(fromDisk);
+            }
+            _discoveryFromDisk = false;
+            return _discovery = AskGroupVersionsAsync(cancellation);
         }
-        return _served[groupVersion] = true;
+    }
+
+    private async Task<HashSet<string>> AskGroupVersionsAsync(CancellationToken cancellation)
+    {
+        // Read as JSON: the group list's models are one more type graph for a new process to set up.
+        using var groups = await Call(() => GetJsonAsync("apis", cancellation), "discover the API groups of").ConfigureAwait(false);
+        var asked = DiscoveryCache.GroupVersionsOf(groups.RootElement);
+        ProcessDiscovery[ServerUrl] = (asked, DateTime.UtcNow);
+        if (Target.DiscoveryCacheDirectory is { } dir) DiscoveryCache.Write(dir, ServerUrl, asked);
+        return asked;
+    }
+
+    /// <summary>Forgets what this process learnt of <paramref name="serverUrl"/> (tests: the next new connection is a new process's).</summary>
+    internal static void ForgetProcessDiscovery(string serverUrl) => ProcessDiscovery.TryRemove(serverUrl, out _);
+
+    /// <summary>
+    /// Runs a read whose API version came from discovery. When that discovery came from the disk cache and the
+    /// server answers 404 (the cluster changed within the cache's ten minutes), the cache is dropped, the server
+    /// asked, and the read runs once more with what it says now.
+    /// </summary>
+    public async Task<T> WithCurrentDiscoveryAsync<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await read().ConfigureAwait(false);
+        }
+        catch (PaastaException e) when (e.ErrorId == "KubeObjectNotFound" && ForgetDiskDiscovery())
+        {
+            return await read().ConfigureAwait(false);
+        }
+    }
+
+    private bool ForgetDiskDiscovery()
+    {
+        lock (_discoveryGate)
+        {
+            if (!_discoveryFromDisk) return false;
+            _discoveryFromDisk = false;
+            _discovery = null;
+            _served.Clear();
+        }
+        if (Target.DiscoveryCacheDirectory is { } dir) DiscoveryCache.Delete(dir, ServerUrl);
+        return true;
     }
 
     /// <summary>The first of <paramref name="candidates"/> (newest first) that the server serves.</summary>

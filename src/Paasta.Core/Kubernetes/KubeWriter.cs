@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
@@ -255,11 +256,11 @@ public sealed class KubeWriter
     /// <summary>Lists PDBs or HPAs of every namespace by label selector, as JSON.</summary>
     public async Task<List<JsonObject>> ListCustomAsync(string groupVersion, string plural, string selector, CancellationToken cancellation)
     {
-        var (group, version) = Split(groupVersion);
-        var result = await _kube.Call(() => _kube.Client.CustomObjects.ListClusterCustomObjectAsync(group, version, plural, labelSelector: selector, cancellationToken: cancellation),
+        // Straight from the response into JSON nodes (not through the client's object-typed custom-object path).
+        var prefix = groupVersion.Contains('/') ? "apis" : "api";
+        using var list = await _kube.Call(() => _kube.GetJsonAsync($"{prefix}/{groupVersion}/{plural}?labelSelector={Uri.EscapeDataString(selector)}", cancellation),
             $"list Paasta-managed {plural}").ConfigureAwait(false);
-        var list = ObjectDiff.ToJson(result) as JsonObject;
-        return (list?["items"] as JsonArray)?.OfType<JsonObject>().ToList() ?? new List<JsonObject>();
+        return LiveControllers.Items(list.RootElement).Where(i => i.ValueKind == JsonValueKind.Object).Select(i => JsonObject.Create(i.Clone())!).ToList();
     }
 
     public async Task<bool> NamespaceExistsAsync(string name, CancellationToken cancellation)

@@ -129,21 +129,22 @@ public sealed class KubernetesReplicaReader : IReplicaReader
                 result.ReadyPods[key] = IsReady(pod) ? n + 1 : n;
             }
         }
+        // Controllers too: only labels and spec.replicas are needed (LiveControllers says why JSON).
         if (controllers.HasFlag(ReplicaControllers.Deployments))
-        {
-            var deployments = await _kube.Call(() => _kube.Client.AppsV1.ListNamespacedDeploymentAsync(ns, labelSelector: selector, cancellationToken: cancellation),
-                $"list the deployments of namespace {ns}").ConfigureAwait(false);
-            foreach (var d in deployments.Items)
-                if (Key(d.Metadata) is var (s, i)) result.ControllerReplicas[(s, i, ReplicaControllers.Deployments)] = d.Spec?.Replicas ?? 1;
-        }
+            await ReadControllersAsync(ns, "deployments", selector, ReplicaControllers.Deployments, result, cancellation).ConfigureAwait(false);
         if (controllers.HasFlag(ReplicaControllers.StatefulSets))
-        {
-            var sets = await _kube.Call(() => _kube.Client.AppsV1.ListNamespacedStatefulSetAsync(ns, labelSelector: selector, cancellationToken: cancellation),
-                $"list the statefulsets of namespace {ns}").ConfigureAwait(false);
-            foreach (var set in sets.Items)
-                if (Key(set.Metadata) is var (s, i)) result.ControllerReplicas[(s, i, ReplicaControllers.StatefulSets)] = set.Spec?.Replicas ?? 1;
-        }
+            await ReadControllersAsync(ns, "statefulsets", selector, ReplicaControllers.StatefulSets, result, cancellation).ConfigureAwait(false);
         return result;
+    }
+
+    private async Task ReadControllersAsync(string ns, string plural, string selector, ReplicaControllers kind, NamespaceReplicas result, CancellationToken cancellation)
+    {
+        using var list = await _kube.Call(() => _kube.GetJsonAsync(
+            $"apis/apps/v1/namespaces/{Uri.EscapeDataString(ns)}/{plural}?labelSelector={Uri.EscapeDataString(selector)}", cancellation),
+            $"list the {plural} of namespace {ns}").ConfigureAwait(false);
+        foreach (var item in LiveControllers.Items(list.RootElement))
+            if (Key(item) is var (s, i))
+                result.ControllerReplicas[(s, i, kind)] = Property(Property(item, "spec"), "replicas") is { ValueKind: JsonValueKind.Number } r && r.TryGetInt32(out var n) ? n : 1;
     }
 
     /// <summary>A pod is available when its Ready condition is True (terminating pods still count until they are not Ready).</summary>
@@ -168,8 +169,6 @@ public sealed class KubernetesReplicaReader : IReplicaReader
     private static string? String(JsonElement element, string name) =>
         Property(element, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
 
-    private static (string, string)? Key(V1ObjectMeta? meta) =>
-        meta?.Labels is { } labels && labels.TryGetValue(ServiceLabel, out var s) && labels.TryGetValue(InstanceLabel, out var i) ? (s, i) : null;
 }
 
 /// <summary>Options of a replication run.</summary>

@@ -81,7 +81,8 @@ public sealed class OperationContext : IDisposable
         lock (_gate)
         {
             if (_connections.TryGetValue((kubeConfig, context), out var open)) return open;
-            var connection = KubeConnection.Open(new KubeTarget(kubeConfig, context));
+            var cache = Settings.CacheDirectory;
+            var connection = KubeConnection.Open(new KubeTarget(kubeConfig, context) { DiscoveryCacheDirectory = cache is null ? null : Path.Combine(cache, "kube-discovery") });
             _connections[(kubeConfig, context)] = connection;
             Timings.Mark("kubeconfig and client");
             Sink.Verbose($"Kubernetes{(cluster is null ? "" : $" for cluster {cluster}")}: {connection.ServerUrl} (kubeconfig {kubeConfig}{(context is null ? "" : $", context {context}")})");

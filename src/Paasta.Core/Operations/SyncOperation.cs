@@ -72,8 +72,8 @@ public static class SyncOperation
                 var kube = lane.Reconciler.Connection;
                 var requestsBefore = kube.Counter.Requests;
                 var passWatch = Stopwatch.StartNew();
-                var plan = Wait(lane.Reconciler.PlanAsync(lane.Requests, lane.Prune, context.Cancellation), context);
-                if (pass == 1) context.Timings.Mark("read the cluster and plan");
+                var plan = Wait(lane.Reconciler.PlanAsync(lane.Requests, lane.Prune, context.Cancellation, pass == 1 ? context.Timings.Mark : null), context);
+                if (pass == 1) context.Timings.Mark("plan");
                 sink.Verbose($"Pass {pass}: planned {plan.Count} instance(s) from {kube.Counter.Requests - requestsBefore} API request(s) in {passWatch.ElapsedMilliseconds} ms: " +
                     string.Join(", ", plan.Items.GroupBy(p => p.Result.Action).Select(g => $"{g.Count()} {g.Key}")) + ".");
                 foreach (var refusal in plan.Refusals)

@@ -258,6 +258,17 @@ public sealed class ResolvedSettings
     /// </summary>
     public string? EnvironmentVariable(string name) => _environment(name);
 
+    /// <summary>
+    /// Paasta's per-user cache folder: <c>$XDG_CACHE_HOME/paasta</c>, else <c>~/.cache/paasta</c>
+    /// (<c>%LOCALAPPDATA%\paasta\cache</c> on Windows); null when the environment names no such place. What is
+    /// kept there is only a shortcut (docs/CONFIGURATION.md).
+    /// </summary>
+    public string? CacheDirectory =>
+        _environment("XDG_CACHE_HOME") is { Length: > 0 } xdg && Path.IsPathFullyQualified(xdg) ? Path.Combine(xdg, "paasta")
+        : OperatingSystem.IsWindows() ? (_environment("LOCALAPPDATA") is { Length: > 0 } local ? Path.Combine(local, "paasta", "cache") : null)
+        : _environment("HOME") is { Length: > 0 } home && Path.IsPathFullyQualified(home) ? Path.Combine(home, ".cache", "paasta")
+        : null;
+
     /// <summary>The cluster → context map (parameter, else environment, else file); empty when none is set.</summary>
     public IReadOnlyDictionary<string, string> ClusterContext
     {

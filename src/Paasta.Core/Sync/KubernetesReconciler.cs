@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
@@ -34,8 +35,11 @@ public sealed record SyncPlanItem(SyncResult Result, DesiredApp? Desired, IKuber
 /// </summary>
 public sealed class ClusterState
 {
+    /// <summary>Live Deployments; read from the cluster, each is a summary (<see cref="LiveControllers"/>) and its JSON is in <see cref="ControllerJson"/>.</summary>
     public Dictionary<(string Namespace, string Name), V1Deployment> Deployments { get; } = new();
     public Dictionary<(string Namespace, string Name), V1StatefulSet> StatefulSets { get; } = new();
+    /// <summary>The live controllers as the server sent them, by kind ("Deployment", "StatefulSet"), namespace and name.</summary>
+    public Dictionary<(string Kind, string Namespace, string Name), JsonElement> ControllerJson { get; } = new();
     public Dictionary<(string Namespace, string Name), JsonObject> PodDisruptionBudgets { get; } = new();
     public Dictionary<(string Namespace, string Name), JsonObject> HorizontalPodAutoscalers { get; } = new();
     public bool StatefulSetsListed { get; set; }
@@ -52,6 +56,41 @@ public sealed class ClusterState
     /// instances start at max_instances), no Secret signature, every namespace missing, and the newest API
     /// versions PaaSTA writes (policy/v1, autoscaling/v2).
     /// </summary>
+    /// <summary>Adds the Deployments of a LIST response, read as JSON (<see cref="LiveControllers"/>).</summary>
+    public void AddDeployments(JsonElement list)
+    {
+        foreach (var item in LiveControllers.Items(list))
+        {
+            var d = LiveControllers.Deployment(item);
+            Deployments[(d.Metadata.NamespaceProperty, d.Metadata.Name)] = d;
+            ControllerJson[("Deployment", d.Metadata.NamespaceProperty ?? "", d.Metadata.Name ?? "")] = item;
+        }
+    }
+
+    /// <summary>Adds the StatefulSets of a LIST response, read as JSON; StatefulSets count as listed from then on.</summary>
+    public void AddStatefulSets(JsonElement list)
+    {
+        StatefulSetsListed = true;
+        foreach (var item in LiveControllers.Items(list))
+        {
+            var s = LiveControllers.StatefulSet(item);
+            StatefulSets[(s.Metadata.NamespaceProperty, s.Metadata.Name)] = s;
+            ControllerJson[("StatefulSet", s.Metadata.NamespaceProperty ?? "", s.Metadata.Name ?? "")] = item;
+        }
+    }
+
+    /// <summary>
+    /// A live controller as JSON, for a field diff: as the server sent it when it was read as JSON, else serialized
+    /// from its model (a state built in memory).
+    /// </summary>
+    public JsonNode? ControllerAsJson(IKubernetesObject<V1ObjectMeta> live)
+    {
+        var kind = live is V1StatefulSet ? "StatefulSet" : "Deployment";
+        return ControllerJson.TryGetValue((kind, live.Metadata?.NamespaceProperty ?? "", live.Metadata?.Name ?? ""), out var json)
+            ? ObjectDiff.ToJson(json)
+            : ObjectDiff.ToJson(live);
+    }
+
     public static ClusterState Empty(IEnumerable<string> namespaces)
     {
         var state = new ClusterState { PdbApiVersion = "policy/v1", HpaApiVersion = "autoscaling/v2", StatefulSetsListed = true, HorizontalPodAutoscalersListed = true };
@@ -118,12 +157,16 @@ public sealed class KubernetesReconciler
     public async Task<List<SyncPlanItem>> PlanAsync(IReadOnlyList<SyncRequest> requests, CancellationToken cancellation) =>
         (await PlanAsync(requests, null, cancellation).ConfigureAwait(false)).Items;
 
-    /// <summary>Observes, then plans the sync of <paramref name="requests"/> and the prune of <paramref name="prune"/>. Writes nothing.</summary>
-    public async Task<SyncPlan> PlanAsync(IReadOnlyList<SyncRequest> requests, PruneRequest? prune, CancellationToken cancellation)
+    /// <summary>
+    /// Observes, then plans the sync of <paramref name="requests"/> and the prune of <paramref name="prune"/>. Writes
+    /// nothing. <paramref name="observed"/> is told "read the cluster" between the two (for PhaseTimings).
+    /// </summary>
+    public async Task<SyncPlan> PlanAsync(IReadOnlyList<SyncRequest> requests, PruneRequest? prune, CancellationToken cancellation, Action<string>? observed = null)
     {
         var pruning = prune is { Scopes.Count: > 0 };
         if (requests.Count == 0 && !pruning) return new SyncPlan(new List<SyncPlanItem>(), Array.Empty<PaastaException>());
         var state = await ObserveAsync(requests, cancellation, pruning).ConfigureAwait(false);
+        observed?.Invoke("read the cluster");
         var plan = Plan(requests, state);
         var removals = pruning ? PrunePlanner.Candidates(prune!, state) : new PruneCandidates(new List<PruneCandidate>(), Array.Empty<PaastaException>());
         if (_bounce is null || (!plan.Any(NeedsBounceEngine) && removals.Remove.Count == 0))
@@ -213,7 +256,7 @@ public sealed class KubernetesReconciler
     /// <summary>
     /// Reads what the requests need: managed Deployments and PDBs (one LIST each), StatefulSets only when an
     /// instance uses one, HPAs only when an instance is or was autoscaled, API discovery once per server (cached
-    /// for the process), and a GET per namespace only for namespaces where something must be created and no
+    /// for the process and, for ten minutes, on disk), and a GET per namespace only for namespaces where something must be created and no
     /// Paasta object lives yet. Pruning needs every managed controller, PDB and HPA.
     /// </summary>
     public async Task<ClusterState> ObserveAsync(IReadOnlyList<SyncRequest> requests, CancellationToken cancellation, bool pruning = false)
@@ -222,42 +265,33 @@ public sealed class KubernetesReconciler
         var running = requests.Where(r => r.Branch is not null).ToList();
         var selector = $"{KubernetesObjectBuilder.ManagedLabel}=true";
 
-        var deploymentsTask = _kube.Call(() => _kube.Client.AppsV1.ListDeploymentForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation),
-            "list Paasta-managed Deployments");
+        // Controllers are read as JSON into summaries (LiveControllers), not as V1DeploymentList: see there why.
+        var deploymentsTask = ListControllersAsync("deployments", selector, "list Paasta-managed Deployments", cancellation);
         var needStatefulSets = pruning || running.Any(r => KubernetesObjectBuilder.UsesStatefulSet(r.Instance));
-        async Task<V1StatefulSetList?> ListStatefulSets() => needStatefulSets
-            ? await _kube.Call(() => _kube.Client.AppsV1.ListStatefulSetForAllNamespacesAsync(labelSelector: selector, cancellationToken: cancellation), "list Paasta-managed StatefulSets").ConfigureAwait(false)
-            : null;
-        var statefulSetsTask = ListStatefulSets();
-        var pdbVersionTask = _kube.PickVersionAsync("PodDisruptionBudget", new[] { "policy/v1", "policy/v1beta1" }, cancellation);
+        var statefulSetsTask = needStatefulSets
+            ? ListControllersAsync("statefulsets", selector, "list Paasta-managed StatefulSets", cancellation)
+            : Task.FromResult<JsonElement?>(null);
+        // The PDB LIST goes out beside the controllers' (its version known from discovery, often cached on disk).
+        var pdbTask = ListByServedVersionAsync("PodDisruptionBudget", new[] { "policy/v1", "policy/v1beta1" }, "poddisruptionbudgets", selector, cancellation);
         var secretsTask = SecretSignatures.ReadAsync(_kube, running.Select(r => r.Instance), cancellation);
 
-        var deployments = await deploymentsTask.ConfigureAwait(false);
-        foreach (var d in deployments.Items) state.Deployments[(d.Metadata.NamespaceProperty, d.Metadata.Name)] = d;
-        if (await statefulSetsTask.ConfigureAwait(false) is { } sets)
-        {
-            state.StatefulSetsListed = true;
-            foreach (var s in sets.Items) state.StatefulSets[(s.Metadata.NamespaceProperty, s.Metadata.Name)] = s;
-        }
-
-        state.PdbApiVersion = await pdbVersionTask.ConfigureAwait(false);
-        var pdbTask = _writer.ListCustomAsync(state.PdbApiVersion, "poddisruptionbudgets", selector, cancellation);
+        state.AddDeployments((await deploymentsTask.ConfigureAwait(false))!.Value);
+        if (await statefulSetsTask.ConfigureAwait(false) is { } sets) state.AddStatefulSets(sets);
 
         // HPAs matter for instances that are autoscaled now, or whose live Deployment says it was (its HPA must go).
         var names = running.Select(r => (r.Instance.Namespace, KubernetesObjectBuilder.AppName(r.Instance.Service, r.Instance.Instance))).ToList();
         var needHpas = pruning || running.Any(r => r.Instance.IsAutoscaled)
             || names.Any(n => state.Deployments.TryGetValue(n, out var d) && KubeLabels.Of(d.Metadata, KubernetesObjectBuilder.AutoscaledLabel) == "true");
-        Task<List<JsonObject>>? hpaTask = null;
-        if (needHpas)
-        {
-            state.HpaApiVersion = await _kube.PickVersionAsync("HorizontalPodAutoscaler", new[] { "autoscaling/v2", "autoscaling/v2beta2" }, cancellation).ConfigureAwait(false);
-            hpaTask = _writer.ListCustomAsync(state.HpaApiVersion, "horizontalpodautoscalers", selector, cancellation);
-        }
-        foreach (var p in await pdbTask.ConfigureAwait(false)) state.PodDisruptionBudgets[Key(p)] = p;
+        var hpaTask = needHpas
+            ? ListByServedVersionAsync("HorizontalPodAutoscaler", new[] { "autoscaling/v2", "autoscaling/v2beta2" }, "horizontalpodautoscalers", selector, cancellation)
+            : null;
+        (state.PdbApiVersion, var pdbs) = await pdbTask.ConfigureAwait(false);
+        foreach (var p in pdbs) state.PodDisruptionBudgets[Key(p)] = p;
         if (hpaTask is not null)
         {
             state.HorizontalPodAutoscalersListed = true;
-            foreach (var h in await hpaTask.ConfigureAwait(false)) state.HorizontalPodAutoscalers[Key(h)] = h;
+            (state.HpaApiVersion, var hpas) = await hpaTask.ConfigureAwait(false);
+            foreach (var h in hpas) state.HorizontalPodAutoscalers[Key(h)] = h;
         }
 
         state.Secrets = await secretsTask.ConfigureAwait(false);
@@ -267,6 +301,21 @@ public sealed class KubernetesReconciler
         foreach (var (ns, exists) in await Task.WhenAll(checks).ConfigureAwait(false))
             (exists ? state.Namespaces : state.MissingNamespaces).Add(ns);
         return state;
+    }
+
+    // The newest served version of a kind (discovery) and its Paasta-managed objects under it.
+    private Task<(string Version, List<JsonObject> Items)> ListByServedVersionAsync(string kind, string[] versions, string plural, string selector, CancellationToken cancellation) =>
+        _kube.WithCurrentDiscoveryAsync(async () =>
+        {
+            var version = await _kube.PickVersionAsync(kind, versions, cancellation).ConfigureAwait(false);
+            return (version, await _writer.ListCustomAsync(version, plural, selector, cancellation).ConfigureAwait(false));
+        });
+
+    // The list's root, copied out of the pooled document: the items stay readable for the state's lifetime.
+    private async Task<JsonElement?> ListControllersAsync(string plural, string selector, string what, CancellationToken cancellation)
+    {
+        using var list = await _kube.Call(() => _kube.GetJsonAsync(LiveControllers.ListUri(plural, selector), cancellation), what).ConfigureAwait(false);
+        return list.RootElement.Clone();
     }
 
     private static (string, string) Key(JsonObject o) =>
@@ -425,7 +474,7 @@ public sealed class KubernetesReconciler
                 if (configChanged) details.Add($"config_sha {result.OldConfigSha ?? "(none)"} -> {result.NewConfigSha}");
                 if (replicasChanged) details.Add($"replicas {result.OldReplicas} -> {result.NewReplicas}");
                 var skip = new HashSet<string>(ObjectDiff.VersionLabels) { "replicas", "apiVersion", "kind" };
-                details.AddRange(ObjectDiff.Describe(ObjectDiff.ToJson(live), ObjectDiff.ToJson(desired.Controller), skipKeys: skip)
+                details.AddRange(ObjectDiff.Describe(state.ControllerAsJson(live), ObjectDiff.ToJson(desired.Controller), skipKeys: skip)
                     .Where(l => !l.StartsWith("spec.template.spec.containers[", StringComparison.Ordinal) || !l.Contains("].image:", StringComparison.Ordinal) || !versionChanged));
                 ops.AddRange(_updater.PlanUpdate(desired, live, details, _writer));
                 action = SyncAction.Updated;

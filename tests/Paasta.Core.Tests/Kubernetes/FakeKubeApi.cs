@@ -86,6 +86,13 @@ public sealed class FakeKubeApi : IDisposable
             });
             return;
         }
+        // As a real server: a group version it does not serve is 404 (policy/v1 on v1.20).
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (segments.Length >= 3 && segments[0] == "apis" && !Served.Contains($"{segments[1]}/{segments[2]}"))
+        {
+            Reply(c, 404, Status(404, "the server could not find the requested resource"));
+            return;
+        }
 
         // /api/v1/... or /apis/{group}/{version}/..., then [namespaces/{ns}/]{plural}[/{name}]
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();
@@ -144,6 +151,9 @@ public sealed class FakeKubeApi : IDisposable
                 return;
         }
     }
+
+    private static readonly HashSet<string> Served = new(StringComparer.Ordinal)
+        { "apps/v1", "policy/v1beta1", "autoscaling/v2beta2", "autoscaling/v1", "batch/v1", "batch/v1beta1" };
 
     private static JsonObject Group(string name, params string[] versions) => new()
     {

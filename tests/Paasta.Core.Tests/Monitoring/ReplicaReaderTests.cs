@@ -72,6 +72,34 @@ public sealed class ReplicaReaderTests : IDisposable
     }
 
     [Fact]
+    public void Reads_the_replicas_of_Deployments_and_StatefulSets_from_their_lists_as_JSON()
+    {
+        foreach (var (plural, kind, name, instance, replicas) in new[]
+                 { ("deployments", "Deployment", "svc-main", "main", (int?)3), ("deployments", "Deployment", "svc-canary", "canary", null), ("statefulsets", "StatefulSet", "svc-db", "db", 2) })
+        {
+            var spec = new JsonObject();
+            if (replicas is { } n) spec["replicas"] = n;
+            _api.Add(plural, new JsonObject
+            {
+                ["apiVersion"] = "apps/v1",
+                ["kind"] = kind,
+                // KubernetesClient's models reject a timestamp they cannot parse; the check needs labels and spec.replicas only.
+                ["metadata"] = new JsonObject
+                {
+                    ["name"] = name, ["namespace"] = "paastasvc-svc", ["creationTimestamp"] = "not a time",
+                    ["labels"] = new JsonObject { [KubernetesReplicaReader.ServiceLabel] = "svc", [KubernetesReplicaReader.InstanceLabel] = instance },
+                },
+                ["spec"] = spec,
+            });
+        }
+        var read = new KubernetesReplicaReader(_kube).ReadAsync("paastasvc-svc", new[] { "svc" }, ReplicaControllers.Deployments | ReplicaControllers.StatefulSets, default).GetAwaiter().GetResult();
+        Assert.Equal(3, read.ControllerReplicas[("svc", "main", ReplicaControllers.Deployments)]);
+        Assert.Equal(1, read.ControllerReplicas[("svc", "canary", ReplicaControllers.Deployments)]); // unset: the API's default
+        Assert.Equal(2, read.ControllerReplicas[("svc", "db", ReplicaControllers.StatefulSets)]);
+        Assert.Equal(3, _kube.Counter.Requests);
+    }
+
+    [Fact]
     public void A_refused_list_is_a_PaastaException_naming_the_namespace()
     {
         _api.Dispose();

@@ -27,6 +27,18 @@ public sealed class SettingsTests : IDisposable
     }
 
     [Fact]
+    public void TheCacheFolderIsXdgCacheHomeElseUnderHomeElseNone()
+    {
+        ResolvedSettings With(params (string Name, string Value)[] env) =>
+            new(null, () => new PaastaSettings(), n => env.FirstOrDefault(e => e.Name == n).Value);
+        if (OperatingSystem.IsWindows()) return;
+        Assert.Equal(Path.Combine("/x", "paasta"), With(("XDG_CACHE_HOME", "/x"), ("HOME", "/h")).CacheDirectory);
+        Assert.Equal(Path.Combine("/h", ".cache", "paasta"), With(("HOME", "/h")).CacheDirectory);
+        Assert.Equal(Path.Combine("/h", ".cache", "paasta"), With(("XDG_CACHE_HOME", "relative"), ("HOME", "/h")).CacheDirectory); // XDG: absolute only
+        Assert.Null(With().CacheDirectory); // engine tests pass no environment: no cache, each connection asks
+    }
+
+    [Fact]
     public void The_default_soa_dir_is_PaaSTAs()
     {
         Assert.Equal("/nail/etc/services", new ResolvedSettings(null, () => new PaastaSettings(), _ => null).SoaDir);
