@@ -156,7 +156,7 @@ Describe 'Bounce methods on the local cluster' -Tag Integration {
         while ($true) {
             if (@(Get-Pods | Where-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' -eq $new }).Count -gt 0) { break }
             if ([DateTime]::UtcNow -gt $deadline) { throw 'the bounce did not start' }
-            Start-Sleep -Milliseconds 200
+            Start-Sleep -Milliseconds 500
         }
         Stop-Process -Id $child.Id -Force
         $child.WaitForExit()

@@ -112,6 +112,18 @@ public sealed class HacheckStandIn : IDisposable {
             $null = Stop-Job $Job; $watched = (Receive-Job $Job) -join "`n"; Remove-Job $Job -Force
             @(($watched -replace '}\s*{', "}`u{1e}{") -split "`u{1e}" | Where-Object { $_.Trim() } | ForEach-Object { $_ | ConvertFrom-Json })
         }
+        # Sync passes until each of the pods named is deleted (has a deletionTimestamp, or is gone). These tests check
+        # when each old copy was deleted; how long the kubelet then takes to remove it (10-60 s here) is not theirs.
+        function Sync-UntilDeleted([string[]] $Names, [int] $TimeoutSec = 240) {
+            $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+            while ($true) {
+                $null = Sync
+                if (-not @(Get-Pods | Where-Object { $_.metadata.name -in $Names -and -not $_.metadata.deletionTimestamp })) { break }
+                if ([DateTime]::UtcNow -gt $deadline) { throw "Sync did not delete $($Names -join ', ') within $TimeoutSec s" }
+                Start-Sleep -Seconds 1
+            }
+            Start-Sleep -Seconds 1   # the deletion watch sees the last change
+        }
         # When the pod was deleted: its deletionTimestamp less its grace period (whole seconds).
         function Get-DeletedAt($Pod) { ([DateTime]$Pod.metadata.deletionTimestamp).ToUniversalTime().AddSeconds(-[int]$Pod.spec.terminationGracePeriodSeconds) }
     }
@@ -130,7 +142,7 @@ public sealed class HacheckStandIn : IDisposable {
         $new = Get-NextSha
         Deploy $new
         $watch = Start-DeletionWatch
-        $null = Sync -Wait -TimeoutSec 240
+        Sync-UntilDeleted $oldPods.Name
         $downs = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
         @($downs.PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
         foreach ($d in $downs) {
@@ -166,7 +178,7 @@ public sealed class HacheckStandIn : IDisposable {
         @($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
         $Hacheck.Reset()   # every sidecar restarts: hacheck says up again for all of them
         $watch = Start-DeletionWatch
-        $null = Sync -Wait -TimeoutSec 240
+        Sync-UntilDeleted $oldPods.Name
         $events = Stop-DeletionWatch $watch
         $redrains = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
         foreach ($pod in $oldPods) {
@@ -193,7 +205,7 @@ public sealed class HacheckStandIn : IDisposable {
         $deadline = [DateTime]::UtcNow.AddSeconds(120)
         while (@(Get-Pods | Where-Object { $_.metadata.labels.'paasta.yelp.com/git_sha' -eq $old -and $_.metadata.annotations.'paasta.yelp.com/draining-since' }).Count -lt $oldPods.Count) {
             if ([DateTime]::UtcNow -gt $deadline -or $child.HasExited) { throw 'the child Sync did not drain and mark the old copies' }
-            Start-Sleep -Milliseconds 100
+            Start-Sleep -Milliseconds 500
         }
         Stop-Process -Id $child.Id -Force
         $child.WaitForExit()
@@ -202,7 +214,7 @@ public sealed class HacheckStandIn : IDisposable {
         @($Hacheck.Requests | Where-Object { $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique) | Should -Be @($oldPods.Ip | Sort-Object)
 
         $watch = Start-DeletionWatch
-        $null = Sync -Wait -TimeoutSec 240
+        Sync-UntilDeleted $oldPods.Name
         $events = Stop-DeletionWatch $watch
         $downs = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' })
         foreach ($pod in $oldPods) {
@@ -217,6 +229,8 @@ public sealed class HacheckStandIn : IDisposable {
 
     It 'drains every copy before a stop scales the instance to zero' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        Set-Instance "  bounce_method: brutal`n$DrainSettings"
+        $null = Initialize-Running
         $running = @(Get-PodRecords | Where-Object { $_.Ip })
         $running.Count | Should -Be $Copies
         $Hacheck.Reset()
@@ -229,12 +243,9 @@ public sealed class HacheckStandIn : IDisposable {
         $downIps = @($Hacheck.Requests | Where-Object { $_.Method -eq 'POST' -and $_.Form['status'] -eq 'down' } | ForEach-Object PodIp | Sort-Object -Unique)
         $downIps | Should -Be @($running.Ip | Sort-Object)
         @(Get-Pods | Where-Object { -not $_.metadata.deletionTimestamp }).Count | Should -Be $Copies
-        $null = Sync -Wait -TimeoutSec 120
+        Sync-UntilDeleted $running.Name -TimeoutSec 120
         ([DateTime]::UtcNow - $marked).TotalSeconds | Should -BeGreaterOrEqual ($Delay - 1)
         @(Get-Pods | Where-Object { -not $_.metadata.deletionTimestamp }).Count | Should -Be 0
         (Invoke-Kubectl -n $Namespace get deployment "$Service-$Instance" -o jsonpath='{.spec.replicas}') | Should -Be '0'
-        # Bring it back for anything that runs after.
-        Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance $Instance | Start-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
-        $null = New-PaastaDeployments -SoaDir $Soa -Service $Service -Repository $Bare -Confirm:$false
     }
 }
