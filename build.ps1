@@ -165,6 +165,14 @@ function Invoke-Test {
     $kubeconfig = Join-Path $PlatformState 'kubeconfig'
     if (-not $env:KUBECONFIG -and (Test-Path $kubeconfig)) { $env:KUBECONFIG = $kubeconfig }
 
+    # Pester's lanes (see $PesterLanes) start first and run while xunit does: their tests mostly wait on the cluster.
+    # Exclusive tests (they stop the API server every other test uses) run after them, alone. PlatformDown stops the
+    # platform, so it runs last, on its own, and only when this run started it.
+    Write-Step 'Starting Pester against the built module (child pwsh processes, alongside xunit)'
+    Invoke-Checked $Dotnet @('restore', (Join-Path $Root 'tools/restore/Tools.csproj'), '--nologo', '-v', 'quiet')
+    $exclude = @(@($ExcludeTag) + 'PlatformDown' | Where-Object { $_ })
+    $lanes = Start-PesterLanes -Include $Tag -Exclude (@($exclude) + 'Exclusive')
+
     # xunit: the engine (Paasta.Core.Tests), then the cmdlets hosted in-process against the built module (Paasta.Cmdlets.Tests).
     $xunit = @{ Passed = 0; Failed = 0; Skipped = 0 }
     $env:PAASTA_TEST_MODULE = Join-Path $ModuleDir 'Paasta.psd1'
@@ -185,10 +193,11 @@ function Invoke-Test {
         }
     }
 
-    Write-Step 'Running Pester against the built module (in a child pwsh)'
-    Invoke-Checked $Dotnet @('restore', (Join-Path $Root 'tools/restore/Tools.csproj'), '--nologo', '-v', 'quiet')
-    # PlatformDown stops the platform, so it runs last, on its own, and only when this run started it.
-    $pester = Invoke-PesterRun -Name 'pester' -Include $Tag -Exclude (@($ExcludeTag) + 'PlatformDown' | Where-Object { $_ })
+    $pester = Complete-PesterLanes $lanes
+    if ((-not $Tag -or $Tag -contains 'Integration' -or $Tag -contains 'Exclusive') -and $exclude -notcontains 'Integration' -and $exclude -notcontains 'Exclusive') {
+        $alone = Invoke-PesterRun -Name 'pester-exclusive' -Include @('Exclusive') -Exclude $exclude
+        foreach ($k in 'Passed', 'Failed', 'Skipped') { $pester[$k] += $alone[$k] }
+    }
     if ($startedPlatform) {
         Write-Step 'Taking the platform down again, and checking it leaves nothing behind'
         $env:PAASTA_PLATFORM_DOWN_TEST = 'true'
@@ -205,20 +214,73 @@ function Invoke-Test {
     if ($failed -gt 0) { exit 1 }
 }
 
-function Invoke-PesterRun([string] $Name, [string[]] $Include, [string[]] $Exclude) {
-    $results = Join-Path $OutDir 'test-results'
-    $summary = Join-Path $results "$Name-summary.json"
-    if (Test-Path $summary) { Remove-Item $summary }
+# Lanes of Pester files, each run in order in a child pwsh of its own, all lanes at once; the files not named here
+# make one more lane. The files named mostly wait on the cluster (pods starting, a deleted pod taking the kubelet
+# 10-60 s to go), which leaves the CPU to the rest. Each file touches only cluster objects of its own (its namespaces,
+# or jobhello's CronJobs in tron), so lanes do not meet; Exclusive tests run after them, alone.
+$PesterLanes = @(
+    @('Bounce.Integration.Tests.ps1'),
+    @('BounceDrain.Integration.Tests.ps1'),
+    @('Kubernetes.Integration.Tests.ps1', 'Jobs.Integration.Tests.ps1')
+)
+
+function Get-PesterRunArguments([string] $Name, [string[]] $Include, [string[]] $Exclude, [string[]] $Files) {
     $runnerArgs = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $Root 'tests/Invoke-PesterTests.ps1'),
         '-ModuleManifest', (Join-Path $ModuleDir 'Paasta.psd1'),
         '-PesterManifest', (Join-Path (Get-NuGetPackageRoot) 'pester/5.7.1/tools/Pester.psd1'),
-        '-ResultDirectory', $results, '-Name', $Name)
+        '-ResultDirectory', (Join-Path $OutDir 'test-results'), '-Name', $Name)
     if ($Include) { $runnerArgs += @('-Tag', ($Include -join ',')) }
     if ($Exclude) { $runnerArgs += @('-ExcludeTag', ($Exclude -join ',')) }
-    Invoke-ChildPwsh $runnerArgs | Out-Host
+    if ($Files) { $runnerArgs += @('-Files', ($Files -join '|')) }
+    $runnerArgs
+}
+
+function Read-PesterSummary([string] $Name) {
+    $summary = Join-Path $OutDir "test-results/$Name-summary.json"
     if (Test-Path $summary) { return (Get-Content -Raw $summary | ConvertFrom-Json -AsHashtable) }
     Write-Warning "Pester ($Name) produced no summary; counting it as one failure."
     return @{ Passed = 0; Failed = 1; Skipped = 0 }
+}
+
+function Invoke-PesterRun([string] $Name, [string[]] $Include, [string[]] $Exclude) {
+    Remove-Item (Join-Path $OutDir "test-results/$Name-summary.json") -ErrorAction Ignore
+    Invoke-ChildPwsh (Get-PesterRunArguments $Name $Include $Exclude) | Out-Host
+    Read-PesterSummary $Name
+}
+
+function Start-PesterLanes([string[]] $Include, [string[]] $Exclude) {
+    # Every lane at once, each in its own child pwsh writing to a log (Complete-PesterLanes shows each log whole, so a
+    # lane's failures read as they would alone).
+    $all = @(Get-ChildItem (Join-Path $Root 'tests') -Filter '*.Tests.ps1' | Sort-Object Name)
+    $named = @($PesterLanes | ForEach-Object { $_ })
+    $lanes = @($PesterLanes | ForEach-Object { , @($all | Where-Object Name -in $_) }) + , @($all | Where-Object Name -notin $named)
+    $cmd = @(Get-PwshCommand)
+    for ($i = 0; $i -lt $lanes.Count; $i++) {
+        if (-not $lanes[$i]) { continue }
+        $name = "pester-$($i + 1)"
+        $log = Join-Path $OutDir "test-results/$name.log"
+        Remove-Item (Join-Path $OutDir "test-results/$name-summary.json") -ErrorAction Ignore
+        $arguments = @($cmd | Select-Object -Skip 1) + (Get-PesterRunArguments $name $Include $Exclude $lanes[$i].FullName)
+        $job = Start-ThreadJob -ArgumentList $cmd[0], $arguments, $log -ScriptBlock {
+            param($exe, $arguments, $log)
+            & $exe @arguments *> $log
+        }
+        [pscustomobject]@{ Name = $name; Files = $lanes[$i].Name; Log = $log; Job = $job }
+    }
+}
+
+function Complete-PesterLanes([object[]] $Lanes) {
+    $total = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    foreach ($lane in $Lanes) {
+        $null = Wait-Job $lane.Job
+        Receive-Job $lane.Job -ErrorAction Continue | Out-Host
+        Remove-Job $lane.Job
+        Write-Step "Pester $($lane.Name): $($lane.Files -join ', ')"
+        if (Test-Path $lane.Log) { Get-Content $lane.Log | Out-Host }
+        $summary = Read-PesterSummary $lane.Name
+        foreach ($k in 'Passed', 'Failed', 'Skipped') { $total[$k] += $summary[$k] }
+    }
+    $total
 }
 
 function Invoke-Package {

@@ -6,7 +6,9 @@ param(
     [Parameter(Mandatory)] [string] $ResultDirectory,
     [string] $Name = 'pester',
     [string] $Tag,
-    [string] $ExcludeTag
+    [string] $ExcludeTag,
+    # Test files to run, separated by '|' (default: every file in this folder).
+    [string] $Files
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $PesterManifest -Force
@@ -14,7 +16,7 @@ $env:PAASTA_TEST_MODULE = (Resolve-Path $ModuleManifest).Path
 $env:PAASTA_REPO_ROOT = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
 
 $config = New-PesterConfiguration
-$config.Run.Path = $PSScriptRoot
+$config.Run.Path = if ($Files) { @($Files -split '\|' | Where-Object { $_ }) } else { $PSScriptRoot }
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Normal'
 $config.TestResult.Enabled = $true

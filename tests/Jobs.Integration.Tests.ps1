@@ -86,35 +86,6 @@ Describe 'Sync-PaastaJob, Get-PaastaJob and Start-PaastaJob on the local cluster
         [int]$Matches[1] | Should -Be 0
     }
 
-    It 'runs the every-minute job on schedule: its pod completes, its output has the date filled in, and Get-PaastaJob reports it' {
-        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
-        $uid = (Get-LiveCronJob 'every_minute')[0].metadata.uid
-        $script:scheduled = $null
-        Wait-Until {
-            $jobs = (Invoke-Kubectl -n $Namespace get jobs -l "$Selector,paasta.yelp.com/job=every_minute" -o json | ConvertFrom-Json).items
-            $script:scheduled = $jobs | Where-Object { $_.metadata.ownerReferences.uid -eq $uid -and $_.status.succeeded -ge 1 } | Select-Object -First 1
-            [bool]$script:scheduled
-        } -Seconds 180 -What 'a scheduled run of every_minute to complete'
-        $scheduled.metadata.annotations.'cronjob.kubernetes.io/instantiate' | Should -BeNullOrEmpty
-        $pod = (Invoke-Kubectl -n $Namespace get pods -l "job-name=$($scheduled.metadata.name)" -o json | ConvertFrom-Json).items[0]
-        $pod.status.phase | Should -Be 'Succeeded'
-        $log = (Invoke-Kubectl -n $Namespace logs $pod.metadata.name -c tick) -join "`n"
-        $today = [DateTime]::UtcNow
-        $log | Should -Match "^tick ($($today.ToString('yyyy-MM-dd'))|$($today.AddDays(-1).ToString('yyyy-MM-dd'))) $Service$"
-
-        $info = Get-PaastaJob -Service $Service -Cluster local -Job every_minute
-        $info.Schedule | Should -Be '* * * * *'
-        $info.TronSchedule | Should -Be 'cron * * * * *'
-        $info.Suspended | Should -BeFalse
-        $info.LastScheduleTime | Should -Not -BeNullOrEmpty
-        $info.LastScheduleTime | Should -BeGreaterThan ([DateTime]::UtcNow.AddMinutes(-5))
-        $info.LastRun | Should -Not -BeNullOrEmpty
-        $info.LastRunOutcome | Should -BeIn @('Succeeded', 'Running', 'Pending')
-        # The run kubectl saw finished; Get-PaastaJob's last run is it or a later one.
-        $runs = (Invoke-Kubectl -n $Namespace get jobs -l "$Selector,paasta.yelp.com/job=every_minute" -o json | ConvertFrom-Json).items
-        $runs.metadata.name | Should -Contain $info.LastRun
-    }
-
     It 'runs two actions in requires order (Start-PaastaJob -Wait), proved by their output and container times' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         $run = Start-PaastaJob -Service $Service -Job two_steps -Cluster local -Wait -TimeoutSec 180 -Confirm:$false
@@ -152,6 +123,36 @@ Describe 'Sync-PaastaJob, Get-PaastaJob and Start-PaastaJob on the local cluster
         $info.LastRun | Should -Be $run.Name
         $info.LastRunOutcome | Should -Be 'Failed'
         $info.FailedAction | Should -Be 'explode'
+    }
+
+    # After the two tests above: the CronJob's first scheduled run (the next whole minute) comes while they run.
+    It 'runs the every-minute job on schedule: its pod completes, its output has the date filled in, and Get-PaastaJob reports it' {
+        if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
+        $uid = (Get-LiveCronJob 'every_minute')[0].metadata.uid
+        $script:scheduled = $null
+        Wait-Until {
+            $jobs = (Invoke-Kubectl -n $Namespace get jobs -l "$Selector,paasta.yelp.com/job=every_minute" -o json | ConvertFrom-Json).items
+            $script:scheduled = $jobs | Where-Object { $_.metadata.ownerReferences.uid -eq $uid -and $_.status.succeeded -ge 1 } | Select-Object -First 1
+            [bool]$script:scheduled
+        } -Seconds 180 -What 'a scheduled run of every_minute to complete'
+        $scheduled.metadata.annotations.'cronjob.kubernetes.io/instantiate' | Should -BeNullOrEmpty
+        $pod = (Invoke-Kubectl -n $Namespace get pods -l "job-name=$($scheduled.metadata.name)" -o json | ConvertFrom-Json).items[0]
+        $pod.status.phase | Should -Be 'Succeeded'
+        $log = (Invoke-Kubectl -n $Namespace logs $pod.metadata.name -c tick) -join "`n"
+        $today = [DateTime]::UtcNow
+        $log | Should -Match "^tick ($($today.ToString('yyyy-MM-dd'))|$($today.AddDays(-1).ToString('yyyy-MM-dd'))) $Service$"
+
+        $info = Get-PaastaJob -Service $Service -Cluster local -Job every_minute
+        $info.Schedule | Should -Be '* * * * *'
+        $info.TronSchedule | Should -Be 'cron * * * * *'
+        $info.Suspended | Should -BeFalse
+        $info.LastScheduleTime | Should -Not -BeNullOrEmpty
+        $info.LastScheduleTime | Should -BeGreaterThan ([DateTime]::UtcNow.AddMinutes(-5))
+        $info.LastRun | Should -Not -BeNullOrEmpty
+        $info.LastRunOutcome | Should -BeIn @('Succeeded', 'Running', 'Pending')
+        # The run kubectl saw finished; Get-PaastaJob's last run is it or a later one.
+        $runs = (Invoke-Kubectl -n $Namespace get jobs -l "$Selector,paasta.yelp.com/job=every_minute" -o json | ConvertFrom-Json).items
+        $runs.metadata.name | Should -Contain $info.LastRun
     }
 
     It 'refuses a schedule with no cron form with TronScheduleNotTranslatable naming the job, and still syncs the others' {

@@ -165,5 +165,15 @@ function New-TestImageCommit {
     $sha
 }
 
+function Get-KubeApiCounts {
+    <# The last "Kubernetes API (server): N request(s), M write(s)." line of a -Verbose run's stream, as Requests and Writes. #>
+    param([object[]] $Stream)
+    $pattern = '^Kubernetes API(?: \([^)]*\))?: (\d+) request\(s\), (\d+) write\(s\)'
+    $line = $Stream | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match $pattern } | Select-Object -Last 1
+    if (-not $line) { throw 'no API count in the verbose stream' }
+    $null = $line.Message -match $pattern
+    [pscustomobject]@{ Requests = [int]$Matches[1]; Writes = [int]$Matches[2] }
+}
+
 Export-ModuleMember -Function Get-PwshCommand, Invoke-ChildPwsh, Assert-PlatformOrSkip, Get-TestPlatformState, Use-TestCluster, Get-TestKubectl, Test-KubernetesUp,
-    New-TestName, Register-TestNamespace, Remove-TestNamespace, Invoke-Kubectl, Invoke-Git, New-TestImageCommit
+    New-TestName, Register-TestNamespace, Remove-TestNamespace, Invoke-Kubectl, Invoke-Git, New-TestImageCommit, Get-KubeApiCounts
