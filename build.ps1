@@ -165,14 +165,6 @@ function Invoke-Test {
     $kubeconfig = Join-Path $PlatformState 'kubeconfig'
     if (-not $env:KUBECONFIG -and (Test-Path $kubeconfig)) { $env:KUBECONFIG = $kubeconfig }
 
-    # Pester's lanes (see $PesterLanes) start first and run while xunit does: their tests mostly wait on the cluster.
-    # Exclusive tests (they stop the API server every other test uses) run after them, alone. PlatformDown stops the
-    # platform, so it runs last, on its own, and only when this run started it.
-    Write-Step 'Starting Pester against the built module (child pwsh processes, alongside xunit)'
-    Invoke-Checked $Dotnet @('restore', (Join-Path $Root 'tools/restore/Tools.csproj'), '--nologo', '-v', 'quiet')
-    $exclude = @(@($ExcludeTag) + 'PlatformDown' | Where-Object { $_ })
-    $lanes = Start-PesterLanes -Include $Tag -Exclude (@($exclude) + 'Exclusive')
-
     # xunit: the engine (Paasta.Core.Tests), then the cmdlets hosted in-process against the built module (Paasta.Cmdlets.Tests).
     $xunit = @{ Passed = 0; Failed = 0; Skipped = 0 }
     $env:PAASTA_TEST_MODULE = Join-Path $ModuleDir 'Paasta.psd1'
@@ -193,6 +185,14 @@ function Invoke-Test {
         }
     }
 
+    # Pester's lanes (see $PesterLanes) run at once, after xunit: the cluster lanes mostly wait on the cluster, and xunit
+    # (CPU-bound, with tests that watch the clock) runs alone before them. Exclusive tests (they stop the API server
+    # every other test uses) run after the lanes, alone. PlatformDown stops the platform, so it runs last, on its own,
+    # and only when this run started it.
+    Write-Step 'Running Pester against the built module (child pwsh processes, one per lane)'
+    Invoke-Checked $Dotnet @('restore', (Join-Path $Root 'tools/restore/Tools.csproj'), '--nologo', '-v', 'quiet')
+    $exclude = @(@($ExcludeTag) + 'PlatformDown' | Where-Object { $_ })
+    $lanes = Start-PesterLanes -Include $Tag -Exclude (@($exclude) + 'Exclusive')
     $pester = Complete-PesterLanes $lanes
     if ((-not $Tag -or $Tag -contains 'Integration' -or $Tag -contains 'Exclusive') -and $exclude -notcontains 'Integration' -and $exclude -notcontains 'Exclusive') {
         $alone = Invoke-PesterRun -Name 'pester-exclusive' -Include @('Exclusive') -Exclude $exclude
