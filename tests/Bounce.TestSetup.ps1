@@ -14,9 +14,7 @@ Register-TestNamespace $Namespace
 
 $script:Soa = Join-Path $TestDrive 'soa'
 New-Item -ItemType Directory $Soa | Out-Null
-Copy-Item -Recurse (Join-Path $Repo 'examples/soa-configs/hello') (Join-Path $Soa $Service)
-Remove-Item (Join-Path $Soa "$Service/adhoc-local.yaml"), (Join-Path $Soa "$Service/tron-local.yaml")
-$script:InstanceFile = Join-Path $Soa "$Service/kubernetes-local.yaml"
+$script:InstanceFile = Copy-HelloService $Soa $Service
 # 3 copies: enough for crossover's margin to keep some old copies serving and let others go (3 x 0.5: ceil 2,
 # where a floor would give 1), and fewer pods to wait for (the kubelet takes 10-40 s to remove a deleted pod).
 $script:Copies = 3

@@ -28,9 +28,7 @@ BeforeAll {
     # and a bare repository for its deploy tags.
     $script:Soa = Join-Path $TestDrive 'soa'
     New-Item -ItemType Directory $Soa | Out-Null
-    Copy-Item -Recurse (Join-Path $Repo 'examples/soa-configs/hello') (Join-Path $Soa $Service)
-    Remove-Item (Join-Path $Soa "$Service/adhoc-local.yaml"), (Join-Path $Soa "$Service/tron-local.yaml")
-    $script:InstanceFile = Join-Path $Soa "$Service/kubernetes-local.yaml"
+    $script:InstanceFile = Copy-HelloService $Soa $Service
     # Probes every second from the first (the example waits 5 s, then probes every 2 s): each rollout is ready sooner.
     (Get-Content -Raw $InstanceFile) -replace '(?s)\ncanary:.*$', "`n" -replace 'healthcheck_grace_period_seconds: 5', 'healthcheck_grace_period_seconds: 1' -replace 'healthcheck_interval_seconds: 2', 'healthcheck_interval_seconds: 1' | Set-Content $InstanceFile
     Add-Content (Join-Path $Soa "$Service/deploy.yaml") '- step: local.broken'

@@ -148,6 +148,15 @@ function Invoke-Git {
     $out
 }
 
+# The hello example's soa-configs copied as service $Service into $Soa, for Kubernetes only (its adhoc and tron files
+# left out); returns the path of its kubernetes-local.yaml.
+function Copy-HelloService([string] $Soa, [string] $Service) {
+    $repo = if ($env:PAASTA_REPO_ROOT) { $env:PAASTA_REPO_ROOT } else { (Resolve-Path (Join-Path $PSScriptRoot '..')).Path }
+    Copy-Item -Recurse (Join-Path $repo 'examples/soa-configs/hello') (Join-Path $Soa $Service)
+    Remove-Item (Join-Path $Soa "$Service/adhoc-local.yaml"), (Join-Path $Soa "$Service/tron-local.yaml")
+    Join-Path $Soa "$Service/kubernetes-local.yaml"
+}
+
 function New-TestImageCommit {
     <# Commits everything in the clone $Work and pushes it to its origin's main, then builds the commit's image with the
        service's Makefile (make cook-image) as 127.0.0.1:5000/services-$Service:paasta-<sha> and pushes it to the local
@@ -175,5 +184,5 @@ function Get-KubeApiCounts {
     [pscustomobject]@{ Requests = [int]$Matches[1]; Writes = [int]$Matches[2] }
 }
 
-Export-ModuleMember -Function Get-PwshCommand, Invoke-ChildPwsh, Assert-PlatformOrSkip, Get-TestPlatformState, Use-TestCluster, Get-TestKubectl, Test-KubernetesUp,
+Export-ModuleMember -Function Copy-HelloService, Get-PwshCommand, Invoke-ChildPwsh, Assert-PlatformOrSkip, Get-TestPlatformState, Use-TestCluster, Get-TestKubectl, Test-KubernetesUp,
     New-TestName, Register-TestNamespace, Remove-TestNamespace, Invoke-Kubectl, Invoke-Git, New-TestImageCommit, Get-KubeApiCounts
