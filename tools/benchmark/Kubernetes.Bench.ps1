@@ -42,6 +42,7 @@ param(
 $ErrorActionPreference = 'Stop'
 $ModuleManifest = (Resolve-Path $ModuleManifest).Path   # the child pwsh gets it too
 Import-Module $ModuleManifest -Force
+Import-Module (Join-Path $PSScriptRoot 'BenchSupport.psm1') -Force
 
 $Service = 'benchsync'
 $Cluster = 'bench'
@@ -49,33 +50,21 @@ $Namespace = "paastasvc-$Service"
 $Registry = '127.0.0.1:5000'
 $BaseImage = 'paasta-local/busybox:latest'
 
-$kubectl = if ($env:KUBECONFIG) { Join-Path (Split-Path $env:KUBECONFIG) 'bin/kubectl' }
-if (-not $kubectl -or -not (Test-Path $kubectl)) { $kubectl = (Get-Command kubectl -ErrorAction SilentlyContinue).Source }
-if (-not ($kubectl -and $env:KUBECONFIG -and ((& $kubectl get --raw /readyz 2>$null) -eq 'ok'))) {
-    Write-Warning 'No Kubernetes cluster (KUBECONFIG): the Sync-PaastaInstance figures are skipped.'
-    return
-}
-if (-not (Get-Command docker -ErrorAction SilentlyContinue)) { Write-Warning 'No docker: the Sync-PaastaInstance figures are skipped.'; return }
+$kubectl = Find-BenchCluster 'Sync-PaastaInstance figures' -Tools docker
+if (-not $kubectl) { return }
 $null = & docker image inspect $BaseImage 2>&1
 if ($LASTEXITCODE -ne 0) { throw "The image $BaseImage is not in the Docker engine (the local platform builds it: ./build.ps1 -Task Platform -Action Up)." }
 
 $process = [Environment]::ProcessPath
 $pwshPrefix = @(if ((Split-Path -Leaf $process) -match '^dotnet(\.exe)?$') { Join-Path $PSHOME 'pwsh.dll' })
 
-$root = Join-Path ([IO.Path]::GetTempPath()) "paasta-bench-kubernetes-$PID"
-if (Test-Path $root) { Remove-Item -Recurse -Force $root }
+$root = New-BenchRoot 'kubernetes'
 $soa = Join-Path $root 'soa'
 $svc = New-Item -ItemType Directory -Force (Join-Path $soa $Service)
 $objects = Join-Path $root 'objects'
 $deploymentDir = New-Item -ItemType Directory -Force (Join-Path $objects 'deployments')
 $pdbDir = New-Item -ItemType Directory -Force (Join-Path $objects 'pdbs')
 
-function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[int][math]::Floor($Values.Count / 2)] }
-function Invoke-Kubectl {
-    $out = & $kubectl @args 2>&1
-    if ($LASTEXITCODE -ne 0) { throw "kubectl $($args -join ' ') failed: $out" }
-    $out
-}
 # name -> resourceVersion of every Deployment and PDB in the namespace (one LIST each).
 function Get-ResourceVersions {
     $map = @{}
