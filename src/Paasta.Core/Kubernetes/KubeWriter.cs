@@ -260,7 +260,7 @@ public sealed class KubeWriter
         var prefix = groupVersion.Contains('/') ? "apis" : "api";
         using var list = await _kube.Call(() => _kube.GetJsonAsync($"{prefix}/{groupVersion}/{plural}?labelSelector={Uri.EscapeDataString(selector)}", cancellation),
             $"list Paasta-managed {plural}").ConfigureAwait(false);
-        return LiveControllers.Items(list.RootElement).Where(i => i.ValueKind == JsonValueKind.Object).Select(i => JsonObject.Create(i.Clone())!).ToList();
+        return KubeJson.Items(list.RootElement).Where(i => i.ValueKind == JsonValueKind.Object).Select(i => JsonObject.Create(i.Clone())!).ToList();
     }
 
     public async Task<bool> NamespaceExistsAsync(string name, CancellationToken cancellation)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using k8s.Models;
 
@@ -18,31 +17,25 @@ public static class LiveControllers
     public static string ListUri(string plural, string labelSelector) =>
         $"apis/apps/v1/{plural}?labelSelector={Uri.EscapeDataString(labelSelector)}";
 
-    /// <summary>The items of a LIST response (none when it has no items array).</summary>
-    public static IEnumerable<JsonElement> Items(JsonElement list) =>
-        list.ValueKind == JsonValueKind.Object && list.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array
-            ? items.EnumerateArray()
-            : Enumerable.Empty<JsonElement>();
-
     public static V1Deployment Deployment(JsonElement item)
     {
-        var spec = Child(item, "spec");
-        var status = Child(item, "status");
+        var spec = KubeJson.Object(item, "spec");
+        var status = KubeJson.Object(item, "status");
         return new V1Deployment
         {
-            ApiVersion = String(item, "apiVersion"),
-            Kind = String(item, "kind"),
-            Metadata = Metadata(Child(item, "metadata")),
-            Spec = spec is { } s ? new V1DeploymentSpec { Replicas = Int(s, "replicas") } : null,
+            ApiVersion = KubeJson.String(item, "apiVersion"),
+            Kind = KubeJson.String(item, "kind"),
+            Metadata = Metadata(KubeJson.Object(item, "metadata")),
+            Spec = spec is { } s ? new V1DeploymentSpec { Replicas = KubeJson.Int(s, "replicas") } : null,
             Status = status is { } t
                 ? new V1DeploymentStatus
                 {
-                    Replicas = Int(t, "replicas"),
-                    ReadyReplicas = Int(t, "readyReplicas"),
-                    AvailableReplicas = Int(t, "availableReplicas"),
-                    UpdatedReplicas = Int(t, "updatedReplicas"),
-                    UnavailableReplicas = Int(t, "unavailableReplicas"),
-                    ObservedGeneration = Long(t, "observedGeneration"),
+                    Replicas = KubeJson.Int(t, "replicas"),
+                    ReadyReplicas = KubeJson.Int(t, "readyReplicas"),
+                    AvailableReplicas = KubeJson.Int(t, "availableReplicas"),
+                    UpdatedReplicas = KubeJson.Int(t, "updatedReplicas"),
+                    UnavailableReplicas = KubeJson.Int(t, "unavailableReplicas"),
+                    ObservedGeneration = KubeJson.Long(t, "observedGeneration"),
                 }
                 : null,
         };
@@ -50,23 +43,23 @@ public static class LiveControllers
 
     public static V1StatefulSet StatefulSet(JsonElement item)
     {
-        var spec = Child(item, "spec");
-        var status = Child(item, "status");
+        var spec = KubeJson.Object(item, "spec");
+        var status = KubeJson.Object(item, "status");
         return new V1StatefulSet
         {
-            ApiVersion = String(item, "apiVersion"),
-            Kind = String(item, "kind"),
-            Metadata = Metadata(Child(item, "metadata")),
-            Spec = spec is { } s ? new V1StatefulSetSpec { Replicas = Int(s, "replicas") } : null,
+            ApiVersion = KubeJson.String(item, "apiVersion"),
+            Kind = KubeJson.String(item, "kind"),
+            Metadata = Metadata(KubeJson.Object(item, "metadata")),
+            Spec = spec is { } s ? new V1StatefulSetSpec { Replicas = KubeJson.Int(s, "replicas") } : null,
             Status = status is { } t
                 ? new V1StatefulSetStatus
                 {
-                    Replicas = Int(t, "replicas") ?? 0,
-                    ReadyReplicas = Int(t, "readyReplicas"),
-                    AvailableReplicas = Int(t, "availableReplicas"),
-                    UpdatedReplicas = Int(t, "updatedReplicas"),
-                    CurrentReplicas = Int(t, "currentReplicas"),
-                    ObservedGeneration = Long(t, "observedGeneration"),
+                    Replicas = KubeJson.Int(t, "replicas") ?? 0,
+                    ReadyReplicas = KubeJson.Int(t, "readyReplicas"),
+                    AvailableReplicas = KubeJson.Int(t, "availableReplicas"),
+                    UpdatedReplicas = KubeJson.Int(t, "updatedReplicas"),
+                    CurrentReplicas = KubeJson.Int(t, "currentReplicas"),
+                    ObservedGeneration = KubeJson.Long(t, "observedGeneration"),
                 }
                 : null,
         };
@@ -77,40 +70,15 @@ public static class LiveControllers
         if (metadata is not { } m) return new V1ObjectMeta();
         return new V1ObjectMeta
         {
-            Name = String(m, "name"),
-            NamespaceProperty = String(m, "namespace"),
-            Uid = String(m, "uid"),
-            ResourceVersion = String(m, "resourceVersion"),
-            Generation = Long(m, "generation"),
-            CreationTimestamp = Time(m, "creationTimestamp"),
-            DeletionTimestamp = Time(m, "deletionTimestamp"),
-            Labels = StringMap(m, "labels"),
-            Annotations = StringMap(m, "annotations"),
+            Name = KubeJson.String(m, "name"),
+            NamespaceProperty = KubeJson.String(m, "namespace"),
+            Uid = KubeJson.String(m, "uid"),
+            ResourceVersion = KubeJson.String(m, "resourceVersion"),
+            Generation = KubeJson.Long(m, "generation"),
+            CreationTimestamp = KubeJson.Time(m, "creationTimestamp"),
+            DeletionTimestamp = KubeJson.Time(m, "deletionTimestamp"),
+            Labels = KubeJson.StringMap(m, "labels"),
+            Annotations = KubeJson.StringMap(m, "annotations"),
         };
-    }
-
-    private static JsonElement? Child(JsonElement o, string name) =>
-        o.ValueKind == JsonValueKind.Object && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v : null;
-
-    private static string? String(JsonElement o, string name) =>
-        o.ValueKind == JsonValueKind.Object && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-    private static int? Int(JsonElement o, string name) =>
-        o.ValueKind == JsonValueKind.Object && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : null;
-
-    private static long? Long(JsonElement o, string name) =>
-        o.ValueKind == JsonValueKind.Object && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var i) ? i : null;
-
-    // RFC 3339 as the API server writes it ("2024-05-01T10:00:00Z"), in UTC as KubernetesClient reads it.
-    private static DateTime? Time(JsonElement o, string name) =>
-        String(o, name) is { } text && DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t) ? t : null;
-
-    private static IDictionary<string, string>? StringMap(JsonElement o, string name)
-    {
-        if (o.ValueKind != JsonValueKind.Object || !o.TryGetProperty(name, out var map) || map.ValueKind != JsonValueKind.Object) return null;
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var p in map.EnumerateObject())
-            if (p.Value.ValueKind == JsonValueKind.String) result[p.Name] = p.Value.GetString()!;
-        return result;
     }
 }

@@ -121,7 +121,7 @@ public sealed class KubernetesReplicaReader : IReplicaReader
                    $"api/v1/namespaces/{Uri.EscapeDataString(ns)}/pods?labelSelector={Uri.EscapeDataString(selector)}", cancellation),
                    $"list the pods of namespace {ns}").ConfigureAwait(false))
         {
-            foreach (var pod in Items(pods.RootElement))
+            foreach (var pod in KubeJson.Items(pods.RootElement))
             {
                 result.PodsListed++;
                 if (Key(pod) is not { } key) continue;
@@ -142,9 +142,9 @@ public sealed class KubernetesReplicaReader : IReplicaReader
         using var list = await _kube.Call(() => _kube.GetJsonAsync(
             $"apis/apps/v1/namespaces/{Uri.EscapeDataString(ns)}/{plural}?labelSelector={Uri.EscapeDataString(selector)}", cancellation),
             $"list the {plural} of namespace {ns}").ConfigureAwait(false);
-        foreach (var item in LiveControllers.Items(list.RootElement))
+        foreach (var item in KubeJson.Items(list.RootElement))
             if (Key(item) is var (s, i))
-                result.ControllerReplicas[(s, i, kind)] = Property(Property(item, "spec"), "replicas") is { ValueKind: JsonValueKind.Number } r && r.TryGetInt32(out var n) ? n : 1;
+                result.ControllerReplicas[(s, i, kind)] = KubeJson.Int(KubeJson.Object(item, "spec"), "replicas") ?? 1;
     }
 
     /// <summary>A pod is available when its Ready condition is True (terminating pods still count until they are not Ready).</summary>
@@ -153,22 +153,12 @@ public sealed class KubernetesReplicaReader : IReplicaReader
 
     /// <summary>As <see cref="IsReady(V1Pod)"/>, for a pod read as JSON.</summary>
     public static bool IsReady(JsonElement pod) =>
-        Property(Property(pod, "status"), "conditions") is { ValueKind: JsonValueKind.Array } conditions
-        && conditions.EnumerateArray().Any(c => String(c, "type") == "Ready" && String(c, "status") == "True");
-
-    private static IEnumerable<JsonElement> Items(JsonElement list) =>
-        Property(list, "items") is { ValueKind: JsonValueKind.Array } items ? items.EnumerateArray() : Enumerable.Empty<JsonElement>();
+        KubeJson.Property(KubeJson.Object(pod, "status"), "conditions") is { ValueKind: JsonValueKind.Array } conditions
+        && conditions.EnumerateArray().Any(c => KubeJson.String(c, "type") == "Ready" && KubeJson.String(c, "status") == "True");
 
     private static (string, string)? Key(JsonElement pod) =>
-        Property(Property(pod, "metadata"), "labels") is { ValueKind: JsonValueKind.Object } labels
-        && String(labels, ServiceLabel) is { } s && String(labels, InstanceLabel) is { } i ? (s, i) : null;
-
-    private static JsonElement? Property(JsonElement? element, string name) =>
-        element is { ValueKind: JsonValueKind.Object } e && e.TryGetProperty(name, out var value) ? value : null;
-
-    private static string? String(JsonElement element, string name) =>
-        Property(element, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
-
+        KubeJson.Object(KubeJson.Object(pod, "metadata"), "labels") is { } labels
+        && KubeJson.String(labels, ServiceLabel) is { } s && KubeJson.String(labels, InstanceLabel) is { } i ? (s, i) : null;
 }
 
 /// <summary>Options of a replication run.</summary>

@@ -59,7 +59,7 @@ public sealed class ClusterState
     /// <summary>Adds the Deployments of a LIST response, read as JSON (<see cref="LiveControllers"/>).</summary>
     public void AddDeployments(JsonElement list)
     {
-        foreach (var item in LiveControllers.Items(list))
+        foreach (var item in KubeJson.Items(list))
         {
             var d = LiveControllers.Deployment(item);
             Deployments[(d.Metadata.NamespaceProperty, d.Metadata.Name)] = d;
@@ -71,7 +71,7 @@ public sealed class ClusterState
     public void AddStatefulSets(JsonElement list)
     {
         StatefulSetsListed = true;
-        foreach (var item in LiveControllers.Items(list))
+        foreach (var item in KubeJson.Items(list))
         {
             var s = LiveControllers.StatefulSet(item);
             StatefulSets[(s.Metadata.NamespaceProperty, s.Metadata.Name)] = s;
