@@ -343,3 +343,11 @@ Describe 'Command names' {
         (Get-Help about_Paasta | Out-String) | Should -Match '(?s)Test-PaastaConfig.{0,400}Get-PaastaConfiguration|Get-PaastaConfiguration.{0,400}Test-PaastaConfig'
     }
 }
+
+Describe 'The test run itself' {
+    It 'keeps the module''s cache in a temporary folder of its own, out of the user''s home' {
+        $env:XDG_CACHE_HOME | Should -Not -BeNullOrEmpty
+        $env:XDG_CACHE_HOME | Should -BeLike (Join-Path ([IO.Path]::GetTempPath()) 'paasta-test-cache-*')
+        Test-Path -PathType Container $env:XDG_CACHE_HOME | Should -BeTrue
+    }
+}

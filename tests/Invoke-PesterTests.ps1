@@ -14,6 +14,10 @@ $ErrorActionPreference = 'Stop'
 Import-Module $PesterManifest -Force
 $env:PAASTA_TEST_MODULE = (Resolve-Path $ModuleManifest).Path
 $env:PAASTA_REPO_ROOT = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
+# The module keeps a cache under $XDG_CACHE_HOME (API discovery, docs/CONFIGURATION.md); a test run keeps its own,
+# in a temporary folder it removes, and leaves the user's home alone.
+$cacheHome = Join-Path ([IO.Path]::GetTempPath()) "paasta-test-cache-$PID"
+$env:XDG_CACHE_HOME = (New-Item -ItemType Directory -Force $cacheHome).FullName
 
 $config = New-PesterConfiguration
 $config.Run.Path = if ($Files) { @($Files -split '\|' | Where-Object { $_ }) } else { $PSScriptRoot }
@@ -25,7 +29,8 @@ $config.TestResult.OutputPath = Join-Path $ResultDirectory "$Name.xml"
 if ($Tag) { $config.Filter.Tag = $Tag -split ',' }
 if ($ExcludeTag) { $config.Filter.ExcludeTag = $ExcludeTag -split ',' }
 
-$result = Invoke-Pester -Configuration $config
+try { $result = Invoke-Pester -Configuration $config }
+finally { Remove-Item -Recurse -Force $cacheHome -ErrorAction SilentlyContinue }
 # A container that failed to run (syntax error, BeforeAll throwing) counts as a failure too.
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
 @{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount } |
