@@ -3,6 +3,8 @@
 # the real local cluster (tools/platform; only it: Use-TestCluster): kubectl, docker and HTTP are the oracles.
 # Every service name carries a random suffix, so each run works in namespaces of its own (paastasvc-sync…),
 # registered before they are created and the only ones it deletes.
+# Sync -Wait allows 300 s where old copies must go: on a loaded machine the v1.20 kubelet can take minutes to remove
+# a deleted pod, and the wait counts it until it is gone.
 BeforeAll {
     Import-Module $env:PAASTA_TEST_MODULE -Force
     Import-Module (Join-Path $PSScriptRoot 'Paasta.TestUtils.psm1') -Force
@@ -181,7 +183,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         $r.OldConfigSha | Should -Be $live.metadata.labels.'paasta.yelp.com/config_sha'
         $r.NewConfigSha | Should -Not -Be $r.OldConfigSha
         # The first pass starts the bounce (new Deployment, old pods orphaned); -Wait passes until the old copies are drained and gone.
-        (Sync -Wait -TimeoutSec 180).Converging | Should -BeFalse
+        (Sync -Wait -TimeoutSec 300).Converging | Should -BeFalse
         $pods = @(Get-ReadyPods)
         $pods.Count | Should -Be 3
         $pods | ForEach-Object { $_.metadata.labels.'paasta.yelp.com/config_sha' | Should -Be $r.NewConfigSha }
@@ -247,7 +249,7 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         $body = (Invoke-WebRequest -Uri "http://$(@(Get-ReadyPods)[0].status.podIP):8888/" -TimeoutSec 10).Content
         $body | Should -Match 'hello, again'
         # Pods of the stopped version were still terminating when C was created, so that was a bounce; a pass ends it.
-        (Sync -Wait -TimeoutSec 120).Converging | Should -BeFalse
+        (Sync -Wait -TimeoutSec 300).Converging | Should -BeFalse
         (Sync).Action | Should -Be 'Unchanged'
     }
 
@@ -380,7 +382,7 @@ Describe 'Sync-PaastaInstance with a secret in env' -Tag Integration {
             # '--' quoted, or PowerShell takes it for its own end of parameters.
             ("$(Invoke-Kubectl -n $Namespace exec $pod[0].metadata.name '--' /bin/sh -c 'echo $TOKEN')").Trim()
         }
-        $created = Sync-Secretive -Wait -TimeoutSec 180
+        $created = Sync-Secretive -Wait -TimeoutSec 300
         Wait-Until { @(Get-ReadyPods secretive).Count -eq 1 } 120 'the secretive pod'
         Get-Token | Should -Be 'first'
         (Sync-Secretive).Action | Should -Be 'Unchanged'
@@ -395,7 +397,7 @@ Describe 'Sync-PaastaInstance with a secret in env' -Tag Integration {
         $rotated.Action | Should -Be 'Updated'
         $rotated.OldConfigSha | Should -Be $created.NewConfigSha
         $rotated.NewConfigSha | Should -Be $status.DesiredConfigSha
-        (Sync-Secretive -Wait -TimeoutSec 180).Converging | Should -BeFalse
+        (Sync-Secretive -Wait -TimeoutSec 300).Converging | Should -BeFalse
         Wait-Until { @(Get-ReadyPods secretive).Count -eq 1 -and @(Get-Pods secretive).Count -eq 1 } 120 'one new secretive pod'
         Get-Token | Should -Be 'second'
     }
@@ -431,7 +433,7 @@ Describe 'Sync-PaastaInstance of an autoscaled instance' -Tag Integration {
         # Stopped: no HPA (docs/BEHAVIOUR.md §5.7), 0 replicas.
         Get-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto | Stop-PaastaInstance -Repository $Bare -Confirm:$false | Out-Null
         Update-Deployments
-        $null = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false -Wait -TimeoutSec 120
+        $null = Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance auto -Confirm:$false -Wait -TimeoutSec 300
         & $Kubectl -n $Namespace get "horizontalpodautoscalers.$version.autoscaling" "$Service-auto" 2>$null | Out-Null
         $LASTEXITCODE | Should -Not -Be 0 -Because 'a stopped instance has no autoscaler'
         (Get-Live "$Service-auto").spec.replicas | Should -Be 0
@@ -444,7 +446,7 @@ Describe 'ConvertTo-PaastaKubernetesObject against what Sync applied' -Tag Integ
         # Earlier tests may have left main behind soa-configs (a regenerated deployments.json): in sync first.
         $preview = Sync -WhatIf
         if ($preview.Action -ne 'Unchanged') { Write-Host "main before rendering: $($preview.Action)`n$($preview.Diff)" }
-        $synced = Sync -Wait -TimeoutSec 180
+        $synced = Sync -Wait -TimeoutSec 300
         $synced.Converging | Should -BeFalse
         $objects = @(ConvertTo-PaastaKubernetesObject -SoaDir $Soa -Service $Service -Cluster local -Instance main)
         $objects.Kind | Should -Be @('Namespace', 'LimitRange', 'Deployment', 'PodDisruptionBudget')
@@ -515,7 +517,7 @@ Describe 'Sync-PaastaInstance -Prune' -Tag Integration {
     It 'lists under -WhatIf, then drains and removes only the instance gone from soa-configs; unlabelled and foreign objects stay' {
         if (-not (Assert-PlatformOrSkip $Up 'The local Kubernetes cluster')) { return }
         @(Sync-Prune).Action | Should -Be @('Created', 'Created')
-        @(Sync-Prune -Wait -TimeoutSec 180).Converging | Should -Be @($false, $false)
+        @(Sync-Prune -Wait -TimeoutSec 300).Converging | Should -Be @($false, $false)
         $gonePods = @((Invoke-Kubectl -n $PruneNamespace get pods -l 'paasta.yelp.com/instance=gone' -o json | ConvertFrom-Json).items.metadata.name)
         $gonePods.Count | Should -Be 2
         # An unlabelled Deployment, and one labelled for this service's 'gone' instance on another PaaSTA cluster.
@@ -571,7 +573,7 @@ spec:
         @($err.FullyQualifiedErrorId) | Should -Contain 'PruneWouldRemoveAllInstances,Paasta.Commands.SyncPaastaInstance'
         Get-PruneObject deployment "$PruneService-keep" | Should -Not -BeNullOrEmpty
 
-        $forced = @(Sync-Prune -Prune -Force -Wait -TimeoutSec 120)
+        $forced = @(Sync-Prune -Prune -Force -Wait -TimeoutSec 300)
         $forced.Instance | Should -Be 'keep'
         $forced.Action | Should -Be 'Removed'
         Get-PruneObject deployment "$PruneService-keep" | Should -BeNullOrEmpty
