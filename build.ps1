@@ -167,6 +167,7 @@ function Invoke-Test {
 
     # xunit: the engine (Paasta.Core.Tests), then the cmdlets hosted in-process against the built module (Paasta.Cmdlets.Tests).
     $xunit = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    $failures = [Collections.Generic.List[string]]::new()
     $env:PAASTA_TEST_MODULE = Join-Path $ModuleDir 'Paasta.psd1'
     foreach ($project in 'Paasta.Core.Tests', 'Paasta.Cmdlets.Tests') {
         Write-Step "Running xunit ($project)"
@@ -179,6 +180,10 @@ function Invoke-Test {
             $xunit.Passed += [int]$counters.passed
             $xunit.Failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout
             $xunit.Skipped += [int]$counters.notExecuted
+            foreach ($failure in (Select-Xml -Path $trx -XPath "//*[local-name()='UnitTestResult'][@outcome!='Passed' and @outcome!='NotExecuted']")) {
+                $message = $failure.Node.SelectSingleNode(".//*[local-name()='Message']").InnerText
+                $failures.Add("xunit $($failure.Node.testName) -- $(("$message" -split "`n")[0])")
+            }
         } else {
             $xunit.Failed += 1
             Write-Warning "xunit ($project) produced no results file; counting it as one failure."
@@ -196,14 +201,20 @@ function Invoke-Test {
     $pester = Complete-PesterLanes $lanes
     if ((-not $Tag -or $Tag -contains 'Integration' -or $Tag -contains 'Exclusive') -and $exclude -notcontains 'Integration' -and $exclude -notcontains 'Exclusive') {
         $alone = Invoke-PesterRun -Name 'pester-exclusive' -Include @('Exclusive') -Exclude $exclude
-        foreach ($k in 'Passed', 'Failed', 'Skipped') { $pester[$k] += $alone[$k] }
+        foreach ($k in 'Passed', 'Failed', 'Skipped', 'Failures') { $pester[$k] += $alone[$k] }
     }
     if ($startedPlatform) {
         Write-Step 'Taking the platform down again, and checking it leaves nothing behind'
         $env:PAASTA_PLATFORM_DOWN_TEST = 'true'
         try { $down = Invoke-PesterRun -Name 'pester-down' -Include @('PlatformDown') -Exclude @() }
         finally { Remove-Item Env:PAASTA_PLATFORM_DOWN_TEST }
-        foreach ($k in 'Passed', 'Failed', 'Skipped') { $pester[$k] += $down[$k] }
+        foreach ($k in 'Passed', 'Failed', 'Skipped', 'Failures') { $pester[$k] += $down[$k] }
+    }
+
+    foreach ($failure in $pester.Failures) { $failures.Add("Pester $failure") }
+    if ($failures.Count) {
+        Write-Host 'Failed:'
+        foreach ($failure in $failures) { Write-Host "  $($failure.Substring(0, [Math]::Min(400, $failure.Length)))" }
     }
 
     $passed = $xunit.Passed + $pester.Passed
@@ -237,9 +248,13 @@ function Get-PesterRunArguments([string] $Name, [string[]] $Include, [string[]] 
 
 function Read-PesterSummary([string] $Name) {
     $summary = Join-Path $OutDir "test-results/$Name-summary.json"
-    if (Test-Path $summary) { return (Get-Content -Raw $summary | ConvertFrom-Json -AsHashtable) }
+    if (Test-Path $summary) {
+        $read = Get-Content -Raw $summary | ConvertFrom-Json -AsHashtable
+        $read.Failures = @($read.Failures | Where-Object { $_ })
+        return $read
+    }
     Write-Warning "Pester ($Name) produced no summary; counting it as one failure."
-    return @{ Passed = 0; Failed = 1; Skipped = 0 }
+    return @{ Passed = 0; Failed = 1; Skipped = 0; Failures = @("$Name produced no summary") }
 }
 
 function Invoke-PesterRun([string] $Name, [string[]] $Include, [string[]] $Exclude) {
@@ -270,7 +285,7 @@ function Start-PesterLanes([string[]] $Include, [string[]] $Exclude) {
 }
 
 function Complete-PesterLanes([object[]] $Lanes) {
-    $total = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    $total = @{ Passed = 0; Failed = 0; Skipped = 0; Failures = @() }
     foreach ($lane in $Lanes) {
         $null = Wait-Job $lane.Job
         Receive-Job $lane.Job -ErrorAction Continue | Out-Host
@@ -278,7 +293,7 @@ function Complete-PesterLanes([object[]] $Lanes) {
         Write-Step "Pester $($lane.Name): $($lane.Files -join ', ')"
         if (Test-Path $lane.Log) { Get-Content $lane.Log | Out-Host }
         $summary = Read-PesterSummary $lane.Name
-        foreach ($k in 'Passed', 'Failed', 'Skipped') { $total[$k] += $summary[$k] }
+        foreach ($k in 'Passed', 'Failed', 'Skipped', 'Failures') { $total[$k] += $summary[$k] }
     }
     $total
 }

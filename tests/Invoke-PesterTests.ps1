@@ -33,5 +33,11 @@ try { $result = Invoke-Pester -Configuration $config }
 finally { Remove-Item -Recurse -Force $cacheHome -ErrorAction SilentlyContinue }
 # A container that failed to run (syntax error, BeforeAll throwing) counts as a failure too.
 $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
-@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount } |
+# The names and first error lines of what failed, so the run's last lines say what to look at.
+$failures = @(@($result.Failed) + @($result.FailedBlocks) + @($result.FailedContainers) | Where-Object { $_ } | ForEach-Object {
+    $what = if ($_.ExpandedPath) { $_.ExpandedPath } elseif ($_.Item) { "$($_.Item)" } else { "$($_.Name)" }
+    $why = @($_.ErrorRecord | Select-Object -First 1 | ForEach-Object { ("$($_.Exception.Message)" -split "`n")[0] })
+    "$what -- $why"
+})
+@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount; Failures = $failures } |
     ConvertTo-Json | Set-Content (Join-Path $ResultDirectory "$Name-summary.json")
