@@ -47,19 +47,25 @@ function Measure-Median([scriptblock] $Block, [int] $Runs = 5) {
 # First pass in this session: nothing parsed or validated yet (the JIT and schemas are cold too).
 $coldLoad = (Measure-Command { $null = Get-PaastaInstance -SoaDir $root }).TotalSeconds
 $coldValidate = (Measure-Command { $null = Test-PaastaConfig -SoaDir $root -Quiet }).TotalSeconds
-# Touch every file before each run: a new write time makes the parse and validation caches read them
-# again, while the JIT warms up. This is the cost of 5,000 changed files in a warm session.
+# Touch every file before each run: a new write time makes the parse and validation caches read them again.
+# The first three runs warm the JIT up (tiered compilation) and are shown but not counted; a session that has
+# loaded soa-configs a few times is what the target is about.
 $allFiles = Get-ChildItem $root -Recurse -File
 $self = [Diagnostics.Process]::GetCurrentProcess()
 $changedCpu = [Collections.Generic.List[double]]::new()
-$changedRuns = foreach ($i in 1..5) {
+$warmingRuns = [Collections.Generic.List[double]]::new()
+$changedRuns = [Collections.Generic.List[double]]::new()
+foreach ($i in 1..10) {
     foreach ($f in $allFiles) { $f.LastWriteTimeUtc = $f.LastWriteTimeUtc.AddSeconds(1) }
     $self.Refresh(); $cpuBefore = $self.TotalProcessorTime
-    (Measure-Command { $null = Get-PaastaInstance -SoaDir $root; $null = Test-PaastaConfig -SoaDir $root -Quiet }).TotalSeconds
-    $self.Refresh(); $changedCpu.Add(($self.TotalProcessorTime - $cpuBefore).TotalSeconds)
+    $seconds = (Measure-Command { $null = Get-PaastaInstance -SoaDir $root; $null = Test-PaastaConfig -SoaDir $root -Quiet }).TotalSeconds
+    $self.Refresh()
+    if ($i -le 3) { $warmingRuns.Add($seconds); continue }
+    $changedRuns.Add($seconds)
+    $changedCpu.Add(($self.TotalProcessorTime - $cpuBefore).TotalSeconds)
 }
-$changed = ($changedRuns | Sort-Object)[2]
-$changedCpuMedian = ($changedCpu | Sort-Object)[2]
+$changed = ($changedRuns | Sort-Object)[3]
+$changedCpuMedian = ($changedCpu | Sort-Object)[3]
 
 [GC]::Collect()
 $before = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64
@@ -73,7 +79,7 @@ if ($instances.Count -ne 6000) { throw "expected 6000 instances, got $($instance
 if (-not $valid) { throw 'the generated soa-configs should be valid' }
 'soa-configs: 1,000 services, {0:N0} files, {1:N0} instances ({2} cores)' -f $files, $instances.Count, [Environment]::ProcessorCount
 '  first pass in a new session:  load {0:N3} s, validate {1:N3} s (JIT and schemas cold)' -f $coldLoad, $coldValidate
-'  warm session, every file changed:   load + validate {0:N3} s   target < 1 s: {1} (median of 5; runs: {2}; process CPU {3:N2} s; load average {4})' -f $changed, $(if ($changed -lt 1) { 'met' } else { 'NOT met' }), (($changedRuns | ForEach-Object { $_.ToString('N2') }) -join ', '), $changedCpuMedian, $(if (Test-Path /proc/loadavg) { (Get-Content /proc/loadavg).Split(' ')[0] } else { 'n/a' })
+'  warm session, every file changed:   load + validate {0:N3} s   target < 1 s: {1} (median of 7 after 3 warming runs ({5}); runs: {2}; process CPU {3:N2} s; load average {4})' -f $changed, $(if ($changed -lt 1) { 'met' } else { 'NOT met' }), (($changedRuns | ForEach-Object { $_.ToString('N2') }) -join ', '), $changedCpuMedian, $(if (Test-Path /proc/loadavg) { (Get-Content /proc/loadavg).Split(' ')[0] } else { 'n/a' }), (($warmingRuns | ForEach-Object { $_.ToString('N2') }) -join ', ')
 '  warm session, files unchanged (median of 5; parse and schema results reused):'
 '  Get-PaastaInstance (load + merge)   {0,7:N3} s' -f $load
 '  Test-PaastaConfig  (validate)       {0,7:N3} s' -f $validate

@@ -16,6 +16,9 @@ public enum FileKind
     BrokenLink,
 }
 
+/// <summary>What a path names; for a regular file, also its size and last write time (UTC).</summary>
+public readonly record struct FileStatus(FileKind Kind, long Length, DateTime LastWriteUtc);
+
 /// <summary>
 /// The engine's one way to read a file it does not own: only regular files (a FIFO would block the open, a
 /// device never ends), and never more bytes than a limit, counted as they are read rather than trusted from
@@ -26,30 +29,39 @@ public static class BoundedFile
     /// <summary>The limit for files people edit by hand (soa-configs, settings, git refs).</summary>
     public const long DefaultLimit = 10L * 1024 * 1024;
 
-    public static FileKind KindOf(string path)
+    public static FileKind KindOf(string path) => Stat(path).Kind;
+
+    /// <summary>
+    /// What a path names, with its size and write time when it is a regular file: one system call on Linux, as the
+    /// caches of parsed files ask this of every file on every read (docs/RELIABILITY.md, "Limits").
+    /// </summary>
+    public static FileStatus Stat(string path)
     {
         if (OperatingSystem.IsLinux())
         {
-            var buffer = new byte[256];
+            Span<byte> buffer = stackalloc byte[StatxBytes];
             // statx follows symbolic links (flags 0), so a link to /dev/zero is what it points at.
-            if (Statx(AtFdCwd, path, 0, StatxType, buffer) != 0)
+            if (Statx(AtFdCwd, path, 0, StatxType | StatxMtime | StatxSizeField, ref MemoryMarshal.GetReference(buffer)) != 0)
             {
                 // The target is unreachable: a link that leads nowhere is not the same as no file at all.
-                if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxType, buffer) == 0) return FileKind.BrokenLink;
-                return Directory.Exists(path) ? FileKind.Directory : FileKind.Missing;
+                if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxType, ref MemoryMarshal.GetReference(buffer)) == 0) return new(FileKind.BrokenLink, 0, default);
+                return new(Directory.Exists(path) ? FileKind.Directory : FileKind.Missing, 0, default);
             }
-            var mode = BitConverter.ToUInt16(buffer, 28) & 0xF000;
-            return mode switch
+            var kind = (BitConverter.ToUInt16(buffer[28..]) & 0xF000) switch
             {
                 0x8000 => FileKind.Regular,
                 0x4000 => FileKind.Directory,
                 _ => FileKind.Special,
             };
+            var length = (long)BitConverter.ToUInt64(buffer[40..]);
+            var written = DateTime.UnixEpoch.AddTicks(BitConverter.ToInt64(buffer[112..]) * TimeSpan.TicksPerSecond + BitConverter.ToUInt32(buffer[120..]) / 100);
+            return new(kind, length, written);
         }
         // Elsewhere .NET cannot tell a FIFO from a file; only links and folders are told apart.
-        if (Directory.Exists(path)) return FileKind.Directory;
-        if (File.Exists(path)) return FileKind.Regular;
-        return new FileInfo(path).LinkTarget is not null ? FileKind.BrokenLink : FileKind.Missing;
+        if (Directory.Exists(path)) return new(FileKind.Directory, 0, default);
+        var info = new FileInfo(path);
+        if (info.Exists) return new(FileKind.Regular, info.Length, info.LastWriteTimeUtc);
+        return new(info.LinkTarget is not null ? FileKind.BrokenLink : FileKind.Missing, 0, default);
     }
 
     /// <summary>The file's bytes; refuses what is not a regular file and what is longer than <paramref name="limit"/>.</summary>
@@ -170,7 +182,11 @@ public static class BoundedFile
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
     private const uint StatxType = 0x1;
+    private const uint StatxMtime = 0x40;
+    private const uint StatxSizeField = 0x200;
+    // struct statx is 256 bytes: stx_mode at 28, stx_size at 40, stx_mtime (seconds, then nanoseconds) at 112.
+    private const int StatxBytes = 256;
 
     [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-    private static extern int Statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
+    private static extern int Statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, ref byte buffer);
 }

@@ -3,6 +3,7 @@ using Json.Schema;
 using Paasta.Config;
 using Paasta.Yaml;
 using Paasta.Errors;
+using Paasta.IO;
 
 namespace Paasta.Validation;
 
@@ -15,8 +16,6 @@ public sealed class ConfigValidator
     private static readonly HashSet<string> OtherKnownFiles = new(StringComparer.Ordinal)
         { "deployments.json", "data.yaml", "dependencies.yaml", "port" };
 
-    private static readonly EvaluationOptions FlagOnly = new() { OutputFormat = OutputFormat.Flag };
-    private static readonly EvaluationOptions ListAll = new() { OutputFormat = OutputFormat.List };
 
     private readonly SoaConfigReader _reader;
 
@@ -72,20 +71,20 @@ public sealed class ConfigValidator
 
     // Schema findings per file, reused while the file's size and write time are unchanged: a runbook that
     // validates every minute re-checks only what changed.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Length, DateTime Written, string Service, ConfigFinding[] Findings)> FileResults = new();
+    private static readonly FileStampCache<(string Service, ConfigFinding[] Findings)> FileResults = new(100_000);
 
     private void ValidateFile(string service, string path, List<ConfigFinding> findings)
     {
-        var info = new FileInfo(path);
-        if (FileResults.TryGetValue(info.FullName, out var hit) && hit.Length == info.Length && hit.Written == info.LastWriteTimeUtc && hit.Service == service)
+        var key = Path.GetFullPath(path);
+        var status = BoundedFile.Stat(path);
+        if (FileResults.TryGet(key, status, out var hit) && hit.Service == service)
         {
             findings.AddRange(hit.Findings);
             return;
         }
         var fresh = new List<ConfigFinding>();
         ValidateFileUncached(service, path, fresh);
-        if (FileResults.Count > 100_000) FileResults.Clear();
-        FileResults[info.FullName] = (info.Length, info.LastWriteTimeUtc, service, fresh.ToArray());
+        FileResults.Set(key, status, (service, fresh.ToArray()));
         findings.AddRange(fresh);
     }
 
@@ -117,11 +116,11 @@ public sealed class ConfigValidator
         if (root.Count == 0 && schemaName is not ("kubernetes" or "adhoc")) return;
 
         if (schemaName == "rollback") findings.AddRange(PaastaValidateRules.RollbackBounds(service, path, root));
-        var (schema, knownKeys) = SchemaCatalog.Get(schemaName);
+        var (schema, knownKeys, passFail, everyFailure) = SchemaCatalog.Get(schemaName);
         var json = ToJson(root);
         // The pass/fail answer is much cheaper than the list of failures; most files pass.
-        if (schema.Evaluate(json, FlagOnly).IsValid) return;
-        var results = schema.Evaluate(json, ListAll);
+        if (schema.Evaluate(json, passFail).IsValid) return;
+        var results = schema.Evaluate(json, everyFailure);
         foreach (var detail in results.Details)
         {
             if (detail.IsValid || detail.Errors is null || detail.Errors.Count == 0) continue;

@@ -23,8 +23,7 @@ public static class YamlLoader
 
     // Parsed files by path, reused while the file's size and write time are unchanged (PaaSTA caches per
     // path within a process too). Nodes are never changed after parsing, so sharing them is safe.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Length, DateTime Written, YNode? Node, PaastaException? Error)> Cache = new();
-    private const int MaxCachedFiles = 100_000;
+    private static readonly FileStampCache<(YNode? Node, PaastaException? Error)> Cache = new(100_000);
 
     /// <summary>
     /// Loads a file; a missing file gives null, an empty one an empty mapping. The file is read through
@@ -33,7 +32,8 @@ public static class YamlLoader
     /// </summary>
     public static YNode? LoadFile(string path)
     {
-        switch (BoundedFile.KindOf(path))
+        var status = BoundedFile.Stat(path);
+        switch (status.Kind)
         {
             case FileKind.Missing:
                 return null;
@@ -47,21 +47,19 @@ public static class YamlLoader
                 BoundedFile.RequireRegular(path);
                 break;
         }
-        var info = new FileInfo(path);
-        var key = info.FullName;
-        if (Cache.TryGetValue(key, out var hit) && hit.Length == info.Length && hit.Written == info.LastWriteTimeUtc)
+        var key = Path.GetFullPath(path);
+        if (Cache.TryGet(key, status, out var hit))
             return hit.Error is null ? hit.Node : throw hit.Error;
-        if (Cache.Count > MaxCachedFiles) Cache.Clear();
         try
         {
             var node = LoadUncached(path);
-            Cache[key] = (info.Length, info.LastWriteTimeUtc, node, null);
+            Cache.Set(key, status, (node, null));
             return node;
         }
         catch (PaastaException e)
         {
-            // A file that is not regular any more (replaced since KindOf) is not cached either.
-            if (e.ErrorId != "NotARegularFile") Cache[key] = (info.Length, info.LastWriteTimeUtc, null, e);
+            // A file that is not regular any more (replaced since the Stat) is not cached either.
+            if (e.ErrorId != "NotARegularFile") Cache.Set(key, status, (null, e));
             throw;
         }
     }

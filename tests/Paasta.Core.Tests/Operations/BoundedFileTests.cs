@@ -44,4 +44,38 @@ public sealed class BoundedFileTests : IDisposable
         Assert.Equal(FileKind.Missing, BoundedFile.KindOf(Path.Combine(_folder, "none")));
         Assert.Equal(FileKind.Directory, BoundedFile.KindOf(_folder));
     }
+
+    [Fact]
+    public void Stat_gives_the_size_and_write_time_the_file_system_reports_and_follows_links()
+    {
+        var file = Path.Combine(_folder, "service.yaml");
+        File.WriteAllText(file, "description: x\n");
+        File.SetLastWriteTimeUtc(file, new DateTime(2026, 1, 2, 3, 4, 5, 678, DateTimeKind.Utc).AddTicks(1234));
+        var info = new FileInfo(file);
+        Assert.Equal(new FileStatus(FileKind.Regular, info.Length, info.LastWriteTimeUtc), BoundedFile.Stat(file));
+        var link = Path.Combine(_folder, "link.yaml");
+        File.CreateSymbolicLink(link, file);
+        Assert.Equal(BoundedFile.Stat(file), BoundedFile.Stat(link));
+        File.CreateSymbolicLink(Path.Combine(_folder, "dangling.yaml"), Path.Combine(_folder, "gone"));
+        Assert.Equal(FileKind.BrokenLink, BoundedFile.Stat(Path.Combine(_folder, "dangling.yaml")).Kind);
+        Assert.Equal(FileKind.Missing, BoundedFile.Stat(Path.Combine(_folder, "none")).Kind);
+    }
+
+    [Fact]
+    public void The_stamp_cache_answers_only_for_the_same_size_and_write_time_and_forgets_everything_when_full()
+    {
+        var cache = new FileStampCache<string>(capacity: 2);
+        var stamp = new FileStatus(FileKind.Regular, 10, new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        cache.Set("/a", stamp, "parsed a");
+        Assert.True(cache.TryGet("/a", stamp, out var hit));
+        Assert.Equal("parsed a", hit);
+        Assert.False(cache.TryGet("/a", stamp with { Length = 11 }, out _));
+        Assert.False(cache.TryGet("/a", stamp with { LastWriteUtc = stamp.LastWriteUtc.AddTicks(1) }, out _));
+        cache.Set("/a", stamp, "parsed a again"); // a replaced entry is not counted twice
+        cache.Set("/b", stamp, "parsed b");
+        Assert.True(cache.TryGet("/a", stamp, out _));
+        cache.Set("/c", stamp, "parsed c"); // full: starts again
+        Assert.False(cache.TryGet("/a", stamp, out _));
+        Assert.True(cache.TryGet("/c", stamp, out _));
+    }
 }
