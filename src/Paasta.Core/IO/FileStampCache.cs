@@ -3,11 +3,12 @@ using System.Collections.Concurrent;
 namespace Paasta.IO;
 
 /// <summary>
-/// Values worked out from a file (a parse, a verdict), kept while the file's size and write time are unchanged:
+/// Values worked out from a file (a parse, a verdict), kept while the file's size and write time are unchanged
+/// (docs/RELIABILITY.md, "Limits"):
 /// a session that reads soa-configs again re-reads only what changed. Safe for parallel readers; it forgets
 /// everything once it holds <see cref="Capacity"/> files, so memory stays bounded however many files pass through.
 /// </summary>
-public sealed class FileStampCache<T>
+internal sealed class FileStampCache<T>
 {
     private readonly ConcurrentDictionary<string, (long Length, DateTime Written, T Value)> _entries = new(StringComparer.Ordinal);
     // Counted here: ConcurrentDictionary.Count takes every lock, and the parallel loaders ask on every miss.
