@@ -269,6 +269,9 @@ Describe 'Sync-PaastaInstance on the local cluster' -Tag Integration {
         Update-Deployments
         (Sync-PaastaInstance -SoaDir $Soa -Service $Service -Cluster local -Instance broken -Confirm:$false).Action | Should -Be 'Created'
         Wait-Until { (Invoke-Kubectl -n $Namespace get events --field-selector 'reason=Unhealthy' -o name) -match "$Service-broken" } 90 'a failed probe'
+        # The kubelet can report the container as being (re)created for a moment after the first failed probe (seen
+        # once on a clean run: ContainerCreating); what the status must come to say is the readiness failure.
+        Wait-Until { @((Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance broken).Pods)[0].Reason -eq 'ReadinessProbeFailing' } 60 'the status to name the failing readiness probe'
 
         $s = Get-PaastaInstanceStatus -SoaDir $Soa -Service $Service -Cluster local -Instance broken
         $s.State | Should -Be 'Starting'
