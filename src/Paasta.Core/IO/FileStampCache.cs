@@ -14,6 +14,13 @@ internal sealed class FileStampCache<T>
     // Counted here: ConcurrentDictionary.Count takes every lock, and the parallel loaders ask on every miss.
     private int _count;
 
+    /// <summary>
+    /// A file written this recently is not kept: write times are coarse (a few milliseconds on Linux, a second or two
+    /// on some file systems), so a file rewritten to the same length within that time would keep its stamp and its
+    /// stale value. Such a file is read again until it is older than this.
+    /// </summary>
+    public static readonly TimeSpan RacyWindow = TimeSpan.FromSeconds(2);
+
     public FileStampCache(int capacity) => Capacity = capacity;
 
     public int Capacity { get; }
@@ -30,8 +37,15 @@ internal sealed class FileStampCache<T>
         return false;
     }
 
-    public void Set(string path, FileStatus status, T value)
+    public void Set(string path, FileStatus status, T value) => Set(path, status, value, DateTime.UtcNow);
+
+    internal void Set(string path, FileStatus status, T value, DateTime now)
     {
+        if (now - status.LastWriteUtc < RacyWindow)
+        {
+            if (_entries.TryRemove(path, out _)) Interlocked.Decrement(ref _count);
+            return;
+        }
         if (Volatile.Read(ref _count) >= Capacity)
         {
             _entries.Clear();

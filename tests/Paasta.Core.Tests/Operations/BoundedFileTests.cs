@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Paasta.Errors;
 using Paasta.IO;
+using Paasta.Yaml;
 using Xunit;
 
 namespace Paasta.Tests.Operations;
@@ -77,5 +78,31 @@ public sealed class BoundedFileTests : IDisposable
         cache.Set("/c", stamp, "parsed c"); // full: starts again
         Assert.False(cache.TryGet("/a", stamp, out _));
         Assert.True(cache.TryGet("/c", stamp, out _));
+    }
+
+    [Fact]
+    public void A_file_written_within_the_racy_window_is_not_kept()
+    {
+        var cache = new FileStampCache<string>(capacity: 10);
+        var written = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        var stamp = new FileStatus(FileKind.Regular, 10, written);
+        cache.Set("/a", stamp, "read at once", now: written.AddMilliseconds(5));
+        Assert.False(cache.TryGet("/a", stamp, out _));
+        cache.Set("/a", stamp, "read later", now: written + FileStampCache<string>.RacyWindow);
+        Assert.True(cache.TryGet("/a", stamp, out var hit));
+        Assert.Equal("read later", hit);
+    }
+
+    [Fact]
+    public void A_file_rewritten_to_the_same_length_and_write_time_is_read_again()
+    {
+        // Write times are coarse: two writes a few milliseconds apart can leave the same stamp. Forced here.
+        var file = Path.Combine(_folder, "kubernetes-c1.yaml");
+        File.WriteAllText(file, "main: {cpus: 0.1}\n");
+        var written = File.GetLastWriteTimeUtc(file);
+        Assert.Equal(0.1, ((Paasta.Yaml.YScalar)((Paasta.Yaml.YMapping)YamlLoader.LoadMappingFile(file)!["main"]!)["cpus"]!).Value);
+        File.WriteAllText(file, "main: {cpus: 0.2}\n");
+        File.SetLastWriteTimeUtc(file, written);
+        Assert.Equal(0.2, ((Paasta.Yaml.YScalar)((Paasta.Yaml.YMapping)YamlLoader.LoadMappingFile(file)!["main"]!)["cpus"]!).Value);
     }
 }
