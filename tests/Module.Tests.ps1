@@ -442,7 +442,16 @@ Describe 'Ahead-of-time code (ReadyToRun)' {
         $env:DOTNET_JitStdOutFile = $jitLog
         $env:DOTNET_JitDisasmSummary = '1'
         $env:XDG_CACHE_HOME = (New-Item -ItemType Directory (Join-Path $TestDrive 'r2r-cache')).FullName
-        try { $null = Invoke-ChildPwsh -Command "Import-Module '$env:PAASTA_TEST_MODULE'; `$null = Get-PaastaInstance -SoaDir '$Examples'" }
+        try {
+            # The runtime writes this log from several threads, and now and then corrupts its own native heap as the
+            # process ends ("free(): invalid pointer", exit 134 or 139): 3 of 30 runs with this module and 2 of 30 with
+            # the one before it, 0 of 30 without the log. Such a run is tried again, three times at most.
+            for ($attempt = 1; $attempt -le 3; $attempt++) {
+                Remove-Item $jitLog -ErrorAction Ignore
+                $null = Invoke-ChildPwsh -Command "Import-Module '$env:PAASTA_TEST_MODULE'; `$null = Get-PaastaInstance -SoaDir '$Examples'"
+                if ($LASTEXITCODE -notin 134, 139) { break }
+            }
+        }
         finally { foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) } }
         $LASTEXITCODE | Should -Be 0
         $compiled = @(Get-Content $jitLog | Where-Object { $_ -match 'JIT compiled Paasta\.' })
