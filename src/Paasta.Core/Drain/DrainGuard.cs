@@ -51,8 +51,10 @@ public sealed class DrainGuard : IDisposable
         var watch = Stopwatch.StartNew();
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // Task.Run: a method that blocks before returning its Task (a synchronous implementation) cannot hold
-        // the caller past the time limit.
-        var call = Task.Run(() => Start(action, task, limit.Token), CancellationToken.None);
+        // the caller past the time limit. A call whose time ran out before a thread picked it up is never started:
+        // its caller has already reported the copy as left serving.
+        var token = limit.Token;
+        var call = Task.Run(() => token.IsCancellationRequested ? Task.FromCanceled<bool?>(token) : Start(action, task, token), CancellationToken.None);
         DrainResult Result(bool? answer, PaastaException? error) => new()
         {
             Action = action, Method = MethodName, Task = task, Answer = answer, Error = error, Time = started, Duration = watch.Elapsed,
