@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Paasta.Yaml;
 using Paasta.Errors;
 
@@ -11,7 +12,12 @@ internal sealed class ValueReader
 {
     private readonly YMapping _root;
     private readonly string _instanceFile;
-    private readonly Dictionary<string, ValueSource> _overrides = new(StringComparer.Ordinal);
+    // Sources that are not a node of the effective config (a default, a value taken from smartstack.yaml), in the
+    // order recorded; a later one for the same path wins. A list: most of them are defaults, read only when a caller
+    // asks where a value came from, and a dictionary per instance cost more than the rest of the reads.
+    private readonly List<ValueSource> _overrides = new(40);
+    // One source per defaulted path, shared by every instance (ValueSource is immutable; the paths are the code's).
+    private static readonly ConcurrentDictionary<string, ValueSource> DefaultSources = new(StringComparer.Ordinal);
 
     public ValueReader(YMapping root, string instanceFile)
     {
@@ -22,15 +28,21 @@ internal sealed class ValueReader
     private YNode? Get(string path)
     {
         YNode? node = _root;
-        foreach (var part in path.Split('.'))
+        var from = 0;
+        while (true)
         {
+            var dot = path.IndexOf('.', from);
+            var part = dot < 0 ? (from == 0 ? path : path[from..]) : path[from..dot];
             if (node is not YMapping m || !m.TryGet(part, out var child)) return null;
             node = child;
+            if (dot < 0) break;
+            from = dot + 1;
         }
         return node is YScalar { Value: null } ? null : node;
     }
 
-    public void Defaulted(string path) => _overrides[path] = new ValueSource(path, ValueOrigin.Default, null, 0, 0);
+    public void Defaulted(string path) =>
+        _overrides.Add(DefaultSources.GetOrAdd(path, p => new ValueSource(p, ValueOrigin.Default, null, 0, 0)));
 
     public T DefaultedValue<T>(string path, T value)
     {
@@ -39,7 +51,7 @@ internal sealed class ValueReader
     }
 
     public void From(string path, YNode node, ValueOrigin origin) =>
-        _overrides[path] = new ValueSource(path, origin, node.File, node.Line, node.Column);
+        _overrides.Add(new ValueSource(path, origin, node.File, node.Line, node.Column));
 
     public double Number(string path, double fallback) => OptionalNumber(path) ?? DefaultedValue(path, fallback);
 
@@ -196,8 +208,8 @@ internal sealed class ValueReader
             if (skipTopLevel.Contains(k) && OriginOf(v) != ValueOrigin.InstanceFile) continue;
             Walk(k, v);
         }
-        foreach (var (path, source) in _overrides)
-            result.TryAdd(path, source);
+        for (var i = _overrides.Count - 1; i >= 0; i--)
+            result.TryAdd(_overrides[i].Path, _overrides[i]);
         return result;
     }
 
@@ -223,7 +235,9 @@ internal sealed class ValueReader
             return null;
         }
         if (Find(_root, 0) is { } node) return new ValueSource(path, OriginOf(node), node.File, node.Line, node.Column);
-        return _overrides.TryGetValue(path, out var source) ? source : null;
+        for (var i = _overrides.Count - 1; i >= 0; i--)
+            if (_overrides[i].Path == path) return _overrides[i];
+        return null;
     }
 
     private ValueOrigin OriginOf(YNode node)

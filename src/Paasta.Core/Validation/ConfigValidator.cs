@@ -129,7 +129,11 @@ public sealed class ConfigValidator
             if (evaluationPath.Contains("/if", StringComparison.Ordinal)) continue;
             var segments = PointerSegments(detail.InstanceLocation.ToString());
             foreach (var (keyword, message) in detail.Errors)
+            {
+                // "dependencies" only sums up its subschemas' failures, which are reported at the key they name.
+                if (keyword == "dependencies") continue;
                 findings.Add(SchemaFinding(service, path, root, segments, evaluationPath, keyword, message, knownKeys, instanceType));
+            }
         }
     }
 
