@@ -479,3 +479,21 @@ Import-Module '$env:PAASTA_TEST_MODULE'
         $out | Select-Object -Last 1 | Should -Be '3;13,18'
     }
 }
+
+Describe 'Common parameters in a session that cannot ask' {
+    # pwsh -NonInteractive, as a runbook runs it. -Debug alone makes PowerShell ask before each verbose message, and
+    # there the question fails the command; Paasta writes those messages to the debug stream instead.
+    It '-Debug alone shows the verbose messages as debug lines, and the command succeeds' {
+        $out = Invoke-ChildPwsh -Command "Import-Module '$env:PAASTA_TEST_MODULE'; Test-PaastaConfig -SoaDir '$Examples' -Service hello -Debug *>&1 | ForEach-Object { `$_.GetType().Name + ': ' + `$_ }; 'succeeded: ' + `$?"
+        $LASTEXITCODE | Should -Be 0
+        $out | Should -Contain 'DebugRecord: hello: 0 error(s), 0 warning(s)'
+        $out | Should -Not -Match '^(ErrorRecord|VerboseRecord):'
+        $out | Should -Contain 'succeeded: True'
+    }
+
+    It '-Debug with -Verbose keeps the verbose stream' {
+        $out = Invoke-ChildPwsh -Command "Import-Module '$env:PAASTA_TEST_MODULE'; Test-PaastaConfig -SoaDir '$Examples' -Service hello -Debug -Verbose *>&1 | ForEach-Object { `$_.GetType().Name + ': ' + `$_ }"
+        $out | Should -Contain 'VerboseRecord: hello: 0 error(s), 0 warning(s)'
+        $out | Should -Not -Match '^ErrorRecord:'
+    }
+}

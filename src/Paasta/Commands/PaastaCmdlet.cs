@@ -58,6 +58,21 @@ public abstract class PaastaCmdlet : PSCmdlet
     /// <summary>-Force, for ShouldContinue questions asked by operations; cmdlets with -Force override it.</summary>
     protected virtual bool ForceAnswersYes => false;
 
+    /// <summary>
+    /// -Debug without -Verbose: PowerShell then asks before every verbose message, and fails the command where no one
+    /// can answer (pwsh -NonInteractive, a runbook). Such a call gets its verbose messages on the debug stream, which
+    /// -Debug shows without asking (docs/OUTPUT.md, "Streams").
+    /// </summary>
+    private bool VerboseGoesToDebug => MyInvocation.BoundParameters.TryGetValue("Debug", out var debug)
+        && LanguagePrimitives.IsTrue(debug) && !MyInvocation.BoundParameters.ContainsKey("Verbose");
+
+    /// <summary>A verbose message, or a debug one under -Debug alone (<see cref="VerboseGoesToDebug"/>).</summary>
+    public new void WriteVerbose(string text)
+    {
+        if (VerboseGoesToDebug) WriteDebug(text);
+        else base.WriteVerbose(text);
+    }
+
     /// <summary>A path parameter as a full file-system path (relative to the current PowerShell location).</summary>
     protected string? ProviderPath(string? path) => string.IsNullOrEmpty(path) ? null : GetUnresolvedProviderPathFromPSPath(path);
 
@@ -186,7 +201,8 @@ public abstract class PaastaCmdlet : PSCmdlet
         {
             _cmdlet = cmdlet;
             _verbose = cmdlet.MyInvocation.BoundParameters.TryGetValue("Verbose", out var given) ? LanguagePrimitives.IsTrue(given)
-                : LanguagePrimitives.TryConvertTo<ActionPreference>(cmdlet.GetVariableValue("VerbosePreference"), out var preference)
+                : cmdlet.VerboseGoesToDebug
+                  || LanguagePrimitives.TryConvertTo<ActionPreference>(cmdlet.GetVariableValue("VerbosePreference"), out var preference)
                   && preference is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
         }
 
