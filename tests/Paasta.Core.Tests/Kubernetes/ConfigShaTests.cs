@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using k8s;
 using Paasta.Kubernetes;
+using Paasta.Tests.Golden;
 using Xunit;
 
 namespace Paasta.Tests.Kubernetes;
@@ -30,10 +32,37 @@ public sealed class ConfigShaTests
         Assert.Equal(Expected(controller), ConfigSha.Compute(controller, null));
     }
 
-    private static string Expected(JsonObject controller)
+    /// <summary>
+    /// Every golden instance's config_sha is the hash of the canonical text as it was first written (a string per
+    /// value, joined): the hash is compared with what earlier Syncs wrote, so any change to it would bounce every
+    /// instance of every user.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KubernetesGoldenTests.Goldens), MemberType = typeof(KubernetesGoldenTests))]
+    public void Every_golden_instance_hashes_as_the_canonical_text_it_was_first_defined_by(string golden)
+    {
+        var (service, type, cluster, instance) = KubernetesGoldenTests.Parse(golden);
+        var config = GoldenData.Instance(GoldenData.Soa, service, type, cluster, instance);
+        var branch = GoldenData.Branch(config);
+        var app = KubernetesObjectBuilder.Build(config, branch, KubernetesGoldenTests.Context);
+        var controller = JsonNode.Parse(KubernetesJson.Serialize(app.Controller))!.AsObject();
+        Assert.Equal(Expected(controller, branch.ForceBounce), app.ConfigSha);
+        Assert.Equal(Expected(controller, "token"), ConfigSha.Compute(controller, "token"));
+    }
+
+    // The definition: what must not bounce taken out of a copy, then each key and value written on its own.
+    private static string Expected(JsonObject controller, string? forceBounce = null)
     {
         var node = controller.DeepClone().AsObject();
-        (node["spec"] as JsonObject)!.Remove("replicas");
+        (node["spec"] as JsonObject)?.Remove("replicas");
+        (node["metadata"] as JsonObject)?.Remove("namespace");
+        foreach (var labels in new[] { node["metadata"]?["labels"], node["spec"]?["template"]?["metadata"]?["labels"] })
+            if (labels is JsonObject l) { l.Remove(ConfigSha.Label); l.Remove(ConfigSha.LegacyLabel); }
+        foreach (var listName in new[] { "containers", "initContainers" })
+            if (node["spec"]?["template"]?["spec"]?[listName] is JsonArray containers)
+                foreach (var c in containers)
+                    if (c?["env"] is JsonArray env)
+                        foreach (var e in env.Where(e => e?["name"]?.GetValue<string>() == "PAASTA_SOA_CONFIGS_SHA").ToList()) env.Remove(e);
         static string Canonical(JsonNode? n) => n switch
         {
             null => "null",
@@ -41,7 +70,7 @@ public sealed class ConfigShaTests
             JsonArray a => "[" + string.Join(", ", a.Select(Canonical)) + "]",
             _ => n.ToJsonString(),
         };
-        var text = Canonical(node);
+        var text = Canonical(node) + (forceBounce ?? "");
         return ConfigSha.Prefix + Convert.ToHexString(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(text))).ToLowerInvariant()[..8];
     }
 }
