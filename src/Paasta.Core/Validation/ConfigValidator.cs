@@ -16,7 +16,6 @@ public sealed class ConfigValidator
     private static readonly HashSet<string> OtherKnownFiles = new(StringComparer.Ordinal)
         { "deployments.json", "data.yaml", "dependencies.yaml", "port" };
 
-
     private readonly SoaConfigReader _reader;
 
     public ConfigValidator(SoaConfigReader reader) => _reader = reader;
@@ -83,12 +82,12 @@ public sealed class ConfigValidator
             return;
         }
         var fresh = new List<ConfigFinding>();
-        ValidateFileUncached(service, path, fresh);
+        ValidateFileUncached(service, path, status, fresh);
         FileResults.Set(key, status, (service, fresh.ToArray()));
         findings.AddRange(fresh);
     }
 
-    private void ValidateFileUncached(string service, string path, List<ConfigFinding> findings)
+    private void ValidateFileUncached(string service, string path, FileStatus status, List<ConfigFinding> findings)
     {
         var name = Path.GetFileName(path);
         string? instanceType = InstanceTypes.TryParseFileName(name, out var t, out _) ? t : null;
@@ -103,7 +102,7 @@ public sealed class ConfigValidator
         }
 
         YMapping? root;
-        try { root = YamlLoader.LoadMappingFile(path); }
+        try { root = YamlLoader.LoadMappingFile(path, status); } // one Stat per file, taken by ValidateFile
         catch (PaastaException e) { findings.Add(ConfigFinding.FromException(service, e)); return; }
         if (root is null) return;
         // A file over the limits is reported once, before the schema (whose cost grows with every entry).

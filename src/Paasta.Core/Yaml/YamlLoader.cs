@@ -30,9 +30,11 @@ public static class YamlLoader
     /// <see cref="BoundedFile"/>: a FIFO, device or socket (or a link to one) is refused, and so is a file over
     /// <see cref="MaxFileBytes"/> however small it says it is. Symbolic links are followed (docs/RELIABILITY.md).
     /// </summary>
-    public static YNode? LoadFile(string path)
+    public static YNode? LoadFile(string path) => LoadFile(path, BoundedFile.Stat(path));
+
+    /// <summary>As <see cref="LoadFile(string)"/>, with what a caller's own Stat of the path just gave.</summary>
+    internal static YNode? LoadFile(string path, FileStatus status)
     {
-        var status = BoundedFile.Stat(path);
         switch (status.Kind)
         {
             case FileKind.Missing:
@@ -102,9 +104,12 @@ public static class YamlLoader
     }
 
     /// <summary>Loads a file that must hold a mapping at the top (every soa-configs YAML file does).</summary>
-    public static YMapping? LoadMappingFile(string path)
+    public static YMapping? LoadMappingFile(string path) => LoadMappingFile(path, BoundedFile.Stat(path));
+
+    /// <summary>As <see cref="LoadMappingFile(string)"/>, with what a caller's own Stat of the path just gave.</summary>
+    internal static YMapping? LoadMappingFile(string path, FileStatus status)
     {
-        var root = LoadFile(path);
+        var root = LoadFile(path, status);
         return root switch
         {
             null => null,
